@@ -1,0 +1,162 @@
+// Broker configuration with Kafka's names and defaults. Sources, lowest precedence first:
+// built-in defaults < server.properties file < environment (KAFKA_*) < command-line overrides.
+// Unknown names in a file or override are rejected at start (Kafka warns; we refuse so typos surface).
+
+export type ConfigType = 'string' | 'int' | 'long' | 'boolean' | 'list' | 'double' | 'password';
+
+export interface ConfigDef {
+  name: string;
+  type: ConfigType;
+  /** Kafka's default, as the string DescribeConfigs would show; null = no default. */
+  default: string | null;
+  /** Read-only broker configs cannot be changed without a restart (DescribeConfigs readOnly). */
+  readOnly?: boolean;
+  /** Names this config can also be given under (e.g. log.dir for log.dirs). */
+  aliases?: string[];
+}
+
+// The subset of Kafka's broker configs gregor reads today. Names and defaults are Kafka 4.x's.
+export const brokerConfigDefs: readonly ConfigDef[] = [
+  { name: 'node.id', type: 'int', default: '1', readOnly: true, aliases: ['broker.id'] },
+  { name: 'cluster.id', type: 'string', default: null, readOnly: true },
+  { name: 'listeners', type: 'list', default: 'PLAINTEXT://:9092', readOnly: true },
+  { name: 'advertised.listeners', type: 'list', default: null, readOnly: true },
+  { name: 'listener.security.protocol.map', type: 'list', default: 'PLAINTEXT:PLAINTEXT', readOnly: true },
+  { name: 'broker.rack', type: 'string', default: null, readOnly: true },
+  { name: 'log.dirs', type: 'list', default: '/tmp/kafka-logs', readOnly: true, aliases: ['log.dir'] },
+  { name: 'num.partitions', type: 'int', default: '1' },
+  { name: 'default.replication.factor', type: 'int', default: '1' },
+  { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', readOnly: true },
+  { name: 'socket.request.max.bytes', type: 'int', default: '104857600', readOnly: true },
+  { name: 'message.max.bytes', type: 'int', default: '1048588' },
+  { name: 'unstable.api.versions.enable', type: 'boolean', default: 'false', readOnly: true },
+  { name: 'log.retention.hours', type: 'int', default: '168' },
+  { name: 'log.retention.ms', type: 'long', default: null },
+  { name: 'log.retention.bytes', type: 'long', default: '-1' },
+  { name: 'log.segment.bytes', type: 'int', default: '1073741824' },
+  { name: 'log.roll.hours', type: 'int', default: '168' },
+  { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000' },
+  { name: 'offsets.topic.num.partitions', type: 'int', default: '50', readOnly: true },
+];
+
+const defsByName = new Map<string, ConfigDef>();
+for (const d of brokerConfigDefs) {
+  defsByName.set(d.name, d);
+  for (const a of d.aliases ?? []) defsByName.set(a, d);
+}
+
+export class ConfigError extends Error {}
+
+export class BrokerConfig {
+  readonly #values: Map<string, string>;
+  constructor(values: Map<string, string>) { this.#values = values; }
+
+  /** The effective value as a string, or null when unset and without default. */
+  get(name: string): string | null {
+    const def = defsByName.get(name);
+    if (!def) throw new Error(`unknown broker config ${name}`);
+    return this.#values.get(def.name) ?? def.default;
+  }
+  /** Whether the value was set explicitly (DescribeConfigs source STATIC_BROKER_CONFIG vs DEFAULT_CONFIG). */
+  isSet(name: string): boolean { return this.#values.has(defsByName.get(name)?.name ?? name); }
+  int(name: string): number {
+    const v = this.get(name);
+    if (v === null) throw new Error(`broker config ${name} has no value`);
+    return Number(v);
+  }
+  bool(name: string): boolean { return this.get(name) === 'true'; }
+  list(name: string): string[] {
+    const v = this.get(name);
+    return v === null || v.trim() === '' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  entries(): IterableIterator<[string, string]> { return this.#values.entries(); }
+}
+
+function validate(def: ConfigDef, value: string): string {
+  const v = value.trim();
+  switch (def.type) {
+    case 'int':
+    case 'long':
+      if (!/^-?\d+$/.test(v)) throw new ConfigError(`${def.name}: expected an integer, got "${value}"`);
+      if (def.type === 'int' && (Number(v) > 2147483647 || Number(v) < -2147483648)) throw new ConfigError(`${def.name}: out of int range`);
+      return v;
+    case 'boolean':
+      if (!/^(true|false)$/i.test(v)) throw new ConfigError(`${def.name}: expected true or false, got "${value}"`);
+      return v.toLowerCase();
+    case 'double':
+      if (Number.isNaN(Number(v))) throw new ConfigError(`${def.name}: expected a number, got "${value}"`);
+      return v;
+    default:
+      return v;
+  }
+}
+
+/** Parses Java .properties text: `k=v`, `k: v` or `k v`; `#`/`!` comments; `\` line continuations and escapes. */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i].replace(/^\s+/, '');
+    if (line === '' || line[0] === '#' || line[0] === '!') continue;
+    while (/(^|[^\\])(\\\\)*\\$/.test(line) && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].replace(/^\s+/, '');
+    const m = /^((?:\\.|[^=:\s\\])+)\s*[=:\s]\s*(.*)$/.exec(line) ?? /^((?:\\.|[^=:\s\\])+)$/.exec(line);
+    if (!m) continue;
+    const unescape = (s: string) => s.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, c: string) =>
+      c[0] === 'u' && c.length === 5 ? String.fromCharCode(parseInt(c.slice(1), 16)) : c === 'n' ? '\n' : c === 't' ? '\t' : c);
+    out.set(unescape(m[1]), unescape(m[2] ?? ''));
+  }
+  return out;
+}
+
+/**
+ * Maps environment variables to config names the way Kafka's Docker images do: strip `KAFKA_CFG_` or
+ * `KAFKA_`, lower-case, `___` → `-`, `__` → `_`, `_` → `.`. Only names that are known configs are taken,
+ * so unrelated variables (KAFKA_HEAP_OPTS, …) are ignored.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) continue;
+    const m = /^KAFKA_(?:CFG_)?(.+)$/.exec(k);
+    if (!m) continue;
+    const name = m[1].toLowerCase().replace(/___/g, '-').replace(/__/g, '\u0000').replace(/_/g, '.').replace(/\u0000/g, '_');
+    if (defsByName.has(name)) out.set(name, v);
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  file?: Map<string, string>;
+  env?: Map<string, string>;
+  overrides?: Map<string, string>;
+}
+
+export function buildBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
+  const values = new Map<string, string>();
+  for (const src of [sources.file, sources.env, sources.overrides]) {
+    if (!src) continue;
+    for (const [name, raw] of src) {
+      const def = defsByName.get(name);
+      if (!def) throw new ConfigError(`unknown config "${name}"`);
+      values.set(def.name, validate(def, raw));
+    }
+  }
+  return new BrokerConfig(values);
+}
+
+export interface ListenerSpec {
+  name: string;
+  host: string;
+  port: number;
+}
+
+/** Parses `NAME://host:port` entries (host may be empty or an [IPv6] literal). */
+export function parseListeners(entries: string[]): ListenerSpec[] {
+  return entries.map((e) => {
+    const m = /^([A-Za-z0-9_]+):\/\/(\[[^\]]*\]|[^:]*):(\d+)$/.exec(e);
+    if (!m) throw new ConfigError(`malformed listener "${e}" (expected NAME://host:port)`);
+    const port = Number(m[3]);
+    if (port > 65535) throw new ConfigError(`listener port out of range in "${e}"`);
+    return { name: m[1].toUpperCase(), host: m[2].replace(/^\[|\]$/g, ''), port };
+  });
+}

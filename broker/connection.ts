@@ -1,0 +1,181 @@
+// One client connection: frames in, responses out in request order.
+//
+// Requests are dispatched as soon as they arrive (so a handler's synchronous part runs in arrival
+// order), and their responses are written strictly in request order even when a later request
+// finishes first. Bad input — an unknown API key, an unsupported version (other than ApiVersions),
+// a malformed frame — closes this connection only, with a log line.
+import type { Socket } from 'node:net';
+import { FrameDecoder, FrameError } from '../protocol/frame.ts';
+import { apis, requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.ts';
+import { decodeRequestHeader } from '../protocol/generated/request-header.ts';
+import { encodeResponseHeader } from '../protocol/generated/response-header.ts';
+import { ProtocolError, Reader } from '../protocol/reader.ts';
+import { Writer } from '../protocol/writer.ts';
+import type { BrokerContext } from './context.ts';
+import type { Handler, RequestContext } from './handler.ts';
+import { unsupportedApiVersionsResponse } from './handlers/api-versions.ts';
+
+const API_VERSIONS_KEY = 18;
+/** Kafka's queued.max.requests: stop reading from a connection with this many requests in flight. */
+const MAX_IN_FLIGHT = 500;
+/** Stop reading while this many response bytes wait in the socket's buffer. */
+const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+interface Slot {
+  done: boolean;
+  /** Encoded frame chunks (size prefix first), or null for "no response" (acks=0). */
+  chunks: Buffer[] | null;
+}
+
+export class Connection {
+  readonly id: string;
+  readonly #socket: Socket;
+  readonly #broker: BrokerContext;
+  readonly #listenerName: string;
+  readonly #decoder: FrameDecoder;
+  readonly #queue: Slot[] = [];
+  #closed = false;
+  #paused = false;
+
+  constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number) {
+    this.id = id;
+    this.#socket = socket;
+    this.#broker = broker;
+    this.#listenerName = listenerName;
+    this.#decoder = new FrameDecoder({ maxFrameBytes });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#maybeResume());
+    socket.on('error', (err) => broker.log.debug(`connection ${id}: socket error: ${err.message}`));
+    socket.on('close', () => { this.#closed = true; this.#queue.length = 0; });
+  }
+
+  get closed(): boolean { return this.#closed; }
+
+  close(reason?: string): void {
+    if (this.#closed) return;
+    if (reason) this.#broker.log.warn(`closing connection ${this.id} from ${this.#socket.remoteAddress}:${this.#socket.remotePort}: ${reason}`);
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return;
+    try {
+      this.#decoder.push(chunk, (frame) => { if (!this.#closed) this.#onFrame(frame); });
+    } catch (err) {
+      if (err instanceof FrameError) this.close(`malformed frame: ${err.message}`);
+      else this.#bug(err);
+    }
+  }
+
+  #onFrame(frame: Buffer): void {
+    if (frame.length < 8) return this.close(`request frame of ${frame.length} bytes is too short for a header`);
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    const handler = this.#broker.handlers[apiKey];
+
+    if (apiKey === API_VERSIONS_KEY && handler && apiVersion > handler.maxVersion) {
+      // Answer without parsing the body so the client can retry with a version we know.
+      this.#enqueueReady(this.#encode(handler, 0, correlationId, unsupportedApiVersionsResponse()));
+      return;
+    }
+    if (!handler) return this.close(`unsupported API key ${apiKey}${apis[apiKey] ? ` (${apis[apiKey]!.name})` : ''}`);
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      return this.close(`unsupported version ${apiVersion} of ${handler.api.name} (supported ${handler.minVersion}-${handler.maxVersion})`);
+    }
+
+    let req: unknown;
+    let clientId: string;
+    try {
+      const r = new Reader(frame);
+      const header = decodeRequestHeader(r, requestHeaderVersion(apiKey, apiVersion));
+      clientId = header.clientId ?? '';
+      req = handler.api.decodeRequest(r, apiVersion);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.close(`malformed ${handler.api.name} v${apiVersion} request: ${err.message}`);
+      return this.#bug(err);
+    }
+
+    const ctx: RequestContext = {
+      broker: this.#broker, apiKey, apiVersion, correlationId, clientId,
+      listenerName: this.#listenerName, connectionId: this.id,
+    };
+    const slot: Slot = { done: false, chunks: null };
+    this.#queue.push(slot);
+    let result;
+    try {
+      result = handler.handle(ctx, req);
+    } catch (err) {
+      return this.#bug(err, handler.api.name);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (res) => this.#complete(slot, res === null ? null : this.#encode(handler, apiVersion, correlationId, res)),
+        (err) => this.#bug(err, handler.api.name),
+      );
+    } else {
+      this.#complete(slot, result === null ? null : this.#encode(handler, apiVersion, correlationId, result));
+    }
+    if (this.#queue.length >= MAX_IN_FLIGHT) this.#pause();
+  }
+
+  #encode(handler: Handler, version: number, correlationId: number, res: unknown): Buffer[] {
+    const w = new Writer();
+    encodeResponseHeader(w, responseHeaderVersion(handler.api.apiKey, version), { correlationId });
+    handler.api.encodeResponse(w, version, res);
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(w.byteLength, 0);
+    const chunks = w.finish();
+    chunks.unshift(size);
+    return chunks;
+  }
+
+  #enqueueReady(chunks: Buffer[]): void {
+    this.#queue.push({ done: true, chunks });
+    this.#flush();
+  }
+
+  #complete(slot: Slot, chunks: Buffer[] | null): void {
+    if (this.#closed) return;
+    slot.done = true;
+    slot.chunks = chunks;
+    this.#flush();
+  }
+
+  /** Writes every finished response at the head of the queue; later ones wait for earlier ones. */
+  #flush(): void {
+    let wrote = false;
+    while (this.#queue.length > 0 && this.#queue[0].done) {
+      const slot = this.#queue.shift()!;
+      if (slot.chunks === null) continue;
+      if (!wrote) { this.#socket.cork(); wrote = true; }
+      for (const c of slot.chunks) this.#socket.write(c);
+    }
+    if (wrote) {
+      this.#socket.uncork();
+      if (this.#socket.writableLength > MAX_BUFFERED_RESPONSE_BYTES) this.#pause();
+    }
+    this.#maybeResume();
+  }
+
+  #pause(): void {
+    if (!this.#paused) { this.#paused = true; this.#socket.pause(); }
+  }
+
+  #maybeResume(): void {
+    if (this.#paused && this.#queue.length < MAX_IN_FLIGHT && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  /** An exception from our own code: a bug, never client input. Log it loudly, drop only this connection. */
+  #bug(err: unknown, api?: string): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.#broker.log.error(`connection ${this.id}${api ? ` ${api}` : ''}: internal error: ${e.stack ?? e.message}`);
+    this.close();
+  }
+}

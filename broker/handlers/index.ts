@@ -1,0 +1,22 @@
+// Every API handler the broker has. ApiVersions advertises exactly this table.
+import type { Handler } from '../handler.ts';
+import { handler as apiVersions } from './api-versions.ts';
+import { handler as metadata } from './metadata.ts';
+
+export const allHandlers: readonly Handler[] = [apiVersions, metadata];
+
+/**
+ * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when
+ * `unstable.api.versions.enable` is set, as Kafka does; an API whose only version is unstable is dropped.
+ */
+export function buildHandlerTable(handlers: readonly Handler[], enableUnstable: boolean): Array<Handler | undefined> {
+  const table: Array<Handler | undefined> = [];
+  for (const h of handlers) {
+    let max = h.maxVersion;
+    if (!enableUnstable && h.api.latestVersionUnstable && max === h.api.maxVersion) max--;
+    if (max < h.minVersion) continue;
+    if (table[h.api.apiKey]) throw new Error(`two handlers for API key ${h.api.apiKey}`);
+    table[h.api.apiKey] = max === h.maxVersion ? h : { ...h, maxVersion: max, handle: h.handle };
+  }
+  return table;
+}

@@ -1,0 +1,153 @@
+// The broker: listeners, connections and the state handlers read.
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, parseProperties } from './config.ts';
+import { Connection } from './connection.ts';
+import { type AdvertisedAddress, type BrokerContext, type Clock, systemClock } from './context.ts';
+import type { Handler } from './handler.ts';
+import { allHandlers, buildHandlerTable } from './handlers/index.ts';
+import { consoleLogger, type Logger } from './log.ts';
+import { randomUuid, type TopicInfo, TopicRegistry, isInternalTopic } from './topics.ts';
+
+export interface BrokerOptions {
+  /** Effective configuration; default: Kafka's defaults. */
+  config?: BrokerConfig;
+  /** 'file' keeps data under log.dirs; 'memory' keeps nothing on disk. */
+  storage?: 'file' | 'memory';
+  logger?: Logger;
+  clock?: Clock;
+  randomBytes?: (n: number) => Buffer;
+  /** Replace the handler set (tests). */
+  handlers?: readonly Handler[];
+}
+
+export interface BoundListener {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly advertised: AdvertisedAddress;
+}
+
+export interface Broker {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  readonly listeners: readonly BoundListener[];
+  readonly context: BrokerContext;
+  /** Stops listening, closes every connection. */
+  close(): Promise<void>;
+}
+
+const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']);
+
+/** Reads or creates `<dir>/meta.properties` (Kafka's file: version, node.id, cluster.id). */
+function loadOrCreateMeta(dir: string, nodeId: number, configuredClusterId: string | null, rnd: (n: number) => Buffer): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'meta.properties');
+  if (fs.existsSync(file)) {
+    const props = parseProperties(fs.readFileSync(file, 'utf8'));
+    const stored = props.get('cluster.id');
+    const storedNode = props.get('node.id');
+    if (stored && configuredClusterId && stored !== configuredClusterId) {
+      throw new ConfigError(`cluster.id ${configuredClusterId} does not match ${stored} stored in ${file}`);
+    }
+    if (storedNode !== undefined && Number(storedNode) !== nodeId) {
+      throw new ConfigError(`node.id ${nodeId} does not match ${storedNode} stored in ${file}`);
+    }
+    if (stored) return stored;
+  }
+  const clusterId = configuredClusterId ?? randomUuid(rnd);
+  const tmp = file + '.tmp';
+  fs.writeFileSync(tmp, `#\n#${new Date().toISOString()}\nnode.id=${nodeId}\nversion=1\ncluster.id=${clusterId}\n`);
+  fs.renameSync(tmp, file);
+  return clusterId;
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const config = options.config ?? buildBrokerConfig();
+  const log = options.logger ?? consoleLogger();
+  const clock = options.clock ?? systemClock;
+  const randomBytes = options.randomBytes ?? cryptoRandomBytes;
+  const nodeId = config.int('node.id');
+  const storage = options.storage ?? 'file';
+
+  const listenerSpecs = parseListeners(config.list('listeners'));
+  if (listenerSpecs.length === 0) throw new ConfigError('listeners is empty');
+  const protocolMap = new Map(config.list('listener.security.protocol.map').map((e) => {
+    const [name, proto] = e.split(':');
+    return [name.toUpperCase(), (proto ?? '').toUpperCase()] as const;
+  }));
+  for (const l of listenerSpecs) {
+    const proto = protocolMap.get(l.name) ?? (l.name === 'PLAINTEXT' ? 'PLAINTEXT' : undefined);
+    if (proto !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name}: security protocol ${proto ?? '(unmapped)'} is not supported; only PLAINTEXT`);
+  }
+  const advertisedSpecs = new Map(parseListeners(config.list('advertised.listeners')).map((l) => [l.name, l]));
+
+  const clusterId = storage === 'file'
+    ? loadOrCreateMeta(config.list('log.dirs')[0], nodeId, config.get('cluster.id'), randomBytes)
+    : config.get('cluster.id') ?? randomUuid(randomBytes);
+
+  const topics = new TopicRegistry();
+  const bound: BoundListener[] = [];
+  const handlers = buildHandlerTable(options.handlers ?? allHandlers, config.bool('unstable.api.versions.enable'));
+
+  const context: BrokerContext = {
+    nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
+    advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
+    createTopic(name: string, partitions: number, configs = new Map<string, string>()): TopicInfo {
+      const t = topics.add({ name, topicId: randomUuid(randomBytes), partitions, configs, internal: isInternalTopic(name) });
+      log.info(`created topic ${name} with ${partitions} partition(s), id ${t.topicId}`);
+      return t;
+    },
+  };
+
+  const maxFrameBytes = config.int('socket.request.max.bytes');
+  const servers: net.Server[] = [];
+  const connections = new Set<Connection>();
+  let nextConnectionId = 0;
+
+  try {
+    for (const spec of listenerSpecs) {
+      const server = net.createServer((socket) => {
+        const conn = new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes);
+        connections.add(conn);
+        socket.on('close', () => connections.delete(conn));
+      });
+      server.on('error', (err) => log.error(`listener ${spec.name}: ${err.message}`));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      servers.push(server);
+      const port = (server.address() as net.AddressInfo).port;
+      const adv = advertisedSpecs.get(spec.name);
+      const advertised = adv
+        ? { host: WILDCARD_HOSTS.has(adv.host) ? 'localhost' : adv.host, port: adv.port === 0 ? port : adv.port }
+        : { host: WILDCARD_HOSTS.has(spec.host) ? 'localhost' : spec.host, port };
+      bound.push({ name: spec.name, host: spec.host, port, advertised });
+      log.info(`listening on ${spec.name}://${spec.host || '*'}:${port}, advertised as ${advertised.host}:${advertised.port}`);
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
+  }
+  log.info(`gregor node ${nodeId} started, cluster ${clusterId}, storage ${storage}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    nodeId, clusterId, listeners: bound, context,
+    close() {
+      closing ??= (async () => {
+        const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        for (const c of connections) c.close();
+        await Promise.all(stopped);
+        log.info(`gregor node ${nodeId} stopped`);
+      })();
+      return closing;
+    },
+  };
+}
