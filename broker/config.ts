@@ -45,7 +45,9 @@ for (const d of brokerConfigDefs) {
   for (const a of d.aliases ?? []) defsByName.set(a, d);
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
 
 export class BrokerConfig {
   readonly #values: Map<string, string>;

@@ -1,0 +1,137 @@
+import t from 'tap';
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import { Reader } from '../protocol/reader.ts';
+import { RawClient } from './testing/raw-client.ts';
+import { startTestBroker } from './testing/start.ts';
+
+const API_VERSIONS = 18;
+const METADATA = 3;
+
+t.test('pipelined requests are answered in request order', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const frames: Buffer[] = [];
+  const ids: number[] = [];
+  for (let i = 0; i < 50; i++) {
+    const id = 1000 + i;
+    ids.push(id);
+    frames.push(i % 2 === 0
+      ? c.encodeRequest(API_VERSIONS, i % 5, {}, id)
+      : c.encodeRequest(METADATA, i % 14, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, id));
+  }
+  // One write with all 50 requests packed together.
+  c.sendRaw(Buffer.concat(frames));
+  const got: number[] = [];
+  for (let i = 0; i < 50; i++) got.push((await c.nextFrame()).readInt32BE(0));
+  t.same(got, ids);
+});
+
+t.test('ApiVersions: every version, advertised from handlers, min 0 for what clients need', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  for (let v = 0; v <= 5; v++) {
+    const res = await c.request(API_VERSIONS, v, { clientSoftwareName: 'gregor-test', clientSoftwareVersion: '1.0', clusterId: null, nodeId: -1 });
+    t.equal(res.errorCode, ErrorCode.NONE, `v${v} no error`);
+    const keys = res.apiKeys.map((k: any) => k.apiKey).sort((a: number, b: number) => a - b);
+    t.same(keys, [METADATA, API_VERSIONS], `v${v} advertises exactly the handlers that exist`);
+    const av = res.apiKeys.find((k: any) => k.apiKey === API_VERSIONS);
+    t.same([av.minVersion, av.maxVersion], [0, 5]);
+  }
+});
+
+t.test('ApiVersions v3+: invalid client software name answers INVALID_REQUEST', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const res = await c.request(API_VERSIONS, 3, { clientSoftwareName: 'bad name!', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
+  t.equal(res.errorCode, ErrorCode.INVALID_REQUEST);
+  // The connection stays usable.
+  const ok = await c.request(API_VERSIONS, 3, { clientSoftwareName: 'good', clientSoftwareVersion: '1', clusterId: null, nodeId: -1 });
+  t.equal(ok.errorCode, ErrorCode.NONE);
+});
+
+t.test('ApiVersions v5: a mismatched cluster or node id answers REBOOTSTRAP_REQUIRED', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const base = { clientSoftwareName: 'x', clientSoftwareVersion: '1' };
+  t.equal((await c.request(API_VERSIONS, 5, { ...base, clusterId: 'AAAAAAAAAAAAAAAAAAAAAQ', nodeId: 1 })).errorCode, 129);
+  t.equal((await c.request(API_VERSIONS, 5, { ...base, clusterId: tb.broker.clusterId, nodeId: 99 })).errorCode, 129);
+  t.equal((await c.request(API_VERSIONS, 5, { ...base, clusterId: tb.broker.clusterId, nodeId: tb.broker.nodeId })).errorCode, 0);
+});
+
+t.test('ApiVersions with an unknown version gets a v0 body with error 35 and the ApiVersions range', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  // Hand-built v99 request: header v2 (flexible), body of garbage that must not be parsed.
+  const hdr = Buffer.alloc(4 + 2 + 2 + 4 + 2 + 1 + 3);
+  hdr.writeInt32BE(hdr.length - 4, 0);
+  hdr.writeInt16BE(API_VERSIONS, 4);
+  hdr.writeInt16BE(99, 6);
+  hdr.writeInt32BE(4242, 8);
+  hdr.writeInt16BE(-1, 12); // null client id
+  hdr[14] = 0; // no header tags
+  hdr.fill(0xff, 15); // garbage body
+  c.sendRaw(hdr);
+  const frame = await c.nextFrame();
+  // Header v0 (correlation id only), then the v0 body: error code, ApiKeys array of one entry.
+  const expected = Buffer.alloc(4 + 2 + 4 + 6);
+  expected.writeInt32BE(4242, 0);
+  expected.writeInt16BE(ErrorCode.UNSUPPORTED_VERSION, 4);
+  expected.writeInt32BE(1, 6);
+  expected.writeInt16BE(API_VERSIONS, 10);
+  expected.writeInt16BE(0, 12);
+  expected.writeInt16BE(5, 14);
+  t.same(frame, expected);
+  const again = await c.request(API_VERSIONS, 0, {});
+  t.equal(again.errorCode, 0, 'connection still serves requests');
+});
+
+t.test('bad input closes that connection only, with a log line', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  const healthy = await RawClient.connect(tb.port);
+  t.teardown(() => healthy.close());
+
+  const cases: Array<[string, (c: RawClient) => Buffer, RegExp]> = [
+    ['unknown api key', (c) => c.encodeRequest(API_VERSIONS, 0, {}).fill(0x7f, 4, 6), /unsupported API key/],
+    ['unsupported Metadata version', (c) => { const b = c.encodeRequest(METADATA, 1, { topics: [] }); b.writeInt16BE(40, 6); return b; }, /unsupported version 40 of Metadata/],
+    ['truncated body', (c) => { const b = c.encodeRequest(METADATA, 1, { topics: [{ name: 'abc' }] }); const cut = b.subarray(0, b.length - 2); cut.writeInt32BE(cut.length - 4, 0); return cut; }, /malformed Metadata v1 request/],
+    ['frame shorter than a header', () => Buffer.from([0, 0, 0, 3, 0, 18, 0]), /too short/],
+    ['negative frame size', () => Buffer.from([0xff, 0xff, 0xff, 0xf0]), /malformed frame/],
+    ['frame over socket.request.max.bytes', () => { const b = Buffer.alloc(4); b.writeInt32BE(104857601, 0); return b; }, /malformed frame/],
+    ['absurd array count', (c) => { const b = c.encodeRequest(METADATA, 1, { topics: [] }); b.writeInt32BE(0x7fffffff, b.length - 4); return b; }, /malformed Metadata/],
+  ];
+  for (const [name, make, logPattern] of cases) {
+    const c = await RawClient.connect(tb.port);
+    const before = tb.logLines.length;
+    c.sendRaw(make(c));
+    await c.waitClosed();
+    t.ok(c.closed, `${name}: connection closed`);
+    t.match(tb.logLines.slice(before).join('\n'), logPattern, `${name}: logged`);
+    const res = await healthy.request(API_VERSIONS, 2, {});
+    t.equal(res.errorCode, 0, `${name}: other connection still served`);
+  }
+});
+
+t.test('a request split into single bytes is reassembled', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const req = c.encodeRequest(API_VERSIONS, 3, { clientSoftwareName: 'a', clientSoftwareVersion: 'b' }, 77);
+  for (const byte of req) {
+    c.sendRaw(Buffer.from([byte]));
+    await new Promise((r) => setImmediate(r));
+  }
+  const frame = await c.nextFrame();
+  t.equal(new Reader(frame).int32(), 77);
+});
