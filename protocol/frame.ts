@@ -6,8 +6,12 @@
 //    subarray of that chunk (zero copy). The frame then aliases the chunk's
 //    memory: do not reuse/mutate chunks you pushed while frames are alive
 //    (net.Socket never reuses its chunks, so this is fine for sockets).
+//    That includes a frame whose size prefix ended the previous chunk and
+//    whose body is entirely in the next one.
 //  - A frame that spans chunks is assembled once into a buffer allocated at
-//    its known size (one copy per byte, no repeated concatenation).
+//    its known size (one copy per byte, no repeated concatenation). The
+//    allocation happens when the first body byte arrives, not on the bare
+//    size prefix.
 //  - A size prefix split across chunks is handled (including byte by byte).
 //  - A negative size or one above `maxFrameBytes` (Kafka's
 //    socket.request.max.bytes, default 104857600) throws a FrameError from
@@ -53,6 +57,8 @@ export class FrameDecoder {
   // Frame being assembled across chunks.
   #frame: Buffer | null = null;
   #frameHave = 0;
+  // Size read, no body byte seen yet (-1: none).
+  #pendingSize = -1;
   #error: FrameError | null = null;
 
   constructor(onFrame?: FrameCallback | null, options: FrameDecoderOptions = {}) {
@@ -83,7 +89,7 @@ export class FrameDecoder {
 
   /** True when no partial frame is pending (a clean point to close the connection). */
   get idle(): boolean {
-    return this.#prefixHave === 0 && this.#frame === null;
+    return this.#prefixHave === 0 && this.#frame === null && this.#pendingSize < 0;
   }
 
   /** The error that failed this decoder, if any. */
@@ -97,6 +103,7 @@ export class FrameDecoder {
       this.#prefixHave = 0;
       this.#frame = null;
       this.#frameHave = 0;
+      this.#pendingSize = -1;
       throw this.#error;
     }
   }
@@ -122,11 +129,14 @@ export class FrameDecoder {
         continue;
       }
 
-      // 2. Read the size prefix.
-      let size: number;
-      if (this.#prefixHave === 0 && len - pos >= 4) {
+      // 2. The size: known from a previous chunk, read whole, or assembled.
+      let size = this.#pendingSize;
+      if (size >= 0) {
+        this.#pendingSize = -1;
+      } else if (this.#prefixHave === 0 && len - pos >= 4) {
         size = chunk.readInt32BE(pos);
         pos += 4;
+        this.#checkSize(size);
       } else {
         const n = Math.min(4 - this.#prefixHave, len - pos);
         chunk.copy(this.#prefix, this.#prefixHave, pos, pos + n);
@@ -135,14 +145,17 @@ export class FrameDecoder {
         if (this.#prefixHave < 4) return;
         this.#prefixHave = 0;
         size = this.#prefix.readInt32BE(0);
+        this.#checkSize(size);
       }
-      this.#checkSize(size);
 
-      // 3. Body: zero-copy if it is all here, else start assembling.
+      // 3. Body: zero-copy if it is all in this chunk; otherwise allocate at
+      // the known size once body bytes arrive (not on the bare prefix).
       if (len - pos >= size) {
         const f = chunk.subarray(pos, pos + size);
         pos += size;
         emit(f);
+      } else if (pos === len) {
+        this.#pendingSize = size;
       } else {
         const f = Buffer.allocUnsafe(size);
         const n = len - pos;
