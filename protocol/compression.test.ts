@@ -20,6 +20,15 @@ import {
   CODEC_ZSTD,
 } from './compression.ts';
 
+async function rejectionKind(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'resolved';
+  } catch (e) {
+    return e instanceof CompressionError ? e.kind : `not a CompressionError: ${e}`;
+  }
+}
+
 function pseudoRandom(n: number, seed = 1): Buffer {
   const b = Buffer.alloc(n);
   let x = seed >>> 0 || 1;
@@ -77,7 +86,7 @@ t.test('codec ids and unknown codecs', async (t) => {
     t.ok(err instanceof CompressionError);
     t.equal(err.kind, 'UNSUPPORTED_CODEC');
   }
-  await t.rejects(decompressAsync(5, Buffer.alloc(1)), { kind: 'UNSUPPORTED_CODEC' });
+  t.equal(await rejectionKind(decompressAsync(5, Buffer.alloc(1))), 'UNSUPPORTED_CODEC');
   const data = Buffer.from('x');
   t.equal(compress(0, data), data, 'none is identity without copy');
   t.equal(decompress(0, data), data);
@@ -180,7 +189,7 @@ t.test('lz4: frame format details', async (t) => {
   t.ok(decompress(CODEC_LZ4, stored).equals(payload));
   const e = t.throws(() => decompress(CODEC_LZ4, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]))) as CompressionError;
   t.equal(e.kind, 'CORRUPT');
-  await t.rejects(decompressAsync(CODEC_LZ4, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8])), { kind: 'CORRUPT' });
+  t.equal(await rejectionKind(decompressAsync(CODEC_LZ4, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]))), 'CORRUPT');
 });
 
 t.test('gzip: multi-member streams and corrupt input', async (t) => {
@@ -193,7 +202,7 @@ t.test('gzip: multi-member streams and corrupt input', async (t) => {
   t.equal(e.codec, CODEC_GZIP);
   const ez = t.throws(() => decompress(CODEC_ZSTD, Buffer.from('not zstd at all'))) as CompressionError;
   t.equal(ez.kind, 'CORRUPT');
-  await t.rejects(decompressAsync(CODEC_ZSTD, Buffer.from('nope')), { kind: 'CORRUPT' });
+  t.equal(await rejectionKind(decompressAsync(CODEC_ZSTD, Buffer.from('nope'))), 'CORRUPT');
 });
 
 t.test('maxOutputBytes guards against decompression bombs', async (t) => {
@@ -203,9 +212,9 @@ t.test('maxOutputBytes guards against decompression bombs', async (t) => {
     t.ok(c.length < data.length / 10, `${codecName(codec)} compresses zeros`);
     const e = t.throws(() => decompress(codec, c, { maxOutputBytes: 1000 })) as CompressionError;
     t.equal(e.kind, 'TOO_LARGE', `${codecName(codec)} sync`);
-    await t.rejects(decompressAsync(codec, c, { maxOutputBytes: 1000 }), { kind: 'TOO_LARGE' }, `${codecName(codec)} async`);
+    t.equal(await rejectionKind(decompressAsync(codec, c, { maxOutputBytes: 1000 })), 'TOO_LARGE', `${codecName(codec)} async`);
     t.equal(decompress(codec, c, { maxOutputBytes: data.length }).length, data.length, 'exact limit ok');
   }
   const raw = rawSnappy(data);
-  t.throws(() => decompress(CODEC_SNAPPY, raw, { maxOutputBytes: 10 }), { kind: 'TOO_LARGE' }, 'raw snappy too');
+  t.equal((t.throws(() => decompress(CODEC_SNAPPY, raw, { maxOutputBytes: 10 })) as CompressionError).kind, 'TOO_LARGE', 'raw snappy too');
 });
