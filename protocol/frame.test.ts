@@ -165,6 +165,24 @@ t.test('write helpers', async (t) => {
   t.same([...encodeFrame(Buffer.from([9, 8]))], [0, 0, 0, 2, 9, 8]);
 });
 
+t.test('constructor/push call forms', async (t) => {
+  const frames = Buffer.concat([encodeFrame(body(3, 1)), encodeFrame(body(4, 2))]);
+  const a: Buffer[] = [];
+  const d1 = new FrameDecoder({ maxFrameBytes: 10 });
+  d1.push(frames, (f) => a.push(f));
+  t.same(a, [body(3, 1), body(4, 2)], 'options-only constructor + push(chunk, cb)');
+  t.throws(() => d1.push(frameSizePrefix(11), () => {}), FrameError, 'options honoured');
+  const b: Buffer[] = [];
+  const c: Buffer[] = [];
+  const d2 = new FrameDecoder((f) => b.push(f));
+  d2.push(frames);
+  d2.push(frames, (f) => c.push(f));
+  t.equal(b.length, 2, 'constructor callback');
+  t.equal(c.length, 2, 'per-call callback overrides it');
+  t.equal(new FrameDecoder(null, { maxFrameBytes: 5 }).maxFrameBytes, 5);
+  t.equal(new FrameDecoder().maxFrameBytes, DEFAULT_MAX_FRAME_BYTES);
+});
+
 t.test('callback exceptions propagate out of push', async (t) => {
   const d = new FrameDecoder(() => {
     throw new Error('boom');

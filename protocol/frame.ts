@@ -50,7 +50,7 @@ export type FrameCallback = (frame: Buffer) => void;
 
 export class FrameDecoder {
   readonly maxFrameBytes: number;
-  #onFrame: FrameCallback | null;
+  readonly #onFrame: FrameCallback | null;
   // Partial size prefix.
   #prefix = Buffer.alloc(4);
   #prefixHave = 0;
@@ -61,17 +61,36 @@ export class FrameDecoder {
   #pendingSize = -1;
   #error: FrameError | null = null;
 
-  constructor(onFrame?: FrameCallback | null, options: FrameDecoderOptions = {}) {
-    this.#onFrame = onFrame ?? null;
+  /**
+   * new FrameDecoder(options?)            — pass the callback to push(chunk, cb) or use decode()
+   * new FrameDecoder(onFrame, options?)   — push(chunk) delivers to onFrame
+   */
+  constructor(options?: FrameDecoderOptions);
+  constructor(onFrame: FrameCallback | null | undefined, options?: FrameDecoderOptions);
+  constructor(a?: FrameCallback | FrameDecoderOptions | null, b?: FrameDecoderOptions) {
+    let options: FrameDecoderOptions;
+    if (typeof a === 'function') {
+      this.#onFrame = a;
+      options = b ?? {};
+    } else if (a === null || a === undefined) {
+      this.#onFrame = null;
+      options = b ?? {};
+    } else {
+      this.#onFrame = null;
+      options = a;
+    }
     const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     if (!Number.isInteger(max) || max < 0) throw new RangeError(`maxFrameBytes must be a non-negative integer, got ${max}`);
     this.maxFrameBytes = max;
   }
 
-  /** Feeds a chunk; complete frames go to the constructor's callback. Throws FrameError. */
-  push(chunk: Buffer): void {
-    const cb = this.#onFrame;
-    if (cb === null) throw new Error('FrameDecoder.push() needs an onFrame callback; use decode() instead');
+  /**
+   * Feeds a chunk; each completed frame goes to `onFrame` (or the
+   * constructor's callback), in order. Throws FrameError.
+   */
+  push(chunk: Buffer, onFrame?: FrameCallback): void {
+    const cb = onFrame ?? this.#onFrame;
+    if (cb === null) throw new Error('FrameDecoder.push() needs an onFrame callback (argument or constructor); or use decode()');
     this.#feed(chunk, cb);
   }
 
