@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// Fetches Apache Kafka's RPC message definitions (common/message/*.json) from the kafka-clients jar
+// on Maven Central into <repo>/.cache/kafka-messages/<version>/ (gitignored). The jar's SHA-1 is
+// verified against the .jar.sha1 file published beside it. The zip is read with a small pure-node
+// reader (central directory + node:zlib inflateRaw), so no `unzip` binary is needed.
+// Idempotent: does nothing when the extraction is already complete.
+//
+// CLI: node scripts/fetch-kafka-messages.ts [--version 4.4.0] [--dir OUT]
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const KAFKA_MESSAGES_VERSION = '4.4.0';
+const PREFIX = 'common/message/';
+const DONE_MARKER = '.complete';
+
+export function defaultCacheDir(version = KAFKA_MESSAGES_VERSION): string {
+  return path.join(REPO_ROOT, '.cache', 'kafka-messages', version);
+}
+
+/** Directory holding the extracted *.json files. */
+export function messagesDir(version = KAFKA_MESSAGES_VERSION, dir = defaultCacheDir(version)): string {
+  return path.join(dir, 'common', 'message');
+}
+
+function jarUrl(version: string): string {
+  return `https://repo1.maven.org/maven2/org/apache/kafka/kafka-clients/${version}/kafka-clients-${version}.jar`;
+}
+
+async function get(url: string): Promise<Buffer> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+      if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
+    } catch (err) {
+      lastErr = err;
+      await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
+    }
+  }
+  throw lastErr;
+}
+
+export interface ZipEntry {
+  name: string;
+  data: Buffer;
+}
+
+/** Extracts the entries whose names pass `filter` from a zip archive (stored or deflated entries). */
+export function readZip(zip: Buffer, filter: (name: string) => boolean): ZipEntry[] {
+  // End of central directory record: signature 0x06054b50, at most 65535 + 22 bytes from the end.
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
+    if (zip.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  if (eocd < 0) throw new Error('not a zip file (no end of central directory record)');
+  const count = zip.readUInt16LE(eocd + 10);
+  let p = zip.readUInt32LE(eocd + 16);
+  if (count === 0xffff || p === 0xffffffff) throw new Error('zip64 archives are not supported');
+  const out: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(p) !== 0x02014b50) throw new Error(`bad central directory entry at ${p}`);
+    const method = zip.readUInt16LE(p + 10);
+    const crc = zip.readUInt32LE(p + 16);
+    const compSize = zip.readUInt32LE(p + 20);
+    const size = zip.readUInt32LE(p + 24);
+    const nameLen = zip.readUInt16LE(p + 28);
+    const extraLen = zip.readUInt16LE(p + 30);
+    const commentLen = zip.readUInt16LE(p + 32);
+    const local = zip.readUInt32LE(p + 42);
+    const name = zip.toString('utf8', p + 46, p + 46 + nameLen);
+    p += 46 + nameLen + extraLen + commentLen;
+    if (name.endsWith('/') || !filter(name)) continue;
+    if (zip.readUInt32LE(local) !== 0x04034b50) throw new Error(`bad local header for ${name}`);
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const raw = zip.subarray(start, start + compSize);
+    let data: Buffer;
+    if (method === 0) data = Buffer.from(raw);
+    else if (method === 8) data = inflateRawSync(raw);
+    else throw new Error(`${name}: unsupported compression method ${method}`);
+    if (data.length !== size) throw new Error(`${name}: size mismatch`);
+    if (crc32(data) !== crc) throw new Error(`${name}: CRC mismatch`);
+    out.push({ name, data });
+  }
+  return out;
+}
+
+let crcTable: Uint32Array | undefined;
+function crc32(b: Buffer): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = crcTable[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * Ensures <dir>/common/message/*.json exist for `version`; downloads and verifies the jar when needed.
+ * Returns the directory of the JSON files.
+ */
+export async function fetchKafkaMessages(
+  opts: { version?: string; dir?: string; log?: (msg: string) => void } = {},
+): Promise<string> {
+  const version = opts.version ?? KAFKA_MESSAGES_VERSION;
+  const dir = opts.dir ?? defaultCacheDir(version);
+  const log = opts.log ?? ((m: string) => process.stderr.write(`[fetch-kafka-messages] ${m}\n`));
+  const outDir = messagesDir(version, dir);
+  if (fs.existsSync(path.join(dir, DONE_MARKER))) return outDir;
+
+  const url = jarUrl(version);
+  log(`downloading ${url}`);
+  const [jar, sha1Text] = await Promise.all([get(url), get(`${url}.sha1`)]);
+  const expected = sha1Text.toString('utf8').trim().split(/\s+/)[0]!.toLowerCase();
+  const actual = createHash('sha1').update(jar).digest('hex');
+  if (!/^[0-9a-f]{40}$/.test(expected)) throw new Error(`unexpected .sha1 file content: ${JSON.stringify(sha1Text.toString().slice(0, 80))}`);
+  if (actual !== expected) throw new Error(`SHA-1 mismatch for ${url}: got ${actual}, expected ${expected}`);
+
+  const entries = readZip(jar, (n) => n.startsWith(PREFIX) && !n.slice(PREFIX.length).includes('/'));
+  if (entries.length === 0) throw new Error(`${url}: no ${PREFIX} entries`);
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const e of entries) fs.writeFileSync(path.join(dir, e.name), e.data);
+  fs.writeFileSync(path.join(dir, `kafka-clients-${version}.jar`), jar);
+  fs.writeFileSync(path.join(dir, `kafka-clients-${version}.jar.sha1`), `${expected}\n`);
+  fs.writeFileSync(path.join(dir, DONE_MARKER), `${entries.length} files from ${url}\n`);
+  log(`extracted ${entries.length} files into ${outDir}`);
+  return outDir;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const opt = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  fetchKafkaMessages({ version: opt('--version'), dir: opt('--dir') }).then(
+    (d) => process.stdout.write(`${d}\n`),
+    (err) => {
+      process.stderr.write(`fetch-kafka-messages: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
