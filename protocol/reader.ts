@@ -11,7 +11,15 @@ export class ProtocolError extends Error {
   }
 }
 
-const EMPTY = Buffer.alloc(0);
+/** A shared empty buffer (default of bytes fields; never written to). */
+export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
+const EMPTY = EMPTY_BUFFER;
+
+/** A tagged field this version of the definitions does not know, kept as raw bytes. */
+export interface UnknownTaggedField {
+  tag: number;
+  data: Buffer;
+}
 
 export class Reader {
   /** The underlying buffer (views returned by bytes() point into it). */
@@ -215,6 +223,17 @@ export class Reader {
   rawBytes(n: number): Buffer {
     if (!Number.isInteger(n) || n < 0) throw new ProtocolError(`invalid length ${n}`);
     return this.#view(n, 'raw bytes');
+  }
+
+  /**
+   * A reader over the next n bytes (for a tagged field's payload); this reader moves past them.
+   */
+  sub(n: number): Reader {
+    if (!Number.isInteger(n) || n < 0) throw new ProtocolError(`invalid length ${n}`);
+    this.#need(n, 'sub-reader');
+    const r = new Reader(this.buf, this.offset, this.offset + n);
+    this.offset += n;
+    return r;
   }
 
   #checkCount(count: number): number {

@@ -241,6 +241,13 @@ export class Writer {
     this.uvarint(n + 1);
   }
 
+  /** An (unknown) tagged field as read from the wire: uvarint tag, uvarint size, data. */
+  rawTaggedField(tag: number, data: Uint8Array): void {
+    this.uvarint(tag);
+    this.uvarint(data.length);
+    this.raw(data);
+  }
+
   /** Appends everything another writer has written (its large chunks are referenced, not copied). */
   append(other: Writer): void {
     for (const c of other.finish()) this.raw(c);

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Codec generator: Kafka message definitions (JSON) -> protocol/generated/*.ts
+//
+//   node scripts/codegen/main.ts [--messages DIR] [--errors FILE] [--out DIR] [--kafka-version V]
+//
+// Defaults: messages fetched/extracted by scripts/fetch-kafka-messages.ts into .cache/kafka-messages/,
+// errors from ../shared/kafka-protocol/errors.tsv (relative to the repo root), out protocol/generated.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KAFKA_MESSAGES_VERSION, fetchKafkaMessages } from '../fetch-kafka-messages.ts';
+import { type GeneratedFile, emitAll } from './emit.ts';
+import { loadModel } from './model.ts';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_ERRORS = path.resolve(REPO_ROOT, '..', 'shared', 'kafka-protocol', 'errors.tsv');
+export const DEFAULT_OUT = path.join(REPO_ROOT, 'protocol', 'generated');
+
+/** Generates every file in memory (sorted by path). */
+export function generate(opts: { messages: string; errors: string; kafkaVersion?: string }): GeneratedFile[] {
+  const model = loadModel(opts.messages);
+  const tsv = fs.readFileSync(opts.errors, 'utf8');
+  return emitAll(model, tsv, opts.kafkaVersion ?? KAFKA_MESSAGES_VERSION);
+}
+
+/** Writes the files into `out`, removing stale generated *.ts files. Returns the number written. */
+export function writeFiles(files: GeneratedFile[], out: string): number {
+  fs.mkdirSync(out, { recursive: true });
+  const keep = new Set(files.map((f) => f.path));
+  for (const name of fs.readdirSync(out)) {
+    if (name.endsWith('.ts') && !keep.has(name)) fs.rmSync(path.join(out, name));
+  }
+  for (const f of files) {
+    const p = path.join(out, f.path);
+    if (fs.existsSync(p) && fs.readFileSync(p, 'utf8') === f.content) continue;
+    fs.writeFileSync(p, f.content);
+  }
+  return files.length;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const opt = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+    return v;
+  };
+  for (const a of argv) {
+    if (a.startsWith('--') && !['--messages', '--errors', '--out', '--kafka-version'].includes(a)) throw new Error(`unknown option ${a}`);
+  }
+  const kafkaVersion = opt('--kafka-version') ?? KAFKA_MESSAGES_VERSION;
+  const messages = path.resolve(opt('--messages') ?? (await fetchKafkaMessages({ version: kafkaVersion })));
+  const errors = path.resolve(opt('--errors') ?? DEFAULT_ERRORS);
+  const out = path.resolve(opt('--out') ?? DEFAULT_OUT);
+  const files = generate({ messages, errors, kafkaVersion });
+  const n = writeFiles(files, out);
+  process.stdout.write(`codegen: ${n} files from ${messages} into ${path.relative(process.cwd(), out) || '.'}\n`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`codegen: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
