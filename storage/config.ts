@@ -1,0 +1,60 @@
+// Topic-level log configs: Kafka's names and defaults. Values arrive as strings (as in CreateTopics /
+// AlterConfigs); they are resolved into numbers once per change, not per append.
+
+export const LOG_CONFIG_DEFAULTS: Readonly<Record<string, string>> = {
+  'segment.bytes': String(1024 * 1024 * 1024),
+  'segment.ms': String(7 * 24 * 3600 * 1000),
+  'retention.ms': String(7 * 24 * 3600 * 1000),
+  'retention.bytes': '-1',
+  'flush.messages': '9223372036854775807',
+  'flush.ms': '9223372036854775807',
+  'index.interval.bytes': '4096',
+  'max.message.bytes': '1048588',
+  'cleanup.policy': 'delete',
+  'message.timestamp.type': 'CreateTime',
+};
+
+export interface LogConfig {
+  segmentBytes: number;
+  segmentMs: number;
+  /** -1 = unlimited */
+  retentionMs: number;
+  /** -1 = unlimited */
+  retentionBytes: number;
+  /** Infinity when unset (Long.MAX_VALUE). */
+  flushMessages: number;
+  flushMs: number;
+  indexIntervalBytes: number;
+  maxMessageBytes: number;
+  deleteEnabled: boolean;
+  logAppendTime: boolean;
+}
+
+function num(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || !/^-?\d+$/.test(v.trim())) throw new RangeError(`config ${name}: not an integer: ${v}`);
+  // Long.MAX_VALUE and friends mean "never"; anything past 2^53 is treated as infinite.
+  return n >= Number.MAX_SAFE_INTEGER ? Infinity : n;
+}
+
+/** Merges defaults < storage defaults < topic configs and parses them. Throws RangeError on bad values. */
+export function resolveLogConfig(topicConfigs: ReadonlyMap<string, string> | Record<string, string>, defaults: Readonly<Record<string, string>> = {}): LogConfig {
+  const m: Record<string, string> = { ...LOG_CONFIG_DEFAULTS, ...defaults };
+  const entries = topicConfigs instanceof Map ? topicConfigs.entries() : Object.entries(topicConfigs);
+  for (const [k, v] of entries) m[k] = v;
+  const segmentBytes = num(m['segment.bytes'], 'segment.bytes');
+  if (segmentBytes < 14) throw new RangeError('config segment.bytes: must be at least 14');
+  const policy = m['cleanup.policy'].split(',').map((s) => s.trim());
+  return {
+    segmentBytes: Math.min(segmentBytes, 2 ** 31 - 1),
+    segmentMs: Math.max(1, num(m['segment.ms'], 'segment.ms')),
+    retentionMs: num(m['retention.ms'], 'retention.ms'),
+    retentionBytes: num(m['retention.bytes'], 'retention.bytes'),
+    flushMessages: Math.max(1, num(m['flush.messages'], 'flush.messages')),
+    flushMs: Math.max(0, num(m['flush.ms'], 'flush.ms')),
+    indexIntervalBytes: Math.max(0, num(m['index.interval.bytes'], 'index.interval.bytes')),
+    maxMessageBytes: num(m['max.message.bytes'], 'max.message.bytes'),
+    deleteEnabled: policy.includes('delete'),
+    logAppendTime: m['message.timestamp.type'] === 'LogAppendTime',
+  };
+}

@@ -1,0 +1,617 @@
+// The log of one partition: a list of segments, the last one active. Offsets are assigned synchronously
+// when append() is called (no await between reading and advancing the next offset); the bytes go to a
+// per-partition write queue that writes in order, coalescing queued appends into one writev (group
+// write), and the log end offset / high watermark advance only once the bytes are written.
+import { assignOffsets, batchSizeAt, checkBatches, lastOffsetAt, maxTimestampAt } from './batch.ts';
+import type { LogConfig } from './config.ts';
+import { type FsLike, readFully, writevFully } from './fs.ts';
+import { Segment, segmentFileName } from './segment.ts';
+import { type Clock, type Logger, StorageError } from './types.ts';
+
+export interface AppendResult {
+  baseOffset: number;
+  lastOffset: number;
+  /** The broker's append time when the topic uses LogAppendTime, else -1. */
+  logAppendTime: number;
+}
+
+export interface ReadOptions {
+  /** Return the first batch even when it is larger than maxBytes (Kafka's default for fetch). */
+  minOneBatch?: boolean;
+}
+
+interface LogPosition {
+  highWatermark: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+export type ReadResult =
+  | (LogPosition & { error: null; /** Views of whole stored batches (each view holds one or more). */ batches: Buffer[] })
+  | (LogPosition & { error: 'OFFSET_OUT_OF_RANGE' | 'KAFKA_STORAGE_ERROR'; message: string; batches: [] });
+
+export interface OffsetAndTimestamp {
+  offset: number;
+  timestamp: number;
+}
+
+/** What a partition log needs from its storage. */
+export interface LogHost {
+  readonly fs: FsLike;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Recovery point or log start offset changed: the checkpoint files need rewriting. */
+  checkpointDirty(): void;
+}
+
+interface WriteOp {
+  kind: 'write';
+  seg: Segment;
+  pos: number;
+  buf: Buffer;
+  lastOffset: number;
+  offsetCount: number;
+  result: AppendResult;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface RollOp {
+  kind: 'roll';
+  prev: Segment;
+}
+
+const MAX_GROUP = 256;
+const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
+
+export interface LoadOptions {
+  recoveryPoint: number;
+  logStartOffset: number;
+  /** The previous shutdown was clean: segments before the active one are trusted. */
+  clean: boolean;
+}
+
+export class PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  readonly dir: string;
+  #host: LogHost;
+  #config: LogConfig;
+  #segments: Segment[] = [];
+  /** Next offset to assign (includes appends not yet written). */
+  #nextOffset = 0;
+  /** One past the last written offset. */
+  #leo = 0;
+  #logStartOffset = 0;
+  #recoveryPoint = 0;
+  #offline: StorageError | null = null;
+  #closed = false;
+  #queue: Array<WriteOp | RollOp> = [];
+  #draining: Promise<void> | null = null;
+  #unflushedMessages = 0;
+  #flushInFlight: Promise<void> | null = null;
+  #flushNext: Promise<void> | null = null;
+  #flushTimer: unknown = null;
+  /** Background work after rolls (sync + index files), in roll order. */
+  #bg: Promise<void> = Promise.resolve();
+  #removed = 0;
+
+  private constructor(host: LogHost, topic: string, partition: number, dir: string, config: LogConfig) {
+    this.#host = host;
+    this.topic = topic;
+    this.partition = partition;
+    this.dir = dir;
+    this.#config = config;
+  }
+
+  get name(): string { return `${this.topic}-${this.partition}`; }
+  get logStartOffset(): number { return this.#logStartOffset; }
+  get logEndOffset(): number { return this.#leo; }
+  /** Equal to the log end offset until replication exists. */
+  get highWatermark(): number { return this.#leo; }
+  get recoveryPoint(): number { return Math.min(this.#recoveryPoint, this.#leo); }
+  /** Set when the partition cannot take appends (corrupt segment, failed fsync); reads may still work. */
+  get offline(): StorageError | null { return this.#offline; }
+  get config(): LogConfig { return this.#config; }
+  set config(c: LogConfig) { this.#config = c; }
+  /** Committed bytes over all segments. */
+  get size(): number { return this.#segments.reduce((n, s) => n + s.size, 0); }
+  get segmentBaseOffsets(): number[] { return this.#segments.map((s) => s.baseOffset); }
+
+  /** Opens (creating if needed) the partition directory and recovers it. Never throws for corrupt data: the log comes back offline. */
+  static async load(host: LogHost, topic: string, partition: number, dir: string, config: LogConfig, opts: LoadOptions): Promise<PartitionLog> {
+    const pl = new PartitionLog(host, topic, partition, dir, config);
+    await pl.#load(opts);
+    return pl;
+  }
+
+  async #load(opts: LoadOptions): Promise<void> {
+    const { fs, clock, log } = this.#host;
+    await fs.mkdir(this.dir);
+    const now = clock.now();
+    const bases = (await fs.readdir(this.dir))
+      .map((f) => /^(\d{20})\.log$/.exec(f))
+      .filter((m) => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    if (bases.length === 0) {
+      const seg = new Segment(this.dir, Math.max(0, opts.logStartOffset), now);
+      await seg.open(fs, true);
+      this.#segments = [seg];
+    } else {
+      this.#segments = bases.map((b) => new Segment(this.dir, b, now));
+      let rpIdx = 0;
+      for (let i = 0; i < bases.length; i++) if (bases[i] <= opts.recoveryPoint) rpIdx = i;
+      for (let i = 0; i < this.#segments.length; i++) {
+        const seg = this.#segments[i];
+        const isLast = i === this.#segments.length - 1;
+        const nextBase = isLast ? Infinity : this.#segments[i + 1].baseOffset;
+        await seg.open(fs, false);
+        const st = await fs.fstat(seg.fd);
+        seg.lastModifiedMs = st.mtimeMs;
+        let mustScan = isLast || (!opts.clean && i >= rpIdx);
+        if (!mustScan) {
+          const problem = await seg.loadIndexes(fs, st.size, nextBase);
+          if (problem) {
+            log.warn(`${this.name}: rebuilding indexes of ${segmentFileName(seg.baseOffset)}: ${problem}`);
+            mustScan = true;
+          }
+        }
+        if (!mustScan) continue;
+        const r = await seg.scan(fs, true, this.#config.indexIntervalBytes);
+        if (r.problem !== null && !isLast) {
+          this.#offline = new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: corrupt segment ${seg.logPath}: ${r.problem}`);
+          log.error(`${this.name}: corrupt segment ${seg.logPath} in the middle of the log (${r.problem}); partition marked offline, other partitions are unaffected`);
+          break;
+        }
+        if (seg.nextOffset > nextBase) {
+          this.#offline = new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: segment ${seg.logPath} overlaps the next one`);
+          log.error(`${this.name}: segment ${seg.logPath} holds offsets up to ${seg.nextOffset - 1}, beyond the next segment's base ${nextBase}; partition marked offline`);
+          break;
+        }
+        if (r.problem !== null) {
+          log.warn(`${this.name}: truncating ${seg.logPath} from ${r.fileSize} to ${r.validBytes} bytes: ${r.problem}`);
+          await fs.ftruncate(seg.fd, r.validBytes);
+        }
+        seg.size = seg.reserved = r.validBytes;
+        if (!isLast) {
+          // Recovered non-active segment: persist what a roll would have.
+          await fs.fdatasync(seg.fd);
+          await seg.writeIndexes(fs);
+        }
+      }
+    }
+    const active = this.#segments[this.#segments.length - 1];
+    this.#leo = this.#nextOffset = active.nextOffset;
+    this.#logStartOffset = Math.min(Math.max(opts.logStartOffset, this.#segments[0].baseOffset), this.#leo);
+    this.#recoveryPoint = opts.clean ? this.#leo : active.baseOffset;
+  }
+
+  // ---- append -------------------------------------------------------------------------------------
+
+  /**
+   * Appends one or more concatenated v2 batches (CRC already validated by the caller). Offsets are patched
+   * into `records` in place. Resolves once the bytes are written (to the page cache, or synced when
+   * flush.messages demands it); rejects with a StorageError.
+   */
+  append(records: Buffer, opts: { leaderEpoch?: number } = {}): Promise<AppendResult> {
+    if (this.#offline) return Promise.reject(this.#offline);
+    if (this.#closed) return Promise.reject(new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: log is closed`));
+    const cfg = this.#config;
+    let info;
+    try {
+      info = checkBatches(records, cfg.maxMessageBytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (records.length > cfg.segmentBytes) {
+      return Promise.reject(new StorageError('RECORD_LIST_TOO_LARGE', `${records.length} bytes exceed segment.bytes ${cfg.segmentBytes}`));
+    }
+    const now = this.#host.clock.now();
+    let seg = this.#segments[this.#segments.length - 1];
+    if (seg.reserved > 0 && (seg.reserved + records.length > cfg.segmentBytes || now - seg.createdMs >= cfg.segmentMs ||
+        this.#nextOffset + info.offsetCount - 1 - seg.baseOffset > MAX_RELATIVE_OFFSET)) {
+      seg = this.#roll(now);
+    }
+    const baseOffset = this.#nextOffset;
+    const logAppendTime = cfg.logAppendTime ? now : -1;
+    this.#nextOffset = assignOffsets(records, baseOffset, opts.leaderEpoch, cfg.logAppendTime ? now : undefined);
+    const pos = seg.reserved;
+    seg.reserved += records.length;
+    const result: AppendResult = { baseOffset, lastOffset: this.#nextOffset - 1, logAppendTime };
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#queue.push({ kind: 'write', seg, pos, buf: records, lastOffset: result.lastOffset, offsetCount: info.offsetCount, result, resolve, reject });
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  /** Starts a new segment at the next offset; the previous one is synced and indexed in the background. */
+  #roll(now: number): Segment {
+    const prev = this.#segments[this.#segments.length - 1];
+    const next = new Segment(this.dir, this.#nextOffset, now);
+    this.#segments.push(next);
+    this.#queue.push({ kind: 'roll', prev });
+    this.#draining ??= this.#drain();
+    return next;
+  }
+
+  async #drain(): Promise<void> {
+    await Promise.resolve(); // let appends made in the same tick join the first group
+    const { fs } = this.#host;
+    try {
+      while (this.#queue.length > 0) {
+        const head = this.#queue[0];
+        if (head.kind === 'roll') {
+          this.#queue.shift();
+          this.#afterRoll(head.prev);
+          continue;
+        }
+        const seg = head.seg;
+        let n = 1;
+        while (n < this.#queue.length && n < MAX_GROUP) {
+          const op = this.#queue[n];
+          if (op.kind !== 'write' || op.seg !== seg) break;
+          n++;
+        }
+        const group = this.#queue.slice(0, n) as WriteOp[];
+        try {
+          if (seg.fd < 0) await seg.open(fs, true);
+          await writevFully(fs, seg.fd, group.map((o) => o.buf), head.pos);
+        } catch (e) {
+          await this.#writeFailed(e, seg, head.pos);
+          continue;
+        }
+        this.#queue.splice(0, n);
+        this.#commit(seg, group);
+      }
+    } finally {
+      this.#draining = null;
+    }
+  }
+
+  #commit(seg: Segment, group: WriteOp[]): void {
+    const interval = this.#config.indexIntervalBytes;
+    let messages = 0;
+    for (const op of group) {
+      for (let p = 0; p < op.buf.length; p += batchSizeAt(op.buf, p)) seg.onBatch(op.buf, p, op.pos + p, interval);
+      seg.size = op.pos + op.buf.length;
+      messages += op.offsetCount;
+    }
+    seg.lastModifiedMs = this.#host.clock.now();
+    seg.unflushed = true;
+    this.#leo = group[group.length - 1].lastOffset + 1;
+    this.#unflushedMessages += messages;
+    if (this.#unflushedMessages >= this.#config.flushMessages) {
+      // flush.messages: acknowledge only once synced; concurrent appends share one fdatasync.
+      this.flush().then(() => { for (const op of group) op.resolve(op.result); }, (e) => { for (const op of group) op.reject(e); });
+      return;
+    }
+    for (const op of group) op.resolve(op.result);
+    if (Number.isFinite(this.#config.flushMs) && this.#flushTimer === null) {
+      this.#flushTimer = this.#host.clock.setTimeout(() => {
+        this.#flushTimer = null;
+        this.flush().catch(() => {});
+      }, this.#config.flushMs);
+    }
+  }
+
+  /** A write failed: nothing from the failed write on is acknowledged; state returns to the last written offset. */
+  async #writeFailed(err: unknown, seg: Segment, pos: number): Promise<void> {
+    const e = new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: append failed: ${(err as Error).message}`, { cause: err });
+    this.#host.log.error(e.message);
+    const failed = this.#queue.splice(0);
+    this.#nextOffset = this.#leo;
+    // Segments rolled for the failed appends start past the log end now; drop them (they hold nothing).
+    while (this.#segments.length > 1) {
+      const last = this.#segments[this.#segments.length - 1];
+      if (last.size > 0 || last.baseOffset <= this.#leo) break;
+      this.#segments.pop();
+      last.deleted = true;
+      if (last.readers === 0) last.dispose(this.#host.fs, true).catch(() => {});
+    }
+    for (const s of this.#segments) s.reserved = s.size;
+    for (const op of failed) {
+      if (op.kind === 'write') op.reject(e);
+      else if (op.prev !== this.#segments[this.#segments.length - 1] && !op.prev.deleted) this.#afterRoll(op.prev);
+    }
+    // Cut a partially written tail so a restart does not have to; the next write overwrites it anyway.
+    if (seg.fd >= 0 && !seg.deleted) {
+      await this.#host.fs.ftruncate(seg.fd, pos).catch((te: Error) => this.#host.log.warn(`${this.name}: truncate after failed write: ${te.message}`));
+    }
+  }
+
+  #afterRoll(prev: Segment): void {
+    prev.readers++;
+    this.#bg = this.#bg.then(async () => {
+      try {
+        if (prev.deleted) return;
+        if (prev.fd >= 0 && prev.unflushed) {
+          prev.unflushed = false;
+          await this.#host.fs.fdatasync(prev.fd);
+        }
+        await prev.writeIndexes(this.#host.fs);
+        if (prev.nextOffset > this.#recoveryPoint) {
+          this.#recoveryPoint = prev.nextOffset;
+          this.#host.checkpointDirty();
+        }
+      } catch (e) {
+        this.#markOffline(`sync after roll of ${prev.logPath} failed`, e);
+      } finally {
+        this.#release(prev);
+      }
+    });
+  }
+
+  #markOffline(what: string, err: unknown): void {
+    if (this.#offline) return;
+    this.#offline = new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: ${what}: ${(err as Error).message}`, { cause: err });
+    this.#host.log.error(`${this.#offline.message}; partition marked offline for appends`);
+  }
+
+  /**
+   * fdatasync of every segment with unsynced writes, never on the event loop. Group commit: a caller
+   * arriving while a sync runs waits for the next one, which covers everything written by then.
+   */
+  flush(): Promise<void> {
+    if (this.#flushInFlight === null) return this.#startFlush();
+    this.#flushNext ??= this.#flushInFlight.then(() => {
+      this.#flushNext = null;
+      return this.#startFlush();
+    });
+    return this.#flushNext;
+  }
+
+  #startFlush(): Promise<void> {
+    const target = this.#leo;
+    this.#unflushedMessages = 0;
+    const segs = this.#segments.filter((s) => s.unflushed && s.fd >= 0);
+    for (const s of segs) { s.unflushed = false; s.readers++; }
+    const p = (async () => {
+      try {
+        for (const s of segs) if (s.fd >= 0) await this.#host.fs.fdatasync(s.fd);
+        if (target > this.#recoveryPoint) {
+          this.#recoveryPoint = target;
+          this.#host.checkpointDirty();
+        }
+      } catch (e) {
+        this.#markOffline('fdatasync failed', e);
+        throw this.#offline;
+      } finally {
+        for (const s of segs) this.#release(s);
+        this.#flushInFlight = null;
+      }
+    })();
+    this.#flushInFlight = p;
+    return p;
+  }
+
+  // ---- read ---------------------------------------------------------------------------------------
+
+  #position(): LogPosition {
+    return { highWatermark: this.#leo, logStartOffset: this.#logStartOffset, logEndOffset: this.#leo };
+  }
+
+  /** The segment holding `offset` among committed data, or undefined past the end. */
+  #segmentFor(offset: number): Segment | undefined {
+    const segs = this.#segments;
+    let lo = 0;
+    let hi = segs.length - 1;
+    let i = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (segs[mid].baseOffset <= offset) { i = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    while (i < segs.length && segs[i].nextOffset <= offset) i++;
+    return segs[i];
+  }
+
+  #release(seg: Segment): void {
+    if (--seg.readers === 0 && seg.deleted) {
+      seg.dispose(this.#host.fs, true).catch((e: Error) => this.#host.log.warn(`${this.name}: deleting ${seg.logPath}: ${e.message}`));
+    }
+  }
+
+  /**
+   * Whole stored batches from the one containing `offset`, up to maxBytes (at least one batch when
+   * minOneBatch), from a single segment, as views of one buffer. Only written batches are visible.
+   */
+  async read(offset: number, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult> {
+    const minOneBatch = opts.minOneBatch ?? true;
+    const at = this.#position();
+    if (offset < at.logStartOffset || offset > at.highWatermark) {
+      return { ...at, error: 'OFFSET_OUT_OF_RANGE', message: `offset ${offset} is outside [${at.logStartOffset}, ${at.highWatermark}] of ${this.name}`, batches: [] };
+    }
+    const seg = offset < at.highWatermark ? this.#segmentFor(offset) : undefined;
+    if (!seg || seg.size === 0) return { ...at, error: null, batches: [] };
+    const limit = seg.size;
+    seg.readers++;
+    try {
+      let start = -1;
+      let firstSize = 0;
+      await seg.walk(this.#host.fs, offset, limit, (h, o, pos) => {
+        if (lastOffsetAt(h, o) < offset) return false;
+        start = pos;
+        firstSize = batchSizeAt(h, o);
+        return true;
+      });
+      if (start < 0) return { ...at, error: null, batches: [] };
+      let want = Math.min(Math.max(0, maxBytes), limit - start);
+      if (firstSize > want) {
+        if (!minOneBatch) return { ...at, error: null, batches: [] };
+        want = firstSize;
+      }
+      const buf = Buffer.allocUnsafe(want);
+      const n = await readFully(this.#host.fs, seg.fd, buf, start);
+      let end = 0;
+      while (end + 12 <= n) {
+        const s = batchSizeAt(buf, end);
+        if (s < 12 || end + s > n) break;
+        end += s;
+      }
+      return { ...at, error: null, batches: end > 0 ? [buf.subarray(0, end)] : [] };
+    } catch (e) {
+      return { ...at, error: 'KAFKA_STORAGE_ERROR', message: `${this.name}: read failed: ${(e as Error).message}`, batches: [] };
+    } finally {
+      this.#release(seg);
+    }
+  }
+
+  /**
+   * ListOffsets by timestamp: the first batch (in offset order) whose max timestamp is ≥ ts. The offset
+   * is that batch's base offset (not the exact record: storage does not decode records), at least the
+   * log start offset. null when no batch qualifies. Negative ts: -1 latest, -2 earliest, -3 max timestamp.
+   */
+  async offsetForTimestamp(ts: number): Promise<OffsetAndTimestamp | null> {
+    if (ts === -1) return { offset: this.highWatermark, timestamp: -1 };
+    if (ts === -2 || ts === -4) return { offset: this.#logStartOffset, timestamp: -1 };
+    if (ts === -3) return this.maxTimestamp();
+    const seg = this.#segments.find((s) => s.size > 0 && s.maxTimestamp >= ts && s.nextOffset > this.#logStartOffset);
+    if (!seg) return null;
+    let found: OffsetAndTimestamp | null = null;
+    seg.readers++;
+    try {
+      await seg.walk(this.#host.fs, seg.timeIndex.floorOffset(ts), seg.size, (h, o) => {
+        const t = maxTimestampAt(h, o);
+        if (t < ts || lastOffsetAt(h, o) < this.#logStartOffset) return false;
+        found = { offset: Math.max(this.#logStartOffset, h.readInt32BE(o) * 2 ** 32 + h.readUInt32BE(o + 4)), timestamp: t };
+        return true;
+      });
+    } finally {
+      this.#release(seg);
+    }
+    return found;
+  }
+
+  /** The largest batch timestamp and the last offset of that batch (Kafka's shallow offset of max timestamp). */
+  maxTimestamp(): OffsetAndTimestamp | null {
+    let best: OffsetAndTimestamp | null = null;
+    for (const s of this.#segments) {
+      if (s.maxTimestamp >= 0 && (best === null || s.maxTimestamp > best.timestamp)) best = { offset: s.offsetOfMaxTimestamp, timestamp: s.maxTimestamp };
+    }
+    return best;
+  }
+
+  // ---- retention ----------------------------------------------------------------------------------
+
+  /** DeleteRecords: advances the log start offset (-1 = the high watermark); whole segments below it go. */
+  deleteRecordsBefore(offset: number): number {
+    const target = offset === -1 ? this.highWatermark : offset;
+    if (target < 0 || target > this.highWatermark) {
+      throw new StorageError('OFFSET_OUT_OF_RANGE', `${this.name}: cannot delete records before ${offset}; high watermark is ${this.highWatermark}`);
+    }
+    if (target > this.#logStartOffset) {
+      this.#logStartOffset = target;
+      this.#host.checkpointDirty();
+      this.#deleteBelowLogStart();
+    }
+    return this.#logStartOffset;
+  }
+
+  #deleteBelowLogStart(): void {
+    const segs = this.#segments;
+    const active = segs[segs.length - 1];
+    // Everything is below the start offset: roll so the old active segment becomes deletable.
+    if (active.size > 0 && active.nextOffset <= this.#logStartOffset && this.#nextOffset === this.#leo) this.#roll(this.#host.clock.now());
+    let n = 0;
+    while (n < segs.length - 1 && segs[n + 1].baseOffset <= this.#logStartOffset && segs[n].reserved === segs[n].size) n++;
+    this.#remove(n, 'below the log start offset');
+  }
+
+  /** Removes the n oldest segments from the log (synchronously) and deletes their files once unread. */
+  #remove(n: number, why: string): void {
+    if (n <= 0) return;
+    const gone = this.#segments.splice(0, n);
+    this.#removed += n;
+    const newStart = this.#segments[0].baseOffset;
+    if (newStart > this.#logStartOffset) {
+      this.#logStartOffset = newStart;
+      this.#host.checkpointDirty();
+    }
+    for (const seg of gone) {
+      seg.deleted = true;
+      this.#host.log.info(`${this.name}: deleting segment ${segmentFileName(seg.baseOffset)} (${why})`);
+      seg.readers++;
+      this.#release(seg);
+    }
+  }
+
+  /**
+   * One retention pass (retention.ms, retention.bytes, log start offset). Chooses synchronously, deletes
+   * files in the background: never blocks appends or reads. Returns the number of segments removed.
+   */
+  applyRetention(): number {
+    const before = this.#removed;
+    const cfg = this.#config;
+    const now = this.#host.clock.now();
+    const segs = this.#segments;
+    const deletable = (s: Segment) => s !== segs[segs.length - 1] && s.reserved === s.size;
+    if (cfg.deleteEnabled && cfg.retentionMs >= 0) {
+      let n = 0;
+      while (n < segs.length && deletable(segs[n]) && now - segs[n].largestTimestamp > cfg.retentionMs) n++;
+      this.#remove(n, `retention.ms ${cfg.retentionMs}`);
+      const active = segs[segs.length - 1];
+      // An expired active segment is rolled so the next pass can delete it (as Kafka does).
+      if (segs.length === 1 && active.size > 0 && active.reserved === active.size && now - active.largestTimestamp > cfg.retentionMs) this.#roll(now);
+    }
+    if (cfg.deleteEnabled && cfg.retentionBytes >= 0) {
+      let diff = segs.reduce((t, s) => t + s.size, 0) - cfg.retentionBytes;
+      let n = 0;
+      while (n < segs.length && deletable(segs[n]) && diff - segs[n].size >= 0) {
+        diff -= segs[n].size;
+        n++;
+      }
+      this.#remove(n, `retention.bytes ${cfg.retentionBytes}`);
+    }
+    this.#deleteBelowLogStart();
+    return this.#removed - before;
+  }
+
+  /** Forces a roll at the next append (tests, and a future AlterConfigs of segment settings). */
+  roll(): void {
+    const active = this.#segments[this.#segments.length - 1];
+    if (active.reserved > 0) this.#roll(this.#host.clock.now());
+  }
+
+  // ---- shutdown -----------------------------------------------------------------------------------
+
+  /** Waits for queued writes and background work. */
+  async idle(): Promise<void> {
+    while (this.#draining || this.#flushInFlight) {
+      await this.#draining;
+      await this.#flushInFlight?.catch(() => {});
+    }
+    await this.#bg;
+  }
+
+  /** Clean close: drain, sync, write the active segment's indexes, close files. Returns whether all was synced. */
+  async close(): Promise<boolean> {
+    this.#closed = true;
+    if (this.#flushTimer !== null) this.#host.clock.clearTimeout(this.#flushTimer);
+    this.#flushTimer = null;
+    await this.idle();
+    let clean = this.#offline === null;
+    if (clean) {
+      try {
+        await this.flush();
+        const active = this.#segments[this.#segments.length - 1];
+        if (active.fd >= 0) await active.writeIndexes(this.#host.fs);
+      } catch (e) {
+        this.#markOffline('sync on close failed', e);
+        clean = false;
+      }
+    }
+    for (const s of this.#segments) await s.dispose(this.#host.fs, false).catch(() => {});
+    return clean;
+  }
+
+  /** Closes without syncing or writing anything, and deletes the directory's files (topic deletion). */
+  async closeForDelete(): Promise<void> {
+    this.#closed = true;
+    if (this.#flushTimer !== null) this.#host.clock.clearTimeout(this.#flushTimer);
+    await this.idle();
+    for (const s of this.#segments) {
+      s.deleted = true;
+      if (s.readers === 0) await s.dispose(this.#host.fs, false).catch(() => {});
+    }
+  }
+}

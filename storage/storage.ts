@@ -1,0 +1,316 @@
+// The storage of one broker: topic metadata, one PartitionLog per partition under
+// <data-dir>/<topic>-<partition>/, Kafka's checkpoint files, background retention, clean shutdown.
+import { join } from 'node:path';
+import { LOG_START_FILE, RECOVERY_POINT_FILE, readCheckpoint, tpKey, writeCheckpoint } from './checkpoint.ts';
+import { type LogConfig, resolveLogConfig } from './config.ts';
+import { type FsLike, nodeFs, readWholeFile, writeFileAtomic } from './fs.ts';
+import { MemFs } from './memfs.ts';
+import { type LogHost, PartitionLog } from './partition-log.ts';
+import { type Clock, type Logger, StorageError, silentLogger, systemClock } from './types.ts';
+
+export const TOPICS_FILE = 'gregor-topics.json';
+/** Kafka's marker for a clean shutdown of a log dir. */
+export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+
+export interface OpenStorageOptions {
+  /** Directory holding the partition directories (Kafka's log.dirs entry). Ignored with memory. */
+  dataDir?: string;
+  /** Keep everything in memory (an in-memory file system; same code paths). */
+  memory?: boolean;
+  fs?: FsLike;
+  clock?: Clock;
+  log?: Logger;
+  /** Broker-level defaults for topic configs, under the topic config names (segment.bytes, retention.ms, …). */
+  defaults?: Record<string, string>;
+  /** log.retention.check.interval.ms; default 5 minutes. 0 disables the timer (call runRetention()). */
+  retentionCheckIntervalMs?: number;
+}
+
+export interface TopicMeta {
+  readonly name: string;
+  /** The broker's textual UUID form; storage keeps it opaque. */
+  readonly topicId: string;
+  partitions: number;
+  configs: Record<string, string>;
+}
+
+export interface CreateTopicOptions {
+  partitions: number;
+  topicId: string;
+  configs?: Record<string, string> | Map<string, string>;
+}
+
+const SAFE_NAME = /^[a-zA-Z0-9._-]+$/;
+
+export class Storage {
+  readonly dataDir: string;
+  readonly fs: FsLike;
+  readonly #host: LogHost;
+  readonly #defaults: Record<string, string>;
+  readonly #topics = new Map<string, TopicMeta>();
+  readonly #logs = new Map<string, PartitionLog[]>();
+  #checkpointRunning: Promise<void> | null = null;
+  #checkpointAgain = false;
+  #metaChain: Promise<void> = Promise.resolve();
+  #retentionTimer: unknown = null;
+  readonly #retentionInterval: number;
+  #closed = false;
+
+  private constructor(dataDir: string, fs: FsLike, clock: Clock, log: Logger, defaults: Record<string, string>, retentionInterval: number) {
+    this.dataDir = dataDir;
+    this.fs = fs;
+    this.#defaults = defaults;
+    this.#retentionInterval = retentionInterval;
+    this.#host = { fs, clock, log, checkpointDirty: () => this.#scheduleCheckpoint() };
+  }
+
+  static async open(opts: OpenStorageOptions): Promise<Storage> {
+    const memory = opts.memory === true;
+    const clock = opts.clock ?? systemClock;
+    const fs = opts.fs ?? (memory ? new MemFs(() => clock.now()) : nodeFs);
+    const dataDir = memory && opts.fs === undefined ? '/gregor-data' : opts.dataDir;
+    if (!dataDir) throw new TypeError('openStorage: dataDir is required unless memory is true');
+    const defaults = opts.defaults ?? {};
+    resolveLogConfig({}, defaults); // fail fast on bad broker defaults
+    const s = new Storage(dataDir, fs, clock, opts.log ?? silentLogger, defaults, opts.retentionCheckIntervalMs ?? 300_000);
+    await s.#load();
+    s.#armRetention();
+    return s;
+  }
+
+  async #load(): Promise<void> {
+    const { fs, log } = this.#host;
+    await fs.mkdir(this.dataDir);
+    const marker = join(this.dataDir, CLEAN_SHUTDOWN_FILE);
+    const clean = (await fs.stat(marker)) !== null;
+    // Removed before recovery: a crash from here on must be treated as unclean.
+    if (clean) await fs.unlink(marker);
+    const rp = await this.#readCheckpoint(RECOVERY_POINT_FILE);
+    const lso = await this.#readCheckpoint(LOG_START_FILE);
+    const metaBuf = await readWholeFile(fs, join(this.dataDir, TOPICS_FILE));
+    const meta = metaBuf ? JSON.parse(metaBuf.toString('utf8')) as { version: number; topics: TopicMeta[] } : { version: 1, topics: [] };
+    for (const t of meta.topics) this.#topics.set(t.name, { name: t.name, topicId: t.topicId, partitions: t.partitions, configs: { ...t.configs } });
+    const known = new Set<string>();
+    for (const t of this.#topics.values()) {
+      const logs: PartitionLog[] = [];
+      const config = this.#config(t.name, t.configs);
+      for (let p = 0; p < t.partitions; p++) {
+        known.add(`${t.name}-${p}`);
+        const key = tpKey(t.name, p);
+        logs.push(await PartitionLog.load(this.#host, t.name, p, join(this.dataDir, `${t.name}-${p}`), config, {
+          recoveryPoint: rp?.get(key) ?? 0,
+          logStartOffset: lso?.get(key) ?? 0,
+          clean: clean && rp?.has(key) === true,
+        }));
+      }
+      this.#logs.set(t.name, logs);
+    }
+    for (const entry of await fs.readdir(this.dataDir)) {
+      if (entry.endsWith('-delete')) {
+        fs.rm(join(this.dataDir, entry)).catch((e: Error) => log.warn(`removing ${entry}: ${e.message}`));
+      } else if (!known.has(entry) && /-\d+$/.test(entry) && (await fs.stat(join(this.dataDir, entry)))?.isDirectory) {
+        log.warn(`${join(this.dataDir, entry)}: partition directory of no known topic; ignored`);
+      }
+    }
+    const offline = [...this.#allLogs()].filter((l) => l.offline).length;
+    log.info(`storage at ${this.dataDir}: ${this.#topics.size} topic(s), ${[...this.#allLogs()].length} partition(s) loaded after ${clean ? 'a clean' : 'an unclean'} shutdown${offline ? `, ${offline} OFFLINE` : ''}`);
+    this.#scheduleCheckpoint();
+  }
+
+  async #readCheckpoint(file: string): Promise<Map<string, number> | null> {
+    try {
+      return await readCheckpoint(this.fs, join(this.dataDir, file));
+    } catch (e) {
+      this.#host.log.warn(`${file}: ${(e as Error).message}; ignored (full recovery)`);
+      return null;
+    }
+  }
+
+  #config(topic: string, configs: Record<string, string> | Map<string, string>): LogConfig {
+    try {
+      return resolveLogConfig(configs, this.#defaults);
+    } catch (e) {
+      throw new StorageError('INVALID_CONFIG', `topic ${topic}: ${(e as Error).message}`);
+    }
+  }
+
+  *#allLogs(): Generator<PartitionLog> {
+    for (const logs of this.#logs.values()) yield* logs;
+  }
+
+  // ---- metadata -----------------------------------------------------------------------------------
+
+  topics(): TopicMeta[] { return [...this.#topics.values()]; }
+  getTopic(name: string): TopicMeta | undefined { return this.#topics.get(name); }
+  partition(topic: string, partition: number): PartitionLog | undefined { return this.#logs.get(topic)?.[partition]; }
+  /** Partitions that cannot take appends (corrupt segment at start-up, failed sync). */
+  offlinePartitions(): PartitionLog[] { return [...this.#allLogs()].filter((l) => l.offline !== null); }
+
+  /** Serialises metadata changes; each one ends with the topics file rewritten atomically. */
+  #metaOp<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.#metaChain.then(() => {
+      if (this.#closed) throw new StorageError('KAFKA_STORAGE_ERROR', 'storage is closed');
+      return fn();
+    });
+    this.#metaChain = p.then(() => {}, () => {});
+    return p;
+  }
+
+  async #persistTopics(): Promise<void> {
+    const json = JSON.stringify({ version: 1, topics: [...this.#topics.values()] }, null, 1);
+    await writeFileAtomic(this.fs, join(this.dataDir, TOPICS_FILE), Buffer.from(json));
+  }
+
+  createTopic(name: string, opts: CreateTopicOptions): Promise<TopicMeta> {
+    return this.#metaOp(async () => {
+      if (!SAFE_NAME.test(name) || name === '.' || name === '..') throw new StorageError('INVALID_TOPIC_EXCEPTION', `invalid topic name ${JSON.stringify(name)}`);
+      if (this.#topics.has(name)) throw new StorageError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`);
+      if (!Number.isInteger(opts.partitions) || opts.partitions < 1) throw new StorageError('INVALID_PARTITIONS', `invalid partition count ${opts.partitions}`);
+      const configs = opts.configs instanceof Map ? Object.fromEntries(opts.configs) : { ...opts.configs };
+      const config = this.#config(name, configs);
+      const meta: TopicMeta = { name, topicId: opts.topicId, partitions: opts.partitions, configs };
+      const logs = await this.#openPartitions(meta, 0, opts.partitions, config);
+      this.#topics.set(name, meta);
+      this.#logs.set(name, logs);
+      await this.#persistTopics();
+      this.#host.log.info(`storage: created topic ${name} with ${opts.partitions} partition(s)`);
+      return meta;
+    });
+  }
+
+  async #openPartitions(meta: TopicMeta, from: number, to: number, config: LogConfig): Promise<PartitionLog[]> {
+    const logs: PartitionLog[] = [];
+    for (let p = from; p < to; p++) {
+      const dir = join(this.dataDir, `${meta.name}-${p}`);
+      await this.fs.rm(dir); // leftovers of an earlier topic of the same name
+      logs.push(await PartitionLog.load(this.#host, meta.name, p, dir, config, { recoveryPoint: 0, logStartOffset: 0, clean: true }));
+    }
+    return logs;
+  }
+
+  addPartitions(name: string, totalCount: number): Promise<void> {
+    return this.#metaOp(async () => {
+      const meta = this.#topics.get(name);
+      if (!meta) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
+      if (!Number.isInteger(totalCount) || totalCount <= meta.partitions) throw new StorageError('INVALID_PARTITIONS', `topic ${name} has ${meta.partitions} partitions; cannot grow to ${totalCount}`);
+      const logs = await this.#openPartitions(meta, meta.partitions, totalCount, this.#config(name, meta.configs));
+      this.#logs.get(name)!.push(...logs);
+      meta.partitions = totalCount;
+      await this.#persistTopics();
+    });
+  }
+
+  /** Replaces the topic's config overrides (the broker computes incremental changes). */
+  alterTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    return this.#metaOp(async () => {
+      const meta = this.#topics.get(name);
+      if (!meta) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
+      const config = this.#config(name, configs);
+      meta.configs = { ...configs };
+      for (const l of this.#logs.get(name) ?? []) l.config = config;
+      await this.#persistTopics();
+    });
+  }
+
+  /** Removes the topic and its data: directories are renamed to *-delete and removed in the background. */
+  deleteTopic(name: string): Promise<void> {
+    return this.#metaOp(async () => {
+      const meta = this.#topics.get(name);
+      if (!meta) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
+      const logs = this.#logs.get(name) ?? [];
+      this.#topics.delete(name);
+      this.#logs.delete(name);
+      await this.#persistTopics();
+      this.#scheduleCheckpoint();
+      for (const l of logs) {
+        await l.closeForDelete();
+        const gone = `${l.dir}.${meta.topicId.replace(/[^a-zA-Z0-9_-]/g, '_')}-delete`;
+        await this.fs.rename(l.dir, gone);
+        this.fs.rm(gone).catch((e: Error) => this.#host.log.warn(`removing ${gone}: ${e.message}`));
+      }
+      this.#host.log.info(`storage: deleted topic ${name}`);
+    });
+  }
+
+  // ---- background ---------------------------------------------------------------------------------
+
+  #armRetention(): void {
+    if (this.#retentionInterval <= 0 || this.#closed) return;
+    this.#retentionTimer = this.#host.clock.setTimeout(() => {
+      this.#retentionTimer = null;
+      try {
+        this.runRetention();
+      } finally {
+        this.#armRetention();
+      }
+    }, this.#retentionInterval);
+  }
+
+  /** One retention pass over every partition; returns the number of segments removed. */
+  runRetention(): number {
+    let n = 0;
+    for (const l of this.#allLogs()) {
+      try {
+        n += l.applyRetention();
+      } catch (e) {
+        this.#host.log.error(`${l.name}: retention failed: ${(e as Error).message}`);
+      }
+    }
+    return n;
+  }
+
+  #scheduleCheckpoint(): void {
+    if (this.#checkpointRunning) {
+      this.#checkpointAgain = true;
+      return;
+    }
+    this.#checkpointRunning = (async () => {
+      do {
+        this.#checkpointAgain = false;
+        try {
+          await this.#writeCheckpoints();
+        } catch (e) {
+          this.#host.log.error(`writing checkpoints: ${(e as Error).message}`);
+        }
+      } while (this.#checkpointAgain);
+      this.#checkpointRunning = null;
+    })();
+  }
+
+  async #writeCheckpoints(): Promise<void> {
+    const rp = new Map<string, number>();
+    const lso = new Map<string, number>();
+    for (const l of this.#allLogs()) {
+      rp.set(tpKey(l.topic, l.partition), l.recoveryPoint);
+      lso.set(tpKey(l.topic, l.partition), l.logStartOffset);
+    }
+    await writeCheckpoint(this.fs, join(this.dataDir, RECOVERY_POINT_FILE), rp);
+    await writeCheckpoint(this.fs, join(this.dataDir, LOG_START_FILE), lso);
+  }
+
+  /** Waits until background checkpoint writes are done (tests). */
+  async settle(): Promise<void> {
+    while (this.#checkpointRunning) await this.#checkpointRunning;
+  }
+
+  /** Clean shutdown: drain and sync every partition, write checkpoints and the clean-shutdown marker. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#metaChain;
+    this.#closed = true;
+    if (this.#retentionTimer !== null) this.#host.clock.clearTimeout(this.#retentionTimer);
+    let clean = true;
+    for (const l of this.#allLogs()) if (!(await l.close())) clean = false;
+    await this.settle();
+    await this.#writeCheckpoints();
+    if (clean) {
+      await writeFileAtomic(this.fs, join(this.dataDir, CLEAN_SHUTDOWN_FILE), Buffer.alloc(0));
+    } else {
+      this.#host.log.warn(`storage at ${this.dataDir}: some partitions could not be synced; next start runs full recovery`);
+    }
+  }
+}
+
+export function openStorage(opts: OpenStorageOptions): Promise<Storage> {
+  return Storage.open(opts);
+}
