@@ -55,6 +55,8 @@ export class Storage {
   #retentionTimer: unknown = null;
   readonly #retentionInterval: number;
   #closed = false;
+  /** Background directory removals, awaited by close(). */
+  readonly #pending = new Set<Promise<void>>();
 
   private constructor(dataDir: string, fs: FsLike, clock: Clock, log: Logger, defaults: Record<string, string>, retentionInterval: number) {
     this.dataDir = dataDir;
@@ -107,7 +109,7 @@ export class Storage {
     }
     for (const entry of await fs.readdir(this.dataDir)) {
       if (entry.endsWith('-delete')) {
-        fs.rm(join(this.dataDir, entry)).catch((e: Error) => log.warn(`removing ${entry}: ${e.message}`));
+        this.#background(fs.rm(join(this.dataDir, entry)), `removing ${entry}`);
       } else if (!known.has(entry) && /-\d+$/.test(entry) && (await fs.stat(join(this.dataDir, entry)))?.isDirectory) {
         log.warn(`${join(this.dataDir, entry)}: partition directory of no known topic; ignored`);
       }
@@ -226,13 +228,18 @@ export class Storage {
         await l.closeForDelete();
         const gone = `${l.dir}.${meta.topicId.replace(/[^a-zA-Z0-9_-]/g, '_')}-delete`;
         await this.fs.rename(l.dir, gone);
-        this.fs.rm(gone).catch((e: Error) => this.#host.log.warn(`removing ${gone}: ${e.message}`));
+        this.#background(this.fs.rm(gone), `removing ${gone}`);
       }
       this.#host.log.info(`storage: deleted topic ${name}`);
     });
   }
 
   // ---- background ---------------------------------------------------------------------------------
+
+  #background(p: Promise<void>, what: string): void {
+    const q = p.catch((e: Error) => this.#host.log.warn(`${what}: ${e.message}`)).finally(() => this.#pending.delete(q));
+    this.#pending.add(q);
+  }
 
   #armRetention(): void {
     if (this.#retentionInterval <= 0 || this.#closed) return;
@@ -302,6 +309,7 @@ export class Storage {
     let clean = true;
     for (const l of this.#allLogs()) if (!(await l.close())) clean = false;
     await this.settle();
+    await Promise.all(this.#pending);
     await this.#writeCheckpoints();
     if (clean) {
       await writeFileAtomic(this.fs, join(this.dataDir, CLEAN_SHUTDOWN_FILE), Buffer.alloc(0));
