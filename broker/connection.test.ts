@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ErrorCode } from '../protocol/generated/errors.ts';
+import { makeMetadataRequest } from '../protocol/generated/metadata.ts';
 import { Reader } from '../protocol/reader.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { startTestBroker } from './testing/start.ts';
@@ -19,7 +20,7 @@ t.test('pipelined requests are answered in request order', async (t) => {
     ids.push(id);
     frames.push(i % 2 === 0
       ? c.encodeRequest(API_VERSIONS, i % 5, {}, id)
-      : c.encodeRequest(METADATA, i % 14, { topics: [], allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false }, id));
+      : c.encodeRequest(METADATA, i % 14, makeMetadataRequest({ topics: [] }), id));
   }
   // One write with all 50 requests packed together.
   c.sendRaw(Buffer.concat(frames));
@@ -103,12 +104,12 @@ t.test('bad input closes that connection only, with a log line', async (t) => {
 
   const cases: Array<[string, (c: RawClient) => Buffer, RegExp]> = [
     ['unknown api key', (c) => c.encodeRequest(API_VERSIONS, 0, {}).fill(0x7f, 4, 6), /unsupported API key/],
-    ['unsupported Metadata version', (c) => { const b = c.encodeRequest(METADATA, 1, { topics: [] }); b.writeInt16BE(40, 6); return b; }, /unsupported version 40 of Metadata/],
-    ['truncated body', (c) => { const b = c.encodeRequest(METADATA, 1, { topics: [{ name: 'abc' }] }); const cut = b.subarray(0, b.length - 2); cut.writeInt32BE(cut.length - 4, 0); return cut; }, /malformed Metadata v1 request/],
+    ['unsupported Metadata version', (c) => { const b = c.encodeRequest(METADATA, 1, makeMetadataRequest({ topics: [] })); b.writeInt16BE(40, 6); return b; }, /unsupported version 40 of Metadata/],
+    ['truncated body', (c) => { const b = c.encodeRequest(METADATA, 1, makeMetadataRequest({ topics: [{ name: 'abc', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }] })); const cut = b.subarray(0, b.length - 2); cut.writeInt32BE(cut.length - 4, 0); return cut; }, /malformed Metadata v1 request/],
     ['frame shorter than a header', () => Buffer.from([0, 0, 0, 3, 0, 18, 0]), /too short/],
     ['negative frame size', () => Buffer.from([0xff, 0xff, 0xff, 0xf0]), /malformed frame/],
     ['frame over socket.request.max.bytes', () => { const b = Buffer.alloc(4); b.writeInt32BE(104857601, 0); return b; }, /malformed frame/],
-    ['absurd array count', (c) => { const b = c.encodeRequest(METADATA, 1, { topics: [] }); b.writeInt32BE(0x7fffffff, b.length - 4); return b; }, /malformed Metadata/],
+    ['absurd array count', (c) => { const b = c.encodeRequest(METADATA, 1, makeMetadataRequest({ topics: [] })); b.writeInt32BE(0x7fffffff, b.length - 4); return b; }, /malformed Metadata/],
   ];
   for (const [name, make, logPattern] of cases) {
     const c = await RawClient.connect(tb.port);

@@ -34,6 +34,8 @@ t.test('kafkajs admin and consumer metadata', async (t) => {
   t.same(all.topics.map((x) => x.name).sort(), ['orders', 'payments'], 'no topics = all topics');
 
   // The admin client never auto-creates: an unknown topic is an error.
-  await t.rejects(admin.fetchTopicMetadata({ topics: ['nope'] }), { type: 'UNKNOWN_TOPIC_OR_PARTITION' });
-  await t.rejects(admin.fetchTopicMetadata({ topics: ['bad name'] }), { type: 'INVALID_TOPIC_EXCEPTION' });
+  const unknown = await admin.fetchTopicMetadata({ topics: ['nope'] }).then(() => null, (e) => e);
+  t.equal(unknown?.type, 'UNKNOWN_TOPIC_OR_PARTITION');
+  const invalid = await admin.fetchTopicMetadata({ topics: ['bad name'] }).then(() => null, (e) => e);
+  t.equal(invalid?.type, 'INVALID_TOPIC_EXCEPTION');
 });

@@ -64,7 +64,8 @@ export class RawClient {
     const w = new Writer();
     w.int32(0);
     encodeRequestHeader(w, requestHeaderVersion(apiKey, version), { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId });
-    api.encodeRequest(w, version, body);
+    // Top-level fields left out of `body` take their defaults.
+    api.encodeRequest(w, version, api.makeRequest(body as object));
     const buf = w.finishBuffer();
     buf.writeInt32BE(buf.length - 4, 0);
     return buf;
