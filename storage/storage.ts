@@ -70,7 +70,7 @@ export class Storage {
     const memory = opts.memory === true;
     const clock = opts.clock ?? systemClock;
     const fs = opts.fs ?? (memory ? new MemFs(() => clock.now()) : nodeFs);
-    const dataDir = memory && opts.fs === undefined ? '/gregor-data' : opts.dataDir;
+    const dataDir = opts.dataDir ?? (memory ? '/gregor-data' : undefined);
     if (!dataDir) throw new TypeError('openStorage: dataDir is required unless memory is true');
     const defaults = opts.defaults ?? {};
     resolveLogConfig({}, defaults); // fail fast on bad broker defaults
