@@ -1,4 +1,5 @@
 // What handlers see of the broker. Time and randomness are injected so tests are deterministic.
+import type { Storage } from '../storage/index.ts';
 import type { BrokerConfig } from './config.ts';
 import type { Handler } from './handler.ts';
 import type { Logger } from './log.ts';
@@ -6,9 +7,16 @@ import type { TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface Clock {
   now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  // Unref'd: background timers never keep the process alive.
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
 
 export interface AdvertisedAddress {
   host: string;
@@ -28,6 +36,18 @@ export interface BrokerContext {
   readonly handlers: ReadonlyArray<Handler | undefined>;
   /** The address clients should use for the given listener. */
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
-  /** Creates a topic synchronously in the registry (the caller has validated name and counts). */
-  createTopic(name: string, partitions: number, configs?: Map<string, string>): TopicInfo;
+  readonly storage: Storage;
+  /**
+   * Creates a topic (the caller has validated name, counts and configs). The name is reserved at once
+   * (isCreating) and the topic enters the registry once its partitions exist in storage.
+   */
+  createTopic(name: string, partitions: number, configs?: Map<string, string>): Promise<TopicInfo>;
+  /** A creation of this topic is under way: Metadata answers LEADER_NOT_AVAILABLE meanwhile. */
+  isCreating(name: string): boolean;
+  /** Removes the topic from the registry at once (no new appends) and its data from storage. */
+  deleteTopic(name: string): Promise<void>;
+  /** Grows the topic to `total` partitions. */
+  addPartitions(name: string, total: number): Promise<void>;
+  /** Replaces the topic's config overrides. */
+  alterTopicConfigs(name: string, configs: Map<string, string>): Promise<void>;
 }

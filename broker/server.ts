@@ -3,13 +3,14 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { openStorage, type Storage } from '../storage/index.ts';
 import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, parseProperties } from './config.ts';
 import { Connection } from './connection.ts';
 import { type AdvertisedAddress, type BrokerContext, type Clock, systemClock } from './context.ts';
 import type { Handler } from './handler.ts';
 import { allHandlers, buildHandlerTable } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
-import { randomUuid, type TopicInfo, TopicRegistry, isInternalTopic } from './topics.ts';
+import { isInternalTopic, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface BrokerOptions {
   /** Effective configuration; default: Kafka's defaults. */
@@ -41,6 +42,19 @@ export interface Broker {
 
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']);
 
+/** Broker-level defaults of topic configs: Kafka's broker config name → topic config name. */
+function storageDefaults(config: BrokerConfig): Record<string, string> {
+  const out: Record<string, string> = {
+    'segment.bytes': String(config.int('log.segment.bytes')),
+    'segment.ms': String(config.int('log.roll.hours') * 3600_000),
+    'retention.bytes': config.get('log.retention.bytes')!,
+    'max.message.bytes': String(config.int('message.max.bytes')),
+  };
+  const retentionMs = config.get('log.retention.ms');
+  out['retention.ms'] = retentionMs ?? String(config.int('log.retention.hours') * 3600_000);
+  return out;
+}
+
 /** Reads or creates `<dir>/meta.properties` (Kafka's file: version, node.id, cluster.id). */
 function loadOrCreateMeta(dir: string, nodeId: number, configuredClusterId: string | null, rnd: (n: number) => Buffer): string {
   fs.mkdirSync(dir, { recursive: true });
@@ -70,7 +84,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const clock = options.clock ?? systemClock;
   const randomBytes = options.randomBytes ?? cryptoRandomBytes;
   const nodeId = config.int('node.id');
-  const storage = options.storage ?? 'file';
+  const storage_ = options.storage ?? 'file';
 
   const listenerSpecs = parseListeners(config.list('listeners'));
   if (listenerSpecs.length === 0) throw new ConfigError('listeners is empty');
@@ -84,21 +98,57 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
   const advertisedSpecs = new Map(parseListeners(config.list('advertised.listeners')).map((l) => [l.name, l]));
 
-  const clusterId = storage === 'file'
+  const clusterId = storage_ === 'file'
     ? loadOrCreateMeta(config.list('log.dirs')[0], nodeId, config.get('cluster.id'), randomBytes)
     : config.get('cluster.id') ?? randomUuid(randomBytes);
 
+  const dataDir = config.list('log.dirs')[0];
+  const storage: Storage = await openStorage({
+    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir,
+    clock, log, defaults: storageDefaults(config),
+  });
   const topics = new TopicRegistry();
+  for (const t of storage.topics()) {
+    topics.add({ name: t.name, topicId: t.topicId, partitions: t.partitions, configs: new Map(Object.entries(t.configs)), internal: isInternalTopic(t.name) });
+  }
+  const creating = new Set<string>();
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? allHandlers, config.bool('unstable.api.versions.enable'));
 
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
+    storage,
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
-    createTopic(name: string, partitions: number, configs = new Map<string, string>()): TopicInfo {
-      const t = topics.add({ name, topicId: randomUuid(randomBytes), partitions, configs, internal: isInternalTopic(name) });
-      log.info(`created topic ${name} with ${partitions} partition(s), id ${t.topicId}`);
-      return t;
+    isCreating: (name) => creating.has(name),
+    async createTopic(name: string, partitions: number, configs = new Map<string, string>()): Promise<TopicInfo> {
+      if (creating.has(name) || topics.get(name)) throw new Error(`topic ${name} exists or is being created`);
+      creating.add(name);
+      try {
+        const topicId = randomUuid(randomBytes);
+        await storage.createTopic(name, { partitions, topicId, configs });
+        const t = topics.add({ name, topicId, partitions, configs: new Map(configs), internal: isInternalTopic(name) });
+        log.info(`created topic ${name} with ${partitions} partition(s), id ${topicId}`);
+        return t;
+      } finally {
+        creating.delete(name);
+      }
+    },
+    async deleteTopic(name: string): Promise<void> {
+      if (!topics.remove(name)) throw new Error(`unknown topic ${name}`);
+      await storage.deleteTopic(name);
+      log.info(`deleted topic ${name}`);
+    },
+    async addPartitions(name: string, total: number): Promise<void> {
+      const t = topics.get(name);
+      if (!t) throw new Error(`unknown topic ${name}`);
+      await storage.addPartitions(name, total);
+      t.partitions = total;
+    },
+    async alterTopicConfigs(name: string, configs: Map<string, string>): Promise<void> {
+      const t = topics.get(name);
+      if (!t) throw new Error(`unknown topic ${name}`);
+      await storage.alterTopicConfigs(name, Object.fromEntries(configs));
+      t.configs = new Map(configs);
     },
   };
 
@@ -133,9 +183,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
   } catch (err) {
     for (const s of servers) s.close();
+    await storage.close();
     throw err;
   }
-  log.info(`gregor node ${nodeId} started, cluster ${clusterId}, storage ${storage}`);
+  log.info(`gregor node ${nodeId} started, cluster ${clusterId}, storage ${storage_ === 'memory' ? 'in memory' : dataDir}`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -145,6 +196,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const c of connections) c.close();
         await Promise.all(stopped);
+        await storage.close();
         log.info(`gregor node ${nodeId} stopped`);
       })();
       return closing;

@@ -6,7 +6,8 @@ export interface TopicInfo {
   /** Kafka's textual UUID form (URL-safe base64, 22 chars). */
   readonly topicId: string;
   partitions: number;
-  readonly configs: Map<string, string>;
+  /** Topic-level config overrides (only what was set; defaults come from the broker). */
+  configs: Map<string, string>;
   readonly internal: boolean;
 }
 

@@ -78,9 +78,12 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
           topics.push(topicEntry(broker, existing, includeTopicOps));
         } else if (invalidTopicNameReason(rt.name) !== null) {
           topics.push(errorEntry(ErrorCode.INVALID_TOPIC_EXCEPTION, rt.name));
+        } else if (broker.isCreating(rt.name)) {
+          topics.push(errorEntry(ErrorCode.LEADER_NOT_AVAILABLE, rt.name));
         } else if (mayCreate && !isInternalTopic(rt.name) && broker.topics.collidingWith(rt.name) === undefined) {
-          const numPartitions = broker.config.int('num.partitions');
-          broker.createTopic(rt.name, numPartitions);
+          // Created in the background; clients retry on LEADER_NOT_AVAILABLE and see it next time.
+          broker.createTopic(rt.name, broker.config.int('num.partitions')).catch((err: Error) =>
+            broker.log.warn(`auto-creating topic ${rt.name} failed: ${err.message}`));
           topics.push(errorEntry(ErrorCode.LEADER_NOT_AVAILABLE, rt.name));
         } else {
           topics.push(errorEntry(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, rt.name));
