@@ -465,21 +465,25 @@ export class PartitionLog {
     if (ts === -1) return { offset: this.highWatermark, timestamp: -1 };
     if (ts === -2 || ts === -4) return { offset: this.#logStartOffset, timestamp: -1 };
     if (ts === -3) return this.maxTimestamp();
-    const seg = this.#segments.find((s) => s.size > 0 && s.maxTimestamp >= ts && s.nextOffset > this.#logStartOffset);
-    if (!seg) return null;
-    let found: OffsetAndTimestamp | null = null;
-    seg.readers++;
-    try {
-      await seg.walk(this.#host.fs, seg.timeIndex.floorOffset(ts), seg.size, (h, o) => {
-        const t = maxTimestampAt(h, o);
-        if (t < ts || lastOffsetAt(h, o) < this.#logStartOffset) return false;
-        found = { offset: Math.max(this.#logStartOffset, h.readInt32BE(o) * 2 ** 32 + h.readUInt32BE(o + 4)), timestamp: t };
-        return true;
-      });
-    } finally {
-      this.#release(seg);
+    // The first segment whose max timestamp qualifies may hold the qualifying batches only below the
+    // log start offset (DeleteRecords inside it), so keep looking in later segments.
+    for (const seg of this.#segments.filter((x) => x.size > 0 && x.maxTimestamp >= ts && x.nextOffset > this.#logStartOffset)) {
+      let found: OffsetAndTimestamp | null = null;
+      seg.readers++;
+      try {
+        const lso = this.#logStartOffset;
+        await seg.walk(this.#host.fs, Math.max(lso, seg.timeIndex.floorOffset(ts)), seg.size, (h, o) => {
+          const t = maxTimestampAt(h, o);
+          if (t < ts || lastOffsetAt(h, o) < lso) return false;
+          found = { offset: Math.max(lso, h.readInt32BE(o) * 2 ** 32 + h.readUInt32BE(o + 4)), timestamp: t };
+          return true;
+        });
+      } finally {
+        this.#release(seg);
+      }
+      if (found) return found;
     }
-    return found;
+    return null;
   }
 
   /** The largest batch timestamp and the last offset of that batch (Kafka's shallow offset of max timestamp). */

@@ -127,7 +127,7 @@ t.test('a corrupt segment in the middle: partition offline with a clear log line
   t.ok(p0.offline);
   t.equal(p0.offline!.code, 56);
   t.match(log.lines.join('\n'), /ERROR t-0: corrupt segment .*\d{20}\.log in the middle of the log \(CRC mismatch at position \d+\); partition marked offline/);
-  await t.rejects(p0.append(kv('a', 'b')), { kind: 'KAFKA_STORAGE_ERROR' });
+  await t.rejects(p0.append(kv('a', 'b')), { kind: 'KAFKA_STORAGE_ERROR' } as object as Error);
   t.same(s2.offlinePartitions().map((l) => l.name), ['t-0']);
   const p1 = s2.partition('t', 1)!;
   t.equal(p1.offline, null);
@@ -148,7 +148,7 @@ t.test('I/O errors on append: KAFKA_STORAGE_ERROR, nothing acknowledged lost, re
 
   fs.failNext('write', { code: 'ENOSPC', partialBytes: 30 });
   const failing = [log.append(kv('k', 'lost-a')), log.append(kv('k', 'lost-b'))];
-  for (const p of failing) await t.rejects(p, { kind: 'KAFKA_STORAGE_ERROR', code: 56 });
+  for (const p of failing) await t.rejects(p, { kind: 'KAFKA_STORAGE_ERROR', code: 56 } as object as Error);
   t.equal(log.logEndOffset, 5);
   t.same((await readAll(log)).map((r) => r.value), acked, 'reads unaffected');
 
@@ -182,9 +182,9 @@ t.test('fdatasync failure: appends waiting for it fail, the partition goes offli
   await p.append(kv('k', 'a'));
   await s.settle(); // the checkpoint writer syncs too; let it finish so the fault hits the log
   fs.failNext('fdatasync');
-  await t.rejects(p.append(kv('k', 'b')), { kind: 'KAFKA_STORAGE_ERROR' });
+  await t.rejects(p.append(kv('k', 'b')), { kind: 'KAFKA_STORAGE_ERROR' } as object as Error);
   t.ok(p.offline);
-  await t.rejects(p.append(kv('k', 'c')), { kind: 'KAFKA_STORAGE_ERROR' });
+  await t.rejects(p.append(kv('k', 'c')), { kind: 'KAFKA_STORAGE_ERROR' } as object as Error);
   t.equal((await p.read(0, 1000)).error, null);
   t.match(log.lines.join('\n'), /fdatasync failed.*offline/);
   await s.close();

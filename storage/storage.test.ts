@@ -68,16 +68,16 @@ t.test('appends are serialised and acked in order; errors are typed', async (t) 
   const order: number[] = [];
   await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(kv('k', 'v' + i)).then((r) => order.push(r.baseOffset))));
   t.same(order, Array.from({ length: 20 }, (_, i) => i));
-  await t.rejects(log.append(kv('k', 'x'.repeat(300))), { kind: 'MESSAGE_TOO_LARGE', code: 10 });
-  await t.rejects(log.append(Buffer.alloc(30)), { kind: 'CORRUPT_MESSAGE', code: 2 });
+  await t.rejects(log.append(kv('k', 'x'.repeat(300))), { kind: 'MESSAGE_TOO_LARGE', code: 10 } as object as Error);
+  await t.rejects(log.append(Buffer.alloc(30)), { kind: 'CORRUPT_MESSAGE', code: 2 } as object as Error);
   const bad = kv('k', 'v');
   bad.writeInt32BE(1000, 8);
-  await t.rejects(log.append(bad), { kind: 'CORRUPT_MESSAGE' });
+  await t.rejects(log.append(bad), { kind: 'CORRUPT_MESSAGE' } as object as Error);
   t.equal(log.logEndOffset, 20);
-  await t.rejects(s.createTopic('t', { partitions: 1, topicId: 'y' }), { kind: 'TOPIC_ALREADY_EXISTS' });
-  await t.rejects(s.createTopic('../x', { partitions: 1, topicId: 'y' }), { kind: 'INVALID_TOPIC_EXCEPTION' });
-  await t.rejects(s.createTopic('u', { partitions: 0, topicId: 'y' }), { kind: 'INVALID_PARTITIONS' });
-  await t.rejects(s.createTopic('u', { partitions: 1, topicId: 'y', configs: { 'segment.bytes': 'lots' } }), { kind: 'INVALID_CONFIG' });
+  await t.rejects(s.createTopic('t', { partitions: 1, topicId: 'y' }), { kind: 'TOPIC_ALREADY_EXISTS' } as object as Error);
+  await t.rejects(s.createTopic('../x', { partitions: 1, topicId: 'y' }), { kind: 'INVALID_TOPIC_EXCEPTION' } as object as Error);
+  await t.rejects(s.createTopic('u', { partitions: 0, topicId: 'y' }), { kind: 'INVALID_PARTITIONS' } as object as Error);
+  await t.rejects(s.createTopic('u', { partitions: 1, topicId: 'y', configs: { 'segment.bytes': 'lots' } }), { kind: 'INVALID_CONFIG' } as object as Error);
   await s.close();
 });
 
@@ -101,7 +101,7 @@ t.test('topic metadata: add partitions, alter configs, delete removes data', asy
   await s.createTopic('t', { partitions: 1, topicId: 'id1' });
   await s.partition('t', 0)!.append(kv('a', 'b'));
   await s.addPartitions('t', 3);
-  await t.rejects(s.addPartitions('t', 2), { kind: 'INVALID_PARTITIONS' });
+  await t.rejects(s.addPartitions('t', 2), { kind: 'INVALID_PARTITIONS' } as object as Error);
   await s.partition('t', 2)!.append(kv('c', 'd'));
   await s.alterTopicConfigs('t', { 'retention.bytes': '100' });
   t.equal(s.partition('t', 0)!.config.retentionBytes, 100);
@@ -109,7 +109,7 @@ t.test('topic metadata: add partitions, alter configs, delete removes data', asy
   await s.partition('gone', 0)!.append(kv('a', 'b'));
   await s.deleteTopic('gone');
   t.equal(s.getTopic('gone'), undefined);
-  await t.rejects(s.deleteTopic('gone'), { kind: 'UNKNOWN_TOPIC_OR_PARTITION' });
+  await t.rejects(s.deleteTopic('gone'), { kind: 'UNKNOWN_TOPIC_OR_PARTITION' } as object as Error);
   await s.close();
   t.notOk(readdirSync(dir).some((e) => e.startsWith('gone')), 'no directories of the deleted topic left');
   const s2 = await openStorage({ dataDir: dir });
