@@ -61,7 +61,11 @@ interface RollOp {
   prev: Segment;
 }
 
+// A group write takes at most half of the queue (and 8 MiB), so that under a steady stream the next
+// group is already queued when one completes: the writer never idles while acknowledgements and new
+// appends run on the event loop.
 const MAX_GROUP = 256;
+const MAX_GROUP_BYTES = 8 * 1024 * 1024;
 const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
 
 export interface LoadOptions {
@@ -248,9 +252,12 @@ export class PartitionLog {
         }
         const seg = head.seg;
         let n = 1;
-        while (n < this.#queue.length && n < MAX_GROUP) {
+        let bytes = head.buf.length;
+        const maxN = Math.min(MAX_GROUP, Math.ceil(this.#queue.length / 2));
+        while (n < maxN) {
           const op = this.#queue[n];
-          if (op.kind !== 'write' || op.seg !== seg) break;
+          if (op.kind !== 'write' || op.seg !== seg || bytes + op.buf.length > MAX_GROUP_BYTES) break;
+          bytes += op.buf.length;
           n++;
         }
         const group = this.#queue.slice(0, n) as WriteOp[];
