@@ -36,6 +36,7 @@ export class Connection {
   readonly #queue: Slot[] = [];
   #closed = false;
   #paused = false;
+  #closeReason: string | null = null;
 
   constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number) {
     this.id = id;
@@ -58,6 +59,13 @@ export class Connection {
     this.#closed = true;
     this.#queue.length = 0;
     this.#socket.destroy();
+  }
+
+  /** Stops reading now; closes once every earlier response has been written. */
+  #closeAfterQueued(reason: string): void {
+    this.#closeReason = reason;
+    this.#socket.pause();
+    this.#flush();
   }
 
   #onData(chunk: Buffer): void {
@@ -102,6 +110,7 @@ export class Connection {
     const ctx: RequestContext = {
       broker: this.#broker, apiKey, apiVersion, correlationId, clientId,
       listenerName: this.#listenerName, connectionId: this.id,
+      closeConnection: (reason) => this.#closeAfterQueued(reason),
     };
     const slot: Slot = { done: false, chunks: null };
     this.#queue.push(slot);
@@ -157,6 +166,14 @@ export class Connection {
     if (wrote) {
       this.#socket.uncork();
       if (this.#socket.writableLength > MAX_BUFFERED_RESPONSE_BYTES) this.#pause();
+    }
+    if (this.#closeReason !== null) {
+      if (this.#queue.length === 0 || !this.#queue.some((s) => !s.done)) {
+        this.#broker.log.warn(`closing connection ${this.id}: ${this.#closeReason}`);
+        this.#closed = true;
+        this.#socket.end();
+      }
+      return;
     }
     this.#maybeResume();
   }

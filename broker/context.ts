@@ -1,6 +1,8 @@
 // What handlers see of the broker. Time and randomness are injected so tests are deterministic.
 import type { Storage } from '../storage/index.ts';
+import type { AppendNotifier } from './append-notifier.ts';
 import type { BrokerConfig } from './config.ts';
+import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { Handler } from './handler.ts';
 import type { Logger } from './log.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
@@ -37,6 +39,11 @@ export interface BrokerContext {
   /** The address clients should use for the given listener. */
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
   readonly storage: Storage;
+  /** Long-polling fetches subscribe here; every successful append notifies. */
+  readonly appends: AppendNotifier;
+  readonly fetchSessions: FetchSessionCache;
+  /** The pending creation of this topic, if one is under way. */
+  pendingCreation(name: string): Promise<TopicInfo> | undefined;
   /**
    * Creates a topic (the caller has validated name, counts and configs). The name is reserved at once
    * (isCreating) and the topic enters the registry once its partitions exist in storage.

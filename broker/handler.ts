@@ -11,6 +11,8 @@ export interface RequestContext {
   /** Name of the listener the request arrived on (Metadata answers with that listener's address). */
   readonly listenerName: string;
   readonly connectionId: string;
+  /** Closes this connection after the responses already queued (Kafka does so for acks=0 errors). */
+  closeConnection(reason: string): void;
 }
 
 /** What a handler returns: the response, or null when the request gets no response (Produce acks=0). */

@@ -5,7 +5,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, parseProperties } from './config.ts';
+import { AppendNotifier } from './append-notifier.ts';
 import { Connection } from './connection.ts';
+import { FetchSessionCache } from './fetch-sessions.ts';
 import { type AdvertisedAddress, type BrokerContext, type Clock, systemClock } from './context.ts';
 import type { Handler } from './handler.ts';
 import { allHandlers, buildHandlerTable } from './handlers/index.ts';
@@ -41,6 +43,15 @@ export interface Broker {
 }
 
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']);
+
+/** A broker config's integer value, or `fallback` while the name is not yet in the config catalogue. */
+function configInt(config: BrokerConfig, name: string, fallback: number): number {
+  try {
+    return config.int(name);
+  } catch {
+    return fallback;
+  }
+}
 
 /** Broker-level defaults of topic configs: Kafka's broker config name → topic config name. */
 function storageDefaults(config: BrokerConfig): Record<string, string> {
@@ -111,27 +122,28 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   for (const t of storage.topics()) {
     topics.add({ name: t.name, topicId: t.topicId, partitions: t.partitions, configs: new Map(Object.entries(t.configs)), internal: isInternalTopic(t.name) });
   }
-  const creating = new Set<string>();
+  const creating = new Map<string, Promise<TopicInfo>>();
+  const appends = new AppendNotifier();
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? allHandlers, config.bool('unstable.api.versions.enable'));
 
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
-    storage,
+    storage, appends,
+    fetchSessions: new FetchSessionCache(configInt(config, 'max.incremental.fetch.session.cache.slots', 1000), () => randomBytes(4).readInt32BE(0)),
+    pendingCreation: (name) => creating.get(name),
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
     isCreating: (name) => creating.has(name),
     async createTopic(name: string, partitions: number, configs = new Map<string, string>()): Promise<TopicInfo> {
       if (creating.has(name) || topics.get(name)) throw new Error(`topic ${name} exists or is being created`);
-      creating.add(name);
-      try {
-        const topicId = randomUuid(randomBytes);
-        await storage.createTopic(name, { partitions, topicId, configs });
+      const topicId = randomUuid(randomBytes);
+      const p = storage.createTopic(name, { partitions, topicId, configs }).then(() => {
         const t = topics.add({ name, topicId, partitions, configs: new Map(configs), internal: isInternalTopic(name) });
         log.info(`created topic ${name} with ${partitions} partition(s), id ${topicId}`);
         return t;
-      } finally {
-        creating.delete(name);
-      }
+      }).finally(() => creating.delete(name));
+      creating.set(name, p);
+      return p;
     },
     async deleteTopic(name: string): Promise<void> {
       if (!topics.remove(name)) throw new Error(`unknown topic ${name}`);

@@ -1,9 +1,13 @@
 // Every API handler the broker has. ApiVersions advertises exactly this table.
 import type { Handler } from '../handler.ts';
 import { handler as apiVersions } from './api-versions.ts';
+import { handler as fetch } from './fetch.ts';
+import { handler as listOffsets } from './list-offsets.ts';
 import { handler as metadata } from './metadata.ts';
+import { handler as offsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
+import { handler as produce } from './produce.ts';
 
-export const allHandlers: readonly Handler[] = [apiVersions, metadata];
+export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch];
 
 /**
  * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when

@@ -1,0 +1,191 @@
+// Produce (key 0). Each partition's single v2 batch is validated (framing, CRC-32C, size, codec) and
+// handed to storage as the request's own bytes: storage patches offsets in place and writes them.
+// Records are decoded only when the topic demands it: recompression (compression.type other than
+// `producer`) and per-record checks for compacted topics (null keys).
+// Left out until the idempotence issue: producer-state dedup; batches with a producer id are appended
+// without sequence checks. Replication: one node, so acks=-1 is acknowledged after the local append.
+import {
+  ProduceApi,
+  type ProduceRequest,
+  type ProduceResponse,
+  type PartitionProduceResponse,
+  makeProduceResponse,
+  makePartitionProduceResponse,
+  makeTopicProduceResponse,
+} from '../../protocol/generated/produce.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { RecordsError, records as iterateRecords, RecordBatchView, validateProduceRecords, buildRecordBatch } from '../../protocol/records.ts';
+import { CompressionError } from '../../protocol/compression.ts';
+import { isStorageError } from '../../storage/index.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler } from '../handler.ts';
+import { invalidTopicNameReason, isInternalTopic, type TopicInfo } from '../topics.ts';
+
+const CODEC_BY_NAME: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
+
+type PartitionResult = { errorCode: number; errorMessage?: string | null; baseOffset?: number; logAppendTime?: number; logStartOffset?: number; recordErrors?: Array<{ batchIndex: number; batchIndexErrorMessage: string | null }> };
+
+function topicConfig(broker: BrokerContext, t: TopicInfo, name: string, brokerName: string): string | null {
+  return t.configs.get(name) ?? broker.config.get(brokerName);
+}
+
+/**
+ * Rewrites a batch with another codec, keeping producer fields, timestamps, headers and attributes
+ * (Kafka does the same when the topic's compression.type differs from the producer's).
+ */
+function recompress(batch: Buffer, codec: number): Buffer {
+  const view = new RecordBatchView(batch, 0);
+  if (view.compression === codec || view.isControl) return batch;
+  const recs = [];
+  for (const r of iterateRecords(view)) {
+    recs.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offsetDelta });
+  }
+  return buildRecordBatch({
+    baseOffset: 0,
+    records: recs,
+    compression: codec,
+    producerId: view.producerId,
+    producerEpoch: view.producerEpoch,
+    baseSequence: view.baseSequence,
+    isTransactional: view.isTransactional,
+    partitionLeaderEpoch: view.partitionLeaderEpoch,
+    timestampType: view.timestampType,
+    lastOffsetDelta: view.lastOffsetDelta,
+  });
+}
+
+/** Per-record checks Kafka's LogValidator makes that need decoded records; null when fine. */
+function recordErrors(batch: Buffer, compacted: boolean): PartitionResult | null {
+  if (!compacted) return null;
+  let i = 0;
+  for (const r of iterateRecords(new RecordBatchView(batch, 0))) {
+    if (r.key === null) {
+      const msg = 'Compacted topic cannot accept message without key in topic partition';
+      return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `One or more records have been rejected due to 1 record errors in total, and only showing the first three errors at most: [${msg}]`, recordErrors: [{ batchIndex: i, batchIndexErrorMessage: msg }] };
+    }
+    i++;
+  }
+  return null;
+}
+
+const BATCH_ERRORS: Record<string, number> = {
+  CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
+  INVALID_RECORD: ErrorCode.INVALID_RECORD,
+  UNSUPPORTED_FOR_MESSAGE_FORMAT: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+  UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+};
+
+/** Validates and appends one partition's records. Synchronous up to the storage append. */
+function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer | null): PartitionResult | Promise<PartitionResult> {
+  if (partition < 0 || partition >= t.partitions) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  const log = broker.storage.partition(t.name, partition);
+  if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (log.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: log.offline.message };
+  if (records === null || records.length === 0) {
+    return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `Produce requests with version ${version} must have exactly one record batch` };
+  }
+  const problem = validateProduceRecords(records, version);
+  if (problem !== null) return { errorCode: BATCH_ERRORS[problem] ?? ErrorCode.CORRUPT_MESSAGE };
+  const maxBytes = Number(topicConfig(broker, t, 'max.message.bytes', 'message.max.bytes'));
+  if (records.length > maxBytes) {
+    return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: `The record batch of ${records.length} bytes is larger than the maximum allowed size of ${maxBytes}` };
+  }
+
+  let batch = records;
+  try {
+    const rejected = recordErrors(batch, (topicConfig(broker, t, 'cleanup.policy', 'log.cleanup.policy') ?? 'delete').includes('compact'));
+    if (rejected) return rejected;
+    const target = CODEC_BY_NAME[topicConfig(broker, t, 'compression.type', 'compression.type') ?? 'producer'];
+    if (target !== undefined) batch = recompress(batch, target);
+  } catch (err) {
+    if (err instanceof RecordsError) return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: err.message };
+    if (err instanceof CompressionError) return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: err.message };
+    throw err;
+  }
+
+  return log.append(batch, { leaderEpoch: 0 }).then(
+    (res) => {
+      broker.appends.notify(t.name, partition);
+      return { errorCode: ErrorCode.NONE, baseOffset: res.baseOffset, logAppendTime: res.logAppendTime, logStartOffset: log.logStartOffset };
+    },
+    (err) => {
+      if (!isStorageError(err)) throw err;
+      broker.log.warn(`append to ${t.name}-${partition} failed: ${err.message}`);
+      return { errorCode: err.code, errorMessage: err.message };
+    },
+  );
+}
+
+export const handler = defineHandler<ProduceRequest, ProduceResponse>({
+  api: ProduceApi,
+  minVersion: 3,
+  maxVersion: 13,
+  // Kafka 4.x advertises Produce from v0 (KAFKA-18659): librdkafka ≤ 2.11 only compresses when v0 is listed.
+  advertisedMinVersion: 0,
+  handle(ctx, req) {
+    const broker = ctx.broker;
+    const version = ctx.apiVersion;
+    const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
+    const autoCreate = broker.config.bool('auto.create.topics.enable');
+    const pending: Array<Promise<unknown>> = [];
+    const responses = req.topicData.map((td) => {
+      const out = makeTopicProduceResponse({ name: td.name, topicId: td.topicId, partitionResponses: [] });
+      const fill = (p: number, r: PartitionResult): PartitionProduceResponse => {
+        const pr = makePartitionProduceResponse({
+          index: p, errorCode: r.errorCode, baseOffset: BigInt(r.baseOffset ?? -1), logAppendTimeMs: BigInt(r.logAppendTime ?? -1),
+          logStartOffset: BigInt(r.logStartOffset ?? -1), errorMessage: version >= 8 ? r.errorMessage ?? null : null,
+          recordErrors: version >= 8 ? r.recordErrors ?? [] : [],
+        });
+        return pr;
+      };
+      // Resolve the topic synchronously when it exists, so appends keep request order.
+      let topic: TopicInfo | undefined;
+      let topicError: number | null = null;
+      if (!acksValid) topicError = ErrorCode.INVALID_REQUIRED_ACKS;
+      else if (version >= 13) {
+        topic = broker.topics.getById(td.topicId);
+        if (!topic) topicError = ErrorCode.UNKNOWN_TOPIC_ID;
+      } else {
+        topic = broker.topics.get(td.name);
+        if (!topic) {
+          if (invalidTopicNameReason(td.name) !== null) topicError = ErrorCode.INVALID_TOPIC_EXCEPTION;
+          else if (!autoCreate || isInternalTopic(td.name) || broker.topics.collidingWith(td.name)) topicError = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        }
+      }
+      if (topic && topic.internal) topicError = ErrorCode.INVALID_TOPIC_EXCEPTION;
+
+      for (const pd of td.partitionData) {
+        const idx = out.partitionResponses.length;
+        out.partitionResponses.push(fill(pd.index, { errorCode: topicError ?? ErrorCode.NONE }));
+        if (topicError !== null) continue;
+        let result: PartitionResult | Promise<PartitionResult>;
+        if (topic) {
+          result = appendPartition(broker, version, topic, pd.index, pd.records);
+        } else {
+          // Unknown topic with auto-creation on: create (or join the creation under way), then append.
+          const creation = broker.pendingCreation(td.name) ?? broker.createTopic(td.name, broker.config.int('num.partitions'));
+          result = creation.then(
+            (t) => appendPartition(broker, version, t, pd.index, pd.records),
+            () => ({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }),
+          );
+        }
+        if (result instanceof Promise) pending.push(result.then((r) => { out.partitionResponses[idx] = fill(pd.index, r); }));
+        else out.partitionResponses[idx] = fill(pd.index, result);
+      }
+      return out;
+    });
+
+    const finish = (): ProduceResponse | null => {
+      if (req.acks === 0) {
+        // No response for acks=0; Kafka closes the connection on an error so the producer notices.
+        const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== 0));
+        if (failed) ctx.closeConnection('acks=0 produce request failed');
+        return null;
+      }
+      return makeProduceResponse({ responses, throttleTimeMs: 0 });
+    };
+    if (pending.length === 0) return finish();
+    return Promise.all(pending).then(finish);
+  },
+});
+
