@@ -4,10 +4,15 @@ import { handler as apiVersions } from './api-versions.ts';
 import { handler as fetch } from './fetch.ts';
 import { handler as listOffsets } from './list-offsets.ts';
 import { handler as metadata } from './metadata.ts';
+import { handler as createPartitions } from './create-partitions.ts';
+import { handler as deleteRecords } from './delete-records.ts';
+import { handler as deleteTopics } from './delete-topics.ts';
+import { handler as describeCluster } from './describe-cluster.ts';
+import { handler as describeLogDirs } from './describe-log-dirs.ts';
 import { handler as offsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
 import { handler as produce } from './produce.ts';
 
-export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch];
+export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs];
 
 /**
  * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when

@@ -1,0 +1,67 @@
+// DeleteRecords (key 21), v0-2. Follows Kafka's KafkaApis.handleDeleteRecordsRequest and
+// ReplicaManager/Partition.deleteRecordsOnLeader:
+// - Unknown topic or partition → UNKNOWN_TOPIC_OR_PARTITION; internal topic → INVALID_TOPIC_EXCEPTION;
+//   offline partition → KAFKA_STORAGE_ERROR; cleanup.policy without `delete` → POLICY_VIOLATION.
+// - offset −1 means the high watermark; other negatives and offsets beyond the high watermark →
+//   OFFSET_OUT_OF_RANGE. Otherwise the log start offset advances (never moves back) and whole segments
+//   below it are removed; lowWatermark is the resulting log start offset (−1 on errors).
+// - A partition named twice counts once, with the last offset given (Kafka keys them in a map).
+// - timeoutMs: with this node the only replica, the low watermark reaches the offset at once, so the
+//   response never waits (Kafka's DelayedDeleteRecords completes immediately too).
+// Left out: authorizers.
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import {
+  DeleteRecordsApi,
+  type DeleteRecordsPartitionResult,
+  type DeleteRecordsRequest,
+  type DeleteRecordsResponse,
+  makeDeleteRecordsPartitionResult,
+  makeDeleteRecordsResponse,
+  makeDeleteRecordsTopicResult,
+} from '../../protocol/generated/delete-records.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler } from '../handler.ts';
+
+const INVALID_LOW_WATERMARK = -1n;
+
+function deleteOne(broker: BrokerContext, topic: string, partition: number, offset: bigint): DeleteRecordsPartitionResult {
+  const fail = (errorCode: number) => makeDeleteRecordsPartitionResult({ partitionIndex: partition, lowWatermark: INVALID_LOW_WATERMARK, errorCode });
+  const info = broker.topics.get(topic);
+  if (!info || partition < 0 || partition >= info.partitions) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (info.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION);
+  const log = broker.storage.partition(topic, partition);
+  if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (log.offline) return fail(ErrorCode.KAFKA_STORAGE_ERROR);
+  if (!log.config.deleteEnabled) return fail(ErrorCode.POLICY_VIOLATION);
+  const target = offset === -1n ? BigInt(log.highWatermark) : offset;
+  if (target < 0n || target > BigInt(log.highWatermark)) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);
+  try {
+    const low = log.deleteRecordsBefore(Number(target));
+    return makeDeleteRecordsPartitionResult({ partitionIndex: partition, lowWatermark: BigInt(low), errorCode: ErrorCode.NONE });
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    broker.log.warn(`DeleteRecords ${topic}-${partition} before ${target}: ${(e as Error).message}`);
+    return fail(typeof code === 'number' ? code : ErrorCode.UNKNOWN_SERVER_ERROR);
+  }
+}
+
+export const handler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
+  api: DeleteRecordsApi,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(ctx, req) {
+    // topic → partition → offset, first-seen order, last offset wins.
+    const wanted = new Map<string, Map<number, bigint>>();
+    for (const t of req.topics) {
+      let parts = wanted.get(t.name);
+      if (!parts) wanted.set(t.name, parts = new Map());
+      for (const p of t.partitions) parts.set(p.partitionIndex, p.offset);
+    }
+    const topics = [];
+    for (const [name, parts] of wanted) {
+      const partitions = [...parts].map(([p, offset]) => deleteOne(ctx.broker, name, p, offset));
+      topics.push(makeDeleteRecordsTopicResult({ name, partitions }));
+    }
+    return makeDeleteRecordsResponse({ throttleTimeMs: 0, topics });
+  },
+});

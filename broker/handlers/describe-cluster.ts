@@ -1,0 +1,57 @@
+// DescribeCluster (key 60), v0-2. Follows Kafka's KafkaApis.handleDescribeCluster (a broker):
+// - brokers: this node with the advertised address of the listener the request came in on, and its rack;
+//   controllerId: this node (a KRaft broker answers with an alive broker's id).
+// - endpointType (v1+): 1 (brokers) is served; 2 (controllers) → MISMATCHED_ENDPOINT_TYPE, any other →
+//   UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST at v0, where the field cannot be set), with Kafka's messages.
+// - clusterAuthorizedOperations: every cluster operation when asked (Kafka without an authorizer),
+//   −2147483648 otherwise.
+// - includeFencedBrokers (v2): this node is never fenced; isFenced is false.
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import {
+  DescribeClusterApi,
+  type DescribeClusterRequest,
+  type DescribeClusterResponse,
+  makeDescribeClusterBroker,
+  makeDescribeClusterResponse,
+} from '../../protocol/generated/describe-cluster.ts';
+import { defineHandler } from '../handler.ts';
+
+// AclOperation codes Kafka supports on the CLUSTER resource: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION,
+// DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
+const CLUSTER_OPERATIONS = [5, 7, 8, 9, 10, 11, 12].reduce((a, op) => a | (1 << op), 0);
+const OMITTED_OPERATIONS = -2147483648;
+const ENDPOINT_NAMES: Record<number, string> = { 1: 'BROKER', 2: 'CONTROLLER' };
+
+export const handler = defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
+  api: DescribeClusterApi,
+  minVersion: 0,
+  maxVersion: 2,
+  handle(ctx, req) {
+    const broker = ctx.broker;
+    const requested = ENDPOINT_NAMES[req.endpointType];
+    if (requested === undefined) {
+      return makeDescribeClusterResponse({
+        errorCode: ctx.apiVersion === 0 ? ErrorCode.INVALID_REQUEST : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: `Unsupported endpoint type ${req.endpointType}`,
+      });
+    }
+    if (requested !== 'BROKER') {
+      return makeDescribeClusterResponse({
+        errorCode: ctx.apiVersion === 0 ? ErrorCode.INVALID_REQUEST : ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+        errorMessage: `The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type ${requested}`,
+      });
+    }
+    const addr = broker.advertisedAddress(ctx.listenerName);
+    if (!addr) throw new Error(`no advertised address for listener ${ctx.listenerName}`);
+    return makeDescribeClusterResponse({
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      endpointType: 1,
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      brokers: [makeDescribeClusterBroker({ brokerId: broker.nodeId, host: addr.host, port: addr.port, rack: broker.rack, isFenced: false })],
+      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OMITTED_OPERATIONS,
+    });
+  },
+});
