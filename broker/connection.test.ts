@@ -38,7 +38,15 @@ t.test('ApiVersions: every version, advertised from handlers, min 0 for what cli
     const res = await c.request(API_VERSIONS, v, { clientSoftwareName: 'gregor-test', clientSoftwareVersion: '1.0', clusterId: null, nodeId: -1 });
     t.equal(res.errorCode, ErrorCode.NONE, `v${v} no error`);
     const keys = res.apiKeys.map((k: any) => k.apiKey).sort((a: number, b: number) => a - b);
-    t.same(keys, [METADATA, API_VERSIONS], `v${v} advertises exactly the handlers that exist`);
+    const expected = tb.broker.context.handlers.flatMap((h, key) => (h ? [key] : []));
+    t.same(keys, expected, `v${v} advertises exactly the handlers that exist`);
+    for (const k of res.apiKeys) {
+      const h = tb.broker.context.handlers[k.apiKey]!;
+      t.equal(k.maxVersion, h.maxVersion, `v${v} ${h.api.name} max`);
+      t.equal(k.minVersion, h.advertisedMinVersion ?? h.minVersion, `v${v} ${h.api.name} min`);
+    }
+    const produce = res.apiKeys.find((k: any) => k.apiKey === 0);
+    if (produce) t.equal(produce.minVersion, 0, 'Produce advertised from v0, as Kafka 4.x does (librdkafka ≤ 2.11 compression)');
     const av = res.apiKeys.find((k: any) => k.apiKey === API_VERSIONS);
     t.same([av.minVersion, av.maxVersion], [0, 5]);
   }

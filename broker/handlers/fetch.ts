@@ -100,13 +100,8 @@ function wantedFrom(broker: BrokerContext, version: number, req: FetchRequest): 
   return out;
 }
 
-/** Applies an incremental request to its session: new/changed partitions, forgotten ones. */
+/** Applies an incremental request to its session: new/changed partitions, then forgotten ones. */
 function updateSession(broker: BrokerContext, version: number, session: FetchSession, req: FetchRequest): void {
-  for (const f of req.forgottenTopicsData) {
-    const name = version >= 13 ? broker.topics.getById(f.topicId)?.name : f.topic;
-    if (name === undefined) continue;
-    for (const p of f.partitions) session.partitions.delete(partitionKey(name, p));
-  }
   for (const w of wantedFrom(broker, version, req)) {
     if (w.resolveError !== ErrorCode.NONE && version >= 13) continue; // unknown ids are reported, not cached
     const key = partitionKey(w.topic, w.partition);
@@ -118,6 +113,12 @@ function updateSession(broker: BrokerContext, version: number, session: FetchSes
     } else {
       session.partitions.set(key, w);
     }
+  }
+  // Forgotten partitions go after the updates, as in Kafka's FetchSession.update.
+  for (const f of req.forgottenTopicsData) {
+    const name = version >= 13 ? broker.topics.getById(f.topicId)?.name : f.topic;
+    if (name === undefined) continue;
+    for (const p of f.partitions) session.partitions.delete(partitionKey(name, p));
   }
 }
 
