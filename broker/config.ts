@@ -2,7 +2,9 @@
 // built-in defaults < server.properties file < environment (KAFKA_*) < command-line overrides.
 // Unknown names in a file or override are rejected at start (Kafka warns; we refuse so typos surface).
 
-export type ConfigType = 'string' | 'int' | 'long' | 'boolean' | 'list' | 'double' | 'password';
+import { BROKER_CONFIGS } from './configs/broker-configs.ts';
+
+export type ConfigType = 'string' | 'int' | 'short' | 'long' | 'boolean' | 'list' | 'double' | 'class' | 'password';
 
 export interface ConfigDef {
   name: string;
@@ -13,31 +15,15 @@ export interface ConfigDef {
   readOnly?: boolean;
   /** Names this config can also be given under (e.g. log.dir for log.dirs). */
   aliases?: string[];
+  /** Accepted but not listed by DescribeConfigs (Kafka's internal configs, gregor's cluster.id). */
+  internal?: boolean;
 }
 
-// The subset of Kafka's broker configs gregor reads today. Names and defaults are Kafka 4.x's.
-export const brokerConfigDefs: readonly ConfigDef[] = [
-  { name: 'node.id', type: 'int', default: '1', readOnly: true, aliases: ['broker.id'] },
-  { name: 'cluster.id', type: 'string', default: null, readOnly: true },
-  { name: 'listeners', type: 'list', default: 'PLAINTEXT://:9092', readOnly: true },
-  { name: 'advertised.listeners', type: 'list', default: null, readOnly: true },
-  { name: 'listener.security.protocol.map', type: 'list', default: 'PLAINTEXT:PLAINTEXT', readOnly: true },
-  { name: 'broker.rack', type: 'string', default: null, readOnly: true },
-  { name: 'log.dirs', type: 'list', default: '/tmp/kafka-logs', readOnly: true, aliases: ['log.dir'] },
-  { name: 'num.partitions', type: 'int', default: '1' },
-  { name: 'default.replication.factor', type: 'int', default: '1' },
-  { name: 'auto.create.topics.enable', type: 'boolean', default: 'true', readOnly: true },
-  { name: 'socket.request.max.bytes', type: 'int', default: '104857600', readOnly: true },
-  { name: 'message.max.bytes', type: 'int', default: '1048588' },
-  { name: 'unstable.api.versions.enable', type: 'boolean', default: 'false', readOnly: true },
-  { name: 'log.retention.hours', type: 'int', default: '168' },
-  { name: 'log.retention.ms', type: 'long', default: null },
-  { name: 'log.retention.bytes', type: 'long', default: '-1' },
-  { name: 'log.segment.bytes', type: 'int', default: '1073741824' },
-  { name: 'log.roll.hours', type: 'int', default: '168' },
-  { name: 'group.initial.rebalance.delay.ms', type: 'int', default: '3000' },
-  { name: 'offsets.topic.num.partitions', type: 'int', default: '50', readOnly: true },
-];
+// Kafka 4.4's broker configs as gregor knows them (the catalogue in configs/broker-configs.ts): all are
+// accepted; gregor acts on node.id, listeners, advertised.listeners, listener.security.protocol.map,
+// broker.rack, log.dirs, num.partitions, default.replication.factor, auto.create.topics.enable,
+// socket.request.max.bytes, message.max.bytes, the log.* topic defaults, unstable.api.versions.enable.
+export const brokerConfigDefs: readonly ConfigDef[] = BROKER_CONFIGS;
 
 const defsByName = new Map<string, ConfigDef>();
 for (const d of brokerConfigDefs) {
@@ -78,9 +64,12 @@ function validate(def: ConfigDef, value: string): string {
   const v = value.trim();
   switch (def.type) {
     case 'int':
+    case 'short':
     case 'long':
       if (!/^-?\d+$/.test(v)) throw new ConfigError(`${def.name}: expected an integer, got "${value}"`);
       if (def.type === 'int' && (Number(v) > 2147483647 || Number(v) < -2147483648)) throw new ConfigError(`${def.name}: out of int range`);
+      if (def.type === 'short' && (Number(v) > 32767 || Number(v) < -32768)) throw new ConfigError(`${def.name}: out of short range`);
+      if (def.type === 'long' && (BigInt(v) > 9223372036854775807n || BigInt(v) < -9223372036854775808n)) throw new ConfigError(`${def.name}: out of long range`);
       return v;
     case 'boolean':
       if (!/^(true|false)$/i.test(v)) throw new ConfigError(`${def.name}: expected true or false, got "${value}"`);

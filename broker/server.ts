@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { openStorage, type Storage } from '../storage/index.ts';
+import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
+import { topicConfigDefaults } from './configs/index.ts';
 import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
 import { Connection } from './connection.ts';
@@ -53,16 +55,15 @@ function configInt(config: BrokerConfig, name: string, fallback: number): number
   }
 }
 
-/** Broker-level defaults of topic configs: Kafka's broker config name → topic config name. */
+/**
+ * Broker-level defaults of topic configs: each topic config storage understands, from its broker synonyms
+ * (log.segment.bytes, log.roll.ms/hours, log.retention.ms/minutes/hours, message.max.bytes, …) as Kafka
+ * derives them (the config catalogue, configs/index.ts).
+ */
 function storageDefaults(config: BrokerConfig): Record<string, string> {
-  const out: Record<string, string> = {
-    'segment.bytes': String(config.int('log.segment.bytes')),
-    'segment.ms': String(config.int('log.roll.hours') * 3600_000),
-    'retention.bytes': config.get('log.retention.bytes')!,
-    'max.message.bytes': String(config.int('message.max.bytes')),
-  };
-  const retentionMs = config.get('log.retention.ms');
-  out['retention.ms'] = retentionMs ?? String(config.int('log.retention.hours') * 3600_000);
+  const all = topicConfigDefaults(config);
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(LOG_CONFIG_DEFAULTS)) if (all[name] !== undefined) out[name] = all[name];
   return out;
 }
 
