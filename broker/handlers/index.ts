@@ -11,8 +11,13 @@ import { handler as describeCluster } from './describe-cluster.ts';
 import { handler as describeLogDirs } from './describe-log-dirs.ts';
 import { handler as offsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
 import { handler as produce } from './produce.ts';
+import { handler as createTopics } from './create-topics.ts';
+import { handler as describeConfigs } from './describe-configs.ts';
+import { handler as alterConfigs } from './alter-configs.ts';
+import { handler as incrementalAlterConfigs } from './incremental-alter-configs.ts';
 
-export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs];
+export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs,
+  createTopics, describeConfigs, alterConfigs, incrementalAlterConfigs];
 
 /**
  * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when
