@@ -23,7 +23,7 @@ t.test('topic: every version, overrides vs defaults, synonyms in Kafka order, ke
     const r = all.results[0];
     t.same([r.errorCode, r.errorMessage, r.resourceType, r.resourceName], [0, '', 2, 'tp'], `v${v}`);
     t.equal(r.configs.length, 37, `v${v} every topic config`);
-    const by = new Map(r.configs.map((x: any) => [x.name, x]));
+    const by = new Map<string, any>(r.configs.map((x: any) => [x.name, x]));
     t.match(by.get('segment.ms'), { value: '100000', configSource: 1, readOnly: false, isSensitive: false, synonyms: [] });
     t.match(by.get('retention.ms'), { value: '5000', configSource: 4 }, 'static log.retention.ms');
     t.match(by.get('segment.bytes'), { value: '1073741824', configSource: 5 });
@@ -52,7 +52,7 @@ t.test('broker: all configs, static vs default, sensitive, read-only, aliases, s
     const r = all.results[0];
     t.equal(r.errorCode, 0);
     t.ok(r.configs.length > 150, `v${v} lists the broker catalogue`);
-    const by = new Map(r.configs.map((x: any) => [x.name, x]));
+    const by = new Map<string, any>(r.configs.map((x: any) => [x.name, x]));
     t.match(by.get('num.partitions'), { value: '3', configSource: 4, readOnly: true, synonyms: [{ name: 'num.partitions', value: '3', source: 4 }, { name: 'num.partitions', value: '1', source: 5 }] });
     t.match(by.get('message.max.bytes'), { value: '1048588', configSource: 5, readOnly: false });
     t.match(by.get('ssl.key.password'), { value: null, isSensitive: true, configSource: 4, synonyms: [{ name: 'ssl.key.password', value: null, source: 4 }] });
