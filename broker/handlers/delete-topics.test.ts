@@ -176,3 +176,18 @@ t.test('timeoutMs: waits for completion, answers REQUEST_TIMED_OUT after it, <= 
   const done = await pending;
   t.same(done.responses.map((r: any) => [r.name, r.errorCode]), [['waited', ErrorCode.NONE]]);
 });
+
+t.test('delete.topic.enable=false: v3+ TOPIC_DELETION_DISABLED, v1-2 INVALID_REQUEST, nothing deleted', async (t) => {
+  const tb = await startTestBroker({ 'delete.topic.enable': 'false' });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  await tb.broker.context.createTopic('keep', 1);
+  for (let v = 1; v <= 6; v++) {
+    const res = await c.request(20, v, makeDeleteTopicsRequest(v >= 6
+      ? { topics: [{ name: 'keep', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], timeoutMs: 1000 }
+      : { topicNames: ['keep'], timeoutMs: 1000 }));
+    t.equal(res.responses[0].errorCode, v >= 3 ? ErrorCode.TOPIC_DELETION_DISABLED : ErrorCode.INVALID_REQUEST, `v${v}`);
+  }
+  t.ok(tb.broker.context.topics.get('keep'), 'topic still there');
+});

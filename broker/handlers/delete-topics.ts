@@ -48,6 +48,15 @@ export const handler = defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>(
     const respond = (name: string | null, topicId: string, errorCode: number, errorMessage: string | null = null) =>
       results.push(makeDeletableTopicResult({ name, topicId, errorCode, errorMessage }));
 
+    // delete.topic.enable=false: every topic fails, as in Kafka's ControllerApis (v0-2 cannot say why).
+    if (!broker.config.bool('delete.topic.enable')) {
+      const code = ctx.apiVersion < 3 ? ErrorCode.INVALID_REQUEST : ErrorCode.TOPIC_DELETION_DISABLED;
+      const msg = ctx.apiVersion < 3 ? 'This version of DeleteTopics does not support disabling topic deletion' : 'Topic deletion is disabled.';
+      for (const name of req.topicNames) respond(name, ZERO_UUID, code, msg);
+      for (const t of req.topics) respond(t.name, t.topicId, code, msg);
+      return makeDeleteTopicsResponse({ throttleTimeMs: 0, responses: results });
+    }
+
     // Names and ids as given, with duplicates set aside (Kafka's order of checks).
     const names = new Set<string>();
     const dupNames = new Set<string>();
