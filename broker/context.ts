@@ -3,6 +3,7 @@ import type { Storage } from '../storage/index.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import type { BrokerConfig } from './config.ts';
 import type { FetchSessionCache } from './fetch-sessions.ts';
+import type { GroupCoordinator } from './groups/coordinator.ts';
 import type { Handler } from './handler.ts';
 import type { Logger } from './log.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
@@ -42,6 +43,8 @@ export interface BrokerContext {
   /** Long-polling fetches subscribe here; every successful append notifies. */
   readonly appends: AppendNotifier;
   readonly fetchSessions: FetchSessionCache;
+  /** The group coordinator (this node coordinates every group); its state lives in __consumer_offsets. */
+  readonly groups: GroupCoordinator;
   /** The pending creation of this topic, if one is under way. */
   pendingCreation(name: string): Promise<TopicInfo> | undefined;
   /**

@@ -10,6 +10,7 @@ import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, pars
 import { AppendNotifier } from './append-notifier.ts';
 import { Connection } from './connection.ts';
 import { FetchSessionCache } from './fetch-sessions.ts';
+import { createGroupCoordinator, startGroupCoordinator } from './groups/index.ts';
 import { type AdvertisedAddress, type BrokerContext, type Clock, systemClock } from './context.ts';
 import type { Handler } from './handler.ts';
 import { allHandlers, buildHandlerTable } from './handlers/index.ts';
@@ -127,10 +128,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const appends = new AppendNotifier();
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? allHandlers, config.bool('unstable.api.versions.enable'));
+  const groups = createGroupCoordinator({
+    config, storage, clock, log, randomBytes,
+    // First use creates __consumer_offsets (or joins a creation under way).
+    createTopic: (n, p, c) => context.pendingCreation(n) ?? context.createTopic(n, p, c),
+  });
 
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
-    storage, appends,
+    storage, appends, groups,
     fetchSessions: new FetchSessionCache(configInt(config, 'max.incremental.fetch.session.cache.slots', 1000), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
@@ -165,6 +171,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
   };
 
+  try {
+    await startGroupCoordinator({ coordinator: groups, storage, log });
+  } catch (err) {
+    groups.close();
+    await storage.close();
+    throw err;
+  }
+
   const maxFrameBytes = config.int('socket.request.max.bytes');
   const servers: net.Server[] = [];
   const connections = new Set<Connection>();
@@ -196,6 +210,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
   } catch (err) {
     for (const s of servers) s.close();
+    groups.close();
     await storage.close();
     throw err;
   }
@@ -209,6 +224,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const c of connections) c.close();
         await Promise.all(stopped);
+        groups.close();
         await storage.close();
         log.info(`gregor node ${nodeId} stopped`);
       })();

@@ -1,0 +1,107 @@
+// `__consumer_offsets`: every coordinator record is appended to partition abs(hash(groupId)) % n and
+// replayed into the coordinator at start, so committed offsets and the groups' last state survive a
+// restart. Like Kafka, the topic is created on first use (offsets.topic.num.partitions partitions,
+// cleanup.policy=compact): a broker nobody used for groups lists no topics. FindCoordinator waits for the
+// creation instead of answering COORDINATOR_NOT_AVAILABLE, so clients need no retry.
+import { buildRecordBatch, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
+import type { Storage } from '../../storage/index.ts';
+import type { Logger } from '../log.ts';
+import type { CoordinatorLog, CoordinatorRecord, GroupCoordinator } from './coordinator.ts';
+import {
+  OFFSETS_TOPIC, decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, partitionForGroup,
+} from './records.ts';
+
+const LOAD_CHUNK_BYTES = 4 << 20;
+
+export type CreateTopicFn = (name: string, partitions: number, configs: Map<string, string>) => Promise<unknown>;
+
+export const OFFSETS_TOPIC_CONFIGS: ReadonlyMap<string, string> = new Map([
+  ['cleanup.policy', 'compact'], ['compression.type', 'producer'], ['segment.bytes', '104857600'],
+]);
+
+export class OffsetsTopicLog implements CoordinatorLog {
+  readonly #storage: Storage;
+  readonly #configuredPartitions: number;
+  readonly #now: () => number;
+  #create: CreateTopicFn | null = null;
+  #creating: Promise<void> | null = null;
+
+  constructor(storage: Storage, partitions: number, now: () => number) {
+    this.#storage = storage;
+    this.#configuredPartitions = partitions;
+    this.#now = now;
+  }
+
+  /** How the topic gets created on first use (the broker's createTopic). */
+  setCreateTopic(fn: CreateTopicFn): void { this.#create = fn; }
+
+  /** An existing topic keeps its partition count (as in Kafka); else offsets.topic.num.partitions. */
+  get partitions(): number { return this.#storage.getTopic(OFFSETS_TOPIC)?.partitions ?? this.#configuredPartitions; }
+
+  partitionFor(groupId: string): number { return partitionForGroup(groupId, this.partitions); }
+
+  ensure(): Promise<void> {
+    if (this.#storage.getTopic(OFFSETS_TOPIC)) return Promise.resolve();
+    if (!this.#create) return Promise.reject(Object.assign(new Error(`${OFFSETS_TOPIC} does not exist`), { code: 15 /* COORDINATOR_NOT_AVAILABLE */ }));
+    this.#creating ??= this.#create(OFFSETS_TOPIC, this.#configuredPartitions, new Map(OFFSETS_TOPIC_CONFIGS)).then(
+      () => { this.#creating = null; },
+      (err) => { this.#creating = null; throw Object.assign(new Error(`creating ${OFFSETS_TOPIC}: ${(err as Error).message}`), { code: 15 }); },
+    );
+    return this.#creating;
+  }
+
+  async append(groupId: string, records: CoordinatorRecord[]): Promise<void> {
+    await this.ensure();
+    const log = this.#storage.partition(OFFSETS_TOPIC, this.partitionFor(groupId));
+    if (!log) throw Object.assign(new Error(`${OFFSETS_TOPIC} partition missing`), { code: 3 /* UNKNOWN_TOPIC_OR_PARTITION */ });
+    const now = this.#now();
+    const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })), now });
+    await log.append(batch, { leaderEpoch: 0 });
+  }
+}
+
+/** Replays `__consumer_offsets` (when it exists) into the coordinator. */
+export async function loadOffsetsTopic(opts: { storage: Storage; coordinator: GroupCoordinator; log: Logger }): Promise<number> {
+  const { storage, coordinator, log } = opts;
+  const count = storage.getTopic(OFFSETS_TOPIC)?.partitions ?? 0;
+  let n = 0;
+  for (let p = 0; p < count; p++) {
+    const plog = storage.partition(OFFSETS_TOPIC, p);
+    if (!plog) continue;
+    let offset = plog.logStartOffset;
+    while (offset < plog.highWatermark) {
+      const res = await plog.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
+      if (res.error !== null) {
+        log.error(`loading ${OFFSETS_TOPIC}-${p} at ${offset}: ${res.message}`);
+        break;
+      }
+      let next = offset;
+      for (const buf of res.batches) {
+        let pos = 0;
+        while (pos + 12 <= buf.length) {
+          const view = new RecordBatchView(buf, pos);
+          if (pos + view.size > buf.length) break;
+          if (!view.isControl) {
+            for (const r of iterateRecords(view)) {
+              if (r.offset < offset || r.key === null) continue;
+              try {
+                const key = decodeKey(r.key);
+                if (key?.type === 'offset') coordinator.replayOffset(key.group, key.topic, key.partition, r.value === null ? null : decodeOffsetCommitValue(r.value));
+                else if (key?.type === 'group') coordinator.replayGroup(key.group, r.value === null ? null : decodeGroupMetadataValue(r.value));
+                n++;
+              } catch (err) {
+                log.warn(`${OFFSETS_TOPIC}-${p} offset ${r.offset}: skipping undecodable record: ${(err as Error).message}`);
+              }
+            }
+          }
+          next = Math.max(next, view.baseOffset + view.lastOffsetDelta + 1);
+          pos += view.size;
+        }
+      }
+      if (next <= offset) break;
+      offset = next;
+    }
+  }
+  coordinator.finishLoading();
+  return n;
+}

@@ -1,0 +1,54 @@
+// FindCoordinator (key 10), v0-6. This node coordinates every group (key type 0). Transactions (key
+// type 1) have no coordinator yet: answered COORDINATOR_NOT_AVAILABLE, what Kafka answers while its
+// transaction coordinator is not available. Share groups (key type 2): INVALID_REQUEST, as Kafka without
+// a share coordinator (and below v6). Another key type: INVALID_REQUEST.
+// The first group lookup creates __consumer_offsets and is answered once it exists.
+// v0-3 carry one key (errorMessage "NONE" on success, Kafka's Errors.NONE.message()); v4+ a batch of keys.
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import {
+  FindCoordinatorApi,
+  type FindCoordinatorRequest,
+  type FindCoordinatorResponse,
+  makeCoordinator,
+  makeFindCoordinatorResponse,
+} from '../../protocol/generated/find-coordinator.ts';
+import type { RequestContext } from '../handler.ts';
+import { defineHandler } from '../handler.ts';
+
+const MESSAGES: Record<number, string> = {
+  [ErrorCode.NONE]: 'NONE',
+  [ErrorCode.COORDINATOR_NOT_AVAILABLE]: 'The coordinator is not available.',
+  [ErrorCode.INVALID_REQUEST]: 'This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.',
+};
+
+function lookup(ctx: RequestContext, keyType: number, ready: number): { errorCode: number; nodeId: number; host: string; port: number } {
+  const none = (errorCode: number) => ({ errorCode, nodeId: -1, host: '', port: -1 });
+  if (keyType === 1) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  if (keyType !== 0) return none(ErrorCode.INVALID_REQUEST);
+  if (ready !== ErrorCode.NONE) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  const addr = ctx.broker.advertisedAddress(ctx.listenerName);
+  if (!addr) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  return { errorCode: ErrorCode.NONE, nodeId: ctx.broker.nodeId, host: addr.host, port: addr.port };
+}
+
+export const handler = defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
+  api: FindCoordinatorApi,
+  minVersion: 0,
+  maxVersion: 6,
+  handle(ctx, req) {
+    const keyType = ctx.apiVersion === 0 ? 0 : req.keyType;
+    const respond = (ready: number): FindCoordinatorResponse => {
+      if (ctx.apiVersion >= 4) {
+        return makeFindCoordinatorResponse({
+          // Kafka sets no message on v4+ entries.
+          coordinators: req.coordinatorKeys.map((key) => makeCoordinator({ key, ...lookup(ctx, keyType, ready), errorMessage: null })),
+        });
+      }
+      const r = lookup(ctx, keyType, ready);
+      return makeFindCoordinatorResponse({ ...r, errorMessage: ctx.apiVersion >= 1 ? MESSAGES[r.errorCode] ?? null : null });
+    };
+    // Group keys: __consumer_offsets is created on first use; answer once it exists.
+    if (keyType !== 0) return respond(ErrorCode.NONE);
+    return ctx.broker.groups.ready().then(respond);
+  },
+});

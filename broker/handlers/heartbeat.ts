@@ -1,0 +1,18 @@
+// Heartbeat (key 12), v0-4: keeps a classic group member's session; REBALANCE_IN_PROGRESS tells it to
+// rejoin. Checks in Kafka's order: group, member (static: FENCED_INSTANCE_ID), generation, state.
+import {
+  HeartbeatApi,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  makeHeartbeatResponse,
+} from '../../protocol/generated/heartbeat.ts';
+import { defineHandler } from '../handler.ts';
+
+export const handler = defineHandler<HeartbeatRequest, HeartbeatResponse>({
+  api: HeartbeatApi,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(ctx, req) {
+    return makeHeartbeatResponse({ errorCode: ctx.broker.groups.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId) });
+  },
+});

@@ -1,0 +1,90 @@
+// OffsetFetch (key 9), v1-10. v1-7: one group (topics null = every committed offset, v2+); v8+: a batch
+// of groups; v10: topics by id. A partition without a committed offset answers −1 / leader epoch −1 /
+// metadata "" with no error; an unknown group is a group without offsets (Kafka's behaviour).
+// require_stable (v7+): UNSTABLE_OFFSET_COMMIT would flag partitions with pending transactional offsets;
+// there are none until transactions exist, so committed offsets are always stable.
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import {
+  OffsetFetchApi,
+  type OffsetFetchRequest,
+  type OffsetFetchResponse,
+  makeOffsetFetchResponse,
+  makeOffsetFetchResponseGroup,
+  makeOffsetFetchResponsePartition,
+  makeOffsetFetchResponsePartitions,
+  makeOffsetFetchResponseTopic,
+  makeOffsetFetchResponseTopics,
+} from '../../protocol/generated/offset-fetch.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler } from '../handler.ts';
+import { ZERO_UUID } from '../topics.ts';
+
+interface PartitionOut { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; metadata: string; errorCode: number }
+interface TopicOut { name: string; topicId: string; partitions: PartitionOut[] }
+
+function fetchGroup(broker: BrokerContext, version: number, groupId: string, topics: Array<{ name: string; topicId?: string; partitionIndexes: number[] }> | null): { errorCode: number; topics: TopicOut[] } {
+  if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+  const groups = broker.groups;
+  const entry = (partitionIndex: number, o: { offset: number; leaderEpoch: number; metadata: string } | undefined, errorCode: number = ErrorCode.NONE): PartitionOut => ({
+    partitionIndex, committedOffset: BigInt(o?.offset ?? -1), committedLeaderEpoch: o?.leaderEpoch ?? -1, metadata: o?.metadata ?? '', errorCode,
+  });
+  const idOf = (name: string) => (version >= 10 ? broker.topics.get(name)?.topicId ?? ZERO_UUID : ZERO_UUID);
+  if (topics === null) {
+    const out: TopicOut[] = [];
+    for (const [name, parts] of groups.allOffsets(groupId)) {
+      out.push({ name, topicId: idOf(name), partitions: [...parts].map(([p, o]) => entry(p, o)) });
+    }
+    return { errorCode: ErrorCode.NONE, topics: out };
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    topics: topics.map((t) => {
+      if (version >= 10) {
+        const id = t.topicId ?? ZERO_UUID;
+        const topic = broker.topics.getById(id);
+        return {
+          name: '', topicId: id,
+          partitions: t.partitionIndexes.map((p) => (topic ? entry(p, groups.committedOffset(groupId, topic.name, p)) : entry(p, undefined, ErrorCode.UNKNOWN_TOPIC_ID))),
+        };
+      }
+      return { name: t.name, topicId: ZERO_UUID, partitions: t.partitionIndexes.map((p) => entry(p, groups.committedOffset(groupId, t.name, p))) };
+    }),
+  };
+}
+
+export const handler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
+  api: OffsetFetchApi,
+  minVersion: 1,
+  maxVersion: 10,
+  handle(ctx, req) {
+    const v = ctx.apiVersion;
+    if (v >= 8) {
+      return makeOffsetFetchResponse({
+        groups: req.groups.map((g) => {
+          const r = fetchGroup(ctx.broker, v, g.groupId, g.topics);
+          return makeOffsetFetchResponseGroup({
+            groupId: g.groupId, errorCode: r.errorCode,
+            topics: r.topics.map((t) => makeOffsetFetchResponseTopics({ name: t.name, topicId: t.topicId, partitions: t.partitions.map((p) => makeOffsetFetchResponsePartitions(p)) })),
+          });
+        }),
+      });
+    }
+    const r = fetchGroup(ctx.broker, v, req.groupId, v >= 2 ? req.topics : req.topics ?? []);
+    if (r.errorCode !== ErrorCode.NONE && v < 2) {
+      // v1 has no top-level error: every requested partition carries it.
+      return makeOffsetFetchResponse({
+        topics: (req.topics ?? []).map((t) => makeOffsetFetchResponseTopic({
+          name: t.name,
+          partitions: t.partitionIndexes.map((p) => makeOffsetFetchResponsePartition({ partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: r.errorCode })),
+        })),
+      });
+    }
+    return makeOffsetFetchResponse({
+      errorCode: r.errorCode,
+      topics: r.topics.map((t) => makeOffsetFetchResponseTopic({
+        name: t.name,
+        partitions: t.partitions.map((p) => makeOffsetFetchResponsePartition({ ...p, committedLeaderEpoch: v >= 5 ? p.committedLeaderEpoch : -1 })),
+      })),
+    });
+  },
+});

@@ -1,0 +1,33 @@
+// SyncGroup (key 14), v0-5: the leader's assignment is written to __consumer_offsets (GroupMetadata
+// record) before any member gets its assignment; followers wait for it. v5+: protocol type/name checked
+// (INCONSISTENT_GROUP_PROTOCOL) and returned.
+import {
+  SyncGroupApi,
+  type SyncGroupRequest,
+  type SyncGroupResponse,
+  makeSyncGroupResponse,
+} from '../../protocol/generated/sync-group.ts';
+import { defineHandler } from '../handler.ts';
+
+export const handler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
+  api: SyncGroupApi,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, req) {
+    const v = ctx.apiVersion;
+    return ctx.broker.groups.sync({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      generationId: req.generationId,
+      protocolType: v >= 5 ? req.protocolType : null,
+      protocolName: v >= 5 ? req.protocolName : null,
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
+    }).then((r) => makeSyncGroupResponse({
+      errorCode: r.errorCode,
+      protocolType: v >= 5 ? r.protocolType : null,
+      protocolName: v >= 5 ? r.protocolName : null,
+      assignment: r.assignment,
+    }));
+  },
+});
