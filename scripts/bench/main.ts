@@ -152,6 +152,14 @@ async function storageCeiling(dir: string, recordsPerBatch: number, totalBytes: 
   return { append: phase(records, count * batchBytes, appendMs), read: phase(records, readBytes, readMs), batchBytes };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch { return NaN; }
+}
+
 function gitSha(): string {
   try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim(); } catch { return 'unknown'; }
 }
@@ -161,11 +169,17 @@ const dataDir = path.join(tmp, 'broker');
 try {
   const g = await startGregor({ dataDir, overrides: { 'num.partitions': String(PARTITIONS) } });
   let produced: Phase, consumed: Phase;
+  // gregor's CPU use per phase, as a share of one core: near 100% means the broker is the bottleneck.
+  const brokerCpu = { produce: NaN, consume: NaN };
   try {
     console.error(`producing for ${SECONDS} s to ${PARTITIONS} partitions...`);
+    let cpu0 = cpuSeconds(g.child.pid!);
     produced = await produce(g.bootstrap);
+    brokerCpu.produce = (cpuSeconds(g.child.pid!) - cpu0) / (produced.ms / 1000);
     console.error(`consuming ${produced.records} records...`);
+    cpu0 = cpuSeconds(g.child.pid!);
     consumed = await consume(g.bootstrap, produced.records + 1); // + the warm-up record
+    brokerCpu.consume = (cpuSeconds(g.child.pid!) - cpu0) / (consumed.ms / 1000);
   } finally {
     await g.stop();
   }
@@ -188,12 +202,12 @@ try {
     `(${Math.round(stored.avgRecords)} records — the average batch gregor stored while producing), 64 in flight, then a sequential read.`,
     'MiB/s counts key + value bytes for clients, batch bytes for storage.',
     '',
-    '| Path | MiB/s | records/s | records | time | vs storage ceiling |',
-    '|---|---:|---:|---:|---:|---:|',
-    `| produce (gregor, node-rdkafka) | ${f(produced.mibPerSec, 1)} | ${f(produced.recordsPerSec)} | ${f(produced.records)} | ${f(produced.ms / 1000, 1)} s | ${pct(produced.mibPerSec, ceiling.append.mibPerSec)} of append |`,
-    `| consume (gregor, node-rdkafka) | ${f(consumed.mibPerSec, 1)} | ${f(consumed.recordsPerSec)} | ${f(consumed.records)} | ${f(consumed.ms / 1000, 1)} s | ${pct(consumed.mibPerSec, ceiling.read.mibPerSec)} of read |`,
-    `| storage append ceiling (in-process) | ${f(ceiling.append.mibPerSec, 1)} | ${f(ceiling.append.recordsPerSec)} | ${f(ceiling.append.records)} | ${f(ceiling.append.ms / 1000, 1)} s | 100% |`,
-    `| storage sequential read ceiling (in-process) | ${f(ceiling.read.mibPerSec, 1)} | ${f(ceiling.read.recordsPerSec)} | ${f(ceiling.read.records)} | ${f(ceiling.read.ms / 1000, 1)} s | 100% |`,
+    '| Path | MiB/s | records/s | records | time | vs storage ceiling | gregor CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    `| produce (gregor, node-rdkafka) | ${f(produced.mibPerSec, 1)} | ${f(produced.recordsPerSec)} | ${f(produced.records)} | ${f(produced.ms / 1000, 1)} s | ${pct(produced.mibPerSec, ceiling.append.mibPerSec)} of append | ${pct(brokerCpu.produce, 1)} of a core |`,
+    `| consume (gregor, node-rdkafka) | ${f(consumed.mibPerSec, 1)} | ${f(consumed.recordsPerSec)} | ${f(consumed.records)} | ${f(consumed.ms / 1000, 1)} s | ${pct(consumed.mibPerSec, ceiling.read.mibPerSec)} of read | ${pct(brokerCpu.consume, 1)} of a core |`,
+    `| storage append ceiling (in-process) | ${f(ceiling.append.mibPerSec, 1)} | ${f(ceiling.append.recordsPerSec)} | ${f(ceiling.append.records)} | ${f(ceiling.append.ms / 1000, 1)} s | 100% | |`,
+    `| storage sequential read ceiling (in-process) | ${f(ceiling.read.mibPerSec, 1)} | ${f(ceiling.read.recordsPerSec)} | ${f(ceiling.read.records)} | ${f(ceiling.read.ms / 1000, 1)} s | 100% | |`,
     '',
   ].join('\n');
   console.log(md);
@@ -202,7 +216,7 @@ try {
     fs.mkdirSync(out, { recursive: true });
     const base = path.join(out, `${date}-${sha}`);
     fs.writeFileSync(`${base}.md`, md);
-    fs.writeFileSync(`${base}.json`, JSON.stringify({ env, config, produce: produced, consume: consumed, storageAppend: ceiling.append, storageRead: ceiling.read, ceilingBatchBytes: ceiling.batchBytes }, null, 2) + '\n');
+    fs.writeFileSync(`${base}.json`, JSON.stringify({ env, config, produce: produced, consume: consumed, brokerCpuShareOfOneCore: brokerCpu, storageAppend: ceiling.append, storageRead: ceiling.read, ceilingBatchBytes: ceiling.batchBytes }, null, 2) + '\n');
     console.error(`wrote ${path.relative(root, base)}.{md,json}`);
   }
 } finally {
