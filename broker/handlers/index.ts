@@ -15,9 +15,20 @@ import { handler as createTopics } from './create-topics.ts';
 import { handler as describeConfigs } from './describe-configs.ts';
 import { handler as alterConfigs } from './alter-configs.ts';
 import { handler as incrementalAlterConfigs } from './incremental-alter-configs.ts';
-
+import { handler as findCoordinator } from './find-coordinator.ts';
+import { handler as joinGroup } from './join-group.ts';
+import { handler as syncGroup } from './sync-group.ts';
+import { handler as heartbeat } from './heartbeat.ts';
+import { handler as leaveGroup } from './leave-group.ts';
+import { handler as offsetCommit } from './offset-commit.ts';
+import { handler as offsetFetch } from './offset-fetch.ts';
+import { handler as offsetDelete } from './offset-delete.ts';
+import { handler as listGroups } from './list-groups.ts';
+import { handler as describeGroups } from './describe-groups.ts';
+import { handler as deleteGroups } from './delete-groups.ts';
 export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs,
-  createTopics, describeConfigs, alterConfigs, incrementalAlterConfigs];
+  createTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
+  findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete, listGroups, describeGroups, deleteGroups];
 
 /**
  * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when
