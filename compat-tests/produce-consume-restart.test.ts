@@ -102,15 +102,24 @@ t.test('SIGKILL while producing: every acknowledged record is there after the cr
     }
   })();
 
+  console.error(`# ${new Date().toISOString()} producing`);
   await waitFor('both clients to have records acknowledged', () => rdAcked.size >= 20000 && kjsAcked.size >= 3000, 60000);
   g1.child.kill('SIGKILL');
   killed = true;
   await g1.stop(); // resolves once the process is gone
-  await Promise.all([rdLoop, kjsLoop]);
+  // Both loops end soon after the kill (node-rdkafka: message.timeout.ms; kafkajs: no retries).
+  let loopsTimer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all([rdLoop, kjsLoop]),
+    new Promise((_, reject) => { loopsTimer = setTimeout(() => reject(new Error('producer loops did not end within 60 s of the kill')), 60000); }),
+  ]).finally(() => clearTimeout(loopsTimer));
+  const step = (what: string) => console.error(`# ${new Date().toISOString()} ${what}`);
+  step('producer loops ended');
   t.ok(rdAcked.size >= 20000 && kjsAcked.size >= 3000, `${rdAcked.size} node-rdkafka and ${kjsAcked.size} kafkajs records acknowledged before the kill`);
 
   const g2 = await startGregor({ dataDir: data.dir, overrides });
   t.teardown(() => g2.stop());
+  step('restarted');
   for (const [topic, acked] of [['crash-rd', rdAcked], ['crash-kjs', kjsAcked]] as const) {
     const stored = new Map((await readAll(g2.bootstrap, topic)).map((c) => [`${c.partition}/${c.offset}`, c]));
     const missing = [...acked].filter(([at, r]) => {
