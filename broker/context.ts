@@ -6,6 +6,7 @@ import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
 import type { Handler } from './handler.ts';
 import type { Logger } from './log.ts';
+import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface Clock {
@@ -45,6 +46,8 @@ export interface BrokerContext {
   readonly fetchSessions: FetchSessionCache;
   /** The group coordinator (this node coordinates every group); its state lives in __consumer_offsets. */
   readonly groups: GroupCoordinator;
+  /** Producer ids (InitProducerId) and per-partition producer state (idempotent Produce). */
+  readonly producers: ProducerRegistry;
   /** The pending creation of this topic, if one is under way. */
   pendingCreation(name: string): Promise<TopicInfo> | undefined;
   /**

@@ -15,6 +15,7 @@ import { type AdvertisedAddress, type BrokerContext, type Clock, systemClock } f
 import type { Handler } from './handler.ts';
 import { allHandlers, buildHandlerTable } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
+import { ProducerRegistry } from './producers/index.ts';
 import { isInternalTopic, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface BrokerOptions {
@@ -134,9 +135,15 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     createTopic: (n, p, c) => context.pendingCreation(n) ?? context.createTopic(n, p, c),
   });
 
+  const producers = new ProducerRegistry({
+    storage, clock, log,
+    expirationMs: configInt(config, 'producer.id.expiration.ms', 86_400_000),
+    expirationCheckIntervalMs: configInt(config, 'producer.id.expiration.check.interval.ms', 600_000),
+  });
+
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
-    storage, appends, groups,
+    storage, appends, groups, producers,
     fetchSessions: new FetchSessionCache(configInt(config, 'max.incremental.fetch.session.cache.slots', 1000), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
@@ -178,6 +185,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await storage.close();
     throw err;
   }
+  try {
+    await producers.start();
+  } catch (err) {
+    groups.close();
+    await storage.close();
+    throw err;
+  }
 
   const maxFrameBytes = config.int('socket.request.max.bytes');
   const servers: net.Server[] = [];
@@ -211,6 +225,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   } catch (err) {
     for (const s of servers) s.close();
     groups.close();
+    await producers.close();
     await storage.close();
     throw err;
   }
@@ -225,6 +240,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         for (const c of connections) c.close();
         await Promise.all(stopped);
         groups.close();
+        await producers.close();
         await storage.close();
         log.info(`gregor node ${nodeId} stopped`);
       })();

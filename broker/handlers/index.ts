@@ -26,9 +26,11 @@ import { handler as offsetDelete } from './offset-delete.ts';
 import { handler as listGroups } from './list-groups.ts';
 import { handler as describeGroups } from './describe-groups.ts';
 import { handler as deleteGroups } from './delete-groups.ts';
+import { handler as initProducerId } from './init-producer-id.ts';
 export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs,
   createTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
-  findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete, listGroups, describeGroups, deleteGroups];
+  findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete, listGroups, describeGroups, deleteGroups,
+  initProducerId];
 
 /**
  * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when

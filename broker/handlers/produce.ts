@@ -2,8 +2,16 @@
 // handed to storage as the request's own bytes: storage patches offsets in place and writes them.
 // Records are decoded only when the topic demands it: recompression (compression.type other than
 // `producer`) and per-record checks for compacted topics (null keys).
-// Left out until the idempotence issue: producer-state dedup; batches with a producer id are appended
-// without sequence checks. Replication: one node, so acks=-1 is acknowledged after the local append.
+// Batches with a producer id (≥ 0) go through the partition's producer state (broker/producers/state.ts,
+// Kafka's ProducerStateManager): checked and reserved synchronously right before the storage append, in
+// request order; the state advances only once the append succeeded. A retry of one of the producer's
+// last five batches answers NONE with the original base offset (and, as Kafka does, the original batch's
+// max timestamp as logAppendTime) and appends nothing. Transactional batches → INVALID_TXN_STATE (no
+// transaction coordinator yet). Replication: one node, so acks=-1 is acknowledged after the local append.
+//
+// Test-only hook (off by default): GREGOR_TEST_DROP_AFTER_APPEND=N closes the connection instead of
+// answering every Nth produce request (acks ≠ 0) after its appends completed, so compat tests can make
+// clients retry batches that were in fact written.
 import {
   ProduceApi,
   type ProduceRequest,
@@ -18,6 +26,7 @@ import { RecordsError, records as iterateRecords, RecordBatchView, validateProdu
 import { CompressionError } from '../../protocol/compression.ts';
 import { isStorageError } from '../../storage/index.ts';
 import type { BrokerContext } from '../context.ts';
+import type { PartitionProducerState, Reservation } from '../producers/index.ts';
 import { defineHandler } from '../handler.ts';
 import { invalidTopicNameReason, isInternalTopic, type TopicInfo } from '../topics.ts';
 
@@ -75,6 +84,14 @@ function recordErrors(batch: Buffer, compacted: boolean): PartitionResult | null
   return null;
 }
 
+let dropEvery = Number(process.env.GREGOR_TEST_DROP_AFTER_APPEND ?? 0) || 0;
+let answered = 0;
+/** Tests: the in-process equivalent of GREGOR_TEST_DROP_AFTER_APPEND (0 turns it off). */
+export function setTestDropAfterAppend(n: number): void {
+  dropEvery = n;
+  answered = 0;
+}
+
 const BATCH_ERRORS: Record<string, number> = {
   CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
   INVALID_RECORD: ErrorCode.INVALID_RECORD,
@@ -110,12 +127,36 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
     throw err;
   }
 
+  // Idempotence: check and reserve synchronously, before the append (and before any await of this request).
+  const view = new RecordBatchView(batch, 0);
+  let producers: PartitionProducerState | null = null;
+  let reservation: Reservation | null = null;
+  if (view.producerId >= 0n) {
+    if (view.isTransactional) {
+      // Kafka's UnifiedLog: a transactional batch needs an ongoing (verified) transaction.
+      return { errorCode: ErrorCode.INVALID_TXN_STATE, errorMessage: 'Record was not part of an ongoing transaction' };
+    }
+    producers = broker.producers.partition(log);
+    const c = producers.check(view, log.logEndOffset);
+    const duplicate = (m: { firstOffset: number; timestamp: number }): PartitionResult =>
+      ({ errorCode: ErrorCode.NONE, baseOffset: m.firstOffset, logAppendTime: m.timestamp, logStartOffset: log.logStartOffset });
+    if (c.kind === 'error') return { errorCode: c.errorCode, errorMessage: c.errorMessage };
+    if (c.kind === 'duplicate') return duplicate(c.batch);
+    if (c.kind === 'in-flight') {
+      return c.done.then((m) => m ? duplicate(m) : { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: 'The first attempt of this batch failed to append; retry' });
+    }
+    reservation = c.reservation;
+  }
+  const maxTimestamp = view.maxTimestamp;
+
   return log.append(batch, { leaderEpoch: 0 }).then(
     (res) => {
+      if (reservation) producers!.commit(reservation, res.baseOffset, res.lastOffset, res.logAppendTime >= 0 ? res.logAppendTime : maxTimestamp);
       broker.appends.notify(t.name, partition);
       return { errorCode: ErrorCode.NONE, baseOffset: res.baseOffset, logAppendTime: res.logAppendTime, logStartOffset: log.logStartOffset };
     },
     (err) => {
+      if (reservation) producers!.release(reservation);
       if (!isStorageError(err)) throw err;
       broker.log.warn(`append to ${t.name}-${partition} failed: ${err.message}`);
       return { errorCode: err.code, errorMessage: err.message };
@@ -187,6 +228,10 @@ export const handler = defineHandler<ProduceRequest, ProduceResponse>({
         // No response for acks=0; Kafka closes the connection on an error so the producer notices.
         const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== 0));
         if (failed) ctx.closeConnection('acks=0 produce request failed');
+        return null;
+      }
+      if (dropEvery > 0 && ++answered % dropEvery === 0) {
+        ctx.closeConnection(`GREGOR_TEST_DROP_AFTER_APPEND=${dropEvery}: dropping produce response ${answered}`);
         return null;
       }
       return makeProduceResponse({ responses, throttleTimeMs: 0 });

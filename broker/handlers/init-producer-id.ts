@@ -1,0 +1,57 @@
+// InitProducerId (key 22), versions 0-5, as Kafka's KafkaApis.handleInitProducerIdRequest and
+// TransactionCoordinator.handleInitProducerId answer them:
+// - no transactional id: a fresh producer id with epoch 0, always. Kafka "blindly accepts" here: a given
+//   producerId/producerEpoch (KIP-360, v3+) is not checked and not bumped, the producer simply gets a new
+//   id (that is how librdkafka's idempotent producer recovers: InitProducerId v3+ with its current id).
+//   Exactly one of producerId/producerEpoch being -1 is INVALID_REQUEST (checked before anything else).
+// - a transactional id: "" → INVALID_REQUEST; transactionTimeoutMs ≤ 0 or > transaction.max.timeout.ms →
+//   INVALID_TRANSACTION_TIMEOUT; otherwise COORDINATOR_NOT_AVAILABLE, because this broker has no
+//   transaction coordinator yet (FindCoordinator answers the same for key type 1), which clients retry.
+// v6 (KIP-939 two-phase commit fields) is `latestVersionUnstable` in 4.4 and only means something for
+// transactions: not served. No authorizer (CLUSTER/TRANSACTIONAL_ID authorization always passes).
+import {
+  InitProducerIdApi,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
+  makeInitProducerIdResponse,
+} from '../../protocol/generated/init-producer-id.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler } from '../handler.ts';
+
+function configInt(broker: BrokerContext, name: string, fallback: number): number {
+  try {
+    return broker.config.int(name);
+  } catch {
+    return fallback;
+  }
+}
+
+const error = (errorCode: number): InitProducerIdResponse => makeInitProducerIdResponse({ errorCode, producerId: -1n, producerEpoch: -1 });
+
+export const handler = defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
+  api: InitProducerIdApi,
+  minVersion: 0,
+  maxVersion: 5,
+  handle(ctx, req) {
+    const broker = ctx.broker;
+    const noId = req.producerId === -1n;
+    const noEpoch = req.producerEpoch === -1;
+    if (noId !== noEpoch) return error(ErrorCode.INVALID_REQUEST);
+    const txnId = req.transactionalId;
+    if (txnId !== null) {
+      if (txnId === '') return error(ErrorCode.INVALID_REQUEST);
+      const max = configInt(broker, 'transaction.max.timeout.ms', 900_000);
+      if (req.transactionTimeoutMs <= 0 || req.transactionTimeoutMs > max) return error(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+      return error(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    const id = broker.producers.ids.generate();
+    const ok = (producerId: bigint) => makeInitProducerIdResponse({ errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 });
+    if (typeof id === 'bigint') return ok(id);
+    return id.then(ok, (err: Error) => {
+      // Kafka answers a producer id manager without a block with COORDINATOR_LOAD_IN_PROGRESS (retriable).
+      broker.log.error(`InitProducerId: cannot persist a new producer id block: ${err.message}`);
+      return error(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    });
+  },
+});

@@ -1,0 +1,246 @@
+// Producer ids and per-partition producer state for the whole broker, and their durability.
+//
+// Snapshots: `<partition dir>/<20-digit offset>.snapshot` (Kafka's name; our own JSON content, written
+// atomically) holds the state of every producer after all batches below `offset`. They are written at
+// clean shutdown (offset = log end) and every `SNAPSHOT_INTERVAL_MS` for partitions whose state changed
+// (storage has no roll hook, so not at rolls as Kafka does); the two newest are kept. At start every
+// partition loads its newest usable snapshot (offset within [log start, log end], same topic id) and
+// replays the batch headers after it through PartitionLog.read; without one it replays the whole log.
+// Guarantee: after a clean shutdown or a crash, dedup state equals what it was for every batch in the
+// log (the log is the truth; a snapshot only shortens the replay).
+import { join } from 'node:path';
+import { RecordBatchView } from '../../protocol/records.ts';
+import { type FsLike, readWholeFile, writeFileAtomic } from '../../storage/fs.ts';
+import type { PartitionLog, Storage } from '../../storage/index.ts';
+import type { Clock } from '../context.ts';
+import type { Logger } from '../log.ts';
+import { ProducerIdManager } from './id-manager.ts';
+import { type BatchMeta, lastSequence, PartitionProducerState } from './state.ts';
+
+export { ProducerIdManager, BLOCK_SIZE, PRODUCER_IDS_FILE } from './id-manager.ts';
+export { PartitionProducerState, lastSequence, BATCHES_TO_RETAIN } from './state.ts';
+export type { BatchMeta, CheckResult, Reservation, ProducerEntry } from './state.ts';
+
+export const SNAPSHOT_INTERVAL_MS = 60_000;
+const SNAPSHOT_RE = /^(\d{20})\.snapshot$/;
+const REPLAY_READ_BYTES = 4 << 20;
+
+export interface ProducerRegistryOptions {
+  storage: Storage;
+  clock: Clock;
+  log: Logger;
+  /** producer.id.expiration.ms (Kafka default 86400000). */
+  expirationMs: number;
+  /** producer.id.expiration.check.interval.ms (Kafka default 600000). */
+  expirationCheckIntervalMs: number;
+  snapshotIntervalMs?: number;
+}
+
+interface SnapshotFile {
+  version: 1;
+  topicId: string;
+  offset: number;
+  producers: Array<{ id: string; epoch: number; lastTimestamp: number; batches: Array<[number, number, number, number, number]> }>;
+}
+
+export const snapshotFileName = (offset: number): string => `${String(offset).padStart(20, '0')}.snapshot`;
+
+export class ProducerRegistry {
+  readonly ids: ProducerIdManager;
+  readonly #storage: Storage;
+  readonly #fs: FsLike;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #expirationMs: number;
+  readonly #expirationInterval: number;
+  readonly #snapshotInterval: number;
+  /** Keyed by the log object: a deleted and re-created topic gets fresh logs, hence fresh state. */
+  readonly #states = new WeakMap<PartitionLog, PartitionProducerState>();
+  #timers: unknown[] = [];
+  #snapshotting: Promise<void> = Promise.resolve();
+  #closed = false;
+  #started = false;
+
+  constructor(opts: ProducerRegistryOptions) {
+    this.#storage = opts.storage;
+    this.#fs = opts.storage.fs;
+    this.#clock = opts.clock;
+    this.#log = opts.log;
+    this.#expirationMs = opts.expirationMs;
+    this.#expirationInterval = opts.expirationCheckIntervalMs;
+    this.#snapshotInterval = opts.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
+    this.ids = new ProducerIdManager(this.#fs, opts.storage.dataDir);
+  }
+
+  /** Loads the producer id high-water mark and every partition's producer state; arms the timers. */
+  async start(): Promise<void> {
+    await this.ids.load();
+    let producers = 0;
+    for (const t of this.#storage.topics()) {
+      for (let p = 0; p < t.partitions; p++) {
+        const log = this.#storage.partition(t.name, p);
+        if (!log || log.offline) continue;
+        const st = await this.#load(log, t.topicId);
+        producers += st.size;
+      }
+    }
+    this.#started = true;
+    if (producers > 0) this.#log.info(`producer state: ${producers} producer entr${producers === 1 ? 'y' : 'ies'} loaded`);
+    this.#arm(() => this.expire(), this.#expirationInterval);
+    this.#arm(() => { this.snapshotAll(false).catch(() => {}); }, this.#snapshotInterval);
+  }
+
+  #arm(fn: () => void, ms: number): void {
+    if (!(ms > 0) || this.#closed) return;
+    const slot = this.#timers.length;
+    const tick = () => {
+      if (this.#closed) return;
+      try {
+        fn();
+      } finally {
+        this.#timers[slot] = this.#clock.setTimeout(tick, ms);
+      }
+    };
+    this.#timers[slot] = this.#clock.setTimeout(tick, ms);
+  }
+
+  /** The producer state of a partition (empty for a log it has not seen: a new topic or partition). */
+  partition(log: PartitionLog): PartitionProducerState {
+    let st = this.#states.get(log);
+    if (!st) this.#states.set(log, (st = new PartitionProducerState(log.name)));
+    return st;
+  }
+
+  /** Removes idle producers everywhere (producer.id.expiration.ms). */
+  expire(): number {
+    const now = this.#clock.now();
+    let n = 0;
+    for (const log of this.#logs()) n += this.#states.get(log)?.expire(now, this.#expirationMs) ?? 0;
+    if (n > 0) this.#log.info(`producer state: expired ${n} idle producer(s)`);
+    return n;
+  }
+
+  *#logs(): Generator<PartitionLog> {
+    for (const t of this.#storage.topics()) {
+      for (let p = 0; p < t.partitions; p++) {
+        const log = this.#storage.partition(t.name, p);
+        if (log) yield log;
+      }
+    }
+  }
+
+  /**
+   * Writes a snapshot for every partition whose state changed (all of them with `force`), serialised with
+   * other snapshot runs. A partition with appends of producer batches in flight is skipped unless it is
+   * the final run (then storage has drained).
+   */
+  snapshotAll(force: boolean): Promise<void> {
+    const run = this.#snapshotting.then(async () => {
+      for (const log of [...this.#logs()]) {
+        const st = this.#states.get(log);
+        if (!st || st.hasPending || log.offline) continue;
+        if (!st.dirty && (!force || st.snapshotOffset === log.logEndOffset)) continue;
+        const topicId = this.#storage.getTopic(log.topic)?.topicId;
+        if (topicId === undefined) continue;
+        try {
+          await this.#writeSnapshot(log, st, topicId);
+        } catch (e) {
+          this.#log.warn(`${log.name}: producer state snapshot failed: ${(e as Error).message}`);
+        }
+      }
+    });
+    this.#snapshotting = run.catch(() => {});
+    return run;
+  }
+
+  async #writeSnapshot(log: PartitionLog, st: PartitionProducerState, topicId: string): Promise<void> {
+    // Serialised synchronously with reading the log end: every producer batch below it is in `st`.
+    const offset = log.logEndOffset;
+    const data: SnapshotFile = { version: 1, topicId, offset, producers: [] };
+    for (const [id, e] of st.entries()) {
+      data.producers.push({ id: String(id), epoch: e.epoch, lastTimestamp: e.lastTimestamp, batches: e.batches.map((b) => [b.firstSeq, b.lastSeq, b.firstOffset, b.lastOffset, b.timestamp]) });
+    }
+    st.dirty = false;
+    if (this.#storage.partition(log.topic, log.partition) !== log) return; // deleted meanwhile
+    await writeFileAtomic(this.#fs, join(log.dir, snapshotFileName(offset)), Buffer.from(JSON.stringify(data)));
+    st.snapshotOffset = offset;
+    // Keep the two newest; remove older ones and any beyond this offset (left by a log that was truncated).
+    const names = (await this.#fs.readdir(log.dir)).filter((f) => SNAPSHOT_RE.test(f)).sort();
+    const keep = new Set(names.filter((f) => Number(f.slice(0, 20)) <= offset).slice(-2));
+    for (const f of names) if (!keep.has(f)) await this.#fs.unlink(join(log.dir, f)).catch(() => {});
+  }
+
+  /** Newest usable snapshot, then replay of the batch headers after it. */
+  async #load(log: PartitionLog, topicId: string): Promise<PartitionProducerState> {
+    const st = this.partition(log);
+    let from = log.logStartOffset;
+    const names = (await this.#fs.readdir(log.dir)).filter((f) => SNAPSHOT_RE.test(f)).sort().reverse();
+    for (const f of names) {
+      const offset = Number(f.slice(0, 20));
+      if (offset > log.logEndOffset || offset < log.logStartOffset) continue;
+      const snap = await this.#readSnapshot(join(log.dir, f));
+      if (!snap || snap.topicId !== topicId || snap.offset !== offset) {
+        this.#log.warn(`${log.name}: ignoring producer state snapshot ${f}`);
+        continue;
+      }
+      for (const p of snap.producers) {
+        st.restore(BigInt(p.id), { epoch: p.epoch, lastTimestamp: p.lastTimestamp, batches: p.batches.map(([firstSeq, lastSeq, firstOffset, lastOffset, timestamp]) => ({ firstSeq, lastSeq, firstOffset, lastOffset, timestamp })) });
+      }
+      from = offset;
+      st.snapshotOffset = offset;
+      break;
+    }
+    const replayed = await this.#replay(log, st, from);
+    st.dirty = replayed > 0;
+    return st;
+  }
+
+  async #readSnapshot(path: string): Promise<SnapshotFile | null> {
+    try {
+      const buf = await readWholeFile(this.#fs, path);
+      if (!buf) return null;
+      const s = JSON.parse(buf.toString('utf8')) as SnapshotFile;
+      return s.version === 1 && Array.isArray(s.producers) ? s : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Rebuilds state from the batches in [from, log end): headers only, no validation (Kafka's log recovery). */
+  async #replay(log: PartitionLog, st: PartitionProducerState, from: number): Promise<number> {
+    let offset = from;
+    let n = 0;
+    const end = log.logEndOffset;
+    while (offset < end) {
+      const r = await log.read(offset, REPLAY_READ_BYTES);
+      if (r.error !== null) throw new Error(`${log.name}: rebuilding producer state at offset ${offset}: ${r.message}`);
+      let progressed = false;
+      for (const buf of r.batches) {
+        for (let pos = 0; pos + 61 <= buf.length;) {
+          const v = new RecordBatchView(buf, pos);
+          pos += v.size;
+          if (v.nextOffset <= offset) continue;
+          offset = v.nextOffset;
+          progressed = true;
+          if (v.producerId < 0n || v.isControl) continue;
+          const meta: BatchMeta = { firstSeq: v.baseSequence, lastSeq: lastSequence(v.baseSequence, v.lastOffsetDelta), firstOffset: v.baseOffset, lastOffset: v.lastOffset, timestamp: v.maxTimestamp };
+          st.apply(v.producerId, v.producerEpoch, meta);
+          n++;
+        }
+      }
+      if (!progressed) break;
+    }
+    return n;
+  }
+
+  /** Clean shutdown: call after storage drained its appends, before it closes. Writes every snapshot. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) this.#clock.clearTimeout(t);
+    this.#timers = [];
+    if (!this.#started) return; // a half-loaded state must never be written
+    for (const log of [...this.#logs()]) await log.idle();
+    await this.snapshotAll(true);
+  }
+}
