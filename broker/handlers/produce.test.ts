@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { makeProduceRequest } from '../../protocol/generated/produce.ts';
@@ -5,6 +8,7 @@ import { buildRecordBatch, parseBatchHeader, recomputeCrc } from '../../protocol
 import { RawClient } from '../testing/raw-client.ts';
 import { batchOf, FETCH, fetchRequest, PRODUCE, produce } from '../testing/produce.ts';
 import { startTestBroker } from '../testing/start.ts';
+import { setTestDropAfterAppend } from './produce.ts';
 
 async function setup(t: any, overrides: Record<string, string> = {}) {
   const tb = await startTestBroker(overrides);
@@ -140,4 +144,136 @@ t.test('producer id -1 with kafkajs-style epoch 0 / sequence 0 is plain, non-ide
   recomputeCrc(b, 0);
   t.equal((await produce(c, 'k', 0, b, 7)).errorCode, 0);
   t.equal((await produce(c, 'k', 0, b, 7)).baseOffset, 1n, 'a resend is a new record (no dedup without a producer id)');
+});
+
+// ---- idempotence (producer id ≥ 0) ----------------------------------------------------------------
+
+function idem(pid: number, epoch: number, seq: number, n = 2, opts: { prefix?: string; transactional?: boolean } = {}): Buffer {
+  const records = Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `${opts.prefix ?? 'v'}${seq + i}`, timestamp: 1_700_000_000_000 + i }));
+  return buildRecordBatch({ records, producerId: BigInt(pid), producerEpoch: epoch, baseSequence: seq, isTransactional: opts.transactional ?? false });
+}
+
+t.test('idempotent: a resent batch answers its original offset and is not appended again', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('i', 1);
+  const log = tb.broker.context.storage.partition('i', 0)!;
+  t.equal((await produce(c, 'i', 0, idem(1, 0, 0), 7)).baseOffset, 0n);
+  t.equal((await produce(c, 'i', 0, idem(1, 0, 2), 7)).baseOffset, 2n);
+  for (const v of [3, 7, 9, 13]) {
+    const topicId = tb.broker.context.topics.get('i')!.topicId;
+    const r = await produce(c, v >= 13 ? '' : 'i', 0, idem(1, 0, 0), v, 1, topicId);
+    t.equal(r.errorCode, 0, `v${v}: NONE, not DUPLICATE_SEQUENCE_NUMBER`);
+    t.equal(r.baseOffset, 0n, `v${v}: the original base offset`);
+    t.equal(r.logAppendTimeMs, 1_700_000_000_001n, "Kafka's quirk: the original batch's max timestamp as logAppendTime");
+  }
+  t.equal(log.logEndOffset, 4, 'nothing appended twice');
+  t.equal((await produce(c, 'i', 0, idem(1, 0, 4), 7)).baseOffset, 4n, 'the sequence continues');
+});
+
+t.test('idempotent: gaps, unknown producers, epochs, transactional batches', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('s', 1);
+  t.equal((await produce(c, 's', 0, idem(5, 1, 10), 9)).errorCode, 0, 'unknown producer may start at any sequence (Kafka 4)');
+  const gap = await produce(c, 's', 0, idem(5, 1, 13), 9);
+  t.equal(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  t.match(gap.errorMessage, /Out of order sequence number for producer 5/);
+  t.equal((await produce(c, 's', 0, idem(5, 0, 12), 9)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'older epoch');
+  t.equal((await produce(c, 's', 0, idem(5, 2, 3), 9)).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, 'new epoch not at 0');
+  t.equal((await produce(c, 's', 0, idem(5, 2, 0), 9)).errorCode, 0, 'new epoch at 0');
+  t.equal((await produce(c, 's', 0, idem(5, 1, 12), 9)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'the old epoch is fenced');
+  const txn = await produce(c, 's', 0, idem(6, 0, 0, 1, { transactional: true }), 9);
+  t.same([txn.errorCode, txn.errorMessage], [ErrorCode.INVALID_TXN_STATE, 'Record was not part of an ongoing transaction']);
+  t.equal(tb.broker.context.storage.partition('s', 0)!.logEndOffset, 4, 'rejected batches were not appended');
+});
+
+t.test('idempotent: pipelined batches of one producer, and a retry pipelined behind its original', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('q', 1);
+  const send = (records: Buffer) => c.sendRaw(c.encodeRequest(PRODUCE, 9, makeProduceRequest({ acks: -1, timeoutMs: 1000, topicData: [{ name: 'q', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionData: [{ index: 0, records }] }] })));
+  send(idem(2, 0, 0));
+  send(idem(2, 0, 2));
+  send(idem(2, 0, 2)); // retry while the original is still being written
+  send(idem(2, 0, 2)); // and again
+  send(idem(2, 0, 6)); // gap against the in-flight end
+  send(idem(2, 0, 4));
+  const rs = [];
+  for (let i = 0; i < 6; i++) rs.push(c.decodeResponse(PRODUCE, 9, await c.nextFrame()).responses[0].partitionResponses[0]);
+  t.same(rs.map((r: any) => [r.errorCode, r.baseOffset]), [[0, 0n], [0, 2n], [0, 2n], [0, 2n], [ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER, -1n], [0, 4n]]);
+  t.equal(tb.broker.context.storage.partition('q', 0)!.logEndOffset, 6);
+});
+
+t.test('idempotent: a failed append releases its reservation; the retry is appended', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('f', 1);
+  const log = tb.broker.context.storage.partition('f', 0)! as any;
+  const append = log.append.bind(log);
+  let fail = true;
+  log.append = (b: Buffer, o: unknown) => (fail ? (fail = false, Promise.reject(Object.assign(new (class StorageError extends Error {})('disk'), { code: ErrorCode.KAFKA_STORAGE_ERROR, kind: 'KAFKA_STORAGE_ERROR' }))) : append(b, o));
+  const first = await produce(c, 'f', 0, idem(3, 0, 0), 9).catch((e: Error) => e);
+  t.ok(first instanceof Error || (first as any).errorCode !== 0, 'first attempt failed');
+  const c2 = await RawClient.connect(tb.port);
+  t.teardown(() => c2.close());
+  const r = await produce(c2, 'f', 0, idem(3, 0, 0), 9);
+  t.same([r.errorCode, r.baseOffset], [0, 0n]);
+});
+
+t.test('idempotent: dedup survives a clean restart, a crash, and a snapshot followed by a crash', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-idem-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const open = async () => {
+    const tb = await startTestBroker({ 'log.dirs': dir }, { storage: 'file' });
+    const c = await RawClient.connect(tb.port);
+    return { tb, c };
+  };
+  const a = await open();
+  await a.tb.broker.context.createTopic('r', 1);
+  t.equal((await produce(a.c, 'r', 0, idem(9, 0, 0), 9)).baseOffset, 0n);
+  t.equal((await produce(a.c, 'r', 0, batchOf(3), 9)).baseOffset, 2n, 'non-idempotent batch in between');
+  t.equal((await produce(a.c, 'r', 0, idem(9, 0, 2), 9)).baseOffset, 5n);
+  a.c.close();
+  await a.tb.close();
+  t.ok(fs.readdirSync(path.join(dir, 'r-0')).includes('00000000000000000007.snapshot'), 'snapshot at the log end on clean shutdown');
+
+  const b = await open();
+  t.equal((await produce(b.c, 'r', 0, idem(9, 0, 0), 9)).baseOffset, 0n, 'clean restart: duplicate of an old batch');
+  t.equal((await produce(b.c, 'r', 0, idem(9, 0, 2), 9)).baseOffset, 5n);
+  t.equal((await produce(b.c, 'r', 0, idem(9, 0, 4), 9)).baseOffset, 7n);
+  await b.tb.broker.context.producers.snapshotAll(false); // the timer's snapshot
+  t.ok(fs.readdirSync(path.join(dir, 'r-0')).includes('00000000000000000009.snapshot'));
+  t.equal((await produce(b.c, 'r', 0, idem(9, 0, 6), 9)).baseOffset, 9n, 'after the snapshot');
+  b.c.close();
+  // crash: b is never closed
+
+  const c = await open();
+  t.teardown(() => b.tb.close());
+  t.teardown(() => c.tb.close());
+  t.teardown(() => c.c.close());
+  t.equal((await produce(c.c, 'r', 0, idem(9, 0, 6), 9)).baseOffset, 9n, 'crash: batch after the snapshot replayed from the log');
+  t.equal((await produce(c.c, 'r', 0, idem(9, 0, 4), 9)).baseOffset, 7n, 'crash: batch from the snapshot');
+  t.equal((await produce(c.c, 'r', 0, idem(9, 0, 9), 9)).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+  t.equal((await produce(c.c, 'r', 0, idem(9, 0, 8), 9)).baseOffset, 11n);
+  t.equal(c.tb.broker.context.storage.partition('r', 0)!.logEndOffset, 13);
+});
+
+t.test('idempotent: producer.id.expiration.ms forgets idle producers (by batch timestamp, as Kafka)', async (t) => {
+  const { tb, c } = await setup(t, { 'producer.id.expiration.ms': '60000' });
+  await tb.broker.context.createTopic('e', 1);
+  t.equal((await produce(c, 'e', 0, idem(4, 0, 0), 9)).errorCode, 0);
+  t.equal(tb.broker.context.producers.expire(), 1, 'the batch timestamps (2023) are older than 60 s');
+  t.equal((await produce(c, 'e', 0, idem(4, 0, 0), 9)).baseOffset, 2n, 'forgotten: the resend is appended as new');
+});
+
+t.test('GREGOR_TEST_DROP_AFTER_APPEND: every Nth produce response is dropped after the append', async (t) => {
+  const { tb } = await setup(t);
+  await tb.broker.context.createTopic('d', 1);
+  setTestDropAfterAppend(2);
+  t.teardown(() => setTestDropAfterAppend(0));
+  const c1 = await RawClient.connect(tb.port);
+  t.teardown(() => c1.close());
+  t.equal((await produce(c1, 'd', 0, idem(8, 0, 0), 9)).errorCode, 0);
+  await t.rejects(produce(c1, 'd', 0, idem(8, 0, 2), 9), /closed/);
+  const c2 = await RawClient.connect(tb.port);
+  t.teardown(() => c2.close());
+  t.equal((await produce(c2, 'd', 0, idem(8, 0, 2), 9)).baseOffset, 2n, 'the retry finds the appended batch');
+  t.equal(tb.broker.context.storage.partition('d', 0)!.logEndOffset, 4);
 });
