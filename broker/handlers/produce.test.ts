@@ -277,3 +277,20 @@ t.test('GREGOR_TEST_DROP_AFTER_APPEND: every Nth produce response is dropped aft
   t.equal((await produce(c2, 'd', 0, idem(8, 0, 2), 9)).baseOffset, 2n, 'the retry finds the appended batch');
   t.equal(tb.broker.context.storage.partition('d', 0)!.logEndOffset, 4);
 });
+
+t.test('CreateTime timestamps outside message.timestamp.before/after.max.ms answer INVALID_TIMESTAMP', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('ts', 1);
+  await tb.broker.context.createTopic('ts-before', 1, new Map([['message.timestamp.before.max.ms', '60000']]));
+  await tb.broker.context.createTopic('ts-lat', 1, new Map([['message.timestamp.type', 'LogAppendTime']]));
+  const now = Date.now();
+  const future = buildRecordBatch({ records: [{ key: 'a', value: '1', timestamp: now }, { key: 'b', value: '2', timestamp: now + 2 * 3600_000 }] });
+  const r = await produce(c, 'ts', 0, future, 9);
+  t.equal(r.errorCode, ErrorCode.INVALID_TIMESTAMP, 'two hours ahead exceeds the one-hour default');
+  t.same(r.recordErrors.map((e: any) => e.batchIndex), [1]);
+  t.match(r.errorMessage, /is out of range/);
+  t.equal((await produce(c, 'ts', 0, buildRecordBatch({ records: [{ key: 'a', value: '1', timestamp: 1000 }] }))).errorCode, 0, 'old timestamps pass by default');
+  t.equal((await produce(c, 'ts-before', 0, buildRecordBatch({ records: [{ key: 'a', value: '1', timestamp: now - 3600_000 }] }))).errorCode, ErrorCode.INVALID_TIMESTAMP, 'configured lower bound');
+  t.equal((await produce(c, 'ts-lat', 0, future)).errorCode, 0, 'LogAppendTime topics do not check producer timestamps');
+  t.equal((await produce(c, 'ts', 0, future, 7)).errorCode, ErrorCode.INVALID_TIMESTAMP, 'v7 gets the code without per-record details');
+});

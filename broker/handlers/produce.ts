@@ -1,7 +1,9 @@
 // Produce (key 0). Each partition's single v2 batch is validated (framing, CRC-32C, size, codec) and
 // handed to storage as the request's own bytes: storage patches offsets in place and writes them.
 // Records are decoded only when the topic demands it: recompression (compression.type other than
-// `producer`) and per-record checks for compacted topics (null keys).
+// `producer`), per-record checks for compacted topics (null keys), and CreateTime timestamps outside
+// message.timestamp.before/after.max.ms (walked only when the batch header's max timestamp is out of range
+// or a lower bound is configured).
 // Batches with a producer id (≥ 0) go through the partition's producer state (broker/producers/state.ts,
 // Kafka's ProducerStateManager): checked and reserved synchronously right before the storage append, in
 // request order; the state advances only once the append succeeded. A retry of one of the producer's
@@ -70,18 +72,49 @@ function recompress(batch: Buffer, codec: number): Buffer {
   });
 }
 
+/** Kafka's summary message over per-record errors (RecordValidationException). */
+function rejectRecords(errorCode: number, errors: Array<{ batchIndex: number; batchIndexErrorMessage: string }>): PartitionResult {
+  const shown = errors.slice(0, 3).map((e) => e.batchIndexErrorMessage).join(', ');
+  return {
+    errorCode,
+    errorMessage: `One or more records have been rejected due to ${errors.length} record errors in total, and only showing the first three errors at most: [${shown}]`,
+    recordErrors: errors,
+  };
+}
+
 /** Per-record checks Kafka's LogValidator makes that need decoded records; null when fine. */
 function recordErrors(batch: Buffer, compacted: boolean): PartitionResult | null {
   if (!compacted) return null;
   let i = 0;
   for (const r of iterateRecords(new RecordBatchView(batch, 0))) {
     if (r.key === null) {
-      const msg = 'Compacted topic cannot accept message without key in topic partition';
-      return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `One or more records have been rejected due to 1 record errors in total, and only showing the first three errors at most: [${msg}]`, recordErrors: [{ batchIndex: i, batchIndexErrorMessage: msg }] };
+      return rejectRecords(ErrorCode.INVALID_RECORD, [{ batchIndex: i, batchIndexErrorMessage: 'Compacted topic cannot accept message without key in topic partition' }]);
     }
     i++;
   }
   return null;
+}
+
+/**
+ * CreateTime records must lie within [now - message.timestamp.before.max.ms, now + message.timestamp.after.max.ms]
+ * (Kafka 4 defaults: unbounded before, one hour after). The batch header's max timestamp settles the common
+ * case without decoding; records are walked only when a bound can be violated.
+ */
+function timestampErrors(batch: Buffer, now: number, beforeMs: number, afterMs: number): PartitionResult | null {
+  const view = new RecordBatchView(batch, 0);
+  const lower = now - beforeMs;
+  const upper = now + afterMs;
+  const lowerMatters = beforeMs < Number.MAX_SAFE_INTEGER;
+  if (view.maxTimestamp <= upper && !lowerMatters) return null;
+  const errors: Array<{ batchIndex: number; batchIndexErrorMessage: string }> = [];
+  let i = 0;
+  for (const r of iterateRecords(view)) {
+    if (r.timestamp !== -1 && (r.timestamp > upper || r.timestamp < lower)) {
+      errors.push({ batchIndex: i, batchIndexErrorMessage: `Timestamp ${r.timestamp} of message with offset ${i} is out of range. The timestamp should be within [${lower}, ${upper}]` });
+    }
+    i++;
+  }
+  return errors.length > 0 ? rejectRecords(ErrorCode.INVALID_TIMESTAMP, errors) : null;
 }
 
 let dropEvery = Number(process.env.GREGOR_TEST_DROP_AFTER_APPEND ?? 0) || 0;
@@ -117,7 +150,12 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
 
   let batch = records;
   try {
-    const rejected = recordErrors(batch, topicConfig(broker, t, 'cleanup.policy', 'log.cleanup.policy', 'delete').includes('compact'));
+    const rejected = recordErrors(batch, topicConfig(broker, t, 'cleanup.policy', 'log.cleanup.policy', 'delete').includes('compact'))
+      ?? (topicConfig(broker, t, 'message.timestamp.type', 'log.message.timestamp.type', 'CreateTime') === 'CreateTime'
+        ? timestampErrors(batch, broker.clock.now(),
+          Number(topicConfig(broker, t, 'message.timestamp.before.max.ms', 'log.message.timestamp.before.max.ms', '9223372036854775807')),
+          Number(topicConfig(broker, t, 'message.timestamp.after.max.ms', 'log.message.timestamp.after.max.ms', '3600000')))
+        : null);
     if (rejected) return rejected;
     const target = CODEC_BY_NAME[topicConfig(broker, t, 'compression.type', 'compression.type', 'producer')];
     if (target !== undefined) batch = recompress(batch, target);
