@@ -37,6 +37,7 @@ export class Connection {
   #closed = false;
   #paused = false;
   #closeReason: string | null = null;
+  readonly #clientHost: string;
 
   constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number) {
     this.id = id;
@@ -44,6 +45,8 @@ export class Connection {
     this.#broker = broker;
     this.#listenerName = listenerName;
     this.#decoder = new FrameDecoder({ maxFrameBytes });
+    // Java's InetAddress.toString() form, which Kafka puts in DescribeGroups' clientHost.
+    this.#clientHost = `/${(socket.remoteAddress ?? '').replace(/^::ffff:/, '')}`;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#maybeResume());
@@ -109,7 +112,7 @@ export class Connection {
 
     const ctx: RequestContext = {
       broker: this.#broker, apiKey, apiVersion, correlationId, clientId,
-      listenerName: this.#listenerName, connectionId: this.id,
+      listenerName: this.#listenerName, connectionId: this.id, clientHost: this.#clientHost,
       closeConnection: (reason) => this.#closeAfterQueued(reason),
     };
     const slot: Slot = { done: false, chunks: null };

@@ -11,6 +11,8 @@ export interface RequestContext {
   /** Name of the listener the request arrived on (Metadata answers with that listener's address). */
   readonly listenerName: string;
   readonly connectionId: string;
+  /** The client's address as Kafka reports it in group member descriptions: "/" + IP. */
+  readonly clientHost: string;
   /** Closes this connection after the responses already queued (Kafka does so for acks=0 errors). */
   closeConnection(reason: string): void;
 }

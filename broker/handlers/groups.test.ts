@@ -157,6 +157,7 @@ t.test('active groups: NON_EMPTY_GROUP, REBALANCE_IN_PROGRESS, generation checks
   const d = await c.request(DESCRIBE, 5, { groups: ['active'] });
   t.same([d.groups[0].groupState, d.groups[0].protocolData, d.groups[0].members[0].memberAssignment.toString()], ['Stable', 'range', 'A']);
   t.equal(d.groups[0].members[0].clientId, 'raw-client');
+  t.equal(d.groups[0].members[0].clientHost, '/127.0.0.1', 'clientHost as Kafka prints it');
 });
 
 t.test('a restart keeps committed offsets and group state (file storage)', async (t) => {

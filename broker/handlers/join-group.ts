@@ -27,7 +27,7 @@ export const handler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: v === 0 ? -1 : req.rebalanceTimeoutMs,
       clientId: ctx.clientId,
-      clientHost: '',
+      clientHost: ctx.clientHost,
       requireKnownMemberId: v >= 4,
       supportsSkipAssignment: v >= 9,
     }).then((r) => makeJoinGroupResponse({
