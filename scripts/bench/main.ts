@@ -1,224 +1,537 @@
-// npm run bench — end-to-end throughput of a gregor process (the real CLI, file storage in a temp dir)
-// driven by node-rdkafka, beside the storage engine's own append and read ceilings measured in the same
-// run on the same disk. Prints a markdown table and writes bench/results/<date>-<short-sha>.{md,json}.
+// npm run bench — gregor side by side with the reference Apache Kafka (scripts/kafka-ref.ts: newest 4.x, KRaft,
+// single node, default configs except ports, data dir and group.initial.rebalance.delay.ms=0), one broker after
+// the other, the same clients and workloads, plus this machine's limits measured in the same run.
+// Writes bench/results/<date>-<sha>-<quick|full>.{md,json}. How to read it: scripts/bench/README.md.
 //
-//   produce: node-rdkafka Producer with delivery reports, acks=1, 1 KiB values, no compression, for
-//            --seconds (default 6) of load; the rate is delivered bytes / (first produce → last report).
-//   consume: node-rdkafka KafkaConsumer, assign() every partition from offset 0, until every produced
-//            record has arrived.
-//   ceilings: in-process openStorage() appends of batches the size gregor actually stored in the
-//            produce phase (64 in flight), then a sequential read of that log.
-// Usage: node scripts/bench/main.ts [--seconds N] [--partitions N] [--no-write]
-import { execFileSync } from 'node:child_process';
+// Usage: node scripts/bench/main.ts [--quick] [--seconds N] [--producers N] [--partitions N] [--no-write]
+//                                   [--only gregor|kafka] [--no-java-tools]
+//        node scripts/bench/main.ts --cpu-prof [--seconds N]   gregor only, under the 1 KiB acks=1 produce load,
+//                                   with `node --cpu-prof`; prints the top self-time functions
+import { type ChildProcess, execFileSync, execSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { buildRecordBatch } from '../../protocol/records.ts';
-import { openStorage } from '../../storage/index.ts';
-import { startGregor } from '../../compat-tests/support/gregor-process.ts';
-import { Rdkafka, rdConnect, rdDisconnect, sleep } from '../../compat-tests/support/clients.ts';
+import kafkajsPkg from 'kafkajs';
+import { ensureKafkaTools, formatAndStart, resolveVersion, rssBytes } from '../kafka-ref.ts';
 
+const { Kafka: KafkaJs, logLevel } = kafkajsPkg;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const clientScript = path.join(root, 'scripts/bench/client.ts');
+const gregorCli = path.join(root, 'broker/bin/gregor.ts');
 const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
 const arg = (name: string, dflt: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1]! : dflt; };
-const SECONDS = Number(arg('--seconds', '6'));
+
+const QUICK = flag('--quick');
+const PROFILE = flag('--cpu-prof');
+const SECONDS = Number(arg('--seconds', QUICK ? '3' : '10'));
+const PRODUCERS = Number(arg('--producers', '2'));
 const PARTITIONS = Number(arg('--partitions', '4'));
-const VALUE_BYTES = 1024;
-const TOPIC = 'bench';
+const IDLE_S = QUICK ? 5 : 10;
+const LAT_RATE = 5000;
+const LAT_SECONDS = QUICK ? 5 : 10;
+const JAVA_TOOLS = !QUICK && !flag('--no-java-tools');
+const ONLY = arg('--only', '');
 const MiB = 1024 * 1024;
-const mibps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
-interface Phase { records: number; bytes: number; ms: number; mibPerSec: number; recordsPerSec: number }
-const phase = (records: number, bytes: number, ms: number): Phase => ({ records, bytes, ms: Math.round(ms), mibPerSec: mibps(bytes, ms), recordsPerSec: records / (ms / 1000) });
-
-async function produce(bootstrap: string): Promise<Phase> {
-  const p = new Rdkafka.Producer({
-    'metadata.broker.list': bootstrap, dr_cb: true, 'request.required.acks': 1, 'compression.codec': 'none',
-    'linger.ms': 5, 'queue.buffering.max.messages': 500000, 'queue.buffering.max.kbytes': 1048576, 'message.timeout.ms': 60000,
-  });
-  let delivered = 0;
-  let failed = 0;
-  let lastReport = 0;
-  p.on('delivery-report', (err: unknown) => { if (err) failed++; else delivered++; lastReport = performance.now(); });
-  await rdConnect(p);
-  p.setPollInterval(2);
-  // Create the topic (auto-creation) and wait for its leaders before timing anything.
-  p.produce(TOPIC, null, Buffer.from('warm-up'), 'warm-up');
-  const deadline = Date.now() + 20000;
-  while (delivered + failed < 1) { if (Date.now() > deadline) throw new Error('warm-up record not delivered'); await sleep(10); }
-  delivered = 0;
-
-  const value = Buffer.alloc(VALUE_BYTES, 0x61);
-  const keys = Array.from({ length: 1024 }, (_, i) => Buffer.from(`key-${i}`));
-  let sent = 0;
-  let keyBytes = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < SECONDS * 1000) {
-    for (let i = 0; i < 1000; i++) {
-      const key = keys[sent % keys.length]!;
-      try {
-        p.produce(TOPIC, null, value, key);
-      } catch (e: any) {
-        if (e?.code !== Rdkafka.CODES.ERRORS.ERR__QUEUE_FULL) throw e;
-        break; // queue full: let librdkafka drain
-      }
-      sent++;
-      keyBytes += key.length;
-    }
-    await sleep(0);
-  }
-  const drainDeadline = Date.now() + 120000;
-  while (delivered + failed < sent) { if (Date.now() > drainDeadline) throw new Error(`only ${delivered + failed} of ${sent} reports`); await sleep(5); }
-  await rdDisconnect(p);
-  if (failed > 0) throw new Error(`${failed} delivery failures`);
-  return phase(sent, sent * VALUE_BYTES + keyBytes, lastReport - t0);
+interface ProduceCase { id: string; recordBytes: number; acks: '1' | 'all'; compression: 'none' | 'lz4' }
+const ALL_CASES: ProduceCase[] = [];
+for (const recordBytes of [1024, 100]) for (const acks of ['1', 'all'] as const) for (const compression of ['none', 'lz4'] as const) {
+  ALL_CASES.push({ id: `${recordBytes === 1024 ? '1KiB' : '100B'}-acks${acks}-${compression}`, recordBytes, acks, compression });
 }
+const CASES = QUICK ? ALL_CASES.filter((c) => c.id === '1KiB-acks1-none' || c.id === '100B-acksall-lz4') : ALL_CASES;
+const CONSUME_FROM = QUICK ? ['1KiB-acks1-none'] : ['1KiB-acks1-none', '100B-acks1-none'];
 
-async function consume(bootstrap: string, expected: number): Promise<Phase> {
-  const c = new Rdkafka.KafkaConsumer({
-    'metadata.broker.list': bootstrap, 'group.id': 'bench-assign', 'enable.auto.commit': false, 'fetch.wait.max.ms': 100,
-  }, { 'auto.offset.reset': 'earliest' });
-  await rdConnect(c);
-  let records = 0;
-  let bytes = 0;
-  c.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: TOPIC, partition, offset: 0 })));
-  const t0 = performance.now();
-  const deadline = Date.now() + 180000;
-  while (records < expected) {
-    if (Date.now() > deadline) throw new Error(`consumed ${records} of ${expected}`);
-    const msgs: any[] = await new Promise((resolve, reject) => c.consume(10000, (err: unknown, m: any[]) => (err ? reject(err) : resolve(m))));
-    for (const m of msgs) { records++; bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0); }
-  }
-  const ms = performance.now() - t0;
-  await rdDisconnect(c);
-  return phase(records, bytes, ms);
-}
+// ------------------------------------------------------------------------------------------- processes
 
-/** Average size of the batches gregor stored (its partition .log files). */
-function storedBatchStats(dataDir: string): { batches: number; avgBytes: number; avgRecords: number } {
-  let batches = 0, bytes = 0, records = 0;
-  for (let p = 0; p < PARTITIONS; p++) {
-    const dir = path.join(dataDir, `${TOPIC}-${p}`);
-    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.log'))) {
-      const b = fs.readFileSync(path.join(dir, f));
-      for (let pos = 0; pos + 61 <= b.length;) {
-        const len = 12 + b.readInt32BE(pos + 8);
-        if (len <= 12 || pos + len > b.length) break;
-        batches++; bytes += len; records += b.readInt32BE(pos + 57);
-        pos += len;
-      }
-    }
-  }
-  return { batches, avgBytes: bytes / batches, avgRecords: records / batches };
-}
-
-/** In-process storage append and sequential-read ceilings with batches of `recordsPerBatch` 1 KiB records. */
-async function storageCeiling(dir: string, recordsPerBatch: number, totalBytes: number): Promise<{ append: Phase; read: Phase; batchBytes: number }> {
-  const s = await openStorage({ dataDir: dir, retentionCheckIntervalMs: 0 });
-  await s.createTopic('ceiling', { partitions: 1, topicId: 'bench-ceiling-topic' });
-  const log = s.partition('ceiling', 0)!;
-  const value = Buffer.alloc(VALUE_BYTES, 0x61);
-  const IN_FLIGHT = 64;
-  // Appends patch offsets in place, so every in-flight append gets its own buffer.
-  const pool = Array.from({ length: IN_FLIGHT + 1 }, () => buildRecordBatch({ baseOffset: 0, records: Array.from({ length: recordsPerBatch }, (_, i) => ({ key: Buffer.from(`key-${i}`), value })) }));
-  const batchBytes = pool[0]!.length;
-  const count = Math.max(1, Math.floor(totalBytes / batchBytes));
-  let pending = 0;
-  let wake: (() => void) | null = null;
-  const done = () => { pending--; if (wake) { const w = wake; wake = null; w(); } };
-  const t0 = performance.now();
-  for (let i = 0; i < count; i++) {
-    pending++;
-    log.append(pool[i % pool.length]!).then(done);
-    if (pending >= IN_FLIGHT) await new Promise<void>((r) => { wake = r; });
-  }
-  while (pending > 0) await new Promise<void>((r) => { wake = r; });
-  const appendMs = performance.now() - t0;
-  let readBytes = 0;
-  const t1 = performance.now();
-  for (let next = 0; next < log.highWatermark;) {
-    const r = await log.read(next, MiB);
-    if (r.error || r.batches.length === 0) throw new Error(`read ${next}: ${r.error}`);
-    // Each buffer may hold several whole batches: walk them.
-    for (const b of r.batches) {
-      readBytes += b.length;
-      for (let pos = 0; pos + 61 <= b.length; pos += 12 + b.readInt32BE(pos + 8)) next = Number(b.readBigInt64BE(pos)) + b.readInt32BE(pos + 23) + 1;
-    }
-  }
-  const readMs = performance.now() - t1;
-  await s.close();
-  const records = count * recordsPerBatch;
-  return { append: phase(records, count * batchBytes, appendMs), read: phase(records, readBytes, readMs), batchBytes };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. */
+/** CPU seconds (user + system) a process has used so far (Linux /proc); NaN elsewhere. */
 function cpuSeconds(pid: number): number {
   try {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime; USER_HZ = 100
   } catch { return NaN; }
+}
+
+/** Samples a pid's VmRSS every 200 ms while `fn` runs; returns fn's result and the peak. */
+async function withRssPeak<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  let peak = rssBytes(pid) ?? 0;
+  const t = setInterval(() => { peak = Math.max(peak, rssBytes(pid) ?? 0); }, 200);
+  try { return { result: await fn(), peak: Math.max(peak, rssBytes(pid) ?? 0) }; } finally { clearInterval(t); }
+}
+
+interface ClientSpec { mode: string; cfg: Record<string, unknown> }
+/** Spawns one client process per spec, waits until all are `ready`, sends `go`, collects the results. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function runClients(specs: ClientSpec[], timeoutMs = 600000): Promise<any[]> {
+  const kids = specs.map((s) => {
+    const child = spawn(process.execPath, [clientScript, s.mode, JSON.stringify(s.cfg)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    let onReady!: () => void;
+    const ready = new Promise<void>((r) => { onReady = r; });
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (/^ready$/m.test(out)) onReady(); });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { s, child, ready, exited, out: () => out, err: () => err };
+  });
+  const killAll = () => { for (const k of kids) if (k.child.exitCode === null) k.child.kill('SIGKILL'); };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => { timer = setTimeout(() => rej(new Error(`clients timed out after ${timeoutMs} ms`)), timeoutMs); });
+  try {
+    const failedEarly = Promise.race(kids.map((k) => k.exited.then((code) => { throw new Error(`client ${k.s.mode} exited ${code} before ready:\n${k.err()}`); })));
+    await Promise.race([Promise.all(kids.map((k) => k.ready)), failedEarly, timeout]);
+    failedEarly.catch(() => {});
+    for (const k of kids) k.child.stdin!.write('go\n');
+    return await Promise.race([Promise.all(kids.map(async (k) => {
+      const code = await k.exited;
+      const m = /^result (.*)$/m.exec(k.out());
+      if (code !== 0 || !m) throw new Error(`client ${k.s.mode} exited ${code}:\n${k.err().slice(-3000)}`);
+      return JSON.parse(m[1]!);
+    })), timeout]);
+  } finally {
+    clearTimeout(timer);
+    killAll();
+  }
+}
+
+// -------------------------------------------------------------------------------------------- brokers
+
+interface Broker {
+  name: 'gregor' | 'kafka';
+  version: string;
+  bootstrap: string;
+  pid: number;
+  formatMs: number;
+  spawnToReadyMs: number;
+  stop(): Promise<void>;
+}
+
+async function startGregorBroker(dataDir: string, nodeFlags: string[] = []): Promise<Broker> {
+  const cliArgs = [...nodeFlags, gregorCli, '--override', 'listeners=PLAINTEXT://127.0.0.1:0',
+    '--override', 'group.initial.rebalance.delay.ms=0', '--data-dir', dataDir];
+  const t0 = performance.now();
+  const child: ChildProcess = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const deadline = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`gregor did not start:\n${out}`)); }, 30000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on PLAINTEXT:\/\/[^ ]*:(\d+)/.exec(out);
+      if (m) { clearTimeout(deadline); resolve(Number(m[1])); }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => { clearTimeout(deadline); reject(new Error(`gregor exited with ${code}:\n${out}`)); });
+  });
+  const spawnToReadyMs = performance.now() - t0;
+  process.on('exit', () => { try { child.kill('SIGKILL'); } catch { /* gone */ } });
+  return {
+    name: 'gregor', version: gitSha(), bootstrap: `127.0.0.1:${port}`, pid: child.pid!, formatMs: 0, spawnToReadyMs,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+async function startKafkaBroker(dataDir: string, version: string): Promise<Broker> {
+  const k = await formatAndStart({ version, dataDir, removeDataDirOnStop: true, extraConfig: { 'group.initial.rebalance.delay.ms': 0 } });
+  return { name: 'kafka', version: k.version, bootstrap: `${k.host}:${k.port}`, pid: k.pid, formatMs: k.formatMs, spawnToReadyMs: k.startToReadyMs, stop: k.stop };
+}
+
+function kjs(bootstrap: string) {
+  return new KafkaJs({ clientId: 'bench-harness', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 50, maxRetryTime: 500 } });
+}
+
+/** ms from now to the first acknowledged (acks=1) produce by a fresh kafkajs producer (topic auto-created). */
+async function firstProduceMs(bootstrap: string): Promise<number> {
+  const t0 = performance.now();
+  const p = kjs(bootstrap).producer({ allowAutoTopicCreation: true });
+  await p.connect();
+  await p.send({ topic: 'cold-start', acks: 1, messages: [{ value: 'first' }] });
+  const ms = performance.now() - t0;
+  await p.disconnect();
+  return ms;
+}
+
+async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
+  const admin = kjs(bootstrap).admin();
+  await admin.connect();
+  try { await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true }); } finally { await admin.disconnect(); }
+}
+
+// ------------------------------------------------------------------------------------------ workloads
+
+interface Rate { records: number; bytes: number; ms: number; mibPerSec: number; recordsPerSec: number; brokerCpu: number }
+const rate = (records: number, bytes: number, ms: number, cpu: number): Rate =>
+  ({ records, bytes, ms: Math.round(ms), mibPerSec: bytes / MiB / (ms / 1000), recordsPerSec: records / (ms / 1000), brokerCpu: cpu / (ms / 1000) });
+
+async function produceCase(b: Broker, c: ProduceCase): Promise<Rate & { producers: number; totalRecordsInTopic: number }> {
+  const topic = `p-${c.id}`;
+  await createTopic(b.bootstrap, topic, PARTITIONS);
+  const cfg = { bootstrap: b.bootstrap, topic, recordBytes: c.recordBytes, acks: c.acks, compression: c.compression, seconds: SECONDS, lingerMs: 5 };
+  const cpu0 = cpuSeconds(b.pid);
+  const rs = await runClients(Array.from({ length: PRODUCERS }, () => ({ mode: 'produce', cfg })));
+  const cpu = cpuSeconds(b.pid) - cpu0;
+  // The aggregate window: first producer's start to the last producer's last delivery report.
+  const ms = Math.max(...rs.map((r) => r.endMono)) - Math.min(...rs.map((r) => r.startMono));
+  const records = rs.reduce((a, r) => a + r.records, 0);
+  const bytes = rs.reduce((a, r) => a + r.bytes, 0);
+  // CPU over the whole client run includes warm-up/drain: a slight overestimate of the share.
+  return { ...rate(records, bytes, ms, cpu), producers: PRODUCERS, totalRecordsInTopic: records + rs.reduce((a, r) => a + r.warmup, 0) };
+}
+
+async function consumeCase(b: Broker, topic: string, expected: number): Promise<Rate> {
+  const cpu0 = cpuSeconds(b.pid);
+  const [r] = await runClients([{ mode: 'consume', cfg: { bootstrap: b.bootstrap, topic, partitions: PARTITIONS, expected } }]);
+  return rate(r.records, r.bytes, r.ms, cpuSeconds(b.pid) - cpu0);
+}
+
+function dropCaches(): boolean {
+  try {
+    execSync('sync');
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '1');
+    return true;
+  } catch { return false; }
+}
+
+async function latency(b: Broker): Promise<Record<string, number>> {
+  const topic = 'latency';
+  await createTopic(b.bootstrap, topic, PARTITIONS);
+  const total = LAT_RATE * LAT_SECONDS;
+  const [cons, prod] = await runClients([
+    { mode: 'lat-consume', cfg: { bootstrap: b.bootstrap, topic, partitions: PARTITIONS, expected: total, skip: LAT_RATE / 2, seconds: LAT_SECONDS } },
+    { mode: 'lat-produce', cfg: { bootstrap: b.bootstrap, topic, recordBytes: 100, rate: LAT_RATE, seconds: LAT_SECONDS, acks: '1', lingerMs: 1 } },
+  ]);
+  return { ...cons, sent: prod.sent, producerMs: prod.ms };
+}
+
+async function consumerGroup(b: Broker): Promise<Record<string, number>> {
+  const topic = 'group';
+  await createTopic(b.bootstrap, topic, 3);
+  const p = kjs(b.bootstrap).producer();
+  await p.connect();
+  for (let partition = 0; partition < 3; partition++) {
+    await p.send({ topic, acks: 1, messages: Array.from({ length: 200 }, (_, i) => ({ partition, value: `g-${i}` })) });
+  }
+  await p.disconnect();
+  const [r] = await runClients([{ mode: 'group', cfg: { bootstrap: b.bootstrap, topic, groupId: 'bench-group' } }], 120000);
+  return r;
+}
+
+interface JavaPerf { produce: Record<string, Record<string, number>>; consume?: Record<string, number>; toolsVersion: string }
+function javaBin(): string { return process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java'; }
+
+/** kafka-producer-perf-test / kafka-consumer-perf-test (org.apache.kafka.tools.*) from the kafka-tools jars. */
+async function javaTools(b: Broker): Promise<JavaPerf> {
+  const tools = await ensureKafkaTools(b.name === 'kafka' ? b.version : undefined);
+  const cp = `${tools.libs}/*`;
+  const java = (main: string, a: string[]) => {
+    const r = spawnSync(javaBin(), ['-Xmx512m', '-Dlog4j2.level=warn', '-cp', cp, main, ...a], { encoding: 'utf8', timeout: 300000 });
+    if (r.status !== 0) throw new Error(`${main} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+    return r.stdout;
+  };
+  const produce: JavaPerf['produce'] = {};
+  const jcases = [{ id: '1KiB-acks1-none', size: 1024, n: 1_000_000 }, { id: '100B-acks1-none', size: 100, n: 5_000_000 }];
+  for (const jc of jcases) {
+    const topic = `jperf-${jc.id}`;
+    await createTopic(b.bootstrap, topic, PARTITIONS);
+    log(`${b.name}: ProducerPerformance ${jc.id} (${jc.n} records)`);
+    const cpu0 = cpuSeconds(b.pid);
+    const t0 = performance.now();
+    const out = java('org.apache.kafka.tools.ProducerPerformance', ['--topic', topic, '--num-records', String(jc.n), '--record-size', String(jc.size),
+      '--throughput', '-1', '--producer-props', `bootstrap.servers=${b.bootstrap}`, 'acks=1', 'compression.type=none']);
+    const wallS = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(b.pid) - cpu0;
+    const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99.9th/.exec(out);
+    if (!m) throw new Error(`ProducerPerformance: no summary in\n${out.slice(-1000)}`);
+    const records = Number(m[1]), recordsPerSec = Number(m[2]);
+    produce[jc.id] = { records, recordsPerSec, mibPerSec: Number(m[3]), avgLatencyMs: Number(m[4]), p99LatencyMs: Number(m[8]), brokerCpu: cpu / wallS };
+  }
+  let consume: Record<string, number> | undefined;
+  {
+    const topic = `jperf-${jcases[0]!.id}`;
+    log(`${b.name}: ConsumerPerformance ${topic}`);
+    const out = java('org.apache.kafka.tools.ConsumerPerformance', ['--bootstrap-server', b.bootstrap, '--topic', topic,
+      '--messages', String(jcases[0]!.n), '--timeout', '60000', '--group', 'jperf-consumer', '--hide-header']);
+    // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+    const line = out.trim().split('\n').filter((l) => l.split(',').length >= 10).at(-1);
+    if (!line) throw new Error(`ConsumerPerformance: no result in\n${out.slice(-1000)}`);
+    const f = line.split(',').map((x) => x.trim());
+    consume = { records: Number(f[4]), mibPerSec: Number(f[8]), recordsPerSec: Number(f[9]), rebalanceMs: Number(f[6]), fetchMs: Number(f[7]) };
+  }
+  return { produce, consume, toolsVersion: tools.toolsVersion };
+}
+
+// ------------------------------------------------------------------------------------------ the run
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type BrokerResult = Record<string, any>;
+
+async function benchBroker(name: 'gregor' | 'kafka', kafkaVersion: string, tmp: string): Promise<BrokerResult> {
+  const dataDir = path.join(tmp, name);
+  log(`${name}: starting`);
+  const b = name === 'gregor' ? await startGregorBroker(dataDir) : await startKafkaBroker(dataDir, kafkaVersion);
+  const readyAt = performance.now();
+  const res: BrokerResult = { version: b.version };
+  try {
+    const first = await firstProduceMs(b.bootstrap);
+    res.coldStart = { formatMs: b.formatMs, spawnToReadyMs: b.spawnToReadyMs, readyToFirstProduceMs: first, spawnToFirstProduceMs: b.spawnToReadyMs + first };
+    log(`${name}: spawn→ready ${b.spawnToReadyMs.toFixed(0)} ms, first produce +${first.toFixed(0)} ms; idle ${IDLE_S} s`);
+    await sleep(Math.max(0, IDLE_S * 1000 - (performance.now() - readyAt)));
+    res.idleRssBytes = rssBytes(b.pid);
+
+    res.produce = {};
+    let peak = res.idleRssBytes ?? 0;
+    for (const c of CASES) {
+      log(`${name}: produce ${c.id}, ${PRODUCERS} × node-rdkafka, ${SECONDS} s`);
+      const { result, peak: p } = await withRssPeak(b.pid, () => produceCase(b, c));
+      peak = Math.max(peak, p);
+      res.produce[c.id] = result;
+      log(`${name}:   ${result.mibPerSec.toFixed(1)} MiB/s, ${result.recordsPerSec.toFixed(0)} rec/s, broker CPU ${(result.brokerCpu * 100).toFixed(0)}%`);
+    }
+    res.loadRssPeakBytes = peak;
+
+    res.consume = {};
+    for (const id of CONSUME_FROM) {
+      const expected = res.produce[id].totalRecordsInTopic;
+      log(`${name}: consume ${id} warm (${expected} records)`);
+      res.consume[`${id}-warm`] = await consumeCase(b, `p-${id}`, expected);
+      log(`${name}:   ${res.consume[`${id}-warm`].mibPerSec.toFixed(1)} MiB/s`);
+      if (dropCaches()) {
+        log(`${name}: consume ${id} cold (page cache dropped)`);
+        res.consume[`${id}-cold`] = await consumeCase(b, `p-${id}`, expected);
+        log(`${name}:   ${res.consume[`${id}-cold`].mibPerSec.toFixed(1)} MiB/s`);
+      }
+    }
+
+    log(`${name}: latency, ${LAT_RATE} records/s for ${LAT_SECONDS} s`);
+    res.latency = await latency(b);
+    log(`${name}:   p50 ${res.latency.p50.toFixed(2)} ms, p99 ${res.latency.p99.toFixed(2)} ms`);
+
+    log(`${name}: consumer group of three (kafkajs)`);
+    res.group = await consumerGroup(b);
+    log(`${name}:   all three consuming after ${res.group.allThreeMs?.toFixed(0)} ms`);
+
+    if (JAVA_TOOLS) {
+      try { res.javaTools = await javaTools(b); } catch (e) { res.javaToolsError = (e as Error).message; log(`${name}: java tools failed: ${(e as Error).message}`); }
+    }
+  } finally {
+    await b.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  return res;
+}
+
+function diskLimit(dir: string, bytes: number): Record<string, number> {
+  const file = path.join(dir, 'disk-limit.bin');
+  const block = Buffer.alloc(MiB, 0x61);
+  const fd = fs.openSync(file, 'w');
+  const t0 = performance.now();
+  for (let w = 0; w < bytes; w += block.length) fs.writeSync(fd, block);
+  const t1 = performance.now();
+  fs.fdatasyncSync(fd);
+  const t2 = performance.now();
+  fs.closeSync(fd);
+  fs.rmSync(file);
+  return { bytes, writeMiBPerSec: bytes / MiB / ((t1 - t0) / 1000), withFdatasyncMiBPerSec: bytes / MiB / ((t2 - t0) / 1000), fdatasyncMs: t2 - t1 };
+}
+
+async function tcpLimit(seconds: number): Promise<Record<string, number>> {
+  const child = spawn(process.execPath, [clientScript, 'tcp-sink', '{}'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); const m = /^port (\d+)$/m.exec(out); if (m) resolve(Number(m[1])); });
+    child.once('exit', (c) => reject(new Error(`tcp-sink exited ${c}`)));
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const s = net.connect({ port, host: '127.0.0.1' });
+  await new Promise<void>((r) => s.once('connect', () => r()));
+  const chunk = Buffer.alloc(64 * 1024, 0x62);
+  let sent = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    for (let i = 0; i < 64; i++) {
+      sent += chunk.length;
+      if (!s.write(chunk)) { await new Promise<void>((r) => s.once('drain', () => r())); break; }
+    }
+  }
+  await new Promise<void>((r) => s.end(() => r()));
+  await exited;
+  const m = /^result (.*)$/m.exec(out);
+  const sink = m ? JSON.parse(m[1]!) : { bytes: sent, ms: performance.now() - t0 };
+  return { bytes: sink.bytes, mibPerSec: sink.bytes / MiB / (sink.ms / 1000) };
 }
 
 function gitSha(): string {
   try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim(); } catch { return 'unknown'; }
 }
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-bench-'));
-const dataDir = path.join(tmp, 'broker');
-try {
-  const g = await startGregor({ dataDir, overrides: { 'num.partitions': String(PARTITIONS) } });
-  let produced: Phase, consumed: Phase;
-  // gregor's CPU use per phase, as a share of one core: near 100% means the broker is the bottleneck.
-  const brokerCpu = { produce: NaN, consume: NaN };
-  try {
-    console.error(`producing for ${SECONDS} s to ${PARTITIONS} partitions...`);
-    let cpu0 = cpuSeconds(g.child.pid!);
-    produced = await produce(g.bootstrap);
-    brokerCpu.produce = (cpuSeconds(g.child.pid!) - cpu0) / (produced.ms / 1000);
-    console.error(`consuming ${produced.records} records...`);
-    cpu0 = cpuSeconds(g.child.pid!);
-    consumed = await consume(g.bootstrap, produced.records + 1); // + the warm-up record
-    brokerCpu.consume = (cpuSeconds(g.child.pid!) - cpu0) / (consumed.ms / 1000);
-  } finally {
-    await g.stop();
-  }
-  const stored = storedBatchStats(dataDir);
-  console.error(`storage ceiling with ${Math.round(stored.avgRecords)}-record batches...`);
-  const ceiling = await storageCeiling(path.join(tmp, 'ceiling'), Math.max(1, Math.round(stored.avgRecords)), Math.min(produced.bytes, 1024 * MiB));
+function machine(tmp: string, kafkaVersion: string): Record<string, unknown> {
+  const sh = (cmd: string) => { try { return execSync(cmd, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(); } catch { return '?'; } };
+  const javaV = spawnSync(javaBin(), ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0] ?? '?';
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const rd: any = createRequire(import.meta.url)('node-rdkafka');
+  return {
+    date: new Date().toISOString(), sha: gitSha(), node: process.version, java: javaV.trim(), kafka: kafkaVersion,
+    librdkafka: rd.librdkafkaVersion, kafkajs: '2.2.4', cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?',
+    memGiB: Math.round(os.totalmem() / 2 ** 30), kernel: `${os.platform()} ${os.release()}`,
+    disk: sh(`df -T ${tmp} | tail -1 | awk '{print $1" "$2}'`), loadavgAtStart: os.loadavg().map((x) => x.toFixed(2)).join(' '),
+  };
+}
 
-  const sha = gitSha();
-  const date = new Date().toISOString().slice(0, 10);
-  const env = { date: new Date().toISOString(), sha, node: process.version, librdkafka: Rdkafka.librdkafkaVersion, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '?', platform: `${os.platform()} ${os.release()}` };
-  const config = { seconds: SECONDS, partitions: PARTITIONS, valueBytes: VALUE_BYTES, acks: 1, compression: 'none', lingerMs: 5, storedBatches: stored };
-  const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  const pct = (a: number, b: number) => `${f((a / b) * 100)}%`;
-  const md = [
-    `# gregor bench ${date} (${sha})`,
-    '',
-    `${env.node}, librdkafka ${env.librdkafka}, ${env.cpus} × ${env.cpuModel}, ${env.platform}. File storage in a temp dir.`,
-    `Produce: node-rdkafka Producer, acks=1, ${VALUE_BYTES} B values, no compression, linger.ms=5, ${PARTITIONS} partitions, ${SECONDS} s of load.`,
-    `Consume: node-rdkafka KafkaConsumer, assign() from offset 0. Ceilings: in-process storage appends of ${f(ceiling.batchBytes / 1024)} KiB batches`,
-    `(${Math.round(stored.avgRecords)} records — the average batch gregor stored while producing), 64 in flight, then a sequential read.`,
-    'MiB/s counts key + value bytes for clients, batch bytes for storage.',
-    '',
-    '| Path | MiB/s | records/s | records | time | vs storage ceiling | gregor CPU |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    `| produce (gregor, node-rdkafka) | ${f(produced.mibPerSec, 1)} | ${f(produced.recordsPerSec)} | ${f(produced.records)} | ${f(produced.ms / 1000, 1)} s | ${pct(produced.mibPerSec, ceiling.append.mibPerSec)} of append | ${pct(brokerCpu.produce, 1)} of a core |`,
-    `| consume (gregor, node-rdkafka) | ${f(consumed.mibPerSec, 1)} | ${f(consumed.recordsPerSec)} | ${f(consumed.records)} | ${f(consumed.ms / 1000, 1)} s | ${pct(consumed.mibPerSec, ceiling.read.mibPerSec)} of read | ${pct(brokerCpu.consume, 1)} of a core |`,
-    `| storage append ceiling (in-process) | ${f(ceiling.append.mibPerSec, 1)} | ${f(ceiling.append.recordsPerSec)} | ${f(ceiling.append.records)} | ${f(ceiling.append.ms / 1000, 1)} s | 100% | |`,
-    `| storage sequential read ceiling (in-process) | ${f(ceiling.read.mibPerSec, 1)} | ${f(ceiling.read.recordsPerSec)} | ${f(ceiling.read.records)} | ${f(ceiling.read.ms / 1000, 1)} s | 100% | |`,
-    '',
-  ].join('\n');
+// ------------------------------------------------------------------------------------------ report
+
+const f = (n: number | undefined, d = 0) => n === undefined || Number.isNaN(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const pc = (x: number | undefined) => x === undefined || Number.isNaN(x) ? '–' : `${f(x * 100)}%`;
+const mib = (b: number | undefined) => b === undefined ? '–' : `${f(b / MiB)} MiB`;
+function ratio(g: number | undefined, k: number | undefined): number { return g === undefined || k === undefined || !k ? NaN : g / k; }
+function verdict(r: number, target: string): string {
+  if (Number.isNaN(r)) return '–';
+  const [op, v] = [target.slice(0, 1), Number(target.slice(1))];
+  const ok = op === '≥' ? r >= v : r <= v;
+  return `${target} ${ok ? 'yes' : '**MISS**'}`;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function report(env: any, config: any, g: BrokerResult, k: BrokerResult, limits: any): string {
+  const L: string[] = [];
+  L.push(`# gregor vs Apache Kafka ${env.kafka} — ${config.mode} bench ${env.date.slice(0, 10)} (${env.sha})`, '');
+  L.push(`Machine: ${env.cpus} × ${env.cpuModel}, ${env.memGiB} GiB, ${env.kernel}, disk ${env.disk}; ${env.node}, ${env.java}; `
+    + `librdkafka ${env.librdkafka}, kafkajs ${env.kafkajs}. Load average at start: ${env.loadavgAtStart} (shared machine). Total run ${f(config.runSeconds)} s.`, '');
+  L.push(`Each broker runs alone (gregor first, then Kafka), data dir on the same disk, group.initial.rebalance.delay.ms=0 on both, `
+    + `topics created with ${PARTITIONS} partitions. Produce: ${PRODUCERS} node-rdkafka producer processes, null keys, linger.ms=5, `
+    + `${config.seconds} s per case. MiB/s = value bytes. Ratio = gregor / Kafka; target column from issue 7.`, '');
+  L.push('## Limits of this machine (same run)', '', '| limit | value |', '|---|---:|');
+  L.push(`| sequential file write, 1 MiB writeSync, ${mib(limits.disk.bytes)} (page cache) | ${f(limits.disk.writeMiBPerSec)} MiB/s |`);
+  L.push(`| same + fdatasync at the end | ${f(limits.disk.withFdatasyncMiBPerSec)} MiB/s |`);
+  L.push(`| loopback TCP, one Node socket → another process, 64 KiB writes | ${f(limits.tcp.mibPerSec)} MiB/s |`, '');
+
+  L.push('## Produce throughput (node-rdkafka)', '', '| case | gregor MiB/s | Kafka MiB/s | gregor rec/s | Kafka rec/s | gregor/Kafka | target | gregor CPU | Kafka CPU |', '|---|---:|---:|---:|---:|---:|---|---:|---:|');
+  for (const c of CASES) {
+    const a = g.produce?.[c.id], b = k.produce?.[c.id];
+    const r = ratio(a?.recordsPerSec, b?.recordsPerSec);
+    L.push(`| ${c.id} | ${f(a?.mibPerSec, 1)} | ${f(b?.mibPerSec, 1)} | ${f(a?.recordsPerSec)} | ${f(b?.recordsPerSec)} | ${f(r, 2)}× | ${verdict(r, '≥1')} | ${pc(a?.brokerCpu)} | ${pc(b?.brokerCpu)} |`);
+  }
+  L.push('', '## Consume throughput (node-rdkafka, assign from offset 0)', '', '| topic, page cache | gregor MiB/s | Kafka MiB/s | gregor rec/s | Kafka rec/s | gregor/Kafka | target | gregor CPU | Kafka CPU |', '|---|---:|---:|---:|---:|---:|---|---:|---:|');
+  for (const id of Object.keys({ ...g.consume, ...k.consume })) {
+    const a = g.consume?.[id], b = k.consume?.[id];
+    const r = ratio(a?.recordsPerSec, b?.recordsPerSec);
+    L.push(`| ${id} | ${f(a?.mibPerSec, 1)} | ${f(b?.mibPerSec, 1)} | ${f(a?.recordsPerSec)} | ${f(b?.recordsPerSec)} | ${f(r, 2)}× | ${verdict(r, '≥1')} | ${pc(a?.brokerCpu)} | ${pc(b?.brokerCpu)} |`);
+  }
+  if (g.javaTools || k.javaTools || g.javaToolsError || k.javaToolsError) {
+    const tv = g.javaTools?.toolsVersion ?? k.javaTools?.toolsVersion ?? '?';
+    L.push('', `## Kafka's own perf tools (kafka-tools ${tv}, Java client defaults + acks=1, no compression)`, '', '| tool, case | gregor | Kafka | gregor/Kafka | target |', '|---|---:|---:|---:|---|');
+    for (const id of Object.keys({ ...g.javaTools?.produce, ...k.javaTools?.produce })) {
+      const a = g.javaTools?.produce?.[id], b = k.javaTools?.produce?.[id];
+      const r = ratio(a?.recordsPerSec, b?.recordsPerSec);
+      L.push(`| producer-perf-test ${id}, MiB/s (rec/s) | ${f(a?.mibPerSec, 1)} (${f(a?.recordsPerSec)}) | ${f(b?.mibPerSec, 1)} (${f(b?.recordsPerSec)}) | ${f(r, 2)}× | ${verdict(r, '≥1')} |`);
+      L.push(`| producer-perf-test ${id}, p99 send latency | ${f(a?.p99LatencyMs)} ms | ${f(b?.p99LatencyMs)} ms | ${f(ratio(a?.p99LatencyMs, b?.p99LatencyMs), 2)}× | |`);
+    }
+    const a = g.javaTools?.consume, b = k.javaTools?.consume;
+    const r = ratio(a?.recordsPerSec, b?.recordsPerSec);
+    L.push(`| consumer-perf-test 1KiB (fetch MiB/s, rec/s), warm | ${f(a?.mibPerSec, 1)} (${f(a?.recordsPerSec)}) | ${f(b?.mibPerSec, 1)} (${f(b?.recordsPerSec)}) | ${f(r, 2)}× | ${verdict(r, '≥1')} |`);
+    if (g.javaToolsError) L.push('', `gregor: ${g.javaToolsError.split('\n')[0]}`);
+    if (k.javaToolsError) L.push('', `Kafka: ${k.javaToolsError.split('\n')[0]}`);
+  }
+  L.push('', `## Latency, start-up, memory, groups`, '', '| metric | gregor | Kafka | gregor/Kafka | target |', '|---|---:|---:|---:|---|');
+  for (const q of ['p50', 'p99', 'p999', 'max'] as const) {
+    const r = ratio(g.latency?.[q], k.latency?.[q]);
+    L.push(`| end-to-end latency ${q}, ${LAT_RATE} rec/s × ${LAT_SECONDS} s, 100 B, acks=1 | ${f(g.latency?.[q], 2)} ms | ${f(k.latency?.[q], 2)} ms | ${f(r, 2)}× | ${q === 'p99' ? verdict(r, '≤1') : ''} |`);
+  }
+  const cs = (x: BrokerResult) => x.coldStart ?? {};
+  L.push(`| cold start: spawn → first acknowledged produce | ${f(cs(g).spawnToFirstProduceMs)} ms | ${f(cs(k).spawnToFirstProduceMs)} ms | ${f(ratio(cs(g).spawnToFirstProduceMs, cs(k).spawnToFirstProduceMs), 3)}× | ${verdict(ratio(cs(g).spawnToFirstProduceMs, cs(k).spawnToFirstProduceMs), '≤0.1')} |`);
+  L.push(`| … of which spawn → ready | ${f(cs(g).spawnToReadyMs)} ms | ${f(cs(k).spawnToReadyMs)} ms | | |`);
+  L.push(`| … of which ready → first produce acked (kafkajs, topic auto-created) | ${f(cs(g).readyToFirstProduceMs)} ms | ${f(cs(k).readyToFirstProduceMs)} ms | | |`);
+  L.push(`| storage format (before spawn; not in the cold start) | – | ${f(cs(k).formatMs)} ms | | |`);
+  const ir = ratio(g.idleRssBytes, k.idleRssBytes);
+  L.push(`| RSS idle, ${IDLE_S} s after ready | ${mib(g.idleRssBytes)} | ${mib(k.idleRssBytes)} | ${f(ir, 3)}× | ${verdict(ir, '≤0.15')} |`);
+  L.push(`| RSS peak during the produce cases | ${mib(g.loadRssPeakBytes)} | ${mib(k.loadRssPeakBytes)} | ${f(ratio(g.loadRssPeakBytes, k.loadRssPeakBytes), 2)}× | |`);
+  L.push(`| group of 3 kafkajs consumers: first record | ${f(g.group?.firstRecordMs)} ms | ${f(k.group?.firstRecordMs)} ms | ${f(ratio(g.group?.firstRecordMs, k.group?.firstRecordMs), 2)}× | |`);
+  L.push(`| group of 3: every member consumed a record (stable group) | ${f(g.group?.allThreeMs)} ms | ${f(k.group?.allThreeMs)} ms | ${f(ratio(g.group?.allThreeMs, k.group?.allThreeMs), 2)}× | |`);
+  L.push('');
+  return L.join('\n');
+}
+
+// ------------------------------------------------------------------------------------------ profile
+
+function summariseCpuProfile(file: string, top = 20): string {
+  const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const self = new Map<number, number>();
+  for (let i = 0; i < prof.samples.length; i++) self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  const byFn = new Map<string, number>();
+  let total = 0;
+  for (const n of prof.nodes) {
+    const us = self.get(n.id) ?? 0;
+    total += us;
+    const cf = n.callFrame;
+    const where = cf.url ? `${path.relative(root, fileURLToPath(cf.url.startsWith('file:') ? cf.url : `file://${cf.url}`))}:${cf.lineNumber + 1}` : '';
+    const key = `${cf.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + us);
+  }
+  const rows = [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
+  return ['| self time | share | function |', '|---:|---:|---|', ...rows.map(([k, us]) => `| ${f(us / 1000)} ms | ${f((us / total) * 100, 1)}% | \`${k.replace(/\|/g, '\\|')}\` |`)].join('\n');
+}
+
+async function profileRun(tmp: string): Promise<void> {
+  const profDir = path.join(tmp, 'prof');
+  const b = await startGregorBroker(path.join(tmp, 'gregor'), ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+  const c = ALL_CASES.find((x) => x.id === '1KiB-acks1-none')!;
+  let r;
+  try {
+    log(`gregor --cpu-prof: produce ${c.id}, ${PRODUCERS} producers, ${SECONDS} s`);
+    r = await produceCase(b, c);
+  } finally { await b.stop(); }
+  const file = fs.readdirSync(profDir).find((x) => x.endsWith('.cpuprofile'));
+  if (!file) throw new Error('no .cpuprofile written');
+  const md = `# gregor --cpu-prof under produce ${c.id} (${gitSha()}, ${new Date().toISOString().slice(0, 10)})\n\n`
+    + `${f(r.mibPerSec, 1)} MiB/s, ${f(r.recordsPerSec)} rec/s, gregor CPU ${f(r.brokerCpu * 100)}% of a core (profiler on).\n\n${summariseCpuProfile(path.join(profDir, file))}\n`;
   console.log(md);
-  if (!args.includes('--no-write')) {
-    const out = path.join(root, 'bench/results');
-    fs.mkdirSync(out, { recursive: true });
-    const base = path.join(out, `${date}-${sha}`);
-    fs.writeFileSync(`${base}.md`, md);
-    fs.writeFileSync(`${base}.json`, JSON.stringify({ env, config, produce: produced, consume: consumed, brokerCpuShareOfOneCore: brokerCpu, storageAppend: ceiling.append, storageRead: ceiling.read, ceilingBatchBytes: ceiling.batchBytes }, null, 2) + '\n');
-    console.error(`wrote ${path.relative(root, base)}.{md,json}`);
+  if (!flag('--no-write')) {
+    const out = path.join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}-${gitSha()}-cpu-profile.md`);
+    fs.writeFileSync(out, md);
+    log(`wrote ${path.relative(root, out)}`);
+  }
+}
+
+// ------------------------------------------------------------------------------------------ main
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-bench-'));
+const tStart = performance.now();
+try {
+  if (PROFILE) {
+    await profileRun(tmp);
+  } else {
+    const kafkaVersion = await resolveVersion();
+    const env = machine(tmp, kafkaVersion);
+    log(`limits: disk and loopback`);
+    const limits = { disk: diskLimit(tmp, QUICK ? 256 * MiB : 1024 * MiB), tcp: await tcpLimit(QUICK ? 2 : 5) };
+    log(`  disk ${limits.disk.writeMiBPerSec.toFixed(0)} MiB/s (${limits.disk.withFdatasyncMiBPerSec.toFixed(0)} with fdatasync), tcp ${limits.tcp.mibPerSec.toFixed(0)} MiB/s`);
+    const g = ONLY === 'kafka' ? {} : await benchBroker('gregor', kafkaVersion, tmp);
+    const k = ONLY === 'gregor' ? {} : await benchBroker('kafka', kafkaVersion, tmp);
+    const mode = QUICK ? 'quick' : 'full';
+    const config = { mode, seconds: SECONDS, producers: PRODUCERS, partitions: PARTITIONS, idleSeconds: IDLE_S, latencyRate: LAT_RATE, latencySeconds: LAT_SECONDS,
+      cases: CASES, consumeFrom: CONSUME_FROM, javaTools: JAVA_TOOLS, runSeconds: (performance.now() - tStart) / 1000 };
+    const md = report(env, config, g, k, limits);
+    console.log(md);
+    if (!flag('--no-write')) {
+      const out = path.join(root, 'bench/results');
+      fs.mkdirSync(out, { recursive: true });
+      const base = path.join(out, `${(env.date as string).slice(0, 10)}-${env.sha}-${mode}`);
+      fs.writeFileSync(`${base}.md`, md);
+      fs.writeFileSync(`${base}.json`, JSON.stringify({ env, config, limits, gregor: g, kafka: k }, null, 2) + '\n');
+      log(`wrote ${path.relative(root, base)}.{md,json}`);
+    }
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
+  log(`done in ${((performance.now() - tStart) / 1000).toFixed(0)} s`);
 }
