@@ -1,0 +1,299 @@
+// KIP-848 consumer-group state machine against a manual clock and an in-memory topic view: epochs,
+// target assignment, reconciliation (revoke before reassign), fencing, timeouts, regex, offsets checks.
+import t from 'tap';
+import type { Test } from 'tap';
+import { ErrorCode } from '../../../protocol/generated/errors.ts';
+import type { Clock } from '../../context.ts';
+import { ConsumerGroupManager, type HeartbeatInput, type HeartbeatOutput, type TopicPartitionsList, type TopicView, compileTopicRegex } from './group.ts';
+
+class ManualClock implements Clock {
+  t = 1_000_000;
+  timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  #next = 0;
+  now() { return this.t; }
+  setTimeout(fn: () => void, ms: number) { const id = this.#next++; this.timers.push({ at: this.t + ms, fn, id }); return id; }
+  clearTimeout(h: unknown) { this.timers = this.timers.filter((x) => x.id !== h); }
+  advance(ms: number) {
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = due.at;
+      due.fn();
+    }
+    this.t = end;
+  }
+}
+
+class Topics implements TopicView {
+  byName = new Map<string, { name: string; topicId: string; partitions: number }>();
+  add(name: string, partitions: number) { this.byName.set(name, { name, topicId: `id-${name}`, partitions }); }
+  get(name: string) { return this.byName.get(name); }
+  getById(id: string) { return [...this.byName.values()].find((x) => x.topicId === id); }
+  all() { return this.byName.values(); }
+}
+
+function setup(config = {}) {
+  const clock = new ManualClock();
+  const topics = new Topics();
+  topics.add('orders', 12);
+  const mgr = new ConsumerGroupManager({ clock, topics, config });
+  return { clock, topics, mgr };
+}
+
+/** A well-behaved client: revokes at once, reports what it owns on every heartbeat. */
+class Client {
+  epoch = 0;
+  owned: TopicPartitionsList[] = [];
+  last!: HeartbeatOutput;
+  readonly mgr: ConsumerGroupManager;
+  readonly id: string;
+  readonly sub: { names?: string[]; regex?: string; assignor?: string };
+  constructor(mgr: ConsumerGroupManager, id: string, sub: { names?: string[]; regex?: string; assignor?: string } = { names: ['orders'] }) {
+    this.mgr = mgr; this.id = id; this.sub = sub;
+  }
+  req(over: Partial<HeartbeatInput> = {}): HeartbeatInput {
+    const join = this.epoch === 0;
+    return {
+      groupId: 'g', memberId: this.id, memberEpoch: this.epoch, instanceId: null, rackId: null,
+      rebalanceTimeoutMs: join ? 30000 : -1,
+      subscribedTopicNames: join ? this.sub.names ?? null : null,
+      subscribedTopicRegex: join ? this.sub.regex ?? null : null,
+      serverAssignor: join ? this.sub.assignor ?? null : null,
+      topicPartitions: join ? [] : this.owned,
+      clientId: 'c', clientHost: '/127.0.0.1', apiVersion: 1, ...over,
+    };
+  }
+  hb(over: Partial<HeartbeatInput> = {}): HeartbeatOutput {
+    this.last = this.mgr.heartbeat(this.req(over));
+    if (this.last.errorCode === ErrorCode.NONE) {
+      this.epoch = this.last.memberEpoch;
+      if (this.last.assignment) this.owned = this.last.assignment;
+    }
+    return this.last;
+  }
+  count(): number { return this.owned.reduce((n, tp) => n + tp.partitions.length, 0); }
+}
+
+/** No partition is owned (assigned or pending revocation) by two members; returns assigned count. */
+function checkExclusive(t: Test, mgr: ConsumerGroupManager): number {
+  const seen = new Set<string>();
+  let n = 0;
+  for (const m of mgr.groups.get('g')!.members.values()) {
+    for (const map of [m.assigned, m.pendingRevocation]) {
+      for (const [tid, ps] of map) for (const p of ps) {
+        const k = `${tid}:${p}`;
+        t.notOk(seen.has(k), `${k} owned once`);
+        seen.add(k);
+      }
+    }
+    for (const ps of m.assigned.values()) n += ps.length;
+  }
+  return n;
+}
+
+/** Clients' owned partitions never overlap (what consumers actually fetch). */
+function clientsExclusive(clients: Client[]): boolean {
+  const seen = new Set<string>();
+  for (const c of clients) for (const tp of c.owned) for (const p of tp.partitions) {
+    const k = `${tp.topicId}:${p}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+  }
+  return true;
+}
+
+function converge(t: Test, mgr: ConsumerGroupManager, clients: Client[], rounds = 6) {
+  for (let i = 0; i < rounds; i++) {
+    for (const c of clients) {
+      t.equal(c.hb().errorCode, ErrorCode.NONE);
+      t.ok(clientsExclusive(clients), 'no two clients own one partition');
+      checkExclusive(t, mgr);
+    }
+  }
+}
+
+t.test('three members on 12 partitions converge to 4 each, one epoch, Stable', async (t) => {
+  const { mgr } = setup();
+  const cs = ['a', 'b', 'c'].map((id) => new Client(mgr, id));
+  converge(t, mgr, cs);
+  t.same(cs.map((c) => c.count()), [4, 4, 4]);
+  const g = mgr.groups.get('g')!;
+  t.equal(g.state, 'Stable');
+  t.equal(g.groupEpoch, 3);
+  t.same(cs.map((c) => c.epoch), [3, 3, 3]);
+  mgr.close();
+});
+
+t.test('a partition moves only after its owner acknowledges the revocation', async (t) => {
+  const { mgr } = setup();
+  const a = new Client(mgr, 'a');
+  a.hb();
+  t.equal(a.count(), 12);
+  t.equal(a.epoch, 1);
+  const b = new Client(mgr, 'b');
+  const r = b.hb();
+  t.equal(r.memberEpoch, 2, 'b joins at the new epoch');
+  t.same(r.assignment, [], 'nothing free yet: a still owns all 12');
+  t.equal(mgr.groups.get('g')!.members.get('b')!.state, 'UNRELEASED_PARTITIONS');
+  t.equal(mgr.groups.get('g')!.state, 'Reconciling');
+  // a heartbeats still owning everything: it is told its new (smaller) assignment, keeps epoch 1.
+  const ra = a.mgr.heartbeat(a.req());
+  t.equal(ra.memberEpoch, 1);
+  t.equal(ra.assignment!.reduce((n, x) => n + x.partitions.length, 0), 6);
+  t.equal(mgr.groups.get('g')!.members.get('a')!.state, 'UNREVOKED_PARTITIONS');
+  // b still gets nothing while a has not acknowledged.
+  t.same(b.hb().assignment, null);
+  t.equal(b.count(), 0);
+  // a acknowledges (owned = the 6 it keeps): it advances, the 6 are free.
+  a.owned = ra.assignment!;
+  a.hb();
+  t.equal(a.epoch, 2);
+  t.equal(b.hb().assignment!.reduce((n, x) => n + x.partitions.length, 0), 6);
+  t.equal(mgr.groups.get('g')!.state, 'Stable');
+  t.ok(clientsExclusive([a, b]));
+  mgr.close();
+});
+
+t.test('leave (-1) frees partitions at once; the remaining members take them', async (t) => {
+  const { mgr } = setup();
+  const cs = ['a', 'b', 'c'].map((id) => new Client(mgr, id));
+  converge(t, mgr, cs);
+  const r = cs[1]!.hb({ memberEpoch: -1 });
+  t.equal(r.errorCode, ErrorCode.NONE);
+  t.equal(r.memberEpoch, -1);
+  const rest = [cs[0]!, cs[2]!];
+  converge(t, mgr, rest);
+  t.same(rest.map((c) => c.count()), [6, 6]);
+  t.equal(checkExclusive(t, mgr), 12);
+  t.equal(mgr.heartbeat(cs[1]!.req({ memberEpoch: -1 })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  // A fourth member joins: 3/3/... every partition once.
+  const d = new Client(mgr, 'd');
+  converge(t, mgr, [...rest, d]);
+  t.same([...rest, d].map((c) => c.count()), [4, 4, 4]);
+  mgr.close();
+});
+
+t.test('session timeout fences a silent member; rebalance timeout fences one that does not revoke', async (t) => {
+  const { mgr, clock } = setup({ sessionTimeoutMs: 45000 });
+  const a = new Client(mgr, 'a');
+  const b = new Client(mgr, 'b');
+  converge(t, mgr, [a, b]);
+  const epoch = mgr.groups.get('g')!.groupEpoch;
+  // b falls silent; a keeps heartbeating every 5 s.
+  for (let i = 0; i < 8; i++) { clock.advance(5000); a.hb(); }
+  t.ok(mgr.groups.get('g')!.members.has('b'), 'still a member at 40 s');
+  clock.advance(5000); a.hb();
+  t.notOk(mgr.groups.get('g')!.members.has('b'), 'fenced after 45 s');
+  t.equal(mgr.groups.get('g')!.groupEpoch, epoch + 1);
+  a.hb();
+  t.equal(a.count(), 12);
+  t.equal(b.hb().errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+
+  // c joins; a heartbeats but never revokes (keeps reporting all 12).
+  const c = new Client(mgr, 'c');
+  c.hb();
+  const stuck = a.owned;
+  const r = mgr.heartbeat(a.req({ topicPartitions: stuck }));
+  t.equal(mgr.groups.get('g')!.members.get('a')!.state, 'UNREVOKED_PARTITIONS');
+  t.equal(r.assignment!.reduce((n, x) => n + x.partitions.length, 0), 6);
+  for (let i = 0; i < 5; i++) { clock.advance(5000); mgr.heartbeat(a.req({ topicPartitions: stuck })); c.hb(); }
+  t.equal(c.count(), 0, 'c waits for a');
+  clock.advance(5001); c.hb();
+  t.notOk(mgr.groups.get('g')!.members.has('a'), 'a fenced after its 30 s rebalance timeout');
+  c.hb();
+  t.equal(c.count(), 12);
+  t.equal(mgr.heartbeat(a.req({ topicPartitions: stuck })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  mgr.close();
+});
+
+t.test('member epoch checks: FENCED_MEMBER_EPOCH, previous epoch accepted with a subset', async (t) => {
+  const { mgr } = setup();
+  const a = new Client(mgr, 'a');
+  a.hb();
+  t.equal(mgr.heartbeat(a.req({ memberEpoch: 5 })).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+  const b = new Client(mgr, 'b');
+  b.hb();
+  a.hb(); a.hb(); // a revokes and moves to epoch 2
+  t.equal(a.epoch, 2);
+  // Lost response: a retries with epoch 1 owning a subset of its assignment → accepted.
+  const r = mgr.heartbeat(a.req({ memberEpoch: 1, topicPartitions: a.owned }));
+  t.equal(r.errorCode, ErrorCode.NONE);
+  t.equal(r.memberEpoch, 2);
+  // Epoch 1 claiming partitions it does not have → fenced.
+  t.equal(mgr.heartbeat(a.req({ memberEpoch: 1, topicPartitions: [{ topicId: 'id-orders', partitions: [...Array(12).keys()] }] })).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+  const rejoin = mgr.heartbeat(a.req({ memberEpoch: 0, rebalanceTimeoutMs: 30000, subscribedTopicNames: ['orders'], topicPartitions: [] }));
+  t.equal(rejoin.errorCode, ErrorCode.NONE, 'rejoin with epoch 0 is accepted');
+  t.equal(rejoin.memberEpoch, 3, 'a rejoin from scratch bumps the group epoch');
+  t.same(rejoin.assignment, [{ topicId: 'id-orders', partitions: [0, 1, 2, 3, 4, 5] }], 'a released its partitions, so its sticky target is free again');
+  t.equal(mgr.heartbeat({ ...a.req(), memberId: 'zz', memberEpoch: 3 }).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  t.equal(mgr.heartbeat({ ...a.req(), groupId: 'nope', memberEpoch: 3 }).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
+  mgr.close();
+});
+
+t.test('request validation', async (t) => {
+  const { mgr } = setup();
+  const a = new Client(mgr, 'a');
+  const code = (over: Partial<HeartbeatInput>) => mgr.heartbeat(a.req(over)).errorCode;
+  t.equal(code({ memberId: '' }), ErrorCode.INVALID_REQUEST);
+  t.equal(code({ groupId: '' }), ErrorCode.INVALID_GROUP_ID);
+  t.equal(code({ rebalanceTimeoutMs: -1 }), ErrorCode.INVALID_REQUEST);
+  t.equal(code({ topicPartitions: null }), ErrorCode.INVALID_REQUEST);
+  t.equal(code({ subscribedTopicNames: null }), ErrorCode.INVALID_REQUEST);
+  t.equal(code({ subscribedTopicRegex: 'x' }), ErrorCode.INVALID_REQUEST, 'names and regex together');
+  t.equal(code({ subscribedTopicNames: null, subscribedTopicRegex: '(' }), ErrorCode.INVALID_REGULAR_EXPRESSION);
+  t.equal(code({ serverAssignor: 'sticky' }), ErrorCode.UNSUPPORTED_ASSIGNOR);
+  t.equal(code({ memberEpoch: -3 }), ErrorCode.INVALID_REQUEST);
+  const r = mgr.heartbeat(a.req({ apiVersion: 0, memberId: '' }));
+  t.equal(r.errorCode, ErrorCode.NONE, 'v0: the coordinator generates the member id');
+  t.ok(r.memberId && r.memberId.length > 0);
+  mgr.close();
+});
+
+t.test('regex subscription follows topic creation; range assignor on request', async (t) => {
+  const { mgr, topics } = setup();
+  topics.add('logs-a', 2);
+  topics.add('other', 5);
+  const a = new Client(mgr, 'a', { regex: 'logs-.*', assignor: 'range' });
+  const b = new Client(mgr, 'b', { regex: 'logs-.*', assignor: 'range' });
+  converge(t, mgr, [a, b]);
+  t.same(a.owned, [{ topicId: 'id-logs-a', partitions: [0] }]);
+  t.same(b.owned, [{ topicId: 'id-logs-a', partitions: [1] }]);
+  topics.add('logs-b', 2);
+  converge(t, mgr, [a, b]);
+  t.same(a.owned.map((x) => x.topicId).sort(), ['id-logs-a', 'id-logs-b']);
+  t.equal(a.count() + b.count(), 4);
+  t.equal(mgr.groups.get('g')!.preferredAssignor('uniform'), 'range');
+  t.same([...mgr.subscribedTopicNames('g')].sort(), ['logs-a', 'logs-b']);
+  // Partitions added to a subscribed topic are picked up too.
+  topics.byName.get('logs-b')!.partitions = 4;
+  converge(t, mgr, [a, b]);
+  t.equal(a.count() + b.count(), 6);
+  t.ok(compileTopicRegex('(?i)LOGS').test('logs'));
+  t.notOk(compileTopicRegex('logs').test('xlogs'), 'whole-name match');
+  mgr.close();
+});
+
+t.test('offset commit / fetch member checks', async (t) => {
+  const { mgr } = setup();
+  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 9), ErrorCode.GROUP_ID_NOT_FOUND);
+  const a = new Client(mgr, 'a');
+  a.hb();
+  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 9), ErrorCode.NONE);
+  t.equal(mgr.validateOffsetCommit('g', 'a', 0, 9), ErrorCode.STALE_MEMBER_EPOCH);
+  t.equal(mgr.validateOffsetCommit('g', 'x', 1, 9), ErrorCode.UNKNOWN_MEMBER_ID);
+  t.equal(mgr.validateOffsetCommit('g', '', -1, 9), ErrorCode.UNKNOWN_MEMBER_ID, 'admin commit refused while members exist');
+  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 8), ErrorCode.UNSUPPORTED_VERSION);
+  t.equal(mgr.validateOffsetFetch('g', null, -1), ErrorCode.NONE);
+  t.equal(mgr.validateOffsetFetch('g', 'a', 1), ErrorCode.NONE);
+  t.equal(mgr.validateOffsetFetch('g', 'a', 7), ErrorCode.STALE_MEMBER_EPOCH);
+  t.equal(mgr.validateOffsetFetch('g', 'x', 1), ErrorCode.UNKNOWN_MEMBER_ID);
+  t.equal(mgr.delete('g'), ErrorCode.NON_EMPTY_GROUP);
+  a.hb({ memberEpoch: -1 });
+  t.equal(mgr.groups.get('g')!.state, 'Empty');
+  t.equal(mgr.validateOffsetCommit('g', '', -1, 9), ErrorCode.NONE);
+  t.equal(mgr.delete('g'), ErrorCode.NONE);
+  t.notOk(mgr.has('g'));
+  mgr.close();
+});

@@ -1,0 +1,567 @@
+// KIP-848 consumer groups (group.protocol=consumer): the coordinator side of ConsumerGroupHeartbeat,
+// following Kafka 4.x GroupMetadataManager.consumerGroupHeartbeat, modern/consumer/ConsumerGroup,
+// TargetAssignmentBuilder and CurrentAssignmentBuilder (re-derived from their behaviour, not copied).
+//
+// Epochs: the group epoch is bumped whenever a member joins, leaves, is fenced or changes its
+// subscription, or a subscribed topic changes (created, deleted, partitions added). When the group
+// epoch is ahead of the assignment epoch, the next heartbeat computes a new target assignment with
+// the server-side assignor and the assignment epoch catches up. Each member then reconciles towards
+// its target: partitions it must give up are first revoked (state UNREVOKED_PARTITIONS; the member
+// keeps its epoch until its heartbeat's owned partitions no longer list them), and a partition newly
+// targeted at a member is only handed out once no other member owns it (UNRELEASED_PARTITIONS until
+// then). Partition ownership is tracked per topic-partition with the owner's epoch.
+//
+// Timers (injected clock): every heartbeat re-arms the member's session timeout
+// (`group.consumer.session.timeout.ms`); a member that must revoke partitions gets its rebalance
+// timeout to do so. Either expiry fences the member: it is removed and the group epoch bumped.
+//
+// Regex subscriptions (v1 `subscribedTopicRegex`): Kafka compiles them with RE2/J and matches whole
+// topic names. We compile with JavaScript's RegExp, anchored as `^(?:re)$`. The common subset
+// (literals, classes, `.`, `*`, `+`, `?`, `{n,m}`, alternation, groups, `\d\w\s`) behaves the same;
+// differences: JS accepts lookaround and backreferences (RE2/J rejects them → INVALID_REGULAR_EXPRESSION
+// there), and RE2/J's inline flags `(?i)` and `\pL`-style classes without braces are rejected by JS.
+// A leading `(?i)` is translated to the `i` flag. Kafka resolves regexes asynchronously and at most
+// every `group.consumer.regex.refresh.interval.ms`; we resolve them on every heartbeat (topics
+// appear in the assignment at the first heartbeat after they are created).
+import { ErrorCode } from '../../../protocol/generated/errors.ts';
+import type { Clock } from '../../context.ts';
+import { ASSIGNORS, type AssignorMember, DEFAULT_ASSIGNOR, type TopicPartitionsMap } from './assignors.ts';
+
+export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
+export type MemberState = 'STABLE' | 'UNREVOKED_PARTITIONS' | 'UNRELEASED_PARTITIONS';
+
+export interface ConsumerGroupConfig {
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxSize: number;
+  /** `group.consumer.assignors`: the first is the default. */
+  assignors: string[];
+}
+
+export const DEFAULT_CONSUMER_GROUP_CONFIG: ConsumerGroupConfig = {
+  sessionTimeoutMs: 45000,
+  heartbeatIntervalMs: 5000,
+  maxSize: 2147483647,
+  assignors: [DEFAULT_ASSIGNOR, 'range'],
+};
+
+/** What the group coordinator needs to know of topics (the broker's TopicRegistry fits). */
+export interface TopicView {
+  get(name: string): { topicId: string; partitions: number } | undefined;
+  getById(id: string): { name: string; partitions: number } | undefined;
+  all(): Iterable<{ name: string; topicId: string; partitions: number }>;
+}
+
+export interface TopicPartitionsList { topicId: string; partitions: number[] }
+
+export interface HeartbeatInput {
+  groupId: string;
+  memberId: string;
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  rebalanceTimeoutMs: number;
+  subscribedTopicNames: string[] | null;
+  subscribedTopicRegex: string | null;
+  serverAssignor: string | null;
+  topicPartitions: TopicPartitionsList[] | null;
+  clientId: string;
+  clientHost: string;
+  apiVersion: number;
+}
+
+export interface HeartbeatOutput {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  assignment: TopicPartitionsList[] | null;
+}
+
+export class ConsumerMember {
+  memberId: string;
+  memberEpoch = 0;
+  previousMemberEpoch = -1;
+  state: MemberState = 'STABLE';
+  instanceId: string | null = null;
+  rackId: string | null = null;
+  rebalanceTimeoutMs = -1;
+  clientId = '';
+  clientHost = '';
+  subscribedTopicNames: string[] = [];
+  subscribedTopicRegex: string | null = null;
+  serverAssignor: string | null = null;
+  /** Partitions the member may use (topic id → partitions). */
+  assigned: TopicPartitionsMap = new Map();
+  /** Partitions the member must give up before it advances. */
+  pendingRevocation: TopicPartitionsMap = new Map();
+  sessionTimer: unknown = null;
+  rebalanceTimer: unknown = null;
+  constructor(memberId: string) { this.memberId = memberId; }
+}
+
+export class ConsumerGroup {
+  readonly groupId: string;
+  groupEpoch = 0;
+  assignmentEpoch = 0;
+  members = new Map<string, ConsumerMember>();
+  /** Target assignment of every member (member id → topic id → partitions). */
+  target = new Map<string, TopicPartitionsMap>();
+  /** Owner epoch of every assigned or pending-revocation partition: `topicId:partition` → epoch. */
+  partitionEpochs = new Map<string, number>();
+  /** Subscribed topic name → partition count (−1 absent) the target assignment was computed with. */
+  subscriptionMetadata = new Map<string, string>();
+  /** Set when the group is deleted (DeleteGroups); nothing more happens on it. */
+  dead = false;
+  constructor(groupId: string) { this.groupId = groupId; }
+
+  get state(): ConsumerGroupState {
+    if (this.dead) return 'Dead';
+    if (this.members.size === 0) return 'Empty';
+    if (this.groupEpoch > this.assignmentEpoch) return 'Assigning';
+    for (const m of this.members.values()) {
+      if (m.memberEpoch !== this.assignmentEpoch || m.state !== 'STABLE') return 'Reconciling';
+    }
+    return 'Stable';
+  }
+
+  /** The preferred server assignor: the members' most requested one, else the default. */
+  preferredAssignor(defaultName: string): string {
+    const votes = new Map<string, number>();
+    for (const m of this.members.values()) if (m.serverAssignor) votes.set(m.serverAssignor, (votes.get(m.serverAssignor) ?? 0) + 1);
+    let best = defaultName;
+    let n = 0;
+    for (const [name, c] of votes) if (c > n) { best = name; n = c; }
+    return best;
+  }
+}
+
+class HeartbeatError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) { super(message); this.code = code; }
+}
+
+const key = (topicId: string, p: number): string => `${topicId}:${p}`;
+
+function cloneMap(a: TopicPartitionsMap): TopicPartitionsMap {
+  return new Map([...a].map(([t, ps]) => [t, [...ps]]));
+}
+
+function sameAssignment(a: TopicPartitionsMap, b: TopicPartitionsMap): boolean {
+  const norm = (m: TopicPartitionsMap) => JSON.stringify([...m].filter(([, ps]) => ps.length > 0).map(([t, ps]) => [t, [...ps].sort((x, y) => x - y)]).sort());
+  return norm(a) === norm(b);
+}
+
+function toList(a: TopicPartitionsMap): TopicPartitionsList[] {
+  return [...a].filter(([, ps]) => ps.length > 0).map(([topicId, ps]) => ({ topicId, partitions: [...ps].sort((x, y) => x - y) }));
+}
+
+/** JS RegExp for a RE2/J-style pattern, matched against the whole name. Throws on a bad pattern. */
+export function compileTopicRegex(re: string): RegExp {
+  let flags = '';
+  let body = re;
+  if (body.startsWith('(?i)')) { flags = 'i'; body = body.slice(4); }
+  return new RegExp(`^(?:${body})$`, flags);
+}
+
+export class ConsumerGroupManager {
+  readonly groups = new Map<string, ConsumerGroup>();
+  readonly config: ConsumerGroupConfig;
+  readonly #clock: Clock;
+  readonly #topics: TopicView;
+  #regexCache = new Map<string, RegExp>();
+
+  constructor(opts: { clock: Clock; topics: TopicView; config?: Partial<ConsumerGroupConfig> }) {
+    this.#clock = opts.clock;
+    this.#topics = opts.topics;
+    this.config = { ...DEFAULT_CONSUMER_GROUP_CONFIG, ...opts.config };
+  }
+
+  close(): void {
+    for (const g of this.groups.values()) for (const m of g.members.values()) this.#cancelTimers(m);
+  }
+
+  // ---------------------------------------------------------------- heartbeat
+
+  heartbeat(req: HeartbeatInput): HeartbeatOutput {
+    try {
+      return this.#heartbeat(req);
+    } catch (e) {
+      if (!(e instanceof HeartbeatError)) throw e;
+      return { errorCode: e.code, errorMessage: e.message, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+    }
+  }
+
+  #validate(req: HeartbeatInput): void {
+    const bad = (msg: string) => new HeartbeatError(ErrorCode.INVALID_REQUEST, msg);
+    if (req.groupId === '') throw new HeartbeatError(ErrorCode.INVALID_GROUP_ID, 'GroupId can\'t be empty.');
+    if (req.apiVersion >= 1 && req.memberId === '') throw bad('MemberId can\'t be empty.');
+    if (req.instanceId !== null && req.instanceId === '') throw bad('InstanceId can\'t be empty.');
+    if (req.rackId !== null && req.rackId === '') throw bad('RackId can\'t be empty.');
+    if (req.memberEpoch === 0) {
+      if (req.rebalanceTimeoutMs === -1) throw bad('RebalanceTimeoutMs must be provided in first request.');
+      if (req.topicPartitions === null || req.topicPartitions.length > 0) throw bad('TopicPartitions must be empty when (re-)joining.');
+      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) throw bad('SubscribedTopicNames or SubscribedTopicRegex must be set in first request.');
+    } else if (req.memberEpoch === -2) {
+      if (req.instanceId === null) throw bad('InstanceId can\'t be null.');
+    } else if (req.memberEpoch < -2) {
+      throw bad(`MemberEpoch is invalid: ${req.memberEpoch}.`);
+    }
+    if (req.subscribedTopicNames !== null && req.subscribedTopicRegex !== null) {
+      throw bad('SubscribedTopicNames and SubscribedTopicRegex cannot both be set.');
+    }
+    if (req.subscribedTopicRegex !== null) {
+      if (req.subscribedTopicRegex === '') throw bad('SubscribedTopicRegex must not be empty.');
+      try { this.#regex(req.subscribedTopicRegex); } catch {
+        throw new HeartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression.`);
+      }
+    }
+    if (req.serverAssignor !== null && !this.config.assignors.includes(req.serverAssignor)) {
+      throw new HeartbeatError(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.config.assignors.join(', ')}.`);
+    }
+  }
+
+  #regex(re: string): RegExp {
+    let r = this.#regexCache.get(re);
+    if (!r) {
+      r = compileTopicRegex(re);
+      if (this.#regexCache.size > 1000) this.#regexCache.clear();
+      this.#regexCache.set(re, r);
+    }
+    return r;
+  }
+
+  #heartbeat(req: HeartbeatInput): HeartbeatOutput {
+    this.#validate(req);
+    if (req.memberEpoch === -1 || req.memberEpoch === -2) return this.#leave(req);
+
+    let g = this.groups.get(req.groupId);
+    if (!g || g.dead) {
+      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
+      g = new ConsumerGroup(req.groupId);
+      this.groups.set(req.groupId, g);
+    }
+
+    let member = g.members.get(req.memberId);
+    let bump = false;
+    if (req.memberEpoch === 0) {
+      if (member && (member.memberEpoch !== 0 || member.assigned.size > 0 || member.pendingRevocation.size > 0)) {
+        // A known member rejoining from scratch (after an error): it gave up everything.
+        this.#setOwnership(g, member, new Map(), new Map());
+        member.memberEpoch = 0;
+        member.previousMemberEpoch = -1;
+        member.state = 'STABLE';
+        bump = true;
+      }
+      if (!member) {
+        if (g.members.size >= this.config.maxSize) {
+          throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`);
+        }
+        member = new ConsumerMember(req.memberId === '' ? crypto.randomUUID() : req.memberId);
+        g.members.set(member.memberId, member);
+        bump = true;
+      }
+    } else {
+      if (!member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      this.#checkEpoch(member, req.memberEpoch, req.topicPartitions);
+    }
+    const before = cloneMap(member.assigned);
+    const epochBefore = member.memberEpoch;
+
+    // Update the member from the (possibly partial) request.
+    if (req.instanceId !== null) member.instanceId = req.instanceId;
+    if (req.rackId !== null) member.rackId = req.rackId;
+    if (req.rebalanceTimeoutMs !== -1) member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+    if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) member.serverAssignor = req.serverAssignor;
+    member.clientId = req.clientId;
+    member.clientHost = req.clientHost;
+    if (req.subscribedTopicNames !== null) {
+      const names = [...new Set(req.subscribedTopicNames)].sort();
+      if (member.subscribedTopicRegex !== null || JSON.stringify(names) !== JSON.stringify(member.subscribedTopicNames)) bump = true;
+      member.subscribedTopicNames = names;
+      member.subscribedTopicRegex = null;
+    } else if (req.subscribedTopicRegex !== null) {
+      if (member.subscribedTopicRegex !== req.subscribedTopicRegex) bump = true;
+      member.subscribedTopicRegex = req.subscribedTopicRegex;
+      member.subscribedTopicNames = [];
+    }
+
+    // A change of the subscribed topics' metadata (a topic created, deleted or grown) bumps too.
+    const metadata = this.#subscriptionMetadata(g);
+    if (!sameStringMap(metadata, g.subscriptionMetadata)) bump = true;
+    if (bump) {
+      g.groupEpoch++;
+      g.subscriptionMetadata = metadata;
+    }
+    if (g.groupEpoch > g.assignmentEpoch) this.#computeTargetAssignment(g);
+
+    this.#reconcile(g, member, req.topicPartitions);
+    this.#armSessionTimeout(g, member);
+    this.#armRebalanceTimeout(g, member, epochBefore);
+
+    const isFull = req.rebalanceTimeoutMs !== -1 && (req.subscribedTopicNames !== null || req.subscribedTopicRegex !== null) && req.topicPartitions !== null;
+    const changed = !sameAssignment(before, member.assigned);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: member.memberId,
+      memberEpoch: member.memberEpoch,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      assignment: req.memberEpoch === 0 || isFull || changed ? toList(member.assigned) : null,
+    };
+  }
+
+  #checkEpoch(member: ConsumerMember, received: number, owned: TopicPartitionsList[] | null): void {
+    if (received > member.memberEpoch) {
+      throw new HeartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a greater member epoch (${received}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`);
+    }
+    if (received < member.memberEpoch) {
+      // The previous epoch is accepted when the member lost our last answer: it owns a subset of its assignment.
+      if (received !== member.previousMemberEpoch || !isSubset(owned, member.assigned)) {
+        throw new HeartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a smaller member epoch (${received}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`);
+      }
+    }
+  }
+
+  #leave(req: HeartbeatInput): HeartbeatOutput {
+    const g = this.groups.get(req.groupId);
+    const member = g?.members.get(req.memberId);
+    if (!g || !member) {
+      throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+    }
+    this.#removeMember(g, member);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
+  }
+
+  /** Fences or removes a member: its partitions are free at once, the group epoch is bumped. */
+  #removeMember(g: ConsumerGroup, member: ConsumerMember): void {
+    this.#cancelTimers(member);
+    this.#setOwnership(g, member, new Map(), new Map());
+    g.members.delete(member.memberId);
+    g.target.delete(member.memberId);
+    g.groupEpoch++;
+    g.subscriptionMetadata = this.#subscriptionMetadata(g);
+  }
+
+  // ---------------------------------------------------------------- subscriptions and target
+
+  /** Topic names a member subscribes to that exist now. */
+  #subscribedTopicIds(m: ConsumerMember): Set<string> {
+    const ids = new Set<string>();
+    if (m.subscribedTopicRegex !== null) {
+      const re = this.#regex(m.subscribedTopicRegex);
+      for (const t of this.#topics.all()) if (re.test(t.name)) ids.add(t.topicId);
+    } else {
+      for (const name of m.subscribedTopicNames) {
+        const t = this.#topics.get(name);
+        if (t) ids.add(t.topicId);
+      }
+    }
+    return ids;
+  }
+
+  #subscriptionMetadata(g: ConsumerGroup): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const m of g.members.values()) {
+      if (m.subscribedTopicRegex !== null) {
+        const re = this.#regex(m.subscribedTopicRegex);
+        for (const t of this.#topics.all()) if (re.test(t.name)) out.set(t.name, `${t.topicId}/${t.partitions}`);
+      } else {
+        for (const name of m.subscribedTopicNames) {
+          const t = this.#topics.get(name);
+          out.set(name, t ? `${t.topicId}/${t.partitions}` : 'absent');
+        }
+      }
+    }
+    return out;
+  }
+
+  #computeTargetAssignment(g: ConsumerGroup): void {
+    const assignor = ASSIGNORS.get(g.preferredAssignor(this.config.assignors[0]!)) ?? ASSIGNORS.get(DEFAULT_ASSIGNOR)!;
+    const counts = new Map<string, number>();
+    const members: AssignorMember[] = [];
+    for (const m of g.members.values()) {
+      const ids = this.#subscribedTopicIds(m);
+      for (const id of ids) counts.set(id, this.#topics.getById(id)?.partitions ?? 0);
+      members.push({ memberId: m.memberId, subscribedTopicIds: ids, current: g.target.get(m.memberId) ?? new Map() });
+    }
+    g.target = assignor.assign({ members, partitionCounts: counts });
+    g.assignmentEpoch = g.groupEpoch;
+  }
+
+  // ---------------------------------------------------------------- reconciliation
+
+  #reconcile(g: ConsumerGroup, m: ConsumerMember, owned: TopicPartitionsList[] | null): void {
+    const targetEpoch = g.assignmentEpoch;
+    const target = g.target.get(m.memberId) ?? new Map<string, number[]>();
+    if (m.state === 'STABLE' && m.memberEpoch === targetEpoch) return;
+    if (m.state === 'UNREVOKED_PARTITIONS' && ownsAny(owned, m.pendingRevocation)) return;
+
+    const subscribed = this.#subscribedTopicIds(m);
+    const newAssigned: TopicPartitionsMap = new Map();
+    const newRevoke: TopicPartitionsMap = new Map();
+    const pendingAssign: Array<[string, number]> = [];
+    const topics = new Set([...target.keys(), ...m.assigned.keys()]);
+    for (const t of topics) {
+      const tgt = new Set(subscribed.has(t) ? target.get(t) ?? [] : []);
+      const cur = new Set(m.assigned.get(t) ?? []);
+      for (const p of cur) (tgt.has(p) ? pushTo(newAssigned, t, p) : pushTo(newRevoke, t, p));
+      for (const p of tgt) if (!cur.has(p)) pendingAssign.push([t, p]);
+    }
+
+    if (newRevoke.size > 0 && ownsAny(owned, newRevoke)) {
+      // Revoke first; the member keeps its epoch until it reports the partitions gone.
+      this.#setOwnership(g, m, newAssigned, newRevoke);
+      m.state = 'UNREVOKED_PARTITIONS';
+      return;
+    }
+    let unreleased = false;
+    for (const [t, p] of pendingAssign) {
+      const owner = g.partitionEpochs.get(key(t, p));
+      if (owner === undefined || this.#ownedBy(g, m, t, p)) pushTo(newAssigned, t, p);
+      else unreleased = true;
+    }
+    this.#setOwnership(g, m, newAssigned, new Map());
+    if (m.memberEpoch !== targetEpoch) {
+      m.previousMemberEpoch = m.memberEpoch;
+      m.memberEpoch = targetEpoch;
+      // The member's partitions now carry its new epoch.
+      for (const [t, ps] of m.assigned) for (const p of ps) g.partitionEpochs.set(key(t, p), targetEpoch);
+    }
+    m.state = unreleased ? 'UNRELEASED_PARTITIONS' : 'STABLE';
+  }
+
+  #ownedBy(g: ConsumerGroup, m: ConsumerMember, t: string, p: number): boolean {
+    return (m.assigned.get(t)?.includes(p) ?? false) || (m.pendingRevocation.get(t)?.includes(p) ?? false);
+  }
+
+  /** Replaces a member's assigned and pending-revocation partitions, keeping partitionEpochs in step. */
+  #setOwnership(g: ConsumerGroup, m: ConsumerMember, assigned: TopicPartitionsMap, revoke: TopicPartitionsMap): void {
+    for (const map of [m.assigned, m.pendingRevocation]) for (const [t, ps] of map) for (const p of ps) g.partitionEpochs.delete(key(t, p));
+    m.assigned = assigned;
+    m.pendingRevocation = revoke;
+    for (const map of [assigned, revoke]) for (const [t, ps] of map) for (const p of ps) g.partitionEpochs.set(key(t, p), m.memberEpoch);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  #cancelTimers(m: ConsumerMember): void {
+    if (m.sessionTimer !== null) this.#clock.clearTimeout(m.sessionTimer);
+    if (m.rebalanceTimer !== null) this.#clock.clearTimeout(m.rebalanceTimer);
+    m.sessionTimer = m.rebalanceTimer = null;
+  }
+
+  #armSessionTimeout(g: ConsumerGroup, m: ConsumerMember): void {
+    if (m.sessionTimer !== null) this.#clock.clearTimeout(m.sessionTimer);
+    m.sessionTimer = this.#clock.setTimeout(() => {
+      m.sessionTimer = null;
+      if (g.members.get(m.memberId) === m) this.#removeMember(g, m);
+    }, this.config.sessionTimeoutMs);
+  }
+
+  /** Armed when the member enters UNREVOKED_PARTITIONS; cleared once it leaves that state. */
+  #armRebalanceTimeout(g: ConsumerGroup, m: ConsumerMember, _epochBefore: number): void {
+    if (m.state !== 'UNREVOKED_PARTITIONS') {
+      if (m.rebalanceTimer !== null) this.#clock.clearTimeout(m.rebalanceTimer);
+      m.rebalanceTimer = null;
+      return;
+    }
+    if (m.rebalanceTimer !== null) return;
+    const epoch = m.memberEpoch;
+    m.rebalanceTimer = this.#clock.setTimeout(() => {
+      m.rebalanceTimer = null;
+      if (g.members.get(m.memberId) === m && m.memberEpoch === epoch && m.state === 'UNREVOKED_PARTITIONS') this.#removeMember(g, m);
+    }, Math.max(0, m.rebalanceTimeoutMs));
+  }
+
+  // ---------------------------------------------------------------- offsets, admin
+
+  /**
+   * OffsetCommit against a consumer group (Kafka's ConsumerGroup.validateOffsetCommit): an admin or
+   * standalone commit (empty member id, epoch < 0) is allowed only while the group is empty;
+   * otherwise the member must exist (UNKNOWN_MEMBER_ID) and its epoch match (STALE_MEMBER_EPOCH).
+   * Requests below v9 carry no member epoch: they are refused with UNSUPPORTED_VERSION as Kafka does.
+   */
+  validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number, apiVersion: number): number {
+    const g = this.groups.get(groupId);
+    if (!g || g.dead) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (memberEpoch < 0 && memberId === '') return g.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+    const m = g.members.get(memberId);
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  /** OffsetFetch v9+: no member (null id / epoch −1) reads freely; else member and epoch are checked. */
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
+    const g = this.groups.get(groupId);
+    if (!g || g.dead) return ErrorCode.NONE;
+    if (memberEpoch < 0 && (memberId === null || memberId === '')) return ErrorCode.NONE;
+    const m = g.members.get(memberId ?? '');
+    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  has(groupId: string): boolean {
+    const g = this.groups.get(groupId);
+    return g !== undefined && !g.dead;
+  }
+
+  /** Subscribed topic names of the group's members (for offset expiry / OffsetDelete checks). */
+  subscribedTopicNames(groupId: string): Set<string> {
+    const out = new Set<string>();
+    const g = this.groups.get(groupId);
+    if (!g) return out;
+    for (const name of this.#subscriptionMetadata(g).keys()) out.add(name);
+    return out;
+  }
+
+  /** DeleteGroups: only an empty group can go. */
+  delete(groupId: string): number {
+    const g = this.groups.get(groupId);
+    if (!g || g.dead) return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    g.dead = true;
+    this.groups.delete(groupId);
+    return ErrorCode.NONE;
+  }
+
+  /** The member's subscribed topic ids as resolved now (ConsumerGroupDescribe). */
+  memberSubscribedTopicIds(m: ConsumerMember): Set<string> { return this.#subscribedTopicIds(m); }
+
+  topicName(topicId: string): string | undefined { return this.#topics.getById(topicId)?.name; }
+}
+
+function pushTo(map: TopicPartitionsMap, t: string, p: number): void {
+  let l = map.get(t);
+  if (!l) map.set(t, (l = []));
+  l.push(p);
+}
+
+/** True if `owned` is null (unknown: assume still owned) or lists any partition of `set`. */
+function ownsAny(owned: TopicPartitionsList[] | null, set: TopicPartitionsMap): boolean {
+  if (owned === null) return true;
+  for (const tp of owned) {
+    const s = set.get(tp.topicId);
+    if (s && tp.partitions.some((p) => s.includes(p))) return true;
+  }
+  return false;
+}
+
+function isSubset(owned: TopicPartitionsList[] | null, assigned: TopicPartitionsMap): boolean {
+  if (owned === null) return true;
+  for (const tp of owned) {
+    const a = assigned.get(tp.topicId) ?? [];
+    if (!tp.partitions.every((p) => a.includes(p))) return false;
+  }
+  return true;
+}
+
+function sameStringMap(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
