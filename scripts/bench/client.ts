@@ -102,21 +102,31 @@ async function consume(): Promise<unknown> {
     'fetch.wait.max.ms': 100,
   }, { 'auto.offset.reset': 'earliest' });
   await connect(c);
+  // Reads its share of partitions (cfg.partitionList) up to the high watermarks as they are now.
+  const parts: number[] = cfg.partitionList;
+  const want = new Map<number, number>();
+  for (const p of parts) {
+    const w: { highOffset: number } = await new Promise((resolve, reject) =>
+      c.queryWatermarkOffsets(cfg.topic, p, 10000, (err: unknown, o: { highOffset: number }) => (err ? reject(err) : resolve(o))));
+    want.set(p, w.highOffset);
+  }
+  const expected = [...want.values()].reduce((a, b) => a + b, 0);
   send('ready');
   await waitGo();
   let records = 0, bytes = 0, last = 0;
   const t0 = now();
-  c.assign(Array.from({ length: cfg.partitions }, (_, partition) => ({ topic: cfg.topic, partition, offset: 0 })));
+  c.assign(parts.map((partition) => ({ topic: cfg.topic, partition, offset: 0 })));
   const deadline = Date.now() + 300000;
-  while (records < cfg.expected) {
-    if (Date.now() > deadline) throw new Error(`consumed ${records} of ${cfg.expected}`);
+  while (records < expected) {
+    if (Date.now() > deadline) throw new Error(`consumed ${records} of ${expected}`);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const msgs: any[] = await new Promise((resolve, reject) => c.consume(10000, (err: unknown, m: any[]) => (err ? reject(err) : resolve(m))));
     for (const m of msgs) { records++; bytes += m.value?.length ?? 0; }
     if (msgs.length) last = now();
   }
   await disconnect(c);
-  return { records, bytes, ms: last - t0 };
+  const lastMono = monoMs() - (now() - last);
+  return { records, bytes, ms: last - t0, startMono: lastMono - (last - t0), endMono: lastMono };
 }
 
 async function latProduce(): Promise<unknown> {

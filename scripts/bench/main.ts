@@ -3,8 +3,8 @@
 // the other, the same clients and workloads, plus this machine's limits measured in the same run.
 // Writes bench/results/<date>-<sha>-<quick|full>.{md,json}. How to read it: scripts/bench/README.md.
 //
-// Usage: node scripts/bench/main.ts [--quick] [--seconds N] [--producers N] [--partitions N] [--no-write]
-//                                   [--only gregor|kafka] [--no-java-tools]
+// Usage: node scripts/bench/main.ts [--quick] [--seconds N] [--producers N] [--consumers N] [--partitions N] [--no-write]
+//                                   [--only gregor|kafka] [--no-java-tools] [--java-tools (in --quick)]
 //        node scripts/bench/main.ts --cpu-prof [--seconds N]   gregor only, under the 1 KiB acks=1 produce load,
 //                                   with `node --cpu-prof`; prints the top self-time functions
 import { type ChildProcess, execFileSync, execSync, spawn, spawnSync } from 'node:child_process';
@@ -29,11 +29,12 @@ const QUICK = flag('--quick');
 const PROFILE = flag('--cpu-prof');
 const SECONDS = Number(arg('--seconds', QUICK ? '3' : '10'));
 const PRODUCERS = Number(arg('--producers', '2'));
+const CONSUMERS = Number(arg('--consumers', '2'));
 const PARTITIONS = Number(arg('--partitions', '4'));
 const IDLE_S = QUICK ? 5 : 10;
 const LAT_RATE = 5000;
 const LAT_SECONDS = QUICK ? 5 : 10;
-const JAVA_TOOLS = !QUICK && !flag('--no-java-tools');
+const JAVA_TOOLS = (!QUICK || flag('--java-tools')) && !flag('--no-java-tools');
 const ONLY = arg('--only', '');
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -189,10 +190,17 @@ async function produceCase(b: Broker, c: ProduceCase): Promise<Rate & { producer
   return { ...rate(records, bytes, ms, cpu), producers: PRODUCERS, totalRecordsInTopic: records + rs.reduce((a, r) => a + r.warmup, 0) };
 }
 
-async function consumeCase(b: Broker, topic: string, expected: number): Promise<Rate> {
+async function consumeCase(b: Broker, topic: string, expected: number): Promise<Rate & { consumers: number }> {
   const cpu0 = cpuSeconds(b.pid);
-  const [r] = await runClients([{ mode: 'consume', cfg: { bootstrap: b.bootstrap, topic, partitions: PARTITIONS, expected } }]);
-  return rate(r.records, r.bytes, r.ms, cpuSeconds(b.pid) - cpu0);
+  const n = Math.min(CONSUMERS, PARTITIONS);
+  const specs = Array.from({ length: n }, (_, i) => ({ mode: 'consume', cfg: { bootstrap: b.bootstrap, topic,
+    partitionList: Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % n === i) } }));
+  const rs = await runClients(specs);
+  const cpu = cpuSeconds(b.pid) - cpu0;
+  const records = rs.reduce((a, r) => a + r.records, 0);
+  if (records !== expected) throw new Error(`consumed ${records} records, ${expected} produced`);
+  const ms = Math.max(...rs.map((r) => r.endMono)) - Math.min(...rs.map((r) => r.startMono));
+  return { ...rate(records, rs.reduce((a, r) => a + r.bytes, 0), ms, cpu), consumers: n };
 }
 
 function dropCaches(): boolean {
@@ -208,7 +216,7 @@ async function latency(b: Broker): Promise<Record<string, number>> {
   await createTopic(b.bootstrap, topic, PARTITIONS);
   const total = LAT_RATE * LAT_SECONDS;
   const [cons, prod] = await runClients([
-    { mode: 'lat-consume', cfg: { bootstrap: b.bootstrap, topic, partitions: PARTITIONS, expected: total, skip: LAT_RATE / 2, seconds: LAT_SECONDS } },
+    { mode: 'lat-consume', cfg: { bootstrap: b.bootstrap, topic, partitions: PARTITIONS, expected: total, skip: LAT_RATE, seconds: LAT_SECONDS } },
     { mode: 'lat-produce', cfg: { bootstrap: b.bootstrap, topic, recordBytes: 100, rate: LAT_RATE, seconds: LAT_SECONDS, acks: '1', lingerMs: 1 } },
   ]);
   return { ...cons, sent: prod.sent, producerMs: prod.ms };
@@ -421,7 +429,7 @@ function report(env: any, config: any, g: BrokerResult, k: BrokerResult, limits:
     const r = ratio(a?.recordsPerSec, b?.recordsPerSec);
     L.push(`| ${c.id} | ${f(a?.mibPerSec, 1)} | ${f(b?.mibPerSec, 1)} | ${f(a?.recordsPerSec)} | ${f(b?.recordsPerSec)} | ${f(r, 2)}× | ${verdict(r, '≥1')} | ${pc(a?.brokerCpu)} | ${pc(b?.brokerCpu)} |`);
   }
-  L.push('', '## Consume throughput (node-rdkafka, assign from offset 0)', '', '| topic, page cache | gregor MiB/s | Kafka MiB/s | gregor rec/s | Kafka rec/s | gregor/Kafka | target | gregor CPU | Kafka CPU |', '|---|---:|---:|---:|---:|---:|---|---:|---:|');
+  L.push('', `## Consume throughput (${CONSUMERS} node-rdkafka consumer processes, each assign()s its share of the partitions from offset 0)`, '', '| topic, page cache | gregor MiB/s | Kafka MiB/s | gregor rec/s | Kafka rec/s | gregor/Kafka | target | gregor CPU | Kafka CPU |', '|---|---:|---:|---:|---:|---:|---|---:|---:|');
   for (const id of Object.keys({ ...g.consume, ...k.consume })) {
     const a = g.consume?.[id], b = k.consume?.[id];
     const r = ratio(a?.recordsPerSec, b?.recordsPerSec);
