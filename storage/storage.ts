@@ -115,7 +115,8 @@ export class Storage {
       }
     }
     const offline = [...this.#allLogs()].filter((l) => l.offline).length;
-    log.info(`storage at ${this.dataDir}: ${this.#topics.size} topic(s), ${[...this.#allLogs()].length} partition(s) loaded after ${clean ? 'a clean' : 'an unclean'} shutdown${offline ? `, ${offline} OFFLINE` : ''}`);
+    const how = metaBuf === null ? 'new data dir' : `loaded after ${clean ? 'a clean' : 'an unclean'} shutdown`;
+    log.info(`storage at ${this.dataDir}: ${this.#topics.size} topic(s), ${[...this.#allLogs()].length} partition(s), ${how}${offline ? `, ${offline} OFFLINE` : ''}`);
     this.#scheduleCheckpoint();
   }
 
