@@ -289,7 +289,7 @@ async function benchBroker(name: 'gregor' | 'kafka', kafkaVersion: string, tmp: 
   log(`${name}: starting`);
   const b = name === 'gregor' ? await startGregorBroker(dataDir) : await startKafkaBroker(dataDir, kafkaVersion);
   const readyAt = performance.now();
-  const res: BrokerResult = { version: b.version };
+  const res: BrokerResult = { version: b.version, loadavgAtStart: os.loadavg()[0] };
   try {
     const first = await firstProduceMs(b.bootstrap);
     res.coldStart = { formatMs: b.formatMs, spawnToReadyMs: b.spawnToReadyMs, readyToFirstProduceMs: first, spawnToFirstProduceMs: b.spawnToReadyMs + first };
@@ -465,6 +465,7 @@ function report(env: any, config: any, g: BrokerResult, k: BrokerResult, limits:
   L.push(`| RSS peak during the produce cases | ${mib(g.loadRssPeakBytes)} | ${mib(k.loadRssPeakBytes)} | ${f(ratio(g.loadRssPeakBytes, k.loadRssPeakBytes), 2)}× | |`);
   L.push(`| group of 3 kafkajs consumers: first record | ${f(g.group?.firstRecordMs)} ms | ${f(k.group?.firstRecordMs)} ms | ${f(ratio(g.group?.firstRecordMs, k.group?.firstRecordMs), 2)}× | |`);
   L.push(`| group of 3: every member consumed a record (stable group) | ${f(g.group?.allThreeMs)} ms | ${f(k.group?.allThreeMs)} ms | ${f(ratio(g.group?.allThreeMs, k.group?.allThreeMs), 2)}× | |`);
+  L.push(`| 1-minute load average when the broker started (shared machine) | ${f(g.loadavgAtStart, 2)} | ${f(k.loadavgAtStart, 2)} | | |`);
   L.push('');
   return L.join('\n');
 }
@@ -481,12 +482,16 @@ function summariseCpuProfile(file: string, top = 20): string {
     const us = self.get(n.id) ?? 0;
     total += us;
     const cf = n.callFrame;
-    const where = cf.url ? `${path.relative(root, fileURLToPath(cf.url.startsWith('file:') ? cf.url : `file://${cf.url}`))}:${cf.lineNumber + 1}` : '';
+    const url: string = cf.url ?? '';
+    const file = url.startsWith('file:') ? path.relative(root, fileURLToPath(url)) : url.startsWith('/') ? path.relative(root, url) : url;
+    const where = file ? `${file}:${cf.lineNumber + 1}` : '';
     const key = `${cf.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
     byFn.set(key, (byFn.get(key) ?? 0) + us);
   }
   const rows = [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-  return ['| self time | share | function |', '|---:|---:|---|', ...rows.map(([k, us]) => `| ${f(us / 1000)} ms | ${f((us / total) * 100, 1)}% | \`${k.replace(/\|/g, '\\|')}\` |`)].join('\n');
+  const busy = total - (byFn.get('(idle)') ?? 0);
+  return ['| self time | share of profile | share of busy (non-idle) time | function |', '|---:|---:|---:|---|',
+    ...rows.map(([k, us]) => `| ${f(us / 1000)} ms | ${f((us / total) * 100, 1)}% | ${k === '(idle)' ? '' : `${f((us / busy) * 100, 1)}%`} | \`${k.replace(/\|/g, '\\|')}\` |`)].join('\n');
 }
 
 async function profileRun(tmp: string): Promise<void> {
