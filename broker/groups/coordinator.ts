@@ -14,6 +14,7 @@ import {
   type GroupMetadataValue, type OffsetCommitValue,
   encodeGroupMetadataKey, encodeGroupMetadataValue, encodeOffsetCommitKey, encodeOffsetCommitValue,
 } from './records.ts';
+import { type ConsumerGroupConfig, ConsumerGroupManager, type TopicView } from './consumer/group.ts';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -294,6 +295,8 @@ export class GroupCoordinator {
   readonly #timers = new Map<string, unknown>();
   #expiryTimer: unknown = null;
   #closed = false;
+  /** KIP-848 consumer groups (`./consumer/`), created on first use: they need the topic registry. */
+  #consumer: ConsumerGroupManager | null = null;
 
   constructor(opts: { clock: Clock; log: Logger; store: CoordinatorLog; uuid: () => string; config?: Partial<CoordinatorConfig> }) {
     this.#clock = opts.clock;
@@ -301,6 +304,27 @@ export class GroupCoordinator {
     this.#store = opts.store;
     this.#uuid = opts.uuid;
     this.config = { ...DEFAULT_COORDINATOR_CONFIG, ...opts.config };
+  }
+
+  /** The KIP-848 consumer groups, created on first call (later calls ignore the arguments). */
+  consumerGroups(topics: TopicView, config?: Partial<ConsumerGroupConfig>): ConsumerGroupManager {
+    this.#consumer ??= new ConsumerGroupManager({ clock: this.#clock, topics, config });
+    return this.#consumer;
+  }
+
+  /** The KIP-848 consumer groups if any heartbeat created them, else null. */
+  get consumer(): ConsumerGroupManager | null { return this.#consumer; }
+
+  /**
+   * Before a ConsumerGroupHeartbeat: a group id held by a classic group with members is not a consumer
+   * group (GROUP_ID_NOT_FOUND); an Empty classic group gives way (its offsets stay), as Kafka converts it.
+   */
+  claimForConsumerGroup(groupId: string): number {
+    const g = this.groups.get(groupId);
+    if (!g || g.state === 'Dead') return ErrorCode.NONE;
+    if (g.state !== 'Empty') return ErrorCode.GROUP_ID_NOT_FOUND;
+    this.groups.delete(groupId);
+    return ErrorCode.NONE;
   }
 
   /** Resolves with an error code once the coordinator can serve (its log exists). */
@@ -348,6 +372,7 @@ export class GroupCoordinator {
   /** Cancels every timer and answers every waiting JoinGroup/SyncGroup with COORDINATOR_NOT_AVAILABLE. */
   close(): void {
     this.#closed = true;
+    this.#consumer?.close();
     for (const h of this.#timers.values()) this.#clock.clearTimeout(h);
     this.#timers.clear();
     if (this.#expiryTimer !== null) this.#clock.clearTimeout(this.#expiryTimer);
@@ -460,6 +485,10 @@ export class GroupCoordinator {
       return resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     if (req.rebalanceTimeoutMs < 0) req = { ...req, rebalanceTimeoutMs: req.sessionTimeoutMs };
+    if (this.#consumer?.has(req.groupId)) {
+      // No classic members inside KIP-848 groups (Kafka's migration policy is not implemented).
+      if (this.#consumer.delete(req.groupId) !== ErrorCode.NONE) return resolve(joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    }
     const isUnknownMember = req.memberId === '';
     let g = this.groups.get(req.groupId);
     let isNewGroup = false;
@@ -904,6 +933,11 @@ export class GroupCoordinator {
   async commitOffsets(req: CommitRequest): Promise<number[]> {
     const fail = (code: number) => req.partitions.map((p) => (p.errorCode !== ErrorCode.NONE ? p.errorCode : code));
     if (req.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    if (this.#consumer?.has(req.groupId)) {
+      const err = this.#consumer.validateOffsetCommit(req.groupId, req.memberId, req.generationId, req.apiVersion);
+      if (err !== ErrorCode.NONE) return fail(err);
+      return this.#writeOffsets(req);
+    }
     let g = this.groups.get(req.groupId);
     if (!g) {
       if (req.generationId < 0) {
@@ -920,6 +954,10 @@ export class GroupCoordinator {
       const m = g.members.get(req.memberId);
       if (m) this.#rescheduleHeartbeat(g, m);
     }
+    return this.#writeOffsets(req);
+  }
+
+  async #writeOffsets(req: CommitRequest): Promise<number[]> {
     const now = this.#clock.now();
     const expireTimestamp = req.retentionTimeMs === -1 ? -1 : now + req.retentionTimeMs;
     const codes: number[] = [];
@@ -1016,6 +1054,17 @@ export class GroupCoordinator {
   /** DeleteGroups for one group. */
   async deleteGroup(groupId: string): Promise<number> {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    if (this.#consumer?.has(groupId)) {
+      const err = this.#consumer.delete(groupId);
+      if (err !== ErrorCode.NONE) return err;
+      const tombstones: CoordinatorRecord[] = [];
+      for (const [topic, parts] of this.allOffsets(groupId)) {
+        for (const p of parts.keys()) tombstones.push({ key: encodeOffsetCommitKey(groupId, topic, p), value: null });
+      }
+      const appendErr = tombstones.length > 0 ? await this.#append(groupId, tombstones) : ErrorCode.NONE;
+      if (appendErr === ErrorCode.NONE) this.offsets.delete(groupId);
+      return appendErr;
+    }
     const g = this.groups.get(groupId);
     if (!g || g.state === 'Dead') return ErrorCode.GROUP_ID_NOT_FOUND;
     if (g.state !== 'Empty') return ErrorCode.NON_EMPTY_GROUP;
@@ -1044,6 +1093,27 @@ export class GroupCoordinator {
       const g = this.groups.get(groupId);
       let base: ((o: OffsetAndMetadata) => number) | null = null;
       let stableConsumer = false;
+      const cg = this.#consumer?.groups.get(groupId);
+      if (cg && cg.members.size > 0) {
+        // A KIP-848 group with members: offsets of topics it subscribes to never expire (Kafka's rule).
+        const subscribed = this.#consumer!.subscribedTopicNames(groupId);
+        const records: CoordinatorRecord[] = [];
+        const gone: Array<[string, number]> = [];
+        for (const [topic, parts] of byTopic) {
+          if (subscribed.has(topic)) continue;
+          for (const [p, o] of parts) {
+            if (o.expireTimestamp >= 0 ? now >= o.expireTimestamp : now - o.commitTimestamp >= this.config.offsetsRetentionMs) {
+              records.push({ key: encodeOffsetCommitKey(groupId, topic, p), value: null });
+              gone.push([topic, p]);
+            }
+          }
+        }
+        if (records.length > 0 && await this.#append(groupId, records) === ErrorCode.NONE) {
+          for (const [topic, p] of gone) this.#deleteOffset(groupId, topic, p);
+          expired += gone.length;
+        }
+        continue;
+      }
       if (!g || g.protocolType === null) base = (o) => o.commitTimestamp;
       else if (g.state === 'Empty') base = (o) => g.currentStateTimestamp ?? o.commitTimestamp;
       else if (g.protocolType === 'consumer' && g.subscribedTopics && g.state === 'Stable') {

@@ -24,6 +24,14 @@ export const handler = defineHandler<DescribeGroupsRequest, DescribeGroupsRespon
     const v = ctx.apiVersion;
     return makeDescribeGroupsResponse({
       groups: req.groups.map((groupId) => {
+        if (ctx.broker.groups.consumer?.has(groupId)) {
+          // A KIP-848 group is not a classic group: Kafka answers as for an unknown id, with this message.
+          return makeDescribedGroup({
+            groupId, groupState: 'Dead',
+            errorCode: v >= 6 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.NONE,
+            errorMessage: v >= 6 ? `Group ${groupId} is not a classic group.` : null,
+          });
+        }
         const d = ctx.broker.groups.describeGroup(groupId);
         if (!d.found) {
           return makeDescribedGroup({

@@ -1,5 +1,6 @@
 // ListGroups (key 16), v0-5: every group this node coordinates (all of them). v4+: states filter,
-// v5+: types filter (both case-insensitive, as Kafka). Every group is a classic group for now.
+// v5+: types filter (both case-insensitive, as Kafka). Classic groups and KIP-848 consumer groups
+// (groupType `consumer`, protocol type `consumer`).
 import {
   ListGroupsApi,
   type ListGroupsRequest,
@@ -17,13 +18,19 @@ export const handler = defineHandler<ListGroupsRequest, ListGroupsResponse>({
     const v = ctx.apiVersion;
     const states = new Set((v >= 4 ? req.statesFilter : []).map((s) => s.toLowerCase()));
     const types = new Set((v >= 5 ? req.typesFilter : []).map((s) => s.toLowerCase()));
-    const groups = ctx.broker.groups.listGroups()
+    const all: Array<{ groupId: string; protocolType: string; state: string; type: string }> = [
+      ...ctx.broker.groups.listGroups().map((g) => ({ ...g, type: 'classic' })),
+      // KIP-848 groups: protocol type "consumer", states Empty/Assigning/Reconciling/Stable, type "consumer".
+      ...[...ctx.broker.groups.consumer?.groups.values() ?? []].filter((g) => !g.dead)
+        .map((g) => ({ groupId: g.groupId, protocolType: 'consumer', state: g.state as string, type: 'consumer' })),
+    ];
+    const groups = all
       .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
-      .filter(() => types.size === 0 || types.has('classic'));
+      .filter((g) => types.size === 0 || types.has(g.type));
     return makeListGroupsResponse({
       groups: groups.map((g) => makeListedGroup({
         groupId: g.groupId, protocolType: g.protocolType,
-        groupState: v >= 4 ? g.state : '', groupType: v >= 5 ? 'classic' : '',
+        groupState: v >= 4 ? g.state : '', groupType: v >= 5 ? g.type : '',
       })),
     });
   },

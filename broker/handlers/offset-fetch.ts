@@ -22,8 +22,13 @@ import { ZERO_UUID } from '../topics.ts';
 interface PartitionOut { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; metadata: string; errorCode: number }
 interface TopicOut { name: string; topicId: string; partitions: PartitionOut[] }
 
-function fetchGroup(broker: BrokerContext, version: number, groupId: string, topics: Array<{ name: string; topicId?: string; partitionIndexes: number[] }> | null): { errorCode: number; topics: TopicOut[] } {
+function fetchGroup(broker: BrokerContext, version: number, groupId: string, topics: Array<{ name: string; topicId?: string; partitionIndexes: number[] }> | null, member?: { memberId: string | null; memberEpoch: number }): { errorCode: number; topics: TopicOut[] } {
   if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+  if (member && broker.groups.consumer?.has(groupId)) {
+    // v9+ against a KIP-848 group: the member and its epoch are checked (Kafka's ConsumerGroup.validateOffsetFetch).
+    const err = broker.groups.consumer.validateOffsetFetch(groupId, member.memberId, member.memberEpoch);
+    if (err !== ErrorCode.NONE) return { errorCode: err, topics: [] };
+  }
   const groups = broker.groups;
   const entry = (partitionIndex: number, o: { offset: number; leaderEpoch: number; metadata: string } | undefined, errorCode: number = ErrorCode.NONE): PartitionOut => ({
     partitionIndex, committedOffset: BigInt(o?.offset ?? -1), committedLeaderEpoch: o?.leaderEpoch ?? -1, metadata: o?.metadata ?? '', errorCode,
@@ -61,7 +66,7 @@ export const handler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
     if (v >= 8) {
       return makeOffsetFetchResponse({
         groups: req.groups.map((g) => {
-          const r = fetchGroup(ctx.broker, v, g.groupId, g.topics);
+          const r = fetchGroup(ctx.broker, v, g.groupId, g.topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined);
           return makeOffsetFetchResponseGroup({
             groupId: g.groupId, errorCode: r.errorCode,
             topics: r.topics.map((t) => makeOffsetFetchResponseTopics({ name: t.name, topicId: t.topicId, partitions: t.partitions.map((p) => makeOffsetFetchResponsePartitions(p)) })),

@@ -1,0 +1,66 @@
+// ConsumerGroupHeartbeat (key 68), v0-1: the KIP-848 consumer protocol (`group.protocol=consumer`).
+// One request joins (epoch 0), heartbeats, acknowledges revocations (owned partitions) and leaves
+// (epoch −1; −2 static leave); the answer carries the member epoch and, when it changed or the request
+// was a full one, the member's assignment by topic id. State machine: broker/groups/consumer/group.ts.
+// v0 lets the coordinator generate the member id; v1 (librdkafka's only version) requires the client's
+// and adds the topic regex. A group id held by a classic group with members → GROUP_ID_NOT_FOUND.
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import {
+  ConsumerGroupHeartbeatApi,
+  type ConsumerGroupHeartbeatRequest,
+  type ConsumerGroupHeartbeatResponse,
+  makeAssignment,
+  makeConsumerGroupHeartbeatResponse,
+  makeConsumerGroupHeartbeatResponseTopicPartitions,
+} from '../../protocol/generated/consumer-group-heartbeat.ts';
+import type { BrokerContext } from '../context.ts';
+import { defineHandler } from '../handler.ts';
+import type { ConsumerGroupManager } from '../groups/consumer/group.ts';
+
+/** The broker's consumer-group manager, created with Kafka's `group.consumer.*` configs on first use. */
+export function consumerGroupsOf(broker: BrokerContext): ConsumerGroupManager {
+  const c = broker.config;
+  return broker.groups.consumerGroups(broker.topics, {
+    sessionTimeoutMs: c.int('group.consumer.session.timeout.ms'),
+    heartbeatIntervalMs: c.int('group.consumer.heartbeat.interval.ms'),
+    maxSize: c.int('group.consumer.max.size'),
+    assignors: c.list('group.consumer.assignors'),
+  });
+}
+
+export const handler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
+  api: ConsumerGroupHeartbeatApi,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(ctx, req) {
+    const claim = req.groupId === '' ? ErrorCode.NONE : ctx.broker.groups.claimForConsumerGroup(req.groupId);
+    if (claim !== ErrorCode.NONE) {
+      return makeConsumerGroupHeartbeatResponse({ errorCode: claim, errorMessage: `Group ${req.groupId} is not a consumer group.` });
+    }
+    const r = consumerGroupsOf(ctx.broker).heartbeat({
+      groupId: req.groupId,
+      memberId: req.memberId,
+      memberEpoch: req.memberEpoch,
+      instanceId: req.instanceId,
+      rackId: req.rackId,
+      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+      subscribedTopicNames: req.subscribedTopicNames,
+      subscribedTopicRegex: ctx.apiVersion >= 1 ? req.subscribedTopicRegex : null,
+      serverAssignor: req.serverAssignor,
+      topicPartitions: req.topicPartitions?.map((tp) => ({ topicId: tp.topicId, partitions: tp.partitions })) ?? null,
+      clientId: ctx.clientId,
+      clientHost: ctx.clientHost,
+      apiVersion: ctx.apiVersion,
+    });
+    return makeConsumerGroupHeartbeatResponse({
+      errorCode: r.errorCode,
+      errorMessage: r.errorMessage,
+      memberId: r.memberId,
+      memberEpoch: r.memberEpoch,
+      heartbeatIntervalMs: r.heartbeatIntervalMs,
+      assignment: r.assignment === null ? null : makeAssignment({
+        topicPartitions: r.assignment.map((tp) => makeConsumerGroupHeartbeatResponseTopicPartitions({ topicId: tp.topicId, partitions: tp.partitions })),
+      }),
+    });
+  },
+});
