@@ -241,9 +241,13 @@ t.test('request validation', async (t) => {
   t.equal(code({ rebalanceTimeoutMs: -1 }), ErrorCode.INVALID_REQUEST);
   t.equal(code({ topicPartitions: null }), ErrorCode.INVALID_REQUEST);
   t.equal(code({ subscribedTopicNames: null }), ErrorCode.INVALID_REQUEST);
-  t.equal(code({ subscribedTopicRegex: 'x' }), ErrorCode.INVALID_REQUEST, 'names and regex together');
+  t.equal(code({ subscribedTopicNames: null, subscribedTopicRegex: '' }), ErrorCode.NONE, 'empty regex = none (librdkafka sends it)');
+  t.same(mgr.groups.get('g')!.members.get('a')!.subscribedTopicNames, []);
+  t.equal(code({ memberId: 'b', subscribedTopicRegex: '' }), ErrorCode.NONE, 'names with an empty regex (librdkafka)');
+  t.same(mgr.groups.get('g')!.members.get('b')!.subscribedTopicNames, ['orders']);
+  t.equal(mgr.groups.get('g')!.members.get('b')!.subscribedTopicRegex, null);
   t.equal(code({ subscribedTopicNames: null, subscribedTopicRegex: '(' }), ErrorCode.INVALID_REGULAR_EXPRESSION);
-  t.equal(code({ serverAssignor: 'sticky' }), ErrorCode.UNSUPPORTED_ASSIGNOR);
+  t.equal(code({ memberId: 'c', serverAssignor: 'sticky' }), ErrorCode.UNSUPPORTED_ASSIGNOR);
   t.equal(code({ memberEpoch: -3 }), ErrorCode.INVALID_REQUEST);
   const r = mgr.heartbeat(a.req({ apiVersion: 0, memberId: '' }));
   t.equal(r.errorCode, ErrorCode.NONE, 'v0: the coordinator generates the member id');

@@ -208,11 +208,7 @@ export class ConsumerGroupManager {
     } else if (req.memberEpoch < -2) {
       throw bad(`MemberEpoch is invalid: ${req.memberEpoch}.`);
     }
-    if (req.subscribedTopicNames !== null && req.subscribedTopicRegex !== null) {
-      throw bad('SubscribedTopicNames and SubscribedTopicRegex cannot both be set.');
-    }
-    if (req.subscribedTopicRegex !== null) {
-      if (req.subscribedTopicRegex === '') throw bad('SubscribedTopicRegex must not be empty.');
+    if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== '') {
       try { this.#regex(req.subscribedTopicRegex); } catch {
         throw new HeartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression.`);
       }
@@ -276,15 +272,17 @@ export class ConsumerGroupManager {
     if (req.serverAssignor !== null && req.serverAssignor !== member.serverAssignor) member.serverAssignor = req.serverAssignor;
     member.clientId = req.clientId;
     member.clientHost = req.clientHost;
+    // Names and regex are independent (the subscription is their union); an empty regex clears it
+    // (librdkafka sends "" next to its topic names).
     if (req.subscribedTopicNames !== null) {
       const names = [...new Set(req.subscribedTopicNames)].sort();
-      if (member.subscribedTopicRegex !== null || JSON.stringify(names) !== JSON.stringify(member.subscribedTopicNames)) bump = true;
+      if (JSON.stringify(names) !== JSON.stringify(member.subscribedTopicNames)) bump = true;
       member.subscribedTopicNames = names;
-      member.subscribedTopicRegex = null;
-    } else if (req.subscribedTopicRegex !== null) {
-      if (member.subscribedTopicRegex !== req.subscribedTopicRegex) bump = true;
-      member.subscribedTopicRegex = req.subscribedTopicRegex;
-      member.subscribedTopicNames = [];
+    }
+    if (req.subscribedTopicRegex !== null) {
+      const re = req.subscribedTopicRegex === '' ? null : req.subscribedTopicRegex;
+      if (member.subscribedTopicRegex !== re) bump = true;
+      member.subscribedTopicRegex = re;
     }
 
     // A change of the subscribed topics' metadata (a topic created, deleted or grown) bumps too.
@@ -352,11 +350,10 @@ export class ConsumerGroupManager {
     if (m.subscribedTopicRegex !== null) {
       const re = this.#regex(m.subscribedTopicRegex);
       for (const t of this.#topics.all()) if (re.test(t.name)) ids.add(t.topicId);
-    } else {
-      for (const name of m.subscribedTopicNames) {
-        const t = this.#topics.get(name);
-        if (t) ids.add(t.topicId);
-      }
+    }
+    for (const name of m.subscribedTopicNames) {
+      const t = this.#topics.get(name);
+      if (t) ids.add(t.topicId);
     }
     return ids;
   }
@@ -367,11 +364,10 @@ export class ConsumerGroupManager {
       if (m.subscribedTopicRegex !== null) {
         const re = this.#regex(m.subscribedTopicRegex);
         for (const t of this.#topics.all()) if (re.test(t.name)) out.set(t.name, `${t.topicId}/${t.partitions}`);
-      } else {
-        for (const name of m.subscribedTopicNames) {
-          const t = this.#topics.get(name);
-          out.set(name, t ? `${t.topicId}/${t.partitions}` : 'absent');
-        }
+      }
+      for (const name of m.subscribedTopicNames) {
+        const t = this.#topics.get(name);
+        out.set(name, t ? `${t.topicId}/${t.partitions}` : 'absent');
       }
     }
     return out;
