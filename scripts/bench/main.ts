@@ -548,3 +548,5 @@ try {
   fs.rmSync(tmp, { recursive: true, force: true });
   log(`done in ${((performance.now() - tStart) / 1000).toFixed(0)} s`);
 }
+// Client libraries (kafkajs retry timers, sockets of the readiness probes) can keep the loop alive for ~30 s.
+process.exit(process.exitCode ?? 0);
