@@ -27,9 +27,12 @@ import { handler as listGroups } from './list-groups.ts';
 import { handler as describeGroups } from './describe-groups.ts';
 import { handler as deleteGroups } from './delete-groups.ts';
 import { handler as initProducerId } from './init-producer-id.ts';
+import { handler as consumerGroupHeartbeat } from './consumer-group-heartbeat.ts';
+import { handler as consumerGroupDescribe } from './consumer-group-describe.ts';
 export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs,
   createTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
   findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete, listGroups, describeGroups, deleteGroups,
+  consumerGroupHeartbeat, consumerGroupDescribe,
   initProducerId];
 
 /**
