@@ -1,5 +1,5 @@
 // ConsumerGroupHeartbeat v0-1 and ConsumerGroupDescribe v0-1 over the wire against an in-process broker
-// (the handlers are passed in explicitly: they are not advertised yet), plus what the other group APIs
+// (the handler table is passed explicitly), plus what the other group APIs
 // show of a KIP-848 group: OffsetCommit/OffsetFetch member-epoch checks, ListGroups, DescribeGroups,
 // DeleteGroups, and the classic/consumer group-id collision rules.
 import t from 'tap';

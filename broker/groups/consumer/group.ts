@@ -234,7 +234,8 @@ export class ConsumerGroupManager {
 
     let g = this.groups.get(req.groupId);
     if (!g || g.dead) {
-      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${req.groupId} not found.`);
+      // Kafka's answer. Consumer-group state is not persisted yet: members see this after our restart.
+      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${req.groupId} not found.`);
       g = new ConsumerGroup(req.groupId);
       this.groups.set(req.groupId, g);
     }
