@@ -1,13 +1,17 @@
 // Unmodified node-rdkafka (librdkafka 2.12) with the KIP-848 consumer protocol (`group.protocol=consumer`:
 // ConsumerGroupHeartbeat v1, server-side assignor, topic ids from assignments, Metadata v12 by id,
 // OffsetCommit/OffsetFetch with member epochs) against a gregor process: three consumers on 12
-// partitions; one leaves, one joins; every record consumed, no partition consumed twice past a committed
+// partitions; one leaves, one joins, one crashes (SIGKILL: fenced after the session timeout); every record consumed, no partition consumed twice past a committed
 // offset except across the leave (auto-commit window); the group as ConsumerGroupDescribe and ListGroups show it; committed offsets.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { RawClient } from '../broker/testing/raw-client.ts';
 import { startGregor } from './support/gregor-process.ts';
 import { Rdkafka, RdProducer, advertisedApis, makeRecords, rdConnect, rdDisconnect, rdProduceAll, waitFor } from './support/clients.ts';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TOPIC = 'kip848-orders';
 const GROUP = 'kip848-group';
 const PARTITIONS = 12;
@@ -16,7 +20,7 @@ const conf = (bootstrap: string) => ({
   'enable.auto.commit': true, 'auto.commit.interval.ms': 100, 'fetch.wait.max.ms': 100, rebalance_cb: true,
 });
 
-const g = await startGregor({ overrides: { 'num.partitions': String(PARTITIONS), 'group.consumer.heartbeat.interval.ms': '500', 'group.consumer.min.heartbeat.interval.ms': '500' } });
+const g = await startGregor({ overrides: { 'num.partitions': String(PARTITIONS), 'group.consumer.heartbeat.interval.ms': '500', 'group.consumer.min.heartbeat.interval.ms': '500', 'group.consumer.session.timeout.ms': '6000' } });
 t.teardown(() => g.stop());
 
 type Seen = { who: string; partition: number; offset: number };
@@ -84,6 +88,39 @@ t.test('group.protocol=consumer: three consumers; one leaves, one joins; every r
   await waitFor(`every record (has ${distinct()})`, () => distinct() >= n, 60000);
   t.equal(distinct(), n, 'every produced record consumed, none skipped');
   t.ok(seen.some((s) => s.who === 'D'), 'D consumed');
+
+  // A consumer in a child process joins, takes its share, and is SIGKILLed: after the session timeout
+  // it is fenced and the others take its partitions; every record is still consumed.
+  const code = `
+    const Rd = require('node-rdkafka');
+    const c = new Rd.KafkaConsumer(${JSON.stringify(conf(g.bootstrap))}, { 'auto.offset.reset': 'earliest' });
+    c.on('rebalance', (err, a) => {
+      if (err.code === Rd.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) { c.incrementalAssign(a); if (a.length) process.stdout.write('ASSIGNED\\n'); }
+      else c.incrementalUnassign(a);
+    });
+    c.on('data', (m) => process.stdout.write(m.partition + ' ' + m.offset + '\\n'));
+    c.connect({}, () => { c.subscribe([${JSON.stringify(TOPIC)}]); c.consume(); });`;
+  const child = spawn(process.execPath, ['-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  let childAssigned = false;
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line === 'ASSIGNED') childAssigned = true;
+      else { const [p, o] = line.split(' ').map(Number); seen.push({ who: 'E', partition: p!, offset: o! }); }
+    }
+  });
+  await waitFor('the child consumer gets partitions', () => childAssigned && total() < 12, 30000);
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  await produce(300);
+  await waitFor(`A, C, D own all 12 again after the session timeout (${[...owned.values()].map((s) => s.size)})`, () => total() === 12 && exclusive(), 30000);
+  await waitFor(`every record after the crash (has ${distinct()})`, () => distinct() >= n, 60000);
+  t.equal(distinct(), n, 'every record consumed after the crash');
 
   // The group as ConsumerGroupDescribe and ListGroups show it (node-rdkafka 3.6 exposes neither: raw
   // requests), and the offsets librdkafka committed with its member epoch (OffsetCommit v9).
