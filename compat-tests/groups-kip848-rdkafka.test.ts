@@ -142,3 +142,24 @@ t.test('group.protocol=consumer: three consumers; one leaves, one joins; every r
   t.same(l.groups.filter((x: any) => x.groupId === GROUP).map((x: any) => [x.protocolType, x.groupState, x.groupType]), [['consumer', 'Stable', 'consumer']]);
   t.equal([a, c].length, 2);
 });
+
+t.test('group.protocol=consumer with a regex subscription: matching topics only, a new matching topic joins', async (t) => {
+  const producer = new RdProducer(g.bootstrap);
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  await rdProduceAll(producer, 'rx-a', makeRecords(20, { source: 'rx-a', keys: 20 }));
+  await rdProduceAll(producer, 'rx-other', makeRecords(20, { source: 'rx-other', keys: 20 }));
+  const seen = new Set<string>();
+  const c = new Rdkafka.KafkaConsumer({ ...conf(g.bootstrap), 'group.id': 'kip848-regex', 'topic.metadata.refresh.interval.ms': 1000 }, { 'auto.offset.reset': 'earliest' });
+  t.teardown(() => rdDisconnect(c));
+  c.on('rebalance', (err: any, a: any[]) => (err.code === Rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS ? c.incrementalAssign(a) : c.incrementalUnassign(a)));
+  c.on('data', (m: any) => seen.add(`${m.topic}:${m.partition}:${m.offset}`));
+  await rdConnect(c);
+  c.subscribe(['^rx-[ab]$']);
+  c.consume();
+  await waitFor(`rx-a's 20 records (has ${seen.size})`, () => seen.size >= 20, 30000);
+  await rdProduceAll(producer, 'rx-b', makeRecords(20, { source: 'rx-b', keys: 20 }));
+  await waitFor(`rx-b's 20 records too (has ${seen.size})`, () => seen.size >= 40, 30000);
+  t.equal(seen.size, 40);
+  t.notOk([...seen].some((s) => s.startsWith('rx-other:')), 'the non-matching topic is not consumed');
+});
