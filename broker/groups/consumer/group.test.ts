@@ -301,3 +301,36 @@ t.test('offset commit / fetch member checks', async (t) => {
   t.notOk(mgr.has('g'));
   mgr.close();
 });
+
+t.test('static membership: -2 keeps the partitions; a new member with the instance id takes them over without a rebalance', async (t) => {
+  const { mgr, clock } = setup();
+  const a = new Client(mgr, 'a');
+  const s1 = new Client(mgr, 's1');
+  a.hb();
+  s1.hb({ instanceId: 'inst-1' });
+  converge(t, mgr, [a, s1]);
+  const g = mgr.groups.get('g')!;
+  const epoch = g.groupEpoch;
+  const held = s1.owned;
+  t.equal(s1.count(), 6);
+  t.equal(s1.hb({ memberEpoch: -2, instanceId: 'inst-1' }).memberEpoch, -2);
+  t.ok(g.members.has('s1'), 'a static leave keeps the member');
+  t.equal(g.groupEpoch, epoch, 'no rebalance');
+  const s2 = new Client(mgr, 's2');
+  const r = s2.hb({ instanceId: 'inst-1' });
+  t.equal(r.errorCode, ErrorCode.NONE);
+  t.equal(r.memberEpoch, epoch, 'continues at the old epoch');
+  t.same(r.assignment, held, 'takes over the partitions');
+  t.notOk(g.members.has('s1'));
+  t.equal(g.groupEpoch, epoch, 'still no rebalance');
+  t.equal(g.state, 'Stable');
+  // A second member with a live instance id is refused.
+  t.equal(new Client(mgr, 's3').hb({ instanceId: 'inst-1' }).errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
+  // A static member that left and never came back is removed after the session timeout.
+  s2.hb({ memberEpoch: -2, instanceId: 'inst-1' });
+  for (let i = 0; i < 10; i++) { clock.advance(5000); a.hb(); }
+  t.notOk(g.members.has('s2'));
+  converge(t, mgr, [a]);
+  t.equal(a.count(), 12);
+  mgr.close();
+});

@@ -98,6 +98,8 @@ export class ConsumerMember {
   pendingRevocation: TopicPartitionsMap = new Map();
   sessionTimer: unknown = null;
   rebalanceTimer: unknown = null;
+  /** The epoch a static member had when it left with −2 (its replacement continues from it). */
+  staticEpoch = 0;
   constructor(memberId: string) { this.memberId = memberId; }
 }
 
@@ -251,6 +253,7 @@ export class ConsumerGroupManager {
         member.state = 'STABLE';
         bump = true;
       }
+      if (!member && req.instanceId !== null) member = this.#replaceStaticMember(g, req);
       if (!member) {
         if (g.members.size >= this.config.maxSize) {
           throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`);
@@ -329,8 +332,43 @@ export class ConsumerGroupManager {
     if (!g || !member) {
       throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
     }
-    this.#removeMember(g, member);
+    if (req.memberEpoch === -2 && member.instanceId !== null) {
+      // Static leave: the member stays with its partitions (epoch −2) until its session times out or
+      // a new member with the same instance id takes its place.
+      if (member.memberEpoch !== -2) member.staticEpoch = member.memberEpoch;
+      member.memberEpoch = -2;
+      this.#armSessionTimeout(g, member);
+    } else {
+      this.#removeMember(g, member);
+    }
     return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
+  }
+
+  /**
+   * A static member (instance id) joining: if a member with that instance id left with epoch −2, the
+   * newcomer takes over its assignment and epoch without a rebalance; if it is still active →
+   * UNRELEASED_INSTANCE_ID. Returns the member to continue with, or undefined (a new static member).
+   */
+  #replaceStaticMember(g: ConsumerGroup, req: HeartbeatInput): ConsumerMember | undefined {
+    const old = [...g.members.values()].find((m) => m.instanceId === req.instanceId);
+    if (!old) return undefined;
+    if (old.memberEpoch !== -2) {
+      throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member with unknown member id and instance id ${req.instanceId} cannot join the group ${g.groupId} because the previous member has not yet left the group.`);
+    }
+    this.#cancelTimers(old);
+    const m = new ConsumerMember(req.memberId === '' ? crypto.randomUUID() : req.memberId);
+    Object.assign(m, {
+      memberEpoch: old.staticEpoch, previousMemberEpoch: old.previousMemberEpoch, state: old.state, instanceId: old.instanceId,
+      rackId: old.rackId, rebalanceTimeoutMs: old.rebalanceTimeoutMs, subscribedTopicNames: old.subscribedTopicNames,
+      subscribedTopicRegex: old.subscribedTopicRegex, serverAssignor: old.serverAssignor,
+      assigned: old.assigned, pendingRevocation: old.pendingRevocation,
+    });
+    g.members.delete(old.memberId);
+    g.members.set(m.memberId, m);
+    const target = g.target.get(old.memberId);
+    g.target.delete(old.memberId);
+    if (target) g.target.set(m.memberId, target);
+    return m;
   }
 
   /** Fences or removes a member: its partitions are free at once, the group epoch is bumped. */
