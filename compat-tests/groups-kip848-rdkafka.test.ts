@@ -163,3 +163,46 @@ t.test('group.protocol=consumer with a regex subscription: matching topics only,
   t.equal(seen.size, 40);
   t.notOk([...seen].some((s) => s.startsWith('rx-other:')), 'the non-matching topic is not consumed');
 });
+
+t.test('group.protocol=consumer static member: close leaves with epoch -2, a new consumer with the instance id takes over', async (t) => {
+  const producer = new RdProducer(g.bootstrap);
+  await producer.connect();
+  t.teardown(() => producer.disconnect());
+  await rdProduceAll(producer, 'kip848-static', makeRecords(20, { source: 's1', keys: 20 }));
+  const seen = new Set<string>();
+  const make = () => {
+    const c = new Rdkafka.KafkaConsumer({ ...conf(g.bootstrap), 'group.id': 'kip848-static', 'group.instance.id': 'inst-1' }, { 'auto.offset.reset': 'earliest' });
+    c.on('rebalance', (err: any, a: any[]) => (err.code === Rdkafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS ? c.incrementalAssign(a) : c.incrementalUnassign(a)));
+    c.on('data', (m: any) => seen.add(`${m.partition}:${m.offset}`));
+    return c;
+  };
+  const raw = await RawClient.connect(g.port);
+  t.teardown(() => raw.close());
+  const members = async () => (await raw.request(69, 1, { groupIds: ['kip848-static'], includeAuthorizedOperations: false })).groups[0].members
+    .map((m: any) => ({ memberId: m.memberId, instanceId: m.instanceId, epoch: m.memberEpoch }));
+  const first = make();
+  await rdConnect(first);
+  first.subscribe(['kip848-static']);
+  first.consume();
+  await waitFor(`20 records (has ${seen.size})`, () => seen.size >= 20, 30000);
+  await waitFor('offsets committed', async () => {
+    const f = await raw.request(9, 9, { groups: [{ groupId: 'kip848-static', memberId: null, memberEpoch: -1, topics: [{ name: 'kip848-static', partitionIndexes: [...Array(PARTITIONS).keys()] }] }], requireStable: false });
+    return f.groups[0].topics[0].partitions.reduce((k: number, p: any) => k + Math.max(0, Number(p.committedOffset)), 0) === 20;
+  }, 20000);
+  const before = await members();
+  await rdDisconnect(first);
+  const left = await members();
+  t.same(left.map((m: any) => [m.memberId, m.instanceId, m.epoch]), [[before[0].memberId, 'inst-1', -2]], 'the static member stays with epoch -2');
+  const second = make();
+  t.teardown(() => rdDisconnect(second));
+  await rdConnect(second);
+  second.subscribe(['kip848-static']);
+  second.consume();
+  await rdProduceAll(producer, 'kip848-static', makeRecords(20, { source: 's2', keys: 20 }));
+  await waitFor(`40 records (has ${seen.size})`, () => seen.size >= 40, 30000);
+  const after = await members();
+  t.equal(after.length, 1);
+  t.not(after[0].memberId, before[0].memberId, 'a new member id');
+  t.equal(after[0].epoch, before[0].epoch, 'same epoch: no rebalance');
+  t.equal(seen.size, 40);
+});
