@@ -74,16 +74,10 @@ export function advertisedApis(port: number, host = '127.0.0.1', timeoutMs = 500
   });
 }
 
-const JOIN_GROUP = 11;
 /**
  * kafkajs can only consume through a consumer group. Returns null when the broker advertises JoinGroup,
  * else the reason kafkajs-consume tests are skipped.
  */
-export async function kafkajsConsumeSkipReason(port: number): Promise<string | false> {
-  const apis = await advertisedApis(port);
-  return apis.has(JOIN_GROUP) ? false : 'gregor does not advertise JoinGroup (key 11) yet; kafkajs can only consume through a consumer group';
-}
-
 /** Batches (codec id, record count) of one partition as stored on disk by a file-storage gregor. */
 export function storedBatches(dataDir: string, topic: string, partition: number): Array<{ baseOffset: number; codec: number; records: number }> {
   const dir = path.join(dataDir, `${topic}-${partition}`);
