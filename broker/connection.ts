@@ -171,7 +171,8 @@ export class Connection {
       if (this.#socket.writableLength > MAX_BUFFERED_RESPONSE_BYTES) this.#pause();
     }
     if (this.#closeReason !== null) {
-      if (this.#queue.length === 0 || !this.#queue.some((s) => !s.done)) {
+      // The loop above wrote every finished response at the head: an empty queue means none is pending.
+      if (this.#queue.length === 0) {
         this.#broker.log.warn(`closing connection ${this.id}: ${this.#closeReason}`);
         this.#closed = true;
         this.#socket.end();

@@ -48,15 +48,6 @@ export interface Broker {
 
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']);
 
-/** A broker config's integer value, or `fallback` while the name is not yet in the config catalogue. */
-function configInt(config: BrokerConfig, name: string, fallback: number): number {
-  try {
-    return config.int(name);
-  } catch {
-    return fallback;
-  }
-}
-
 /**
  * Broker-level defaults of topic configs: each topic config storage understands, from its broker synonyms
  * (log.segment.bytes, log.roll.ms/hours, log.retention.ms/minutes/hours, message.max.bytes, …) as Kafka
@@ -137,14 +128,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const producers = new ProducerRegistry({
     storage, clock, log,
-    expirationMs: configInt(config, 'producer.id.expiration.ms', 86_400_000),
-    expirationCheckIntervalMs: configInt(config, 'producer.id.expiration.check.interval.ms', 600_000),
+    expirationMs: config.int('producer.id.expiration.ms'),
+    expirationCheckIntervalMs: config.int('producer.id.expiration.check.interval.ms'),
   });
 
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
     storage, appends, groups, producers,
-    fetchSessions: new FetchSessionCache(configInt(config, 'max.incremental.fetch.session.cache.slots', 1000), () => randomBytes(4).readInt32BE(0)),
+    fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
     isCreating: (name) => creating.has(name),

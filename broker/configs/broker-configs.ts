@@ -40,6 +40,7 @@ const SPECIAL: BrokerConfigEntry[] = [
   { name: 'broker.rack', type: 'string', default: null, readOnly: RO },
   { name: 'log.dirs', type: 'list', default: '/tmp/kafka-logs', readOnly: RO, aliases: ['log.dir'] },
   { name: 'unstable.api.versions.enable', type: 'boolean', default: 'false', readOnly: RO, internal: true },
+  { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000', readOnly: RO, internal: true },
   { name: 'producer.id.expiration.ms', type: 'int', default: '86400000', readOnly: DYN },
   { name: 'transaction.partition.verification.enable', type: 'boolean', default: 'true', readOnly: DYN },
   { name: 'principal.builder.class', type: 'class', default: 'org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder', readOnly: DYN },

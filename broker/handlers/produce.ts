@@ -36,15 +36,9 @@ const CODEC_BY_NAME: Record<string, number> = { uncompressed: 0, gzip: 1, snappy
 
 type PartitionResult = { errorCode: number; errorMessage?: string | null; baseOffset?: number; logAppendTime?: number; logStartOffset?: number; recordErrors?: Array<{ batchIndex: number; batchIndexErrorMessage: string | null }> };
 
-/** The topic's override, else the broker-level synonym, else Kafka's default. */
-function topicConfig(broker: BrokerContext, t: TopicInfo, name: string, brokerName: string, kafkaDefault: string): string {
-  const own = t.configs.get(name);
-  if (own !== undefined) return own;
-  try {
-    return broker.config.get(brokerName) ?? kafkaDefault;
-  } catch {
-    return kafkaDefault; // a broker config not in the catalogue
-  }
+/** The topic's override, else the broker-level synonym (whose value or default the catalogue holds). */
+function topicConfig(broker: BrokerContext, t: TopicInfo, name: string, brokerName: string): string {
+  return t.configs.get(name) ?? broker.config.get(brokerName)!;
 }
 
 /**
@@ -143,21 +137,21 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
   }
   const problem = validateProduceRecords(records, version);
   if (problem !== null) return { errorCode: BATCH_ERRORS[problem] ?? ErrorCode.CORRUPT_MESSAGE };
-  const maxBytes = Number(topicConfig(broker, t, 'max.message.bytes', 'message.max.bytes', '1048588'));
+  const maxBytes = Number(topicConfig(broker, t, 'max.message.bytes', 'message.max.bytes'));
   if (records.length > maxBytes) {
     return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: `The record batch of ${records.length} bytes is larger than the maximum allowed size of ${maxBytes}` };
   }
 
   let batch = records;
   try {
-    const rejected = recordErrors(batch, topicConfig(broker, t, 'cleanup.policy', 'log.cleanup.policy', 'delete').includes('compact'))
-      ?? (topicConfig(broker, t, 'message.timestamp.type', 'log.message.timestamp.type', 'CreateTime') === 'CreateTime'
+    const rejected = recordErrors(batch, topicConfig(broker, t, 'cleanup.policy', 'log.cleanup.policy').includes('compact'))
+      ?? (topicConfig(broker, t, 'message.timestamp.type', 'log.message.timestamp.type') === 'CreateTime'
         ? timestampErrors(batch, broker.clock.now(),
-          Number(topicConfig(broker, t, 'message.timestamp.before.max.ms', 'log.message.timestamp.before.max.ms', '9223372036854775807')),
-          Number(topicConfig(broker, t, 'message.timestamp.after.max.ms', 'log.message.timestamp.after.max.ms', '3600000')))
+          Number(topicConfig(broker, t, 'message.timestamp.before.max.ms', 'log.message.timestamp.before.max.ms')),
+          Number(topicConfig(broker, t, 'message.timestamp.after.max.ms', 'log.message.timestamp.after.max.ms')))
         : null);
     if (rejected) return rejected;
-    const target = CODEC_BY_NAME[topicConfig(broker, t, 'compression.type', 'compression.type', 'producer')];
+    const target = CODEC_BY_NAME[topicConfig(broker, t, 'compression.type', 'compression.type')];
     if (target !== undefined) batch = recompress(batch, target);
   } catch (err) {
     if (err instanceof RecordsError) return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: err.message };
