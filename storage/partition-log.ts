@@ -4,8 +4,9 @@
 // write), and the log end offset / high watermark advance only once the bytes are written.
 import { assignOffsets, batchSizeAt, checkBatches, lastOffsetAt, maxTimestampAt } from './batch.ts';
 import type { LogConfig } from './config.ts';
-import { type FsLike, readFully, writevFully } from './fs.ts';
+import { type FsLike, readFully, readWholeFile, writeFileAtomic, writevFully } from './fs.ts';
 import { Segment, segmentFileName } from './segment.ts';
+import { type AbortedTxn, parseTxnIndex, serializeTxnIndex } from './txn-index.ts';
 import { type Clock, type Logger, StorageError } from './types.ts';
 
 export interface AppendResult {
@@ -18,6 +19,8 @@ export interface AppendResult {
 export interface ReadOptions {
   /** Return the first batch even when it is larger than maxBytes (Kafka's default for fetch). */
   minOneBatch?: boolean;
+  /** Exclusive upper bound: batches starting at or after it are not returned (the last stable offset for read_committed). */
+  maxOffset?: number;
 }
 
 interface LogPosition {
@@ -99,6 +102,8 @@ export class PartitionLog {
   /** Background work after rolls (sync + index files), in roll order. */
   #bg: Promise<void> = Promise.resolve();
   #removed = 0;
+  /** `.txnindex` rewrites, in order. */
+  #txnWrites: Promise<void> = Promise.resolve();
 
   private constructor(host: LogHost, topic: string, partition: number, dir: string, config: LogConfig) {
     this.#host = host;
@@ -111,6 +116,8 @@ export class PartitionLog {
   get name(): string { return `${this.topic}-${this.partition}`; }
   get logStartOffset(): number { return this.#logStartOffset; }
   get logEndOffset(): number { return this.#leo; }
+  /** The offset the next append gets (the log end plus appends not yet written). */
+  get nextOffset(): number { return this.#nextOffset; }
   /** Equal to the log end offset until replication exists. */
   get highWatermark(): number { return this.#leo; }
   get recoveryPoint(): number { return Math.min(this.#recoveryPoint, this.#leo); }
@@ -187,6 +194,11 @@ export class PartitionLog {
     }
     const active = this.#segments[this.#segments.length - 1];
     this.#leo = this.#nextOffset = active.nextOffset;
+    for (const seg of this.#segments) {
+      const buf = await readWholeFile(fs, seg.txnIndexPath);
+      // Entries past the recovered log end belong to truncated markers: the broker's replay re-adds the rest.
+      if (buf) seg.aborted = parseTxnIndex(buf).filter((e) => e.lastOffset < this.#leo);
+    }
     this.#logStartOffset = Math.min(Math.max(opts.logStartOffset, this.#segments[0].baseOffset), this.#leo);
     this.#recoveryPoint = opts.clean ? this.#leo : active.baseOffset;
   }
@@ -392,6 +404,44 @@ export class PartitionLog {
     return p;
   }
 
+  // ---- transactions -------------------------------------------------------------------------------
+
+  /**
+   * Records an aborted transaction whose abort marker (entry.lastOffset) is written. Idempotent per
+   * (producer, marker offset), so the broker may re-add entries when it replays the log after a crash.
+   * The segment's `.txnindex` is rewritten atomically in the background (aborts are rare, files small).
+   */
+  addAbortedTxn(entry: AbortedTxn): void {
+    if (entry.lastOffset >= this.#leo) throw new Error(`${this.name}: abort marker ${entry.lastOffset} is not written (log end ${this.#leo})`);
+    const seg = this.#segmentFor(entry.lastOffset);
+    if (!seg || seg.aborted.some((e) => e.lastOffset === entry.lastOffset && e.producerId === entry.producerId)) return;
+    seg.aborted.push(entry);
+    seg.aborted.sort((a, b) => a.lastOffset - b.lastOffset);
+    seg.readers++;
+    this.#txnWrites = this.#txnWrites.then(async () => {
+      try {
+        if (!seg.deleted) await writeFileAtomic(this.#host.fs, seg.txnIndexPath, serializeTxnIndex(seg.aborted));
+      } catch (e) {
+        this.#host.log.warn(`${this.name}: writing ${seg.txnIndexPath}: ${(e as Error).message} (rebuilt from the log at the next start)`);
+      } finally {
+        this.#release(seg);
+      }
+    });
+  }
+
+  /** Settles once every `.txnindex` write queued so far is done (the broker awaits it before a producer snapshot). */
+  txnIndexWritten(): Promise<void> { return this.#txnWrites; }
+
+  /** Aborted transactions overlapping [fetchOffset, upperBound): Kafka's collectAbortedTransactions. */
+  abortedTransactions(fetchOffset: number, upperBound: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (const seg of this.#segments) {
+      if (seg.aborted.length === 0 || seg.nextOffset <= fetchOffset) continue;
+      for (const e of seg.aborted) if (e.lastOffset >= fetchOffset && e.firstOffset < upperBound) out.push(e);
+    }
+    return out;
+  }
+
   // ---- read ---------------------------------------------------------------------------------------
 
   #position(): LogPosition {
@@ -428,7 +478,8 @@ export class PartitionLog {
     if (offset < at.logStartOffset || offset > at.highWatermark) {
       return { ...at, error: 'OFFSET_OUT_OF_RANGE', message: `offset ${offset} is outside [${at.logStartOffset}, ${at.highWatermark}] of ${this.name}`, batches: [] };
     }
-    const seg = offset < at.highWatermark ? this.#segmentFor(offset) : undefined;
+    const upper = Math.min(at.highWatermark, opts.maxOffset ?? Infinity);
+    const seg = offset < upper ? this.#segmentFor(offset) : undefined;
     if (!seg || seg.size === 0) return { ...at, error: null, batches: [] };
     const limit = seg.size;
     seg.readers++;
@@ -453,6 +504,7 @@ export class PartitionLog {
       while (end + 12 <= n) {
         const s = batchSizeAt(buf, end);
         if (s < 12 || end + s > n) break;
+        if (buf.readInt32BE(end) * 2 ** 32 + buf.readUInt32BE(end + 4) >= upper) break;
         end += s;
       }
       return { ...at, error: null, batches: end > 0 ? [buf.subarray(0, end)] : [] };
@@ -600,6 +652,7 @@ export class PartitionLog {
     if (this.#flushTimer !== null) this.#host.clock.clearTimeout(this.#flushTimer);
     this.#flushTimer = null;
     await this.idle();
+    await this.#txnWrites;
     let clean = this.#offline === null;
     if (clean) {
       try {

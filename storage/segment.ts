@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { HEADER_SIZE, LOG_OVERHEAD, MAGIC_OFFSET, baseOffsetAt, batchSizeAt, lastOffsetAt, maxTimestampAt, storedBatchProblem } from './batch.ts';
 import { type FsLike, readFully, readWholeFile, writeFully } from './fs.ts';
 import { OffsetIndex, TimeIndex } from './indexes.ts';
+import { type AbortedTxn } from './txn-index.ts';
 import { StorageError } from './types.ts';
 
 export const segmentFileName = (base: number): string => String(base).padStart(20, '0');
@@ -39,6 +40,8 @@ export class Segment {
   unflushed = false;
   readers = 0;
   deleted = false;
+  /** Aborted transactions whose abort marker is in this segment (`.txnindex`), in marker order. */
+  aborted: AbortedTxn[] = [];
 
   constructor(dir: string, baseOffset: number, nowMs: number) {
     this.dir = dir;
@@ -53,6 +56,7 @@ export class Segment {
   get logPath(): string { return join(this.dir, segmentFileName(this.baseOffset) + '.log'); }
   get indexPath(): string { return join(this.dir, segmentFileName(this.baseOffset) + '.index'); }
   get timeIndexPath(): string { return join(this.dir, segmentFileName(this.baseOffset) + '.timeindex'); }
+  get txnIndexPath(): string { return join(this.dir, segmentFileName(this.baseOffset) + '.txnindex'); }
 
   /** Largest timestamp for retention: the max batch timestamp, else the last modification (as Kafka). */
   get largestTimestamp(): number { return this.maxTimestamp >= 0 ? this.maxTimestamp : this.lastModifiedMs; }
@@ -194,7 +198,7 @@ export class Segment {
       await fs.close(fd);
     }
     if (unlink) {
-      for (const p of [this.logPath, this.indexPath, this.timeIndexPath]) {
+      for (const p of [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath]) {
         await fs.unlink(p).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
       }
     }

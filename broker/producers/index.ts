@@ -9,7 +9,7 @@
 // Guarantee: after a clean shutdown or a crash, dedup state equals what it was for every batch in the
 // log (the log is the truth; a snapshot only shortens the replay).
 import { join } from 'node:path';
-import { RecordBatchView } from '../../protocol/records.ts';
+import { CONTROL_TYPE_COMMIT, parseControlRecordKey, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
 import { type FsLike, readWholeFile, writeFileAtomic } from '../../storage/fs.ts';
 import type { PartitionLog, Storage } from '../../storage/index.ts';
 import type { Clock } from '../context.ts';
@@ -40,7 +40,19 @@ interface SnapshotFile {
   version: 1;
   topicId: string;
   offset: number;
-  producers: Array<{ id: string; epoch: number; lastTimestamp: number; batches: Array<[number, number, number, number, number]> }>;
+  producers: Array<{ id: string; epoch: number; lastTimestamp: number; coordinatorEpoch?: number; batches: Array<[number, number, number, number, number]> }>;
+  /** Open transactions: [producer id, first offset]. */
+  txns?: Array<[string, number]>;
+}
+
+/** The type of a control batch's marker (CONTROL_TYPE_COMMIT / CONTROL_TYPE_ABORT), or -1 when unreadable. */
+export function markerType(view: RecordBatchView): number {
+  try {
+    for (const r of iterateRecords(view)) return parseControlRecordKey(r.key)?.type ?? -1;
+  } catch {
+    // an undecodable marker counts as none
+  }
+  return -1;
 }
 
 export const snapshotFileName = (offset: number): string => `${String(offset).padStart(20, '0')}.snapshot`;
@@ -158,10 +170,13 @@ export class ProducerRegistry {
     const offset = log.logEndOffset;
     const data: SnapshotFile = { version: 1, topicId, offset, producers: [] };
     for (const [id, e] of st.entries()) {
-      data.producers.push({ id: String(id), epoch: e.epoch, lastTimestamp: e.lastTimestamp, batches: e.batches.map((b) => [b.firstSeq, b.lastSeq, b.firstOffset, b.lastOffset, b.timestamp]) });
+      data.producers.push({ id: String(id), epoch: e.epoch, lastTimestamp: e.lastTimestamp, coordinatorEpoch: e.coordinatorEpoch, batches: e.batches.map((b) => [b.firstSeq, b.lastSeq, b.firstOffset, b.lastOffset, b.timestamp]) });
     }
+    data.txns = [...st.ongoingTxns()].map(([id, first]) => [String(id), first]);
     st.dirty = false;
     if (this.#storage.partition(log.topic, log.partition) !== log) return; // deleted meanwhile
+    // Aborts below `offset` must be durable in .txnindex: the replay after this snapshot will not re-add them.
+    await log.txnIndexWritten();
     await writeFileAtomic(this.#fs, join(log.dir, snapshotFileName(offset)), Buffer.from(JSON.stringify(data)));
     st.snapshotOffset = offset;
     // Keep the two newest; remove older ones and any beyond this offset (left by a log that was truncated).
@@ -184,8 +199,9 @@ export class ProducerRegistry {
         continue;
       }
       for (const p of snap.producers) {
-        st.restore(BigInt(p.id), { epoch: p.epoch, lastTimestamp: p.lastTimestamp, batches: p.batches.map(([firstSeq, lastSeq, firstOffset, lastOffset, timestamp]) => ({ firstSeq, lastSeq, firstOffset, lastOffset, timestamp })) });
+        st.restore(BigInt(p.id), { epoch: p.epoch, lastTimestamp: p.lastTimestamp, coordinatorEpoch: p.coordinatorEpoch, batches: p.batches.map(([firstSeq, lastSeq, firstOffset, lastOffset, timestamp]) => ({ firstSeq, lastSeq, firstOffset, lastOffset, timestamp })) });
       }
+      for (const [id, first] of snap.txns ?? []) st.restoreTxn(BigInt(id), first);
       from = offset;
       st.snapshotOffset = offset;
       break;
@@ -206,7 +222,10 @@ export class ProducerRegistry {
     }
   }
 
-  /** Rebuilds state from the batches in [from, log end): headers only, no validation (Kafka's log recovery). */
+  /**
+   * Rebuilds state from the batches in [from, log end): headers only, no validation (Kafka's log recovery).
+   * Markers close transactions; aborts are (re-)added to the log's aborted-transaction index.
+   */
   async #replay(log: PartitionLog, st: PartitionProducerState, from: number): Promise<number> {
     let offset = from;
     let n = 0;
@@ -222,7 +241,18 @@ export class ProducerRegistry {
           if (v.nextOffset <= offset) continue;
           offset = v.nextOffset;
           progressed = true;
-          if (v.producerId < 0n || v.isControl) continue;
+          if (v.producerId < 0n) continue;
+          if (v.isControl) {
+            const type = markerType(v);
+            if (type < 0) continue;
+            const first = st.completeTxn(v.producerId, v.producerEpoch, -1, v.maxTimestamp);
+            if (type !== CONTROL_TYPE_COMMIT && first !== undefined) {
+              log.addAbortedTxn({ producerId: v.producerId, firstOffset: first, lastOffset: v.baseOffset, lastStableOffset: st.firstUnstableOffset ?? v.baseOffset + 1 });
+            }
+            n++;
+            continue;
+          }
+          if (v.isTransactional) st.beginTxn(v.producerId, v.baseOffset);
           const meta: BatchMeta = { firstSeq: v.baseSequence, lastSeq: lastSequence(v.baseSequence, v.lastOffsetDelta), firstOffset: v.baseOffset, lastOffset: v.lastOffset, timestamp: v.maxTimestamp };
           st.apply(v.producerId, v.producerEpoch, meta);
           n++;

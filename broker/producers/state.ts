@@ -7,6 +7,12 @@
 // same producer still in flight; the state itself changes only when the append succeeded (`commit`), and a
 // failed append just drops its reservation (`release`). Two pipelined batches of one producer therefore
 // cannot both pass as "next in sequence", and a retry of a batch still being written waits for it.
+//
+// Transactions (Kafka's ProducerStateEntry.currentTxnFirstOffset): the first offset of each producer's
+// open transaction in this partition. It is registered when the first transactional batch is reserved
+// (its offset is then known: storage assigns offsets synchronously at append), before the bytes are
+// written, so the last stable offset (`firstUnstableOffset`, else the high watermark) never exposes an
+// open transaction's batch. A marker (`completeTxn`) closes it and may bump the producer's epoch.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 
 /** Kafka's ProducerStateEntry.NUM_BATCHES_TO_RETAIN. */
@@ -29,6 +35,8 @@ export interface ProducerEntry {
   batches: BatchMeta[];
   /** Max timestamp of the last batch (Kafka expires producers by it, not by wall-clock arrival). */
   lastTimestamp: number;
+  /** Coordinator epoch of the last marker (-1: none). */
+  coordinatorEpoch?: number;
 }
 
 /** What `check` needs of a batch (RecordBatchView has all of it). */
@@ -77,6 +85,9 @@ export class PartitionProducerState {
   readonly #entries = new Map<bigint, ProducerEntry>();
   readonly #pending = new Map<bigint, Pending[]>();
   #pendingCount = 0;
+  /** Producer id → first offset of its open transaction here. */
+  readonly #ongoing = new Map<bigint, number>();
+  #markersInFlight = 0;
   /** The state changed since the last snapshot. */
   dirty = false;
   /** Offset of the last snapshot written or loaded (-1: none). */
@@ -87,7 +98,16 @@ export class PartitionProducerState {
   }
 
   get size(): number { return this.#entries.size; }
-  get hasPending(): boolean { return this.#pendingCount > 0; }
+  /** Appends of producer batches or markers are in flight (a snapshot now could miss their effect). */
+  get hasPending(): boolean { return this.#pendingCount > 0 || this.#markersInFlight > 0; }
+  /** First offset of the oldest open transaction, or undefined: the last stable offset is then the high watermark. */
+  get firstUnstableOffset(): number | undefined {
+    let min: number | undefined;
+    for (const o of this.#ongoing.values()) if (min === undefined || o < min) min = o;
+    return min;
+  }
+  ongoingTxns(): IterableIterator<[bigint, number]> { return this.#ongoing.entries(); }
+  txnFirstOffset(producerId: bigint): number | undefined { return this.#ongoing.get(producerId); }
   entry(producerId: bigint): ProducerEntry | undefined { return this.#entries.get(producerId); }
   entries(): IterableIterator<[bigint, ProducerEntry]> { return this.#entries.entries(); }
 
@@ -175,9 +195,50 @@ export class PartitionProducerState {
     this.dirty = true;
   }
 
+  /** Registers the start of a producer's transaction at `offset` unless one is open. Returns whether it started one. */
+  beginTxn(producerId: bigint, offset: number): boolean {
+    if (this.#ongoing.has(producerId)) return false;
+    this.#ongoing.set(producerId, offset);
+    this.dirty = true;
+    return true;
+  }
+
+  /** The first batch of a transaction failed to append: forget the start beginTxn registered. */
+  abandonTxnStart(producerId: bigint, offset: number): void {
+    if (this.#ongoing.get(producerId) === offset) this.#ongoing.delete(producerId);
+  }
+
+  markerStarted(): void { this.#markersInFlight++; }
+  markerSettled(): void { this.#markersInFlight--; }
+
+  /**
+   * A commit/abort marker of this producer was written at `markerOffset` (Kafka's appendEndTxnMarker):
+   * closes its open transaction and adopts the marker's epoch when newer (a bump by the coordinator
+   * fences the old epoch here). Returns the transaction's first offset, or undefined when none was open.
+   */
+  completeTxn(producerId: bigint, epoch: number, coordinatorEpoch: number, timestamp: number): number | undefined {
+    const first = this.#ongoing.get(producerId);
+    this.#ongoing.delete(producerId);
+    let e = this.#entries.get(producerId);
+    if (!e) this.#entries.set(producerId, (e = { epoch, batches: [], lastTimestamp: timestamp }));
+    if (epoch > e.epoch) {
+      e.epoch = epoch;
+      e.batches = [];
+    }
+    e.coordinatorEpoch = coordinatorEpoch;
+    e.lastTimestamp = Math.max(e.lastTimestamp, timestamp);
+    this.dirty = true;
+    return first;
+  }
+
   /** Restores an entry from a snapshot. */
   restore(producerId: bigint, entry: ProducerEntry): void {
-    this.#entries.set(producerId, { epoch: entry.epoch, batches: entry.batches.slice(-BATCHES_TO_RETAIN), lastTimestamp: entry.lastTimestamp });
+    this.#entries.set(producerId, { epoch: entry.epoch, batches: entry.batches.slice(-BATCHES_TO_RETAIN), lastTimestamp: entry.lastTimestamp, coordinatorEpoch: entry.coordinatorEpoch });
+  }
+
+  /** Restores an open transaction from a snapshot. */
+  restoreTxn(producerId: bigint, firstOffset: number): void {
+    this.#ongoing.set(producerId, firstOffset);
   }
 
   /**
@@ -187,7 +248,7 @@ export class PartitionProducerState {
   expire(now: number, expirationMs: number): number {
     let n = 0;
     for (const [pid, e] of this.#entries) {
-      if (now - e.lastTimestamp >= expirationMs && !this.#pending.has(pid)) {
+      if (now - e.lastTimestamp >= expirationMs && !this.#pending.has(pid) && !this.#ongoing.has(pid)) {
         this.#entries.delete(pid);
         n++;
       }

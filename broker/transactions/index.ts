@@ -1,0 +1,50 @@
+// The transaction coordinator wired to broker config and storage (server.ts creates it at start).
+import type { Storage } from '../../storage/index.ts';
+import type { AppendNotifier } from '../append-notifier.ts';
+import type { BrokerConfig } from '../config.ts';
+import type { Clock } from '../context.ts';
+import type { Logger } from '../log.ts';
+import type { ProducerRegistry } from '../producers/index.ts';
+import { TransactionCoordinator } from './coordinator.ts';
+import { createMarkerWriter } from './markers.ts';
+import { type CreateTopicFn, TransactionStateLog, loadTransactionState } from './state-log.ts';
+
+export { TransactionCoordinator } from './coordinator.ts';
+export type { TxnMetadata, TopicPartition } from './coordinator.ts';
+export { TRANSACTION_STATE_TOPIC, TXN_STATES } from './records.ts';
+export type { TxnState } from './records.ts';
+
+export interface TransactionsOptions {
+  config: BrokerConfig;
+  storage: Storage;
+  producers: ProducerRegistry;
+  appends: AppendNotifier;
+  clock: Clock;
+  log: Logger;
+  createTopic: CreateTopicFn;
+  onMarker?: (topic: string, partition: number, producerId: bigint, commit: boolean) => void;
+}
+
+export function createTransactionCoordinator(opts: TransactionsOptions): TransactionCoordinator {
+  const { config } = opts;
+  const store = new TransactionStateLog({
+    storage: opts.storage, partitions: config.int('transaction.state.log.num.partitions'),
+    segmentBytes: config.int('transaction.state.log.segment.bytes'), now: () => opts.clock.now(), createTopic: opts.createTopic,
+  });
+  return new TransactionCoordinator({
+    clock: opts.clock, log: opts.log, store,
+    markers: createMarkerWriter({ storage: opts.storage, producers: opts.producers, appends: opts.appends, clock: opts.clock, onMarker: opts.onMarker }),
+    generateProducerId: () => opts.producers.ids.generate(),
+    maxTimeoutMs: config.int('transaction.max.timeout.ms'),
+    abortCheckIntervalMs: config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
+    idExpirationMs: config.int('transactional.id.expiration.ms'),
+    idExpirationCheckIntervalMs: config.int('transaction.remove.expired.transaction.cleanup.interval.ms'),
+  });
+}
+
+/** Replays `__transaction_state`, completes interrupted transactions, arms the timers. */
+export async function startTransactionCoordinator(opts: { coordinator: TransactionCoordinator; storage: Storage; log: Logger }): Promise<void> {
+  const n = await loadTransactionState({ storage: opts.storage, log: opts.log, replay: (id, v) => opts.coordinator.replay(id, v) });
+  if (n > 0) opts.log.info(`loaded ${n} record(s) from __transaction_state: ${opts.coordinator.size} transactional id(s)`);
+  opts.coordinator.start();
+}

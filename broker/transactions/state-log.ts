@@ -1,0 +1,100 @@
+// `__transaction_state`: every transition of a transactional id is appended to partition
+// abs(hash(transactionalId)) % n (Kafka's partitionFor) and replayed at start. Like Kafka, the topic is
+// created on first use (transaction.state.log.num.partitions partitions, compacted, uncompressed).
+import { buildRecordBatch, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
+import type { Storage } from '../../storage/index.ts';
+import { partitionForGroup } from '../groups/records.ts';
+import type { Logger } from '../log.ts';
+import type { TxnStore } from './coordinator.ts';
+import {
+  TRANSACTION_STATE_TOPIC, type TransactionLogValue, decodeTransactionLogKey, decodeTransactionLogValue,
+  encodeTransactionLogKey, encodeTransactionLogValue,
+} from './records.ts';
+
+const LOAD_CHUNK_BYTES = 4 << 20;
+
+export type CreateTopicFn = (name: string, partitions: number, configs: Map<string, string>) => Promise<unknown>;
+
+export class TransactionStateLog implements TxnStore {
+  readonly #storage: Storage;
+  readonly #configuredPartitions: number;
+  readonly #segmentBytes: number;
+  readonly #now: () => number;
+  readonly #create: CreateTopicFn;
+  #creating: Promise<void> | null = null;
+
+  constructor(opts: { storage: Storage; partitions: number; segmentBytes: number; now: () => number; createTopic: CreateTopicFn }) {
+    this.#storage = opts.storage;
+    this.#configuredPartitions = opts.partitions;
+    this.#segmentBytes = opts.segmentBytes;
+    this.#now = opts.now;
+    this.#create = opts.createTopic;
+  }
+
+  /** An existing topic keeps its partition count; else transaction.state.log.num.partitions. */
+  get partitions(): number { return this.#storage.getTopic(TRANSACTION_STATE_TOPIC)?.partitions ?? this.#configuredPartitions; }
+
+  partitionFor(transactionalId: string): number { return partitionForGroup(transactionalId, this.partitions); }
+
+  ensure(): Promise<void> {
+    if (this.#storage.getTopic(TRANSACTION_STATE_TOPIC)) return Promise.resolve();
+    const configs = new Map([['cleanup.policy', 'compact'], ['compression.type', 'uncompressed'], ['segment.bytes', String(this.#segmentBytes)]]);
+    this.#creating ??= this.#create(TRANSACTION_STATE_TOPIC, this.#configuredPartitions, configs).then(
+      () => { this.#creating = null; },
+      (err) => { this.#creating = null; throw Object.assign(new Error(`creating ${TRANSACTION_STATE_TOPIC}: ${(err as Error).message}`), { code: 15 }); },
+    );
+    return this.#creating;
+  }
+
+  async append(transactionalId: string, value: TransactionLogValue | null): Promise<void> {
+    await this.ensure();
+    const log = this.#storage.partition(TRANSACTION_STATE_TOPIC, this.partitionFor(transactionalId));
+    if (!log) throw Object.assign(new Error(`${TRANSACTION_STATE_TOPIC} partition missing`), { code: 15 });
+    const now = this.#now();
+    const batch = buildRecordBatch({ records: [{ key: encodeTransactionLogKey(transactionalId), value: value === null ? null : encodeTransactionLogValue(value), timestamp: now }], now });
+    await log.append(batch, { leaderEpoch: 0 });
+  }
+}
+
+/** Replays `__transaction_state` (when it exists); returns the number of records read. */
+export async function loadTransactionState(opts: { storage: Storage; log: Logger; replay: (id: string, v: TransactionLogValue | null) => void }): Promise<number> {
+  const { storage, log } = opts;
+  const count = storage.getTopic(TRANSACTION_STATE_TOPIC)?.partitions ?? 0;
+  let n = 0;
+  for (let p = 0; p < count; p++) {
+    const plog = storage.partition(TRANSACTION_STATE_TOPIC, p);
+    if (!plog) continue;
+    let offset = plog.logStartOffset;
+    while (offset < plog.highWatermark) {
+      const res = await plog.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
+      if (res.error !== null) {
+        log.error(`loading ${TRANSACTION_STATE_TOPIC}-${p} at ${offset}: ${res.message}`);
+        break;
+      }
+      let next = offset;
+      for (const buf of res.batches) {
+        for (let pos = 0; pos + 61 <= buf.length;) {
+          const view = new RecordBatchView(buf, pos);
+          if (pos + view.size > buf.length) break;
+          pos += view.size;
+          next = Math.max(next, view.nextOffset);
+          if (view.isControl) continue;
+          for (const r of iterateRecords(view)) {
+            if (r.offset < offset || r.key === null) continue;
+            try {
+              const id = decodeTransactionLogKey(r.key);
+              if (id === null) continue;
+              opts.replay(id, r.value === null ? null : decodeTransactionLogValue(r.value));
+              n++;
+            } catch (err) {
+              log.warn(`${TRANSACTION_STATE_TOPIC}-${p} offset ${r.offset}: skipping undecodable record: ${(err as Error).message}`);
+            }
+          }
+        }
+      }
+      if (next <= offset) break;
+      offset = next;
+    }
+  }
+  return n;
+}
