@@ -22,7 +22,8 @@ export interface CoordinatorRecord { key: Buffer; value: Buffer | null }
 
 /** Where the coordinator's records go; resolves once appended, rejects with an error carrying `code`. */
 export interface CoordinatorLog {
-  append(groupId: string, records: CoordinatorRecord[]): Promise<void>;
+  /** `txn`: write the records as a transactional batch of that producer (TxnOffsetCommit). */
+  append(groupId: string, records: CoordinatorRecord[], txn?: { producerId: bigint; producerEpoch: number }): Promise<void>;
   /** Resolves once the log can take appends (creates `__consumer_offsets` on first use). */
   ensure?(): Promise<void>;
 }
@@ -283,10 +284,25 @@ function syncError(errorCode: number): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY };
 }
 
+export interface TxnCommitRequest {
+  groupId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  generationId: number;
+  partitions: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; errorCode: number }>;
+}
+
 export class GroupCoordinator {
   readonly groups = new Map<string, ClassicGroup>();
   /** group → topic → partition → committed offset. */
   readonly offsets = new Map<string, Map<string, Map<number, OffsetAndMetadata>>>();
+  /**
+   * TxnOffsetCommit offsets waiting for their transaction's marker: producer id → group → entries
+   * (Kafka's pendingTransactionalOffsetCommits). Written to __consumer_offsets as transactional batches.
+   */
+  readonly txnOffsets = new Map<bigint, Map<string, Array<{ topic: string; partition: number; value: OffsetAndMetadata }>>>();
   readonly config: CoordinatorConfig;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -980,6 +996,84 @@ export class GroupCoordinator {
     if (appendErr !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? appendErr : c));
     for (const a of applied) this.#putOffset(req.groupId, a.topic, a.partition, a.value);
     return codes;
+  }
+
+  /**
+   * TxnOffsetCommit (the handler verified the transaction): member checks as Kafka makes them for
+   * transactional commits (none without member id and generation), then a transactional batch of the
+   * producer; the offsets become committed when the transaction's commit marker is written.
+   */
+  async commitTxnOffsets(req: TxnCommitRequest): Promise<number[]> {
+    const fail = (code: number) => req.partitions.map((p) => (p.errorCode !== ErrorCode.NONE ? p.errorCode : code));
+    if (req.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
+      let err: number;
+      if (this.#consumer?.has(req.groupId)) {
+        err = this.#consumer.validateOffsetCommit(req.groupId, req.memberId, req.generationId, 9);
+        if (err === ErrorCode.STALE_MEMBER_EPOCH) err = ErrorCode.ILLEGAL_GENERATION;
+      } else {
+        const g = this.groups.get(req.groupId);
+        if (!g || g.state === 'Dead') err = ErrorCode.ILLEGAL_GENERATION;
+        else {
+          err = g.validateMember(req.memberId, req.groupInstanceId);
+          if (err === ErrorCode.NONE && req.generationId !== g.generationId) err = ErrorCode.ILLEGAL_GENERATION;
+        }
+      }
+      if (err !== ErrorCode.NONE) return fail(err);
+    }
+    const now = this.#clock.now();
+    const codes: number[] = [];
+    const records: CoordinatorRecord[] = [];
+    const pending: Array<{ topic: string; partition: number; value: OffsetAndMetadata }> = [];
+    for (const p of req.partitions) {
+      if (p.errorCode !== ErrorCode.NONE) {
+        codes.push(p.errorCode);
+      } else if (p.metadata !== null && p.metadata.length > this.config.offsetMetadataMaxBytes) {
+        codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
+      } else {
+        codes.push(ErrorCode.NONE);
+        const value: OffsetCommitValue = { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata: p.metadata ?? '', commitTimestamp: now, expireTimestamp: -1 };
+        records.push({ key: encodeOffsetCommitKey(req.groupId, p.topic, p.partition), value: encodeOffsetCommitValue(value) });
+        pending.push({ topic: p.topic, partition: p.partition, value });
+      }
+    }
+    if (records.length === 0) return codes;
+    const appendErr = await this.#store.append(req.groupId, records, { producerId: req.producerId, producerEpoch: req.producerEpoch })
+      .then(() => ErrorCode.NONE, (err) => errorCodeOf(err));
+    if (appendErr !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? appendErr : c));
+    for (const e of pending) this.replayTxnOffset(req.producerId, req.groupId, e.topic, e.partition, e.value);
+    return codes;
+  }
+
+  /** A transactional offset commit read back (or just written): pending until its marker. */
+  replayTxnOffset(producerId: bigint, groupId: string, topic: string, partition: number, value: OffsetAndMetadata): void {
+    let byGroup = this.txnOffsets.get(producerId);
+    if (!byGroup) this.txnOffsets.set(producerId, byGroup = new Map());
+    let list = byGroup.get(groupId);
+    if (!list) byGroup.set(groupId, list = []);
+    const i = list.findIndex((e) => e.topic === topic && e.partition === partition);
+    if (i >= 0) list.splice(i, 1);
+    list.push({ topic, partition, value });
+  }
+
+  /** The producer's transaction ended: its pending offsets become committed (commit) or are dropped (abort). */
+  completeTxnOffsets(producerId: bigint, commit: boolean): void {
+    const byGroup = this.txnOffsets.get(producerId);
+    if (!byGroup) return;
+    this.txnOffsets.delete(producerId);
+    if (!commit) return;
+    for (const [groupId, list] of byGroup) {
+      if (!this.groups.has(groupId) && !this.#consumer?.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId));
+      for (const e of list) this.#putOffset(groupId, e.topic, e.partition, e.value);
+    }
+  }
+
+  /** OffsetFetch require_stable: a transaction holds an uncommitted offset for this partition. */
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.txnOffsets.values()) {
+      if (byGroup.get(groupId)?.some((e) => e.topic === topic && e.partition === partition)) return true;
+    }
+    return false;
   }
 
   #validateOffsetCommit(g: ClassicGroup, req: CommitRequest): number {

@@ -3,7 +3,8 @@
 // restart. Like Kafka, the topic is created on first use (offsets.topic.num.partitions partitions,
 // cleanup.policy=compact): a broker nobody used for groups lists no topics. FindCoordinator waits for the
 // creation instead of answering COORDINATOR_NOT_AVAILABLE, so clients need no retry.
-import { buildRecordBatch, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
+import { buildRecordBatch, CONTROL_TYPE_COMMIT, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
+import { markerType } from '../producers/index.ts';
 import type { Storage } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 import type { CoordinatorLog, CoordinatorRecord, GroupCoordinator } from './coordinator.ts';
@@ -50,12 +51,15 @@ export class OffsetsTopicLog implements CoordinatorLog {
     return this.#creating;
   }
 
-  async append(groupId: string, records: CoordinatorRecord[]): Promise<void> {
+  async append(groupId: string, records: CoordinatorRecord[], txn?: { producerId: bigint; producerEpoch: number }): Promise<void> {
     await this.ensure();
     const log = this.#storage.partition(OFFSETS_TOPIC, this.partitionFor(groupId));
     if (!log) throw Object.assign(new Error(`${OFFSETS_TOPIC} partition missing`), { code: 3 /* UNKNOWN_TOPIC_OR_PARTITION */ });
     const now = this.#now();
-    const batch = buildRecordBatch({ records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })), now });
+    const batch = buildRecordBatch({
+      records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })), now,
+      ...(txn ? { producerId: txn.producerId, producerEpoch: txn.producerEpoch, baseSequence: 0, isTransactional: true } : {}),
+    });
     await log.append(batch, { leaderEpoch: 0 });
   }
 }
@@ -81,12 +85,19 @@ export async function loadOffsetsTopic(opts: { storage: Storage; coordinator: Gr
         while (pos + 12 <= buf.length) {
           const view = new RecordBatchView(buf, pos);
           if (pos + view.size > buf.length) break;
-          if (!view.isControl) {
+          if (view.isControl) {
+            // A transaction marker: TxnOffsetCommit offsets of that producer become committed or are dropped.
+            if (view.baseOffset >= offset) {
+              const type = markerType(view);
+              if (type >= 0) coordinator.completeTxnOffsets(view.producerId, type === CONTROL_TYPE_COMMIT);
+            }
+          } else {
             for (const r of iterateRecords(view)) {
               if (r.offset < offset || r.key === null) continue;
               try {
                 const key = decodeKey(r.key);
-                if (key?.type === 'offset') coordinator.replayOffset(key.group, key.topic, key.partition, r.value === null ? null : decodeOffsetCommitValue(r.value));
+                if (key?.type === 'offset' && view.isTransactional && r.value !== null) coordinator.replayTxnOffset(view.producerId, key.group, key.topic, key.partition, decodeOffsetCommitValue(r.value));
+                else if (key?.type === 'offset') coordinator.replayOffset(key.group, key.topic, key.partition, r.value === null ? null : decodeOffsetCommitValue(r.value));
                 else if (key?.type === 'group') coordinator.replayGroup(key.group, r.value === null ? null : decodeGroupMetadataValue(r.value));
                 n++;
               } catch (err) {
