@@ -8,6 +8,7 @@ import type { Handler } from './handler.ts';
 import type { Logger } from './log.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
+import type { TransactionCoordinator } from './transactions/index.ts';
 
 export interface Clock {
   now(): number;
@@ -48,6 +49,8 @@ export interface BrokerContext {
   readonly groups: GroupCoordinator;
   /** Producer ids (InitProducerId) and per-partition producer state (idempotent Produce). */
   readonly producers: ProducerRegistry;
+  /** The transaction coordinator (this node coordinates every transactional id); state in __transaction_state. */
+  readonly transactions: TransactionCoordinator;
   /** The pending creation of this topic, if one is under way. */
   pendingCreation(name: string): Promise<TopicInfo> | undefined;
   /**

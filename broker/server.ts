@@ -16,6 +16,8 @@ import type { Handler } from './handler.ts';
 import { allHandlers, buildHandlerTable } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { ProducerRegistry } from './producers/index.ts';
+import { OFFSETS_TOPIC } from './groups/records.ts';
+import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
 import { isInternalTopic, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface BrokerOptions {
@@ -132,9 +134,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     expirationCheckIntervalMs: config.int('producer.id.expiration.check.interval.ms'),
   });
 
+  const transactions = createTransactionCoordinator({
+    config, storage, producers, appends, clock, log,
+    createTopic: (n, p, c) => context.pendingCreation(n) ?? context.createTopic(n, p, c),
+    // A marker in __consumer_offsets settles the producer's TxnOffsetCommit offsets.
+    onMarker: (topic, _p, producerId, commit) => { if (topic === OFFSETS_TOPIC) groups.completeTxnOffsets(producerId, commit); },
+  });
+
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
-    storage, appends, groups, producers,
+    storage, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
@@ -178,7 +187,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
   try {
     await producers.start();
+    await startTransactionCoordinator({ coordinator: transactions, storage, log });
   } catch (err) {
+    transactions.close();
     groups.close();
     await storage.close();
     throw err;
@@ -215,6 +226,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
   } catch (err) {
     for (const s of servers) s.close();
+    transactions.close();
     groups.close();
     await producers.close();
     await storage.close();
@@ -230,6 +242,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         for (const c of connections) c.close();
         await Promise.all(stopped);
+        transactions.close();
         groups.close();
         await producers.close();
         await storage.close();

@@ -2,8 +2,10 @@
 // partition byte budgets with KIP-74's "first batch even if larger", incremental fetch sessions (KIP-227),
 // topic IDs (v13+). Records go out as the buffers storage read (one segment per partition per fetch,
 // as Kafka), trimmed to the budget by slicing at batch boundaries — never copied or concatenated.
-// Left out: follower fetching (replicaId ≥ 0 answers NOT_LEADER_OR_FOLLOWER); read_committed behaves as
-// read_uncommitted until transactions exist (LSO = high watermark, no aborted transactions).
+// read_committed (isolation 1): data only below the last stable offset (the first offset of the oldest
+// open transaction, else the high watermark) and the aborted transactions overlapping the fetched range
+// from the segments' .txnindex, so clients drop aborted records and control batches. Every response
+// carries the LSO. Left out: follower fetching (replicaId ≥ 0 answers NOT_LEADER_OR_FOLLOWER).
 import {
   FetchApi,
   type FetchRequest,
@@ -12,6 +14,7 @@ import {
   makeFetchResponse,
   makeFetchableTopicResponse,
   makePartitionData,
+  makeAbortedTransaction,
 } from '../../protocol/generated/fetch.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { partitionKey } from '../append-notifier.ts';
@@ -33,8 +36,12 @@ interface ReadOutcome {
   p: Wanted;
   errorCode: number;
   highWatermark: number;
+  /** The last stable offset: the high watermark unless a transaction is open (-1 on errors). */
+  lastStableOffset?: number;
   logStartOffset: number;
   records: Buffer | null;
+  /** read_committed: aborted transactions overlapping the fetched range. */
+  aborted?: Array<{ producerId: bigint; firstOffset: number }>;
 }
 
 /** Whole batches from the start of `buf` that fit in `budget` bytes (at least one if `atLeastOne`). */
@@ -49,7 +56,7 @@ function trimToBudget(buf: Buffer, budget: number, atLeastOne: boolean): Buffer 
   return end === 0 ? null : end === buf.length ? buf : buf.subarray(0, end);
 }
 
-async function readOne(broker: BrokerContext, p: Wanted, maxBytes: number): Promise<ReadOutcome> {
+async function readOne(broker: BrokerContext, p: Wanted, maxBytes: number, isolationLevel: number): Promise<ReadOutcome> {
   const none = (errorCode: number, hw = -1, lso = -1): ReadOutcome => ({ p, errorCode, highWatermark: hw, logStartOffset: lso, records: null });
   if (p.resolveError !== ErrorCode.NONE) return none(p.resolveError);
   const log = broker.storage.partition(p.topic, p.partition);
@@ -58,15 +65,20 @@ async function readOne(broker: BrokerContext, p: Wanted, maxBytes: number): Prom
   if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
     return none(p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH);
   }
-  const res = await log.read(p.fetchOffset, Math.max(0, Math.min(maxBytes, p.maxBytes)), { minOneBatch: true });
+  // Read before the await: the bound and the open transactions are one consistent view.
+  const lso = Math.min(broker.producers.partition(log).firstUnstableOffset ?? Infinity, log.highWatermark);
+  const committed = isolationLevel === READ_COMMITTED;
+  const res = await log.read(p.fetchOffset, Math.max(0, Math.min(maxBytes, p.maxBytes)), committed ? { minOneBatch: true, maxOffset: lso } : { minOneBatch: true });
   if (res.error === 'OFFSET_OUT_OF_RANGE') return none(ErrorCode.OFFSET_OUT_OF_RANGE, res.highWatermark, res.logStartOffset);
   if (res.error !== null) return none(ErrorCode.KAFKA_STORAGE_ERROR, res.highWatermark, res.logStartOffset);
-  return { p, errorCode: ErrorCode.NONE, highWatermark: res.highWatermark, logStartOffset: res.logStartOffset, records: res.batches[0] ?? null };
+  const records = res.batches[0] ?? null;
+  const aborted = committed && records ? log.abortedTransactions(p.fetchOffset, lso).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset })) : undefined;
+  return { p, errorCode: ErrorCode.NONE, highWatermark: res.highWatermark, lastStableOffset: Math.min(lso, res.highWatermark), logStartOffset: res.logStartOffset, records, aborted };
 }
 
 /** Reads every wanted partition in parallel, then applies the request budget in request order. */
-async function readAll(broker: BrokerContext, wanted: Wanted[], requestMaxBytes: number): Promise<{ outcomes: ReadOutcome[]; bytes: number }> {
-  const outcomes = await Promise.all(wanted.map((p) => readOne(broker, p, requestMaxBytes)));
+async function readAll(broker: BrokerContext, wanted: Wanted[], requestMaxBytes: number, isolationLevel: number): Promise<{ outcomes: ReadOutcome[]; bytes: number }> {
+  const outcomes = await Promise.all(wanted.map((p) => readOne(broker, p, requestMaxBytes, isolationLevel)));
   let bytes = 0;
   for (const o of outcomes) {
     if (!o.records) continue;
@@ -127,9 +139,11 @@ function toPartitionData(o: ReadOutcome, isolationLevel: number): PartitionData 
     partitionIndex: o.p.partition,
     errorCode: o.errorCode,
     highWatermark: BigInt(o.highWatermark),
-    lastStableOffset: BigInt(o.highWatermark),
+    lastStableOffset: BigInt(o.lastStableOffset ?? o.highWatermark),
     logStartOffset: BigInt(o.logStartOffset),
-    abortedTransactions: isolationLevel === READ_COMMITTED && o.errorCode === ErrorCode.NONE ? [] : null,
+    abortedTransactions: isolationLevel === READ_COMMITTED && o.errorCode === ErrorCode.NONE
+      ? (o.aborted ?? []).map((a) => makeAbortedTransaction({ producerId: a.producerId, firstOffset: BigInt(a.firstOffset) }))
+      : null,
     preferredReadReplica: -1,
     records: o.records ?? NO_RECORDS,
   });
@@ -215,7 +229,7 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
     };
 
     return (async () => {
-      const first = await readAll(broker, wanted, requestMaxBytes);
+      const first = await readAll(broker, wanted, requestMaxBytes, req.isolationLevel);
       const hasError = first.outcomes.some((o) => o.errorCode !== ErrorCode.NONE);
       if (first.bytes >= req.minBytes || req.maxWaitMs <= 0 || hasError || wanted.length === 0) return respond(first.outcomes);
 
@@ -232,7 +246,7 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
           if (finished) return;
           if (reading) { again = true; return; }
           reading = true;
-          readAll(broker, wanted, requestMaxBytes).then((r) => {
+          readAll(broker, wanted, requestMaxBytes, req.isolationLevel).then((r) => {
             reading = false;
             result = r;
             if (r.bytes >= req.minBytes || r.outcomes.some((o) => o.errorCode !== ErrorCode.NONE)) finish();
@@ -242,7 +256,7 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
         const cancel = broker.appends.subscribe(keys, onAppend);
       });
       // A final read at the deadline so the response reflects the latest state.
-      if (result === first) result = await readAll(broker, wanted, requestMaxBytes);
+      if (result === first) result = await readAll(broker, wanted, requestMaxBytes, req.isolationLevel);
       return respond(result.outcomes);
     })();
   },

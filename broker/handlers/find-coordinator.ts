@@ -1,8 +1,8 @@
-// FindCoordinator (key 10), v0-6. This node coordinates every group (key type 0). Transactions (key
-// type 1) have no coordinator yet: answered COORDINATOR_NOT_AVAILABLE, what Kafka answers while its
-// transaction coordinator is not available. Share groups (key type 2): INVALID_REQUEST, as Kafka without
-// a share coordinator (and below v6). Another key type: INVALID_REQUEST.
-// The first group lookup creates __consumer_offsets and is answered once it exists.
+// FindCoordinator (key 10), v0-6. This node coordinates every group (key type 0) and every transactional
+// id (key type 1). Share groups (key type 2): INVALID_REQUEST, as Kafka without a share coordinator (and
+// below v6). Another key type: INVALID_REQUEST.
+// The first group lookup creates __consumer_offsets, the first transaction lookup __transaction_state;
+// either is answered once its topic exists.
 // v0-3 carry one key (errorMessage "NONE" on success, Kafka's Errors.NONE.message()); v4+ a batch of keys.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import {
@@ -23,8 +23,7 @@ const MESSAGES: Record<number, string> = {
 
 function lookup(ctx: RequestContext, keyType: number, ready: number): { errorCode: number; nodeId: number; host: string; port: number } {
   const none = (errorCode: number) => ({ errorCode, nodeId: -1, host: '', port: -1 });
-  if (keyType === 1) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-  if (keyType !== 0) return none(ErrorCode.INVALID_REQUEST);
+  if (keyType !== 0 && keyType !== 1) return none(ErrorCode.INVALID_REQUEST);
   if (ready !== ErrorCode.NONE) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   const addr = ctx.broker.advertisedAddress(ctx.listenerName);
   if (!addr) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -47,8 +46,9 @@ export const handler = defineHandler<FindCoordinatorRequest, FindCoordinatorResp
       const r = lookup(ctx, keyType, ready);
       return makeFindCoordinatorResponse({ ...r, errorMessage: ctx.apiVersion >= 1 ? MESSAGES[r.errorCode] ?? null : null });
     };
-    // Group keys: __consumer_offsets is created on first use; answer once it exists.
-    if (keyType !== 0) return respond(ErrorCode.NONE);
-    return ctx.broker.groups.ready().then(respond);
+    // The coordinator's topic is created on first use; answer once it exists.
+    if (keyType === 0) return ctx.broker.groups.ready().then(respond);
+    if (keyType === 1) return ctx.broker.transactions.ready().then(respond);
+    return respond(ErrorCode.NONE);
   },
 });

@@ -29,11 +29,18 @@ import { handler as deleteGroups } from './delete-groups.ts';
 import { handler as initProducerId } from './init-producer-id.ts';
 import { handler as consumerGroupHeartbeat } from './consumer-group-heartbeat.ts';
 import { handler as consumerGroupDescribe } from './consumer-group-describe.ts';
+import { handler as addPartitionsToTxn } from './add-partitions-to-txn.ts';
+import { handler as addOffsetsToTxn } from './add-offsets-to-txn.ts';
+import { handler as endTxn } from './end-txn.ts';
+import { handler as txnOffsetCommit } from './txn-offset-commit.ts';
+import { handler as describeProducers } from './describe-producers.ts';
+import { handler as describeTransactions } from './describe-transactions.ts';
+import { handler as listTransactions } from './list-transactions.ts';
 export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs,
   createTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
   findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete, listGroups, describeGroups, deleteGroups,
   consumerGroupHeartbeat, consumerGroupDescribe,
-  initProducerId];
+  initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions];
 
 /**
  * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when

@@ -5,10 +5,11 @@
 //   id (that is how librdkafka's idempotent producer recovers: InitProducerId v3+ with its current id).
 //   Exactly one of producerId/producerEpoch being -1 is INVALID_REQUEST (checked before anything else).
 // - a transactional id: "" → INVALID_REQUEST; transactionTimeoutMs ≤ 0 or > transaction.max.timeout.ms →
-//   INVALID_TRANSACTION_TIMEOUT; otherwise COORDINATOR_NOT_AVAILABLE, because this broker has no
-//   transaction coordinator yet (FindCoordinator answers the same for key type 1), which clients retry.
-// v6 (KIP-939 two-phase commit fields) is `latestVersionUnstable` in 4.4 and only means something for
-// transactions: not served. No authorizer (CLUSTER/TRANSACTIONAL_ID authorization always passes).
+//   INVALID_TRANSACTION_TIMEOUT; otherwise the transaction coordinator (broker/transactions/) bumps the
+//   id's epoch (fencing an ongoing transaction of an older producer), KIP-360 checks on v3+;
+//   PRODUCER_FENCED is INVALID_PRODUCER_EPOCH below v4.
+// v6 (KIP-939 two-phase commit fields) is `latestVersionUnstable` in 4.4: not served. No authorizer
+// (CLUSTER/TRANSACTIONAL_ID authorization always passes).
 import {
   InitProducerIdApi,
   type InitProducerIdRequest,
@@ -16,16 +17,8 @@ import {
   makeInitProducerIdResponse,
 } from '../../protocol/generated/init-producer-id.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
-
-function configInt(broker: BrokerContext, name: string, fallback: number): number {
-  try {
-    return broker.config.int(name);
-  } catch {
-    return fallback;
-  }
-}
+import { fencedFor } from '../transactions/errors.ts';
 
 const error = (errorCode: number): InitProducerIdResponse => makeInitProducerIdResponse({ errorCode, producerId: -1n, producerEpoch: -1 });
 
@@ -41,9 +34,13 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
     const txnId = req.transactionalId;
     if (txnId !== null) {
       if (txnId === '') return error(ErrorCode.INVALID_REQUEST);
-      const max = configInt(broker, 'transaction.max.timeout.ms', 900_000);
+      const max = broker.config.int('transaction.max.timeout.ms');
       if (req.transactionTimeoutMs <= 0 || req.transactionTimeoutMs > max) return error(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
-      return error(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      const expected = noId ? null : { producerId: req.producerId, producerEpoch: req.producerEpoch };
+      const txnId_ = txnId;
+      return broker.transactions.ready().then((err) => err !== ErrorCode.NONE ? error(err)
+        : broker.transactions.initProducerId(txnId_, req.transactionTimeoutMs, expected).then((r) =>
+          makeInitProducerIdResponse({ errorCode: fencedFor(r.errorCode, ctx.apiVersion, 4), producerId: r.producerId, producerEpoch: r.producerEpoch })));
     }
     const id = broker.producers.ids.generate();
     const ok = (producerId: bigint) => makeInitProducerIdResponse({ errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 });

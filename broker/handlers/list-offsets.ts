@@ -1,7 +1,8 @@
 // ListOffsets (key 2): earliest (-2), latest (-1), max timestamp (-3, v7+), earliest local (-4, v8+),
 // latest tiered (-5, v9+), earliest pending upload (-6, v11+), and by timestamp (exact record offsets).
-// No tiered storage: -4 equals -2; -5 and -6 answer offset -1. Isolation: read_committed sees the
-// last stable offset, which equals the high watermark until transactions exist.
+// No tiered storage: -4 equals -2; -5 and -6 answer offset -1. Isolation (v2+): read_committed sees the
+// last stable offset — latest answers it, and a timestamp lookup only finds offsets below it (Kafka's
+// lastFetchableOffset).
 import {
   ListOffsetsApi,
   type ListOffsetsRequest,
@@ -53,10 +54,12 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
           out.timestamp = BigInt(timestamp);
           out.leaderEpoch = version >= 4 ? epoch : -1;
         };
+        const lastFetchable = version >= 2 && req.isolationLevel === 1
+          ? Math.min(broker.producers.partition(log).firstUnstableOffset ?? Infinity, log.highWatermark) : log.highWatermark;
         if (ts < 0) {
           const since = SPECIAL_SINCE[ts];
           if (since === undefined || version < since) return fail(ErrorCode.UNSUPPORTED_VERSION);
-          if (ts === LATEST) set(log.highWatermark, -1);
+          if (ts === LATEST) set(lastFetchable, -1);
           else if (ts === EARLIEST || ts === EARLIEST_LOCAL) set(log.logStartOffset, -1);
           else if (ts === LATEST_TIERED || ts === EARLIEST_PENDING_UPLOAD) set(-1, -1, -1);
           else {
@@ -64,7 +67,7 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
           }
           return out;
         }
-        pending.push(offsetForTimestamp(log, ts).then((r) => { if (r) set(r.offset, r.timestamp); }));
+        pending.push(offsetForTimestamp(log, ts).then((r) => { if (r && r.offset < lastFetchable) set(r.offset, r.timestamp); }));
         return out;
       });
       return makeListOffsetsTopicResponse({ name: t.name, partitions: partitions as ListOffsetsPartitionResponse[] });

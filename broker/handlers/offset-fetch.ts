@@ -1,8 +1,9 @@
 // OffsetFetch (key 9), v1-10. v1-7: one group (topics null = every committed offset, v2+); v8+: a batch
 // of groups; v10: topics by id. A partition without a committed offset answers −1 / leader epoch −1 /
 // metadata "" with no error; an unknown group is a group without offsets (Kafka's behaviour).
-// require_stable (v7+): UNSTABLE_OFFSET_COMMIT would flag partitions with pending transactional offsets;
-// there are none until transactions exist, so committed offsets are always stable.
+// require_stable (v7+): a partition with an offset a transaction committed but whose marker is not
+// written yet answers UNSTABLE_OFFSET_COMMIT (retriable) with offset -1, as Kafka; without it the last
+// committed offset is returned.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import {
   OffsetFetchApi,
@@ -22,7 +23,7 @@ import { ZERO_UUID } from '../topics.ts';
 interface PartitionOut { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; metadata: string; errorCode: number }
 interface TopicOut { name: string; topicId: string; partitions: PartitionOut[] }
 
-function fetchGroup(broker: BrokerContext, version: number, groupId: string, topics: Array<{ name: string; topicId?: string; partitionIndexes: number[] }> | null, member?: { memberId: string | null; memberEpoch: number }): { errorCode: number; topics: TopicOut[] } {
+function fetchGroup(broker: BrokerContext, version: number, groupId: string, topics: Array<{ name: string; topicId?: string; partitionIndexes: number[] }> | null, requireStable: boolean, member?: { memberId: string | null; memberEpoch: number }): { errorCode: number; topics: TopicOut[] } {
   if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
   if (member && broker.groups.consumer?.has(groupId)) {
     // v9+ against a KIP-848 group: the member and its epoch are checked (Kafka's ConsumerGroup.validateOffsetFetch).
@@ -33,11 +34,13 @@ function fetchGroup(broker: BrokerContext, version: number, groupId: string, top
   const entry = (partitionIndex: number, o: { offset: number; leaderEpoch: number; metadata: string } | undefined, errorCode: number = ErrorCode.NONE): PartitionOut => ({
     partitionIndex, committedOffset: BigInt(o?.offset ?? -1), committedLeaderEpoch: o?.leaderEpoch ?? -1, metadata: o?.metadata ?? '', errorCode,
   });
+  const committed = (topic: string, p: number): PartitionOut => requireStable && groups.hasPendingTxnOffset(groupId, topic, p)
+    ? entry(p, undefined, ErrorCode.UNSTABLE_OFFSET_COMMIT) : entry(p, groups.committedOffset(groupId, topic, p));
   const idOf = (name: string) => (version >= 10 ? broker.topics.get(name)?.topicId ?? ZERO_UUID : ZERO_UUID);
   if (topics === null) {
     const out: TopicOut[] = [];
     for (const [name, parts] of groups.allOffsets(groupId)) {
-      out.push({ name, topicId: idOf(name), partitions: [...parts].map(([p, o]) => entry(p, o)) });
+      out.push({ name, topicId: idOf(name), partitions: [...parts.keys()].map((p) => committed(name, p)) });
     }
     return { errorCode: ErrorCode.NONE, topics: out };
   }
@@ -49,10 +52,10 @@ function fetchGroup(broker: BrokerContext, version: number, groupId: string, top
         const topic = broker.topics.getById(id);
         return {
           name: '', topicId: id,
-          partitions: t.partitionIndexes.map((p) => (topic ? entry(p, groups.committedOffset(groupId, topic.name, p)) : entry(p, undefined, ErrorCode.UNKNOWN_TOPIC_ID))),
+          partitions: t.partitionIndexes.map((p) => (topic ? committed(topic.name, p) : entry(p, undefined, ErrorCode.UNKNOWN_TOPIC_ID))),
         };
       }
-      return { name: t.name, topicId: ZERO_UUID, partitions: t.partitionIndexes.map((p) => entry(p, groups.committedOffset(groupId, t.name, p))) };
+      return { name: t.name, topicId: ZERO_UUID, partitions: t.partitionIndexes.map((p) => committed(t.name, p)) };
     }),
   };
 }
@@ -66,7 +69,7 @@ export const handler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
     if (v >= 8) {
       return makeOffsetFetchResponse({
         groups: req.groups.map((g) => {
-          const r = fetchGroup(ctx.broker, v, g.groupId, g.topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined);
+          const r = fetchGroup(ctx.broker, v, g.groupId, g.topics, req.requireStable, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined);
           return makeOffsetFetchResponseGroup({
             groupId: g.groupId, errorCode: r.errorCode,
             topics: r.topics.map((t) => makeOffsetFetchResponseTopics({ name: t.name, topicId: t.topicId, partitions: t.partitions.map((p) => makeOffsetFetchResponsePartitions(p)) })),
@@ -74,7 +77,7 @@ export const handler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
         }),
       });
     }
-    const r = fetchGroup(ctx.broker, v, req.groupId, v >= 2 ? req.topics : req.topics ?? []);
+    const r = fetchGroup(ctx.broker, v, req.groupId, v >= 2 ? req.topics : req.topics ?? [], v >= 7 && req.requireStable);
     if (r.errorCode !== ErrorCode.NONE && v < 2) {
       // v1 has no top-level error: every requested partition carries it.
       return makeOffsetFetchResponse({

@@ -8,8 +8,12 @@
 // Kafka's ProducerStateManager): checked and reserved synchronously right before the storage append, in
 // request order; the state advances only once the append succeeded. A retry of one of the producer's
 // last five batches answers NONE with the original base offset (and, as Kafka does, the original batch's
-// max timestamp as logAppendTime) and appends nothing. Transactional batches → INVALID_TXN_STATE (no
-// transaction coordinator yet). Replication: one node, so acks=-1 is acknowledged after the local append.
+// max timestamp as logAppendTime) and appends nothing. Transactional batches are verified against the
+// transaction coordinator first (KIP-890 part 1, transaction.partition.verification.enable): the partition
+// must be in the producer's ongoing transaction (INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH otherwise); the
+// first one of a transaction opens it in the partition's producer state at its offset, which holds the
+// last stable offset back until the marker. Replication: one node, so acks=-1 is acknowledged after the
+// local append.
 //
 // Test-only hook (off by default): GREGOR_TEST_DROP_AFTER_APPEND=N closes the connection instead of
 // answering every Nth produce request (acks ≠ 0) after its appends completed, so compat tests can make
@@ -164,9 +168,10 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
   let producers: PartitionProducerState | null = null;
   let reservation: Reservation | null = null;
   if (view.producerId >= 0n) {
-    if (view.isTransactional) {
-      // Kafka's UnifiedLog: a transactional batch needs an ongoing (verified) transaction.
-      return { errorCode: ErrorCode.INVALID_TXN_STATE, errorMessage: 'Record was not part of an ongoing transaction' };
+    if (view.isTransactional && broker.config.bool('transaction.partition.verification.enable')) {
+      const err = broker.transactions.verify(view.producerId, view.producerEpoch, t.name, partition);
+      if (err === ErrorCode.INVALID_TXN_STATE) return { errorCode: err, errorMessage: 'Record was not part of an ongoing transaction' };
+      if (err !== ErrorCode.NONE) return { errorCode: err };
     }
     producers = broker.producers.partition(log);
     const c = producers.check(view, log.logEndOffset);
@@ -180,6 +185,8 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
     reservation = c.reservation;
   }
   const maxTimestamp = view.maxTimestamp;
+  // Storage assigns offsets synchronously inside append(): this is the batch's base offset.
+  const txnStart = reservation && view.isTransactional && producers!.beginTxn(view.producerId, log.nextOffset) ? log.nextOffset : -1;
 
   return log.append(batch, { leaderEpoch: 0 }).then(
     (res) => {
@@ -189,6 +196,7 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
     },
     (err) => {
       if (reservation) producers!.release(reservation);
+      if (txnStart >= 0) producers!.abandonTxnStart(view.producerId, txnStart);
       if (!isStorageError(err)) throw err;
       broker.log.warn(`append to ${t.name}-${partition} failed: ${err.message}`);
       return { errorCode: err.code, errorMessage: err.message };

@@ -1,0 +1,60 @@
+// TxnOffsetCommit (key 28), v0-4 (transaction version 1). Unknown topics / partitions →
+// UNKNOWN_TOPIC_OR_PARTITION; the transaction must be ongoing with the group's __consumer_offsets
+// partition added by AddOffsetsToTxn (KIP-890 verification: INVALID_TXN_STATE otherwise,
+// INVALID_PRODUCER_EPOCH for an older epoch, INVALID_PRODUCER_ID_MAPPING... as the coordinator's verify
+// answers). v3+ member checks (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID) only when a
+// member id or generation is given. The offsets are written as a transactional batch and committed by
+// the transaction's marker (broker/groups/coordinator.ts commitTxnOffsets).
+// v5 (transaction version 2: implicit AddOffsetsToTxn) and v6 (topic ids) are not served: clients on
+// transaction version 1 cap at v4.
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import {
+  TxnOffsetCommitApi,
+  type TxnOffsetCommitRequest,
+  type TxnOffsetCommitResponse,
+  makeTxnOffsetCommitResponse,
+  makeTxnOffsetCommitResponsePartition,
+  makeTxnOffsetCommitResponseTopic,
+} from '../../protocol/generated/txn-offset-commit.ts';
+import type { TxnCommitRequest } from '../groups/coordinator.ts';
+import { defineHandler } from '../handler.ts';
+import { offsetsPartitionFor } from '../transactions/offsets-partition.ts';
+
+export const handler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
+  api: TxnOffsetCommitApi,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(ctx, req) {
+    const broker = ctx.broker;
+    const v = ctx.apiVersion;
+    const partitions: TxnCommitRequest['partitions'] = [];
+    for (const t of req.topics) {
+      const topic = broker.topics.get(t.name);
+      for (const p of t.partitions) {
+        const errorCode = !topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NONE;
+        partitions.push({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset), leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata, errorCode });
+      }
+    }
+    const respond = (codes: number[]): TxnOffsetCommitResponse => {
+      let i = 0;
+      return makeTxnOffsetCommitResponse({
+        topics: req.topics.map((t) => makeTxnOffsetCommitResponseTopic({
+          name: t.name,
+          partitions: t.partitions.map((p) => makeTxnOffsetCommitResponsePartition({ partitionIndex: p.partitionIndex, errorCode: codes[i++]! })),
+        })),
+      });
+    };
+    const all = (code: number) => partitions.map((p) => (p.errorCode !== ErrorCode.NONE ? p.errorCode : code));
+    if (req.transactionalId === '') return respond(all(ErrorCode.INVALID_REQUEST));
+    if (req.groupId === '') return respond(all(ErrorCode.INVALID_GROUP_ID));
+    if (partitions.every((p) => p.errorCode !== ErrorCode.NONE)) return respond(all(ErrorCode.NONE));
+    const op = offsetsPartitionFor(broker, req.groupId);
+    const verified = broker.transactions.verify(req.producerId, req.producerEpoch, op.topic, op.partition, req.transactionalId);
+    if (verified !== ErrorCode.NONE) return respond(all(verified));
+    return broker.groups.commitTxnOffsets({
+      groupId: req.groupId, producerId: req.producerId, producerEpoch: req.producerEpoch,
+      memberId: v >= 3 ? req.memberId : '', groupInstanceId: v >= 3 ? req.groupInstanceId : null, generationId: v >= 3 ? req.generationIdOrMemberEpoch : -1,
+      partitions,
+    }).then(respond);
+  },
+});
