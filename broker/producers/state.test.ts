@@ -82,3 +82,28 @@ t.test('expiry by last batch timestamp, never with batches in flight', async (t)
   if (c.kind === 'append') st.release(c.reservation);
   t.equal(st.expire(2000, 1000), 1);
 });
+
+t.test('transactions: first offsets, the first unstable offset, markers bump epochs, no expiry while open', async (t) => {
+  const st = new PartitionProducerState('x-0');
+  t.equal(st.firstUnstableOffset, undefined);
+  t.ok(st.beginTxn(1n, 10));
+  t.notOk(st.beginTxn(1n, 12), 'a later batch of the same transaction keeps the first offset');
+  t.ok(st.beginTxn(2n, 11));
+  t.equal(st.firstUnstableOffset, 10);
+  st.abandonTxnStart(2n, 99);
+  t.equal(st.txnFirstOffset(2n), 11, 'abandon only undoes its own start');
+  t.equal(st.completeTxn(1n, 0, 0, 5000), 10, 'the marker closes it and reports the first offset');
+  t.equal(st.firstUnstableOffset, 11);
+  t.equal(st.completeTxn(1n, 0, 0, 5000), undefined, 'a second marker closes nothing');
+  appendOk(t, st, b(2, 0, 0, 1, 1000), 13);
+  t.equal(st.expire(10_000_000, 1000), 1, 'only producer 1 expires');
+  t.ok(st.entry(2n), 'a producer with an open transaction never expires');
+  t.equal(st.completeTxn(2n, 1, 0, 6000), 11, 'abort marker with a bumped epoch');
+  const old = st.check(b(2, 0, 1), 20);
+  t.equal(old.kind === 'error' && old.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'the old epoch is fenced by the marker');
+  appendOk(t, st, b(2, 1, 0), 20);
+  st.markerStarted();
+  t.ok(st.hasPending, 'a marker in flight blocks snapshots');
+  st.markerSettled();
+  t.notOk(st.hasPending);
+});

@@ -1,0 +1,57 @@
+// ProducerRegistry rebuilds transaction state from the log: open transactions (the last stable offset)
+// and aborted ones (re-added to .txnindex) survive a crash with no snapshot, and a snapshot carries them.
+import t from 'tap';
+import { buildEndTxnMarker, buildRecordBatch } from '../../protocol/records.ts';
+import { MemFs, openStorage, silentLogger } from '../../storage/index.ts';
+import { systemClock } from '../context.ts';
+import { memoryLogger } from '../log.ts';
+import { ProducerRegistry } from './index.ts';
+
+const txn = (pid: bigint, seq: number, n: number) => buildRecordBatch({ records: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `v${i}` })), producerId: pid, producerEpoch: 0, baseSequence: seq, isTransactional: true });
+const plain = () => buildRecordBatch({ records: [{ key: 'p', value: 'p' }] });
+const marker = (pid: bigint, commit: boolean) => buildEndTxnMarker({ producerId: pid, producerEpoch: 0, commit, coordinatorEpoch: 0 });
+
+async function open(fs: MemFs) {
+  const storage = await openStorage({ fs, dataDir: '/d', log: silentLogger });
+  const reg = new ProducerRegistry({ storage, clock: systemClock, log: memoryLogger(), expirationMs: 86400000, expirationCheckIntervalMs: 0, snapshotIntervalMs: 0 });
+  await reg.start();
+  return { storage, reg };
+}
+
+async function writeHistory(fs: MemFs) {
+  const { storage } = await open(fs);
+  await storage.createTopic('t', { partitions: 1, topicId: 'x' });
+  const log = storage.partition('t', 0)!;
+  await log.append(plain()); // 0
+  await log.append(txn(1n, 0, 2)); // 1-2  (aborted)
+  await log.append(txn(2n, 0, 1)); // 3    (left open)
+  await log.append(marker(1n, false)); // 4
+  await log.append(plain()); // 5
+  return { storage, log };
+}
+
+t.test('crash without a snapshot: the replay rebuilds open and aborted transactions', async (t) => {
+  const fs = new MemFs();
+  await writeHistory(fs); // never closed: a crash
+  const { storage, reg } = await open(fs);
+  t.teardown(() => storage.close());
+  const log = storage.partition('t', 0)!;
+  const st = reg.partition(log);
+  t.equal(st.firstUnstableOffset, 3, 'producer 2 still has its transaction open');
+  t.same(log.abortedTransactions(0, 10), [{ producerId: 1n, firstOffset: 1, lastOffset: 4, lastStableOffset: 3 }], 'the abort is back in the index');
+});
+
+t.test('clean shutdown: the snapshot carries the open transaction', async (t) => {
+  const fs = new MemFs();
+  const { storage } = await writeHistory(fs);
+  const reg0 = new ProducerRegistry({ storage, clock: systemClock, log: memoryLogger(), expirationMs: 86400000, expirationCheckIntervalMs: 0, snapshotIntervalMs: 0 });
+  await reg0.start();
+  await reg0.close();
+  await storage.close();
+  const { storage: s2, reg } = await open(fs);
+  t.teardown(() => s2.close());
+  const log = s2.partition('t', 0)!;
+  t.ok((await fs.readdir('/d/t-0')).some((f) => f.endsWith('.snapshot')), 'a snapshot was written');
+  t.equal(reg.partition(log).firstUnstableOffset, 3);
+  t.equal(log.abortedTransactions(0, 10).length, 1);
+});
