@@ -265,6 +265,9 @@ export class TransactionCoordinator {
       return failure(ErrorCode.PRODUCER_FENCED);
     }
     if (epoch > MAX_EPOCH) {
+      // Kafka's prepareProducerIdRotation: the exhausted epoch is remembered so a retry of this call (with
+      // the previous id and that epoch) gets the new id instead of being fenced.
+      lastEpoch = expected === null ? -1 : m.producerEpoch;
       previousProducerId = producerId;
       try {
         producerId = await this.#opts.generateProducerId();
@@ -272,7 +275,6 @@ export class TransactionCoordinator {
         return failure(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
       }
       epoch = 0;
-      lastEpoch = -1;
     }
     await this.#transition(m, {
       producerId, previousProducerId, producerEpoch: epoch, lastProducerEpoch: lastEpoch, timeoutMs,
