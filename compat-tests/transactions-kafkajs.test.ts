@@ -115,40 +115,49 @@ t.test('kafkajs consume-transform-produce with sendOffsets, every third transact
   t.same(offsets!.partitions.map((p) => [p.partition, Number(p.offset)]).sort(), [...ends].sort(), 'committed offsets equal the input end offsets');
 });
 
-t.test('kafkajs: a broker restart in the middle of an open transaction', async (t) => {
+for (const kill of [false, true]) t.test(`kafkajs: a broker ${kill ? 'SIGKILL' : 'clean restart'} in the middle of an open transaction`, async (t) => {
+  const topic = kill ? 'restart-kill-out' : 'restart-out';
+  const txnId = kill ? 'restart-kill-txn' : 'restart-txn';
   let kafka = kafkajs(g.bootstrap, 'compat-txn-kjs-restart');
-  let producer = kafka.producer({ transactionalId: 'restart-txn', maxInFlightRequests: 1, idempotent: true });
+  let producer = kafka.producer({ transactionalId: txnId, maxInFlightRequests: 1, idempotent: true });
   await producer.connect();
   const before = makeRecords(100, { source: 'before' });
   const open = makeRecords(50, { source: 'open' });
   const tx1 = await producer.transaction();
-  await tx1.send({ topic: 'restart-out', messages: before.map((r) => toKafkajsMessage(r)) });
+  await tx1.send({ topic, messages: before.map((r) => toKafkajsMessage(r)) });
   await tx1.commit();
   const tx2 = await producer.transaction();
-  await tx2.send({ topic: 'restart-out', messages: open.map((r) => toKafkajsMessage(r)) });
+  await tx2.send({ topic, messages: open.map((r) => toKafkajsMessage(r)) });
   await producer.disconnect().catch(() => {});
 
-  // Clean stop and restart on the same data: the open transaction survives in __transaction_state.
-  await g.stop();
+  // Stop (cleanly, or SIGKILL: no snapshots, every state rebuilt from the logs) and restart on the same
+  // data: the open transaction survives in __transaction_state.
+  if (kill) {
+    const exited = new Promise((r) => g.child.once('exit', r));
+    g.child.kill('SIGKILL');
+    await exited;
+  } else {
+    await g.stop();
+  }
   g = await startGregor({ dataDir: data.dir, overrides: { 'group.initial.rebalance.delay.ms': '0', 'num.partitions': '3' } });
   kafka = kafkajs(g.bootstrap, 'compat-txn-kjs-restart');
   const admin = kafka.admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
   // The open transaction holds the last stable offset: read_committed sees only the committed records.
-  const early = await readAll(g.bootstrap, 'restart-out', 100, false, 1000);
+  const early = await readAll(g.bootstrap, topic, 100, false, 1000);
   t.equal(early.length, 100, 'only the committed transaction is visible while the other is open');
 
   // A new producer with the same transactional id fences the old one: its open transaction is aborted.
-  producer = kafka.producer({ transactionalId: 'restart-txn', maxInFlightRequests: 1, idempotent: true });
+  producer = kafka.producer({ transactionalId: txnId, maxInFlightRequests: 1, idempotent: true });
   await producer.connect();
   const after = makeRecords(30, { source: 'after' });
   const tx3 = await producer.transaction();
-  await tx3.send({ topic: 'restart-out', messages: after.map((r) => toKafkajsMessage(r)) });
+  await tx3.send({ topic, messages: after.map((r) => toKafkajsMessage(r)) });
   await tx3.commit();
   await producer.disconnect();
 
-  const seen = await readAll(g.bootstrap, 'restart-out', 130, false);
+  const seen = await readAll(g.bootstrap, topic, 130, false);
   const sources = seen.map((c) => c.value!.toString().split('-')[0]);
   t.equal(seen.length, 130, 'committed records once each, none of the aborted transaction');
   t.equal(sources.filter((s) => s === 'open').length, 0, 'the interrupted transaction was aborted');
