@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { openStorage, type Storage } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
+import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
 import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
@@ -113,6 +114,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const storage: Storage = await openStorage({
     memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir,
     clock, log, defaults: storageDefaults(config),
+    cleaner: {
+      enabled: config.bool('log.cleaner.enable'),
+      backoffMs: config.int('log.cleaner.backoff.ms'),
+      // Kafka's map costs 24 bytes per key; a JS Map entry is ~5x that, so the same budget maps fewer keys.
+      maxMapEntries: Math.max(1000, Math.floor(config.int('log.cleaner.dedupe.buffer.size') / 128)),
+      codecs: { compress: (c, d) => compress(c, d), decompress: (c, d) => decompress(c, d) },
+    },
   });
   const topics = new TopicRegistry();
   for (const t of storage.topics()) {

@@ -6,6 +6,8 @@ import { type FsLike, readWholeFile, writeFileAtomic } from './fs.ts';
 
 export const RECOVERY_POINT_FILE = 'recovery-point-offset-checkpoint';
 export const LOG_START_FILE = 'log-start-offset-checkpoint';
+/** First dirty offset of each compacted partition (the log cleaner's progress). */
+export const CLEANER_OFFSET_FILE = 'cleaner-offset-checkpoint';
 
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 

@@ -12,6 +12,10 @@ export const LOG_CONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   'max.message.bytes': '1048588',
   'cleanup.policy': 'delete',
   'message.timestamp.type': 'CreateTime',
+  'delete.retention.ms': String(24 * 3600 * 1000),
+  'min.cleanable.dirty.ratio': '0.5',
+  'min.compaction.lag.ms': '0',
+  'max.compaction.lag.ms': '9223372036854775807',
 };
 
 export interface LogConfig {
@@ -27,6 +31,14 @@ export interface LogConfig {
   indexIntervalBytes: number;
   maxMessageBytes: number;
   deleteEnabled: boolean;
+  /** cleanup.policy includes compact: the log cleaner keeps the latest record per key (cleaner.ts). */
+  compact: boolean;
+  /** How long a tombstone outlives its first cleaning. */
+  deleteRetentionMs: number;
+  minCleanableDirtyRatio: number;
+  minCompactionLagMs: number;
+  /** Infinity when unset. */
+  maxCompactionLagMs: number;
   logAppendTime: boolean;
 }
 
@@ -45,9 +57,15 @@ export function resolveLogConfig(topicConfigs: ReadonlyMap<string, string> | Rec
   const segmentBytes = num(m['segment.bytes'], 'segment.bytes');
   if (segmentBytes < 14) throw new RangeError('config segment.bytes: must be at least 14');
   const policy = m['cleanup.policy'].split(',').map((s) => s.trim());
+  const compact = policy.includes('compact');
+  const ratio = Number(m['min.cleanable.dirty.ratio']);
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`config min.cleanable.dirty.ratio: not in [0, 1]: ${m['min.cleanable.dirty.ratio']}`);
+  const maxCompactionLagMs = Math.max(1, num(m['max.compaction.lag.ms'], 'max.compaction.lag.ms'));
+  const segmentMs = Math.max(1, num(m['segment.ms'], 'segment.ms'));
   return {
     segmentBytes: Math.min(segmentBytes, 2 ** 31 - 1),
-    segmentMs: Math.max(1, num(m['segment.ms'], 'segment.ms')),
+    // Kafka rolls a compacted log by max.compaction.lag.ms too, so the active segment becomes cleanable in time.
+    segmentMs: compact ? Math.min(segmentMs, maxCompactionLagMs) : segmentMs,
     retentionMs: num(m['retention.ms'], 'retention.ms'),
     retentionBytes: num(m['retention.bytes'], 'retention.bytes'),
     flushMessages: Math.max(1, num(m['flush.messages'], 'flush.messages')),
@@ -55,6 +73,11 @@ export function resolveLogConfig(topicConfigs: ReadonlyMap<string, string> | Rec
     indexIntervalBytes: Math.max(0, num(m['index.interval.bytes'], 'index.interval.bytes')),
     maxMessageBytes: num(m['max.message.bytes'], 'max.message.bytes'),
     deleteEnabled: policy.includes('delete'),
+    compact,
+    deleteRetentionMs: Math.max(0, num(m['delete.retention.ms'], 'delete.retention.ms')),
+    minCleanableDirtyRatio: ratio,
+    minCompactionLagMs: Math.max(0, num(m['min.compaction.lag.ms'], 'min.compaction.lag.ms')),
+    maxCompactionLagMs,
     logAppendTime: m['message.timestamp.type'] === 'LogAppendTime',
   };
 }

@@ -12,3 +12,5 @@ export type { FsLike, FsStats, OpenFlags } from './fs.ts';
 export { MemFs } from './memfs.ts';
 export { FaultyFs } from './faulty-fs.ts';
 export type { FsOp } from './faulty-fs.ts';
+export type { CleanerOptions } from './storage.ts';
+export type { RecordCodecs, CleanResult } from './cleaner.ts';

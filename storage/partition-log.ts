@@ -5,6 +5,7 @@
 import { assignOffsets, batchSizeAt, checkBatches, lastOffsetAt, maxTimestampAt } from './batch.ts';
 import type { LogConfig } from './config.ts';
 import { type FsLike, readFully, readWholeFile, writeFileAtomic, writevFully } from './fs.ts';
+import { type CleanOptions, type CleanResult, cleanLog, recoverCleaning } from './cleaner.ts';
 import { Segment, segmentFileName } from './segment.ts';
 import { type AbortedTxn, parseTxnIndex, serializeTxnIndex } from './txn-index.ts';
 import { type Clock, type Logger, StorageError } from './types.ts';
@@ -104,6 +105,11 @@ export class PartitionLog {
   #removed = 0;
   /** `.txnindex` rewrites, in order. */
   #txnWrites: Promise<void> = Promise.resolve();
+  /** First offset the cleaner has not cleaned (Kafka's cleaner-offset-checkpoint); storage loads and persists it. */
+  cleanerCheckpoint = 0;
+  /** Earliest delete horizon of the tombstones the last cleaning kept (-1: none or unknown). */
+  #deleteHorizon = -1;
+  #cleaning: Promise<CleanResult | null> | null = null;
 
   private constructor(host: LogHost, topic: string, partition: number, dir: string, config: LogConfig) {
     this.#host = host;
@@ -139,6 +145,7 @@ export class PartitionLog {
   async #load(opts: LoadOptions): Promise<void> {
     const { fs, clock, log } = this.#host;
     await fs.mkdir(this.dir);
+    await recoverCleaning(fs, this.dir, log, this.name);
     const now = clock.now();
     const bases = (await fs.readdir(this.dir))
       .map((f) => /^(\d{20})\.log$/.exec(f))
@@ -576,7 +583,7 @@ export class PartitionLog {
     // Everything is below the start offset: roll so the old active segment becomes deletable.
     if (active.size > 0 && active.nextOffset <= this.#logStartOffset && this.#nextOffset === this.#leo) this.#roll(this.#host.clock.now());
     let n = 0;
-    while (n < segs.length - 1 && segs[n + 1].baseOffset <= this.#logStartOffset && segs[n].reserved === segs[n].size) n++;
+    while (n < segs.length - 1 && segs[n + 1].baseOffset <= this.#logStartOffset && segs[n].reserved === segs[n].size && !segs[n].cleaning) n++;
     this.#remove(n, 'below the log start offset');
   }
 
@@ -607,7 +614,7 @@ export class PartitionLog {
     const cfg = this.#config;
     const now = this.#host.clock.now();
     const segs = this.#segments;
-    const deletable = (s: Segment) => s !== segs[segs.length - 1] && s.reserved === s.size;
+    const deletable = (s: Segment) => s !== segs[segs.length - 1] && s.reserved === s.size && !s.cleaning;
     if (cfg.deleteEnabled && cfg.retentionMs >= 0) {
       let n = 0;
       while (n < segs.length && deletable(segs[n]) && now - segs[n].largestTimestamp > cfg.retentionMs) n++;
@@ -629,6 +636,47 @@ export class PartitionLog {
     return this.#removed - before;
   }
 
+  // ---- compaction (cleaner.ts) --------------------------------------------------------------------
+
+  /** One log-cleaner pass if one is due (cleanup.policy=compact); concurrent calls share the running one. */
+  compact(opts: CleanOptions): Promise<CleanResult | null> {
+    if (this.#closed || this.#offline) return Promise.resolve(null);
+    this.#cleaning ??= cleanLog({
+      name: this.name, dir: this.dir, fs: this.#host.fs, clock: this.#host.clock, log: this.#host.log,
+      config: () => this.#config,
+      segments: () => this.#segments,
+      logStartOffset: () => this.#logStartOffset,
+      closed: () => this.#closed,
+      checkpoint: () => this.cleanerCheckpoint,
+      cleaned: (upTo, horizon) => {
+        this.#deleteHorizon = horizon;
+        if (upTo !== this.cleanerCheckpoint) {
+          this.cleanerCheckpoint = upTo;
+          this.#host.checkpointDirty();
+        }
+      },
+      deleteHorizon: () => this.#deleteHorizon,
+      hold: (seg) => { seg.readers++; },
+      release: (seg) => this.#release(seg),
+      background: () => this.#bg,
+      replace: (old, next) => {
+        const i = this.#segments.indexOf(old[0]);
+        if (i < 0 || old.some((s, j) => this.#segments[i + j] !== s || s.deleted)) return false;
+        this.#segments.splice(i, old.length, next);
+        for (const s of old) {
+          // Its files were renamed over or are unlinked by the cleaner; the fd closes after the last reader.
+          s.deleted = true;
+          s.keepFiles = true;
+          s.readers++;
+          this.#release(s);
+        }
+        return true;
+      },
+      markOffline: (what, err) => this.#markOffline(what, err),
+    }, opts).finally(() => { this.#cleaning = null; });
+    return this.#cleaning;
+  }
+
   /** Forces a roll at the next append (tests, and a future AlterConfigs of segment settings). */
   roll(): void {
     const active = this.#segments[this.#segments.length - 1];
@@ -639,9 +687,10 @@ export class PartitionLog {
 
   /** Waits for queued writes and background work. */
   async idle(): Promise<void> {
-    while (this.#draining || this.#flushInFlight) {
+    while (this.#draining || this.#flushInFlight || this.#cleaning) {
       await this.#draining;
       await this.#flushInFlight?.catch(() => {});
+      await this.#cleaning;
     }
     await this.#bg;
   }

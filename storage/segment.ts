@@ -40,6 +40,10 @@ export class Segment {
   unflushed = false;
   readers = 0;
   deleted = false;
+  /** Being rewritten by the log cleaner: retention leaves it alone until the cleaner swaps it out. */
+  cleaning = false;
+  /** Replaced by a cleaned segment: its files were already renamed over or unlinked by the cleaner. */
+  keepFiles = false;
   /** Aborted transactions whose abort marker is in this segment (`.txnindex`), in marker order. */
   aborted: AbortedTxn[] = [];
 
@@ -197,7 +201,7 @@ export class Segment {
       this.fd = -1;
       await fs.close(fd);
     }
-    if (unlink) {
+    if (unlink && !this.keepFiles) {
       for (const p of [this.logPath, this.indexPath, this.timeIndexPath, this.txnIndexPath]) {
         await fs.unlink(p).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
       }

@@ -1,7 +1,8 @@
 // The storage of one broker: topic metadata, one PartitionLog per partition under
 // <data-dir>/<topic>-<partition>/, Kafka's checkpoint files, background retention, clean shutdown.
 import { join } from 'node:path';
-import { LOG_START_FILE, RECOVERY_POINT_FILE, readCheckpoint, tpKey, writeCheckpoint } from './checkpoint.ts';
+import { CLEANER_OFFSET_FILE, LOG_START_FILE, RECOVERY_POINT_FILE, readCheckpoint, tpKey, writeCheckpoint } from './checkpoint.ts';
+import type { RecordCodecs } from './cleaner.ts';
 import { type LogConfig, resolveLogConfig } from './config.ts';
 import { type FsLike, nodeFs, readWholeFile, writeFileAtomic } from './fs.ts';
 import { MemFs } from './memfs.ts';
@@ -24,6 +25,19 @@ export interface OpenStorageOptions {
   defaults?: Record<string, string>;
   /** log.retention.check.interval.ms; default 5 minutes. 0 disables the timer (call runRetention()). */
   retentionCheckIntervalMs?: number;
+  /** The log cleaner (compaction of cleanup.policy=compact topics). */
+  cleaner?: CleanerOptions;
+}
+
+export interface CleanerOptions {
+  /** log.cleaner.enable (default true). */
+  enabled?: boolean;
+  /** log.cleaner.backoff.ms: pause between passes that found nothing to clean (default 15 s). 0 = no timer (call runCleaner()). */
+  backoffMs?: number;
+  /** Distinct keys one pass may map (log.cleaner.dedupe.buffer.size / 128 by the broker; default 1M). */
+  maxMapEntries?: number;
+  /** Compression codecs, so compressed batches can be cleaned; without them they are kept as they are. */
+  codecs?: RecordCodecs;
 }
 
 export interface TopicMeta {
@@ -54,15 +68,19 @@ export class Storage {
   #metaChain: Promise<void> = Promise.resolve();
   #retentionTimer: unknown = null;
   readonly #retentionInterval: number;
+  readonly #cleanerOpts: Required<Omit<CleanerOptions, 'codecs'>> & { codecs?: RecordCodecs };
+  #cleanerTimer: unknown = null;
+  #cleanerRun: Promise<number> | null = null;
   #closed = false;
   /** Background directory removals, awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
-  private constructor(dataDir: string, fs: FsLike, clock: Clock, log: Logger, defaults: Record<string, string>, retentionInterval: number) {
+  private constructor(dataDir: string, fs: FsLike, clock: Clock, log: Logger, defaults: Record<string, string>, retentionInterval: number, cleaner: CleanerOptions) {
     this.dataDir = dataDir;
     this.fs = fs;
     this.#defaults = defaults;
     this.#retentionInterval = retentionInterval;
+    this.#cleanerOpts = { enabled: cleaner.enabled ?? true, backoffMs: cleaner.backoffMs ?? 15_000, maxMapEntries: cleaner.maxMapEntries ?? 1_000_000, codecs: cleaner.codecs };
     this.#host = { fs, clock, log, checkpointDirty: () => this.#scheduleCheckpoint() };
   }
 
@@ -74,9 +92,10 @@ export class Storage {
     if (!dataDir) throw new TypeError('openStorage: dataDir is required unless memory is true');
     const defaults = opts.defaults ?? {};
     resolveLogConfig({}, defaults); // fail fast on bad broker defaults
-    const s = new Storage(dataDir, fs, clock, opts.log ?? silentLogger, defaults, opts.retentionCheckIntervalMs ?? 300_000);
+    const s = new Storage(dataDir, fs, clock, opts.log ?? silentLogger, defaults, opts.retentionCheckIntervalMs ?? 300_000, opts.cleaner ?? {});
     await s.#load();
     s.#armRetention();
+    s.#armCleaner(s.#cleanerOpts.backoffMs);
     return s;
   }
 
@@ -89,6 +108,7 @@ export class Storage {
     if (clean) await fs.unlink(marker);
     const rp = await this.#readCheckpoint(RECOVERY_POINT_FILE);
     const lso = await this.#readCheckpoint(LOG_START_FILE);
+    const cleaned = await this.#readCheckpoint(CLEANER_OFFSET_FILE);
     const metaBuf = await readWholeFile(fs, join(this.dataDir, TOPICS_FILE));
     const meta = metaBuf ? JSON.parse(metaBuf.toString('utf8')) as { version: number; topics: TopicMeta[] } : { version: 1, topics: [] };
     for (const t of meta.topics) this.#topics.set(t.name, { name: t.name, topicId: t.topicId, partitions: t.partitions, configs: { ...t.configs } });
@@ -104,6 +124,7 @@ export class Storage {
           logStartOffset: lso?.get(key) ?? 0,
           clean: clean && rp?.has(key) === true,
         }));
+        logs[p].cleanerCheckpoint = cleaned?.get(key) ?? 0;
       }
       this.#logs.set(t.name, logs);
     }
@@ -267,6 +288,40 @@ export class Storage {
     return n;
   }
 
+  #armCleaner(delayMs: number): void {
+    if (!this.#cleanerOpts.enabled || this.#cleanerOpts.backoffMs <= 0 || this.#closed) return;
+    this.#cleanerTimer = this.#host.clock.setTimeout(() => {
+      this.#cleanerTimer = null;
+      this.runCleaner().then(
+        // Something was cleaned: there may be more (a pass maps a bounded number of keys), go on soon.
+        (n) => this.#armCleaner(n > 0 ? 0 : this.#cleanerOpts.backoffMs),
+        () => this.#armCleaner(this.#cleanerOpts.backoffMs),
+      );
+    }, delayMs);
+  }
+
+  /**
+   * One log-cleaner pass: each compacted partition that is due is cleaned, one at a time (log.cleaner.threads
+   * = 1). Resolves to the number of segments rewritten. Runs on a timer (log.cleaner.backoff.ms).
+   */
+  runCleaner(opts: { force?: boolean } = {}): Promise<number> {
+    this.#cleanerRun ??= (async () => {
+      let n = 0;
+      try {
+        for (const l of [...this.#allLogs()]) {
+          if (this.#closed) break;
+          if (!l.config.compact) continue;
+          const r = await l.compact({ maxMapEntries: this.#cleanerOpts.maxMapEntries, codecs: this.#cleanerOpts.codecs, force: opts.force });
+          n += r?.segmentsCleaned ?? 0;
+        }
+      } finally {
+        this.#cleanerRun = null;
+      }
+      return n;
+    })();
+    return this.#cleanerRun;
+  }
+
   #scheduleCheckpoint(): void {
     if (this.#checkpointRunning) {
       this.#checkpointAgain = true;
@@ -288,12 +343,15 @@ export class Storage {
   async #writeCheckpoints(): Promise<void> {
     const rp = new Map<string, number>();
     const lso = new Map<string, number>();
+    const cleaned = new Map<string, number>();
     for (const l of this.#allLogs()) {
       rp.set(tpKey(l.topic, l.partition), l.recoveryPoint);
       lso.set(tpKey(l.topic, l.partition), l.logStartOffset);
+      if (l.config.compact) cleaned.set(tpKey(l.topic, l.partition), l.cleanerCheckpoint);
     }
     await writeCheckpoint(this.fs, join(this.dataDir, RECOVERY_POINT_FILE), rp);
     await writeCheckpoint(this.fs, join(this.dataDir, LOG_START_FILE), lso);
+    await writeCheckpoint(this.fs, join(this.dataDir, CLEANER_OFFSET_FILE), cleaned);
   }
 
   /** Waits until background checkpoint writes are done (tests). */
@@ -307,6 +365,8 @@ export class Storage {
     await this.#metaChain;
     this.#closed = true;
     if (this.#retentionTimer !== null) this.#host.clock.clearTimeout(this.#retentionTimer);
+    if (this.#cleanerTimer !== null) this.#host.clock.clearTimeout(this.#cleanerTimer);
+    await this.#cleanerRun;
     let clean = true;
     for (const l of this.#allLogs()) if (!(await l.close())) clean = false;
     await this.settle();
