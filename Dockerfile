@@ -10,7 +10,11 @@ COPY broker ./broker
 COPY protocol ./protocol
 COPY storage ./storage
 COPY controller ./controller
+# Fill Node's compile cache in the image (stripped TypeScript + V8 code cache, see broker/bin/gregor.js): every
+# container then starts without the TypeScript stripper, faster and with ~30 MiB less RSS. --help loads every
+# module the broker starts with, then exits.
+RUN node broker/bin/gregor.js --help > /dev/null
 VOLUME /var/lib/gregor
 EXPOSE 9092
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "broker/bin/gregor.ts", "--data-dir", "/var/lib/gregor"]
+ENTRYPOINT ["node", "broker/bin/gregor.js", "--data-dir", "/var/lib/gregor"]

@@ -6,7 +6,8 @@
 // a malformed frame — closes this connection only, with a log line.
 import type { Socket } from 'node:net';
 import { FrameDecoder, FrameError } from '../protocol/frame.ts';
-import { apis, requestHeaderVersion, responseHeaderVersion } from '../protocol/generated/index.ts';
+// Not generated/index.ts: that imports every API's codec; only the handlers' codecs are loaded.
+import { apiNames } from '../protocol/generated/api-names.ts';
 import { decodeRequestHeader } from '../protocol/generated/request-header.ts';
 import { encodeResponseHeader } from '../protocol/generated/response-header.ts';
 import { ProtocolError, Reader } from '../protocol/reader.ts';
@@ -93,7 +94,7 @@ export class Connection {
       this.#enqueueReady(this.#encode(handler, 0, correlationId, unsupportedApiVersionsResponse()));
       return;
     }
-    if (!handler) return this.close(`unsupported API key ${apiKey}${apis[apiKey] ? ` (${apis[apiKey]!.name})` : ''}`);
+    if (!handler) return this.close(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}`);
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       return this.close(`unsupported version ${apiVersion} of ${handler.api.name} (supported ${handler.minVersion}-${handler.maxVersion})`);
     }
@@ -102,7 +103,7 @@ export class Connection {
     let clientId: string;
     try {
       const r = new Reader(frame);
-      const header = decodeRequestHeader(r, requestHeaderVersion(apiKey, apiVersion));
+      const header = decodeRequestHeader(r, handler.api.requestHeaderVersion(apiVersion));
       clientId = header.clientId ?? '';
       req = handler.api.decodeRequest(r, apiVersion);
     } catch (err) {
@@ -136,7 +137,7 @@ export class Connection {
 
   #encode(handler: Handler, version: number, correlationId: number, res: unknown): Buffer[] {
     const w = new Writer();
-    encodeResponseHeader(w, responseHeaderVersion(handler.api.apiKey, version), { correlationId });
+    encodeResponseHeader(w, handler.api.responseHeaderVersion(version), { correlationId });
     handler.api.encodeResponse(w, version, res);
     const size = Buffer.allocUnsafe(4);
     size.writeInt32BE(w.byteLength, 0);

@@ -10,7 +10,8 @@ import t, { type Test } from 'tap';
 import { fetchKafkaMessages, messagesDir } from '../scripts/fetch-kafka-messages.ts';
 import { type FieldModel, type MessageModel, type StructModel, loadModel } from '../scripts/codegen/model.ts';
 import { contains } from '../scripts/codegen/versions.ts';
-import { apis, apiByName, messages, requestHeaderVersion, responseHeaderVersion } from './generated/index.ts';
+import { apis, apiByName, messages, removedApis, requestHeaderVersion, responseHeaderVersion } from './generated/index.ts';
+import { apiNames } from './generated/api-names.ts';
 import { encodeApiVersionsRequest, decodeApiVersionsRequest, makeApiVersionsRequest } from './generated/api-versions.ts';
 import { decodeFetchRequest, encodeFetchRequest, makeFetchRequest } from './generated/fetch.ts';
 import { decodeMetadataRequest, encodeMetadataRequest, makeMetadataRequest, makeMetadataRequestTopic, makeMetadataResponse, encodeMetadataResponse } from './generated/metadata.ts';
@@ -316,6 +317,13 @@ t.test('header versions and descriptor table', async (t) => {
   t.equal(apiByName.get('Metadata'), apis[3]);
   t.equal(apis[18]!.name, 'ApiVersions');
   for (const [i, a] of apis.entries()) if (a) t.equal(a.apiKey, i);
+});
+
+t.test('apiNames (no codec imports) names every key the descriptor table and the removed list know', async (t) => {
+  const expected: Array<string | undefined> = apis.map((a) => a?.name);
+  for (const r of removedApis) expected[r.apiKey] = r.name;
+  t.same(apiNames, expected);
+  t.notMatch(fs.readFileSync(new URL('./generated/api-names.ts', import.meta.url), 'utf8'), /^import /m, 'imports nothing');
 });
 
 t.test('error table', async (t) => {

@@ -29,18 +29,15 @@
 
 import zlib from 'node:zlib';
 import { promisify } from 'node:util';
-import {
-  compressSync as snappyCompressSync,
-  uncompressSync as snappyUncompressSync,
-  compress as snappyCompressAsync,
-  uncompress as snappyUncompressAsync,
-} from 'snappy';
-import {
-  compressFrameSync as lz4CompressFrameSync,
-  decompressFrameSync as lz4DecompressFrameSync,
-  compressFrame as lz4CompressFrameAsync,
-  decompressFrame as lz4DecompressFrameAsync,
-} from 'lz4-napi';
+import { createRequire } from 'node:module';
+
+// The snappy and lz4 native addons load on first use: each costs ~4 MiB of RSS and some start-up time,
+// and many deployments never see a snappy or lz4 batch.
+const require = createRequire(import.meta.url);
+let snappyLib: typeof import('snappy') | undefined;
+let lz4Lib: typeof import('lz4-napi') | undefined;
+const snappy = (): typeof import('snappy') => (snappyLib ??= require('snappy') as typeof import('snappy'));
+const lz4 = (): typeof import('lz4-napi') => (lz4Lib ??= require('lz4-napi') as typeof import('lz4-napi'));
 
 export const CODEC_NONE = 0;
 export const CODEC_GZIP = 1;
@@ -127,7 +124,7 @@ function snappyDeclaredLength(buf: Buffer, off: number, end: number): number {
 }
 
 function snappyRaw(block: Buffer): Buffer {
-  return snappyUncompressSync(block, { asBuffer: true }) as Buffer;
+  return snappy().uncompressSync(block, { asBuffer: true }) as Buffer;
 }
 
 /** Splits a xerial stream into its raw snappy blocks (throws CompressionError('CORRUPT')). */
@@ -207,14 +204,14 @@ function assembleXerial(blocks: Buffer[]): Buffer {
 export function snappyCompressXerial(buf: Buffer): Buffer {
   const blocks: Buffer[] = [];
   for (let off = 0; off < buf.length; off += XERIAL_BLOCK) {
-    blocks.push(snappyCompressSync(buf.subarray(off, Math.min(off + XERIAL_BLOCK, buf.length))));
+    blocks.push(snappy().compressSync(buf.subarray(off, Math.min(off + XERIAL_BLOCK, buf.length))));
   }
   return assembleXerial(blocks);
 }
 
 /** Plain raw snappy (one block), as librdkafka writes it. */
 export function snappyCompressRaw(buf: Buffer): Buffer {
-  return snappyCompressSync(buf);
+  return snappy().compressSync(buf);
 }
 
 // ---------------------------------------------------------------------------
@@ -249,7 +246,7 @@ export function compress(codec: number, buf: Buffer, options: CompressOptions = 
     case CODEC_SNAPPY:
       return snappyCompressXerial(buf);
     case CODEC_LZ4:
-      return lz4CompressFrameSync(buf);
+      return lz4().compressFrameSync(buf);
     case CODEC_ZSTD:
       return zlib.zstdCompressSync(
         buf,
@@ -278,7 +275,7 @@ export function decompress(codec: number, buf: Buffer, options: DecompressOption
     case CODEC_LZ4: {
       let out: Buffer;
       try {
-        out = lz4DecompressFrameSync(buf);
+        out = lz4().decompressFrameSync(buf);
       } catch (e) {
         throw asCorrupt(codec, e);
       }
@@ -315,12 +312,12 @@ export async function compressAsync(codec: number, buf: Buffer, options: Compres
     case CODEC_SNAPPY: {
       const parts: Promise<Buffer>[] = [];
       for (let off = 0; off < buf.length; off += XERIAL_BLOCK) {
-        parts.push(snappyCompressAsync(buf.subarray(off, Math.min(off + XERIAL_BLOCK, buf.length))));
+        parts.push(snappy().compress(buf.subarray(off, Math.min(off + XERIAL_BLOCK, buf.length))));
       }
       return assembleXerial(await Promise.all(parts));
     }
     case CODEC_LZ4:
-      return lz4CompressFrameAsync(buf);
+      return lz4().compressFrame(buf);
     case CODEC_ZSTD:
       return zstdCompressAsync(
         buf,
@@ -349,14 +346,14 @@ export async function decompressAsync(codec: number, buf: Buffer, options: Decom
       try {
         const declared = snappyDeclaredLength(buf, 0, buf.length);
         if (max !== undefined && declared > max) throw tooLarge(codec, max);
-        return (await snappyUncompressAsync(buf, { asBuffer: true })) as Buffer;
+        return (await snappy().uncompress(buf, { asBuffer: true })) as Buffer;
       } catch (e) {
         throw asCorrupt(codec, e);
       }
     case CODEC_LZ4: {
       let out: Buffer;
       try {
-        out = await lz4DecompressFrameAsync(buf);
+        out = await lz4().decompressFrame(buf);
       } catch (e) {
         throw asCorrupt(codec, e);
       }

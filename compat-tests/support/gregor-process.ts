@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = path.join(root, 'broker/bin/gregor.ts');
+const cli = path.join(root, 'broker/bin/gregor.js');
 
 export interface GregorProcess {
   port: number;

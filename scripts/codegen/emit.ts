@@ -731,6 +731,26 @@ function emitIndex(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
   return { path: 'index.ts', content: `${c.toString()}\n` };
 }
 
+/**
+ * API names by key, without importing any codec: the broker loads only the codec modules its handlers
+ * import (the index imports all of them), and still names an unhandled API key in its log.
+ */
+function emitApiNames(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
+  const c = new Code();
+  c.line(banner(kafkaVersion));
+  c.line('// API names indexed by API key, importing no codec module (index.ts imports every one).');
+  c.line();
+  const maxKey = Math.max(...model.apis.map((a) => a.apiKey), ...model.removedApis.map((a) => a.apiKey));
+  const byKey = new Map([...model.apis, ...model.removedApis].map((a) => [a.apiKey, a.name]));
+  c.open('export const apiNames: ReadonlyArray<string | undefined> = [');
+  for (let k = 0; k <= maxKey; k++) {
+    const n = byKey.get(k);
+    c.line(`${n === undefined ? 'undefined' : tsString(n)}, // ${k}`);
+  }
+  c.close('];');
+  return { path: 'api-names.ts', content: `${c.toString()}\n` };
+}
+
 export function emitErrors(tsv: string, kafkaVersion: string): GeneratedFile {
   const rows = tsv.split(/\r?\n/).filter((l) => l.trim() !== '');
   const head = rows.shift()!.split('\t');
@@ -794,6 +814,7 @@ export function emitAll(model: ProtocolModel, errorsTsv: string, kafkaVersion: s
   for (const a of model.apis) files.push(emitApiFile(a, kafkaVersion));
   for (const m of [model.requestHeader, model.responseHeader, ...model.data]) files.push(emitMessageFile(m, kafkaVersion));
   files.push(emitIndex(model, kafkaVersion));
+  files.push(emitApiNames(model, kafkaVersion));
   files.push(emitErrors(errorsTsv, kafkaVersion));
   const seen = new Set<string>();
   for (const f of files) {
