@@ -32,7 +32,7 @@ export function coordinatorConfig(config: BrokerConfig): CoordinatorConfig {
 }
 
 export function createGroupCoordinator(opts: { config: BrokerConfig; storage: Storage; clock: Clock; log: Logger; randomBytes: (n: number) => Buffer; createTopic: CreateTopicFn }): GroupCoordinator {
-  const store = new OffsetsTopicLog(opts.storage, opts.config.int('offsets.topic.num.partitions'), () => opts.clock.now());
+  const store = new OffsetsTopicLog(opts.storage, opts.config.int('offsets.topic.num.partitions'), () => opts.clock.now(), opts.config.int('offsets.topic.segment.bytes'));
   store.setCreateTopic(opts.createTopic);
   return new GroupCoordinator({
     clock: opts.clock, log: opts.log, store, uuid: () => javaUuid(opts.randomBytes), config: coordinatorConfig(opts.config),

@@ -26,11 +26,14 @@ export class OffsetsTopicLog implements CoordinatorLog {
   readonly #now: () => number;
   #create: CreateTopicFn | null = null;
   #creating: Promise<void> | null = null;
+  readonly #segmentBytes: number | undefined;
 
-  constructor(storage: Storage, partitions: number, now: () => number) {
+  /** segmentBytes: offsets.topic.segment.bytes (Kafka creates the topic with it). */
+  constructor(storage: Storage, partitions: number, now: () => number, segmentBytes?: number) {
     this.#storage = storage;
     this.#configuredPartitions = partitions;
     this.#now = now;
+    this.#segmentBytes = segmentBytes;
   }
 
   /** How the topic gets created on first use (the broker's createTopic). */
@@ -44,7 +47,9 @@ export class OffsetsTopicLog implements CoordinatorLog {
   ensure(): Promise<void> {
     if (this.#storage.getTopic(OFFSETS_TOPIC)) return Promise.resolve();
     if (!this.#create) return Promise.reject(Object.assign(new Error(`${OFFSETS_TOPIC} does not exist`), { code: 15 /* COORDINATOR_NOT_AVAILABLE */ }));
-    this.#creating ??= this.#create(OFFSETS_TOPIC, this.#configuredPartitions, new Map(OFFSETS_TOPIC_CONFIGS)).then(
+    const configs = new Map(OFFSETS_TOPIC_CONFIGS);
+    if (this.#segmentBytes !== undefined) configs.set('segment.bytes', String(this.#segmentBytes));
+    this.#creating ??= this.#create(OFFSETS_TOPIC, this.#configuredPartitions, configs).then(
       () => { this.#creating = null; },
       (err) => { this.#creating = null; throw Object.assign(new Error(`creating ${OFFSETS_TOPIC}: ${(err as Error).message}`), { code: 15 }); },
     );
