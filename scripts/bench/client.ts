@@ -13,9 +13,17 @@
 //   group        three kafkajs consumers in one group, subscribe from the beginning; time to the first
 //                record, and until every one of the three has consumed a record (a stable 3-member group)
 //   tcp-sink     counts bytes arriving on a TCP listener (the loopback limit); prints `port <n>` first
+//   scale-topics raw-protocol client: CreateTopics for `topics` × `partitions` in requests of `batch` topics,
+//                until Metadata shows every partition with a leader; then `rounds` × Metadata for all topics
+//   scale-conns  `connections` raw-protocol connections, each producing acks=1 batches to `topic`; `ready` once
+//                every connection has had one produce acknowledged (the harness reads the broker's RSS then)
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import readline from 'node:readline';
+import { buildRecordBatch } from '../../protocol/records.ts';
+import { makeCreatableTopic } from '../../protocol/generated/create-topics.ts';
+import { makePartitionProduceData, makeTopicProduceData } from '../../protocol/generated/produce.ts';
+import { RawClient } from '../../broker/testing/raw-client.ts';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -222,6 +230,104 @@ async function group(): Promise<unknown> {
   return { firstRecordMs: firstAny, allThreeMs: allThree, joins: joins.length, lastJoinMs: joins.length ? Math.max(...joins) : NaN };
 }
 
+/** One request on a RawClient, waiting up to `timeoutMs` for the response; ms = send → whole frame received. */
+async function rawRequest(c: RawClient, apiKey: number, version: number, body: unknown, timeoutMs = 120000): Promise<{ res: any; ms: number; bytes: number }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const t0 = now();
+  c.sendRaw(c.encodeRequest(apiKey, version, body));
+  const frame = await c.nextFrame(timeoutMs);
+  const ms = now() - t0;
+  return { res: c.decodeResponse(apiKey, version, frame), ms, bytes: frame.length };
+}
+
+function rawConnect(): Promise<RawClient> {
+  const i = cfg.bootstrap.lastIndexOf(':');
+  return RawClient.connect(Number(cfg.bootstrap.slice(i + 1)), cfg.bootstrap.slice(0, i));
+}
+
+const quantile = (xs: number[], p: number) => xs.length ? xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : NaN;
+
+async function scaleTopics(): Promise<unknown> {
+  const c = await rawConnect();
+  send('ready');
+  await waitGo();
+  const t0 = now();
+  let requestsMs = 0;
+  for (let i = 0; i < cfg.topics; i += cfg.batch) {
+    const topics = [];
+    for (let k = i; k < Math.min(i + cfg.batch, cfg.topics); k++) {
+      topics.push(makeCreatableTopic({ name: `${cfg.prefix}-${k}`, numPartitions: cfg.partitions, replicationFactor: 1 }));
+    }
+    const { res, ms } = await rawRequest(c, 19, 7, { topics, timeoutMs: 120000, validateOnly: false });
+    requestsMs += ms;
+    const bad = res.topics.filter((t: { errorCode: number }) => t.errorCode !== 0);
+    if (bad.length) throw new Error(`CreateTopics: ${bad.length} errors, first ${bad[0].name}: ${bad[0].errorCode} ${bad[0].errorMessage}`);
+  }
+  // Created = every partition of every topic has a leader in Metadata.
+  const want = cfg.topics * cfg.partitions;
+  let ready = 0;
+  const deadline = Date.now() + 300000;
+  for (;;) {
+    const { res } = await rawRequest(c, 3, 12, { topics: null });
+    ready = 0;
+    for (const t of res.topics) if (String(t.name).startsWith(`${cfg.prefix}-`)) for (const p of t.partitions) if (p.leaderId >= 0) ready++;
+    if (ready >= want) break;
+    if (Date.now() > deadline) throw new Error(`only ${ready} of ${want} partitions have a leader`);
+    await sleep(200);
+  }
+  const createdMs = now() - t0;
+  const lat: number[] = [];
+  let bytes = 0, topicsSeen = 0;
+  for (let r = 0; r < cfg.rounds; r++) {
+    const m = await rawRequest(c, 3, 12, { topics: null });
+    lat.push(m.ms);
+    bytes = m.bytes;
+    topicsSeen = m.res.topics.length;
+  }
+  c.close();
+  lat.sort((a, b) => a - b);
+  return { topics: cfg.topics, partitions: want, createRequestsMs: requestsMs, createdMs, metadataRounds: lat.length, metadataTopics: topicsSeen,
+    metadataBytes: bytes, metadataP50Ms: quantile(lat, 0.5), metadataMaxMs: lat.at(-1) ?? NaN, metadataMeanMs: lat.reduce((a, b) => a + b, 0) / (lat.length || 1) };
+}
+
+async function scaleConns(): Promise<unknown> {
+  const n: number = cfg.connections;
+  const value = Buffer.alloc(cfg.recordBytes, 0x61);
+  const t0 = now();
+  const clients = await Promise.all(Array.from({ length: n }, () => rawConnect()));
+  const connectMs = now() - t0;
+  const produceOnce = async (c: RawClient, i: number): Promise<number> => {
+    const records = buildRecordBatch({ records: Array.from({ length: cfg.recordsPerBatch }, () => ({ value })) });
+    const body = { acks: 1, timeoutMs: 30000, topicData: [makeTopicProduceData({ name: cfg.topic, partitionData: [makePartitionProduceData({ index: i % cfg.partitions, records })] })] };
+    const { res, ms } = await rawRequest(c, 0, 9, body, 60000);
+    const err = res.responses[0]?.partitionResponses[0]?.errorCode;
+    if (err !== 0) throw new Error(`produce on connection ${i}: error ${err}`);
+    return ms;
+  };
+  // The first produce may meet a leader not yet known to the broker's metadata cache (Kafka): retry those.
+  const RETRIABLE = new Set([3, 5, 6]);
+  await Promise.all(clients.map(async (c, i) => {
+    for (let attempt = 0; ; attempt++) {
+      try { return await produceOnce(c, i); } catch (e) {
+        const code = Number(/error (\d+)$/.exec((e as Error).message)?.[1]);
+        if (!RETRIABLE.has(code) || attempt >= 50) throw e;
+        await sleep(100);
+      }
+    }
+  }));
+  const firstProduceAllMs = now() - t0;
+  send('ready');
+  await waitGo();
+  const lat: number[] = [];
+  const t1 = now();
+  for (let r = 0; r < cfg.rounds; r++) lat.push(...await Promise.all(clients.map(produceOnce)));
+  const ms = now() - t1;
+  for (const c of clients) c.close();
+  lat.sort((a, b) => a - b);
+  const records = lat.length * cfg.recordsPerBatch;
+  return { connections: n, connectMs, firstProduceAllMs, rounds: cfg.rounds, requests: lat.length, records, ms, recordsPerSec: records / (ms / 1000),
+    produceP50Ms: quantile(lat, 0.5), produceP99Ms: quantile(lat, 0.99), produceMaxMs: lat.at(-1) ?? NaN };
+}
+
 async function tcpSink(): Promise<unknown> {
   let bytes = 0;
   let first = 0, last = 0;
@@ -238,7 +344,7 @@ async function tcpSink(): Promise<unknown> {
   return { bytes, ms: last - first };
 }
 
-const modes: Record<string, () => Promise<unknown>> = { produce, consume, 'lat-produce': latProduce, 'lat-consume': latConsume, group, 'tcp-sink': tcpSink };
+const modes: Record<string, () => Promise<unknown>> = { produce, consume, 'lat-produce': latProduce, 'lat-consume': latConsume, group, 'tcp-sink': tcpSink, 'scale-topics': scaleTopics, 'scale-conns': scaleConns };
 const fn = modes[mode ?? ''];
 if (!fn) { process.stderr.write(`unknown mode ${mode}\n`); process.exit(2); }
 try {

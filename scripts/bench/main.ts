@@ -5,6 +5,7 @@
 //
 // Usage: node scripts/bench/main.ts [--quick] [--seconds N] [--producers N] [--consumers N] [--partitions N] [--no-write]
 //                                   [--only gregor|kafka] [--no-java-tools] [--java-tools (in --quick)]
+//                                   [--scale-topics N] [--scale-partitions N] [--connections N] [--no-scale]
 //        node scripts/bench/main.ts --cpu-prof [--seconds N]   gregor only, under the 1 KiB acks=1 produce load,
 //                                   with `node --cpu-prof`; prints the top self-time functions
 import { type ChildProcess, execFileSync, execSync, spawn, spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ import { ensureKafkaTools, formatAndStart, resolveVersion, rssBytes } from '../k
 const { Kafka: KafkaJs, logLevel } = kafkajsPkg;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const clientScript = path.join(root, 'scripts/bench/client.ts');
-const gregorCli = path.join(root, 'broker/bin/gregor.ts');
+const gregorCli = path.join(root, 'broker/bin/gregor.js');
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
 const arg = (name: string, dflt: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1]! : dflt; };
@@ -36,6 +37,14 @@ const LAT_RATE = 5000;
 const LAT_SECONDS = QUICK ? 5 : 10;
 const JAVA_TOOLS = (!QUICK || flag('--java-tools')) && !flag('--no-java-tools');
 const ONLY = arg('--only', '');
+// Scale checks (issue 7): topics × partitions created and listed, concurrent producer connections.
+const SCALE = !flag('--no-scale');
+// Quick mode: 200 topics (Kafka needs ~40 s until 10,000 partitions have leaders on this machine).
+const SCALE_TOPICS = Number(arg('--scale-topics', QUICK ? '200' : '1000'));
+const SCALE_PARTITIONS = Number(arg('--scale-partitions', '10'));
+const SCALE_CONNECTIONS = Number(arg('--connections', '500'));
+const SCALE_METADATA_ROUNDS = 20;
+const SCALE_PRODUCE_ROUNDS = 10;
 const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
@@ -68,7 +77,7 @@ async function withRssPeak<T>(pid: number, fn: () => Promise<T>): Promise<{ resu
 interface ClientSpec { mode: string; cfg: Record<string, unknown> }
 /** Spawns one client process per spec, waits until all are `ready`, sends `go`, collects the results. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function runClients(specs: ClientSpec[], timeoutMs = 600000): Promise<any[]> {
+async function runClients(specs: ClientSpec[], timeoutMs = 600000, onReady?: () => Promise<void>): Promise<any[]> {
   const kids = specs.map((s) => {
     const child = spawn(process.execPath, [clientScript, s.mode, JSON.stringify(s.cfg)], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '', err = '';
@@ -86,6 +95,7 @@ async function runClients(specs: ClientSpec[], timeoutMs = 600000): Promise<any[
     const failedEarly = Promise.race(kids.map((k) => k.exited.then((code) => { throw new Error(`client ${k.s.mode} exited ${code} before ready:\n${k.err()}`); })));
     await Promise.race([Promise.all(kids.map((k) => k.ready)), failedEarly, timeout]);
     failedEarly.catch(() => {});
+    if (onReady) await onReady();
     for (const k of kids) k.child.stdin!.write('go\n');
     return await Promise.race([Promise.all(kids.map(async (k) => {
       const code = await k.exited;
@@ -111,11 +121,13 @@ interface Broker {
   stop(): Promise<void>;
 }
 
-async function startGregorBroker(dataDir: string, nodeFlags: string[] = []): Promise<Broker> {
+/** `compileCache`: the NODE_COMPILE_CACHE directory gregor.js uses (the bench keeps its own, see benchBroker). */
+async function startGregorBroker(dataDir: string, nodeFlags: string[] = [], compileCache?: string): Promise<Broker> {
   const cliArgs = [...nodeFlags, gregorCli, '--override', 'listeners=PLAINTEXT://127.0.0.1:0',
     '--override', 'group.initial.rebalance.delay.ms=0', '--data-dir', dataDir];
   const t0 = performance.now();
-  const child: ChildProcess = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = compileCache ? { ...process.env, NODE_COMPILE_CACHE: compileCache } : process.env;
+  const child: ChildProcess = spawn(process.execPath, cliArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -284,18 +296,66 @@ async function javaTools(b: Broker): Promise<JavaPerf> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type BrokerResult = Record<string, any>;
 
+/** Right after `b` is ready: a fresh kafkajs producer's first acknowledged produce, then RSS IDLE_S after ready. */
+async function coldStartAndIdle(b: Broker): Promise<{ coldStart: Record<string, number>; idleRssBytes: number | undefined }> {
+  const readyAt = performance.now();
+  const first = await firstProduceMs(b.bootstrap);
+  const coldStart = { formatMs: b.formatMs, spawnToReadyMs: b.spawnToReadyMs, readyToFirstProduceMs: first, spawnToFirstProduceMs: b.spawnToReadyMs + first };
+  log(`${b.name}: spawn→ready ${b.spawnToReadyMs.toFixed(0)} ms, first produce +${first.toFixed(0)} ms; idle ${IDLE_S} s`);
+  await sleep(Math.max(0, IDLE_S * 1000 - (performance.now() - readyAt)));
+  const idleRssBytes = rssBytes(b.pid);
+  log(`${b.name}:   idle RSS ${((idleRssBytes ?? NaN) / MiB).toFixed(1)} MiB`);
+  return { coldStart, idleRssBytes };
+}
+
+/**
+ * Scale checks on a fresh broker: SCALE_TOPICS × SCALE_PARTITIONS created (CreateTopics, 50 topics per
+ * request, done when Metadata shows a leader for every partition) and listed (Metadata for all topics,
+ * send → whole response received), then SCALE_CONNECTIONS raw producer connections. RSS deltas give the
+ * memory per (empty) partition and per connection (open, one produce acknowledged on each).
+ */
+async function scaleChecks(b: Broker): Promise<Record<string, number>> {
+  await sleep(3000);
+  const rss0 = rssBytes(b.pid) ?? NaN;
+  log(`${b.name}: scale: ${SCALE_TOPICS} topics × ${SCALE_PARTITIONS} partitions`);
+  const cpu0 = cpuSeconds(b.pid);
+  const [t] = await runClients([{ mode: 'scale-topics', cfg: { bootstrap: b.bootstrap, topics: SCALE_TOPICS, partitions: SCALE_PARTITIONS,
+    batch: 50, rounds: SCALE_METADATA_ROUNDS, prefix: 'scale' } }], 900000);
+  const topicsCpuSeconds = cpuSeconds(b.pid) - cpu0;
+  log(`${b.name}:   created in ${t.createdMs.toFixed(0)} ms, Metadata (all topics) p50 ${t.metadataP50Ms.toFixed(1)} ms`);
+  await sleep(3000);
+  const rss1 = rssBytes(b.pid) ?? NaN;
+  const topic = 'scale-connections';
+  await createTopic(b.bootstrap, topic, SCALE_PARTITIONS);
+  await sleep(1000);
+  const rss2 = rssBytes(b.pid) ?? NaN;
+  let rss3 = NaN;
+  log(`${b.name}: scale: ${SCALE_CONNECTIONS} producer connections`);
+  const [c] = await runClients([{ mode: 'scale-conns', cfg: { bootstrap: b.bootstrap, topic, partitions: SCALE_PARTITIONS, connections: SCALE_CONNECTIONS,
+    rounds: SCALE_PRODUCE_ROUNDS, recordsPerBatch: 10, recordBytes: 100 } }], 600000, async () => { await sleep(2000); rss3 = rssBytes(b.pid) ?? NaN; });
+  log(`${b.name}:   all connected and acknowledged in ${c.firstProduceAllMs.toFixed(0)} ms, produce p99 ${c.produceP99Ms.toFixed(1)} ms`);
+  return { ...t, ...c, topicsCpuSeconds, rssBeforeTopicsBytes: rss0, rssAfterTopicsBytes: rss1, rssPerPartitionBytes: (rss1 - rss0) / t.partitions,
+    rssBeforeConnectionsBytes: rss2, rssWithConnectionsBytes: rss3, rssPerConnectionBytes: (rss3 - rss2) / c.connections };
+}
+
 async function benchBroker(name: 'gregor' | 'kafka', kafkaVersion: string, tmp: string): Promise<BrokerResult> {
   const dataDir = path.join(tmp, name);
+  // gregor.js keeps Node's compile cache here: empty at the first start, filled by it for the later ones.
+  const compileCache = path.join(tmp, 'node-compile-cache');
+  const start = (dir: string) => name === 'gregor' ? startGregorBroker(dir, [], compileCache) : startKafkaBroker(dir, kafkaVersion);
+  const res: BrokerResult = {};
+  if (name === 'gregor') {
+    log(`gregor: first start (empty compile cache)`);
+    const dir0 = path.join(tmp, 'gregor-first');
+    const b0 = await start(dir0);
+    try { res.firstStart = await coldStartAndIdle(b0); } finally { await b0.stop(); fs.rmSync(dir0, { recursive: true, force: true }); }
+  }
   log(`${name}: starting`);
-  const b = name === 'gregor' ? await startGregorBroker(dataDir) : await startKafkaBroker(dataDir, kafkaVersion);
-  const readyAt = performance.now();
-  const res: BrokerResult = { version: b.version, loadavgAtStart: os.loadavg()[0] };
+  const b = await start(dataDir);
+  res.version = b.version;
+  res.loadavgAtStart = os.loadavg()[0];
   try {
-    const first = await firstProduceMs(b.bootstrap);
-    res.coldStart = { formatMs: b.formatMs, spawnToReadyMs: b.spawnToReadyMs, readyToFirstProduceMs: first, spawnToFirstProduceMs: b.spawnToReadyMs + first };
-    log(`${name}: spawn→ready ${b.spawnToReadyMs.toFixed(0)} ms, first produce +${first.toFixed(0)} ms; idle ${IDLE_S} s`);
-    await sleep(Math.max(0, IDLE_S * 1000 - (performance.now() - readyAt)));
-    res.idleRssBytes = rssBytes(b.pid);
+    Object.assign(res, await coldStartAndIdle(b));
 
     res.produce = {};
     let peak = res.idleRssBytes ?? 0;
@@ -335,6 +395,15 @@ async function benchBroker(name: 'gregor' | 'kafka', kafkaVersion: string, tmp: 
   } finally {
     await b.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  if (SCALE) {
+    const dir = path.join(tmp, `${name}-scale`);
+    log(`${name}: fresh start for the scale checks`);
+    const bs = await start(dir);
+    try { res.scale = await scaleChecks(bs); } catch (e) { res.scaleError = (e as Error).message; log(`${name}: scale checks failed: ${(e as Error).message}`); } finally {
+      await bs.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
   return res;
 }
@@ -460,13 +529,42 @@ function report(env: any, config: any, g: BrokerResult, k: BrokerResult, limits:
   L.push(`| … of which spawn → ready | ${f(cs(g).spawnToReadyMs)} ms | ${f(cs(k).spawnToReadyMs)} ms | | |`);
   L.push(`| … of which ready → first produce acked (kafkajs, topic auto-created) | ${f(cs(g).readyToFirstProduceMs)} ms | ${f(cs(k).readyToFirstProduceMs)} ms | | |`);
   L.push(`| storage format (before spawn; not in the cold start) | – | ${f(cs(k).formatMs)} ms | | |`);
+  const g1 = g.firstStart?.coldStart ?? {};
+  const r1 = ratio(g1.spawnToFirstProduceMs, cs(k).spawnToFirstProduceMs);
+  L.push(`| gregor's first start on the machine (empty compile cache): spawn → first produce | ${f(g1.spawnToFirstProduceMs)} ms | ${f(cs(k).spawnToFirstProduceMs)} ms | ${f(r1, 3)}× | |`);
+  L.push(`| … of which spawn → ready | ${f(g1.spawnToReadyMs)} ms | | | |`);
   const ir = ratio(g.idleRssBytes, k.idleRssBytes);
   L.push(`| RSS idle, ${IDLE_S} s after ready | ${mib(g.idleRssBytes)} | ${mib(k.idleRssBytes)} | ${f(ir, 3)}× | ${verdict(ir, '≤0.15')} |`);
+  const ir1 = ratio(g.firstStart?.idleRssBytes, k.idleRssBytes);
+  L.push(`| RSS idle, gregor's first start (empty compile cache) | ${mib(g.firstStart?.idleRssBytes)} | ${mib(k.idleRssBytes)} | ${f(ir1, 3)}× | |`);
   L.push(`| RSS peak during the produce cases | ${mib(g.loadRssPeakBytes)} | ${mib(k.loadRssPeakBytes)} | ${f(ratio(g.loadRssPeakBytes, k.loadRssPeakBytes), 2)}× | |`);
   L.push(`| group of 3 kafkajs consumers: first record | ${f(g.group?.firstRecordMs)} ms | ${f(k.group?.firstRecordMs)} ms | ${f(ratio(g.group?.firstRecordMs, k.group?.firstRecordMs), 2)}× | |`);
   L.push(`| group of 3: every member consumed a record (stable group) | ${f(g.group?.allThreeMs)} ms | ${f(k.group?.allThreeMs)} ms | ${f(ratio(g.group?.allThreeMs, k.group?.allThreeMs), 2)}× | |`);
   L.push(`| 1-minute load average when the broker started (shared machine) | ${f(g.loadavgAtStart, 2)} | ${f(k.loadavgAtStart, 2)} | | |`);
   L.push('');
+  if (g.scale || k.scale || g.scaleError || k.scaleError) {
+    const a = g.scale ?? {}, b = k.scale ?? {};
+    const row = (what: string, x: number | undefined, y: number | undefined, fmt: (n: number | undefined) => string, d = 2) =>
+      L.push(`| ${what} | ${fmt(x)} | ${fmt(y)} | ${f(ratio(x, y), d)}× |`);
+    const ms = (d = 0) => (n: number | undefined) => `${f(n, d)} ms`;
+    const kib = (n: number | undefined) => n === undefined || Number.isNaN(n) ? '–' : `${f(n / 1024, 1)} KiB`;
+    L.push(`## Scale (a fresh broker each; ${f(a.topics ?? b.topics ?? SCALE_TOPICS)} topics × ${SCALE_PARTITIONS} partitions, ${f(a.connections ?? b.connections ?? SCALE_CONNECTIONS)} connections)`, '',
+      '| metric | gregor | Kafka | gregor/Kafka |', '|---|---:|---:|---:|');
+    row(`create ${f(a.partitions ?? b.partitions)} partitions (CreateTopics, 50 topics/request) until Metadata shows every leader`, a.createdMs, b.createdMs, ms());
+    row(`Metadata, all topics (v12, ${f(a.metadataBytes ?? b.metadataBytes)} B response): p50 of ${SCALE_METADATA_ROUNDS}`, a.metadataP50Ms, b.metadataP50Ms, ms(1));
+    row(`Metadata, all topics: max of ${SCALE_METADATA_ROUNDS}`, a.metadataMaxMs, b.metadataMaxMs, ms(1));
+    row('RSS before creating the topics (fresh broker, 3 s after ready)', a.rssBeforeTopicsBytes, b.rssBeforeTopicsBytes, mib);
+    row('RSS with the topics, 3 s after the last Metadata', a.rssAfterTopicsBytes, b.rssAfterTopicsBytes, mib);
+    row('RSS per (empty) partition', a.rssPerPartitionBytes, b.rssPerPartitionBytes, kib);
+    row(`${f(a.connections ?? b.connections)} raw producer connections: connected, one acks=1 produce each acknowledged`, a.firstProduceAllMs, b.firstProduceAllMs, ms());
+    row('RSS per open connection (after its first produce)', a.rssPerConnectionBytes, b.rssPerConnectionBytes, kib);
+    row(`${SCALE_PRODUCE_ROUNDS} rounds × every connection producing 10 × 100 B (acks=1) at once: p50 request`, a.produceP50Ms, b.produceP50Ms, ms(1));
+    row('… p99 request', a.produceP99Ms, b.produceP99Ms, ms(1));
+    row('… records/s over the rounds', a.recordsPerSec, b.recordsPerSec, (n) => f(n));
+    if (g.scaleError) L.push('', `gregor: ${g.scaleError.split('\n')[0]}`);
+    if (k.scaleError) L.push('', `Kafka: ${k.scaleError.split('\n')[0]}`);
+    L.push('');
+  }
   return L.join('\n');
 }
 
