@@ -131,7 +131,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? allHandlers, config.bool('unstable.api.versions.enable'));
   const groups = createGroupCoordinator({
-    config, storage, clock, log, randomBytes,
+    config, storage, clock, log, randomBytes, topics,
     // First use creates __consumer_offsets (or joins a creation under way).
     createTopic: (n, p, c) => context.pendingCreation(n) ?? context.createTopic(n, p, c),
   });

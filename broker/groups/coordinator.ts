@@ -15,6 +15,7 @@ import {
   encodeGroupMetadataKey, encodeGroupMetadataValue, encodeOffsetCommitKey, encodeOffsetCommitValue,
 } from './records.ts';
 import { type ConsumerGroupConfig, ConsumerGroupManager, type TopicView } from './consumer/group.ts';
+import type { ConsumerGroupKey } from './records.ts';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
@@ -313,6 +314,9 @@ export class GroupCoordinator {
   #closed = false;
   /** KIP-848 consumer groups (`./consumer/`), created on first use: they need the topic registry. */
   #consumer: ConsumerGroupManager | null = null;
+  /** Consumer-group records replayed before the consumer groups were created. */
+  #consumerReplay: Array<[ConsumerGroupKey, Buffer | null]> = [];
+  #loaded = false;
 
   constructor(opts: { clock: Clock; log: Logger; store: CoordinatorLog; uuid: () => string; config?: Partial<CoordinatorConfig> }) {
     this.#clock = opts.clock;
@@ -324,8 +328,20 @@ export class GroupCoordinator {
 
   /** The KIP-848 consumer groups, created on first call (later calls ignore the arguments). */
   consumerGroups(topics: TopicView, config?: Partial<ConsumerGroupConfig>): ConsumerGroupManager {
-    this.#consumer ??= new ConsumerGroupManager({ clock: this.#clock, topics, config });
+    if (!this.#consumer) {
+      const mgr = new ConsumerGroupManager({ clock: this.#clock, topics, config, persist: (groupId, records) => this.#store.append(groupId, records) });
+      for (const [key, value] of this.#consumerReplay) mgr.replay(key, value);
+      this.#consumerReplay = [];
+      if (this.#loaded) mgr.finishLoading();
+      this.#consumer = mgr;
+    }
     return this.#consumer;
+  }
+
+  /** Replays a KIP-848 consumer-group record (kept until the consumer groups exist). */
+  replayConsumerRecord(key: ConsumerGroupKey, value: Buffer | null): void {
+    if (this.#consumer) this.#consumer.replay(key, value);
+    else this.#consumerReplay.push([key, value]);
   }
 
   /** The KIP-848 consumer groups if any heartbeat created them, else null. */
@@ -1309,5 +1325,7 @@ export class GroupCoordinator {
   /** After loading: members of loaded Stable groups must heartbeat within their session timeout. */
   finishLoading(): void {
     for (const g of this.groups.values()) for (const m of g.members.values()) this.#rescheduleHeartbeat(g, m);
+    this.#loaded = true;
+    this.#consumer?.finishLoading();
   }
 }

@@ -4,6 +4,7 @@ import type { BrokerConfig } from '../config.ts';
 import type { Clock } from '../context.ts';
 import type { Logger } from '../log.ts';
 import { type CoordinatorConfig, GroupCoordinator } from './coordinator.ts';
+import type { ConsumerGroupConfig, TopicView } from './consumer/group.ts';
 import { type CreateTopicFn, OffsetsTopicLog, loadOffsetsTopic } from './persistence.ts';
 
 export { GroupCoordinator } from './coordinator.ts';
@@ -31,12 +32,28 @@ export function coordinatorConfig(config: BrokerConfig): CoordinatorConfig {
   };
 }
 
-export function createGroupCoordinator(opts: { config: BrokerConfig; storage: Storage; clock: Clock; log: Logger; randomBytes: (n: number) => Buffer; createTopic: CreateTopicFn }): GroupCoordinator {
+/** Kafka's `group.consumer.*` configs for the KIP-848 consumer groups. */
+export function consumerGroupConfig(c: BrokerConfig): Partial<ConsumerGroupConfig> {
+  return {
+    sessionTimeoutMs: c.int('group.consumer.session.timeout.ms'),
+    heartbeatIntervalMs: c.int('group.consumer.heartbeat.interval.ms'),
+    maxSize: c.int('group.consumer.max.size'),
+    assignors: c.list('group.consumer.assignors'),
+  };
+}
+
+/**
+ * topics: given, the KIP-848 consumer groups exist from the start, so the groups replayed from
+ * `__consumer_offsets` are served (and their members' sessions run) before any heartbeat.
+ */
+export function createGroupCoordinator(opts: { config: BrokerConfig; storage: Storage; clock: Clock; log: Logger; randomBytes: (n: number) => Buffer; createTopic: CreateTopicFn; topics?: TopicView }): GroupCoordinator {
   const store = new OffsetsTopicLog(opts.storage, opts.config.int('offsets.topic.num.partitions'), () => opts.clock.now(), opts.config.int('offsets.topic.segment.bytes'));
   store.setCreateTopic(opts.createTopic);
-  return new GroupCoordinator({
+  const gc = new GroupCoordinator({
     clock: opts.clock, log: opts.log, store, uuid: () => javaUuid(opts.randomBytes), config: coordinatorConfig(opts.config),
   });
+  if (opts.topics) gc.consumerGroups(opts.topics, consumerGroupConfig(opts.config));
+  return gc;
 }
 
 /** Replays `__consumer_offsets` if it exists, starts offset expiration. */

@@ -9,7 +9,7 @@ import type { Storage } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 import type { CoordinatorLog, CoordinatorRecord, GroupCoordinator } from './coordinator.ts';
 import {
-  OFFSETS_TOPIC, decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, partitionForGroup,
+  type ConsumerGroupKey, OFFSETS_TOPIC, decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, partitionForGroup,
 } from './records.ts';
 
 const LOAD_CHUNK_BYTES = 4 << 20;
@@ -104,6 +104,7 @@ export async function loadOffsetsTopic(opts: { storage: Storage; coordinator: Gr
                 if (key?.type === 'offset' && view.isTransactional && r.value !== null) coordinator.replayTxnOffset(view.producerId, key.group, key.topic, key.partition, decodeOffsetCommitValue(r.value));
                 else if (key?.type === 'offset') coordinator.replayOffset(key.group, key.topic, key.partition, r.value === null ? null : decodeOffsetCommitValue(r.value));
                 else if (key?.type === 'group') coordinator.replayGroup(key.group, r.value === null ? null : decodeGroupMetadataValue(r.value));
+                else if (key !== null && key.type.startsWith('cg-')) coordinator.replayConsumerRecord(key as ConsumerGroupKey, r.value);
                 n++;
               } catch (err) {
                 log.warn(`${OFFSETS_TOPIC}-${p} offset ${r.offset}: skipping undecodable record: ${(err as Error).message}`);

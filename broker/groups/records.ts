@@ -70,15 +70,231 @@ export function encodeGroupMetadataKey(group: string): Buffer {
   return w.finishBuffer();
 }
 
-/** Decodes a key; null for record types this coordinator does not keep (KIP-848, share, streams records). */
-export function decodeKey(buf: Buffer): OffsetCommitKey | GroupMetadataKey | null {
+/** Decodes a key; null for record types this coordinator does not keep (share, streams records). */
+export function decodeKey(buf: Buffer): OffsetCommitKey | GroupMetadataKey | ConsumerGroupKey | null {
   const r = new Reader(buf);
   const version = r.int16();
   if (version === 0 || version === 1) {
     return { type: 'offset', group: r.string(), topic: r.string(), partition: r.int32() };
   }
   if (version === 2) return { type: 'group', group: r.string() };
+  const cg = CONSUMER_KEY_TYPES[version];
+  if (cg) {
+    const group = r.string();
+    return 'member' in cg ? { type: cg.type, group, member: r.string() } as ConsumerGroupKey : { type: cg.type, group } as ConsumerGroupKey;
+  }
   return null;
+}
+
+// ---- KIP-848 consumer group records (Kafka's group-coordinator ConsumerGroup*Key/Value, keys 3-8) ----
+// Keys are non-flexible (int16 record type + strings); values are int16 version 0 + flexible bodies
+// (compact strings/arrays, tagged-field sections, none written). Unknown tagged fields are skipped.
+
+export type ConsumerGroupKey =
+  | { type: 'cg-metadata'; group: string }
+  | { type: 'cg-partition-metadata'; group: string }
+  | { type: 'cg-member'; group: string; member: string }
+  | { type: 'cg-target-metadata'; group: string }
+  | { type: 'cg-target-member'; group: string; member: string }
+  | { type: 'cg-current-assignment'; group: string; member: string };
+
+const CONSUMER_KEY_TYPES: Record<number, { type: ConsumerGroupKey['type']; member?: true }> = {
+  3: { type: 'cg-metadata' },
+  4: { type: 'cg-partition-metadata' },
+  5: { type: 'cg-member', member: true },
+  6: { type: 'cg-target-metadata' },
+  7: { type: 'cg-target-member', member: true },
+  8: { type: 'cg-current-assignment', member: true },
+};
+const CONSUMER_KEY_VERSION: Record<ConsumerGroupKey['type'], number> = {
+  'cg-metadata': 3, 'cg-partition-metadata': 4, 'cg-member': 5, 'cg-target-metadata': 6, 'cg-target-member': 7, 'cg-current-assignment': 8,
+};
+
+export function encodeConsumerGroupKey(k: ConsumerGroupKey): Buffer {
+  const w = new Writer(64);
+  w.int16(CONSUMER_KEY_VERSION[k.type]);
+  w.string(k.group);
+  if ('member' in k) w.string(k.member);
+  return w.finishBuffer();
+}
+
+export interface TopicPartitionsRecord { topicId: string; partitions: number[] }
+
+export interface ConsumerGroupMemberValue {
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+}
+
+export interface ConsumerGroupCurrentAssignmentValue {
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  /** Kafka's MemberState: 0 STABLE, 1 UNREVOKED_PARTITIONS, 2 UNRELEASED_PARTITIONS, 127 UNKNOWN. */
+  state: number;
+  assigned: TopicPartitionsRecord[];
+  pendingRevocation: TopicPartitionsRecord[];
+}
+
+export interface ConsumerGroupTopicMetadata { topicId: string; topicName: string; numPartitions: number }
+
+function valueWriter(): Writer {
+  const w = new Writer(128);
+  w.int16(0);
+  return w;
+}
+
+function writeTopicPartitions(w: Writer, list: TopicPartitionsRecord[]): void {
+  w.compactArrayLength(list.length);
+  for (const tp of list) {
+    w.uuid(tp.topicId);
+    w.compactArrayLength(tp.partitions.length);
+    for (const p of tp.partitions) w.int32(p);
+    w.uvarint(0);
+  }
+}
+
+function readTopicPartitions(r: Reader): TopicPartitionsRecord[] {
+  const n = r.compactArrayLength();
+  const out: TopicPartitionsRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const topicId = r.uuid();
+    const m = r.compactArrayLength();
+    const partitions: number[] = [];
+    for (let j = 0; j < m; j++) partitions.push(r.int32());
+    skipTaggedFields(r);
+    out.push({ topicId, partitions });
+  }
+  return out;
+}
+
+function valueReader(buf: Buffer, what: string): Reader {
+  const r = new Reader(buf);
+  const version = r.int16();
+  if (version !== 0) throw new Error(`unknown ${what} version ${version}`);
+  return r;
+}
+
+/** ConsumerGroupMetadataValue and ConsumerGroupTargetAssignmentMetadataValue: one int32 epoch. */
+export function encodeEpochValue(epoch: number): Buffer {
+  const w = valueWriter();
+  w.int32(epoch);
+  w.uvarint(0);
+  return w.finishBuffer();
+}
+
+export function decodeEpochValue(buf: Buffer): number {
+  const r = valueReader(buf, 'epoch value');
+  const epoch = r.int32();
+  skipTaggedFields(r);
+  return epoch;
+}
+
+export function encodePartitionMetadataValue(topics: ConsumerGroupTopicMetadata[]): Buffer {
+  const w = valueWriter();
+  w.compactArrayLength(topics.length);
+  for (const t of topics) {
+    w.uuid(t.topicId);
+    w.compactString(t.topicName);
+    w.int32(t.numPartitions);
+    w.compactArrayLength(0); // PartitionMetadata (racks): no rack-aware assignment
+    w.uvarint(0);
+  }
+  w.uvarint(0);
+  return w.finishBuffer();
+}
+
+export function decodePartitionMetadataValue(buf: Buffer): ConsumerGroupTopicMetadata[] {
+  const r = valueReader(buf, 'ConsumerGroupPartitionMetadataValue');
+  const n = r.compactArrayLength();
+  const out: ConsumerGroupTopicMetadata[] = [];
+  for (let i = 0; i < n; i++) {
+    const topicId = r.uuid();
+    const topicName = r.compactString();
+    const numPartitions = r.int32();
+    const pm = r.compactArrayLength();
+    for (let j = 0; j < pm; j++) {
+      r.int32();
+      const racks = r.compactArrayLength();
+      for (let k = 0; k < racks; k++) r.compactString();
+      skipTaggedFields(r);
+    }
+    skipTaggedFields(r);
+    out.push({ topicId, topicName, numPartitions });
+  }
+  skipTaggedFields(r);
+  return out;
+}
+
+export function encodeMemberValue(m: ConsumerGroupMemberValue): Buffer {
+  const w = valueWriter();
+  w.compactNullableString(m.instanceId);
+  w.compactNullableString(m.rackId);
+  w.compactString(m.clientId);
+  w.compactString(m.clientHost);
+  w.compactArrayLength(m.subscribedTopicNames.length);
+  for (const n of m.subscribedTopicNames) w.compactString(n);
+  w.compactNullableString(m.subscribedTopicRegex);
+  w.int32(m.rebalanceTimeoutMs);
+  w.compactNullableString(m.serverAssignor);
+  w.uvarint(0);
+  return w.finishBuffer();
+}
+
+export function decodeMemberValue(buf: Buffer): ConsumerGroupMemberValue {
+  const r = valueReader(buf, 'ConsumerGroupMemberMetadataValue');
+  const instanceId = r.compactNullableString();
+  const rackId = r.compactNullableString();
+  const clientId = r.compactString();
+  const clientHost = r.compactString();
+  const n = r.compactArrayLength();
+  const subscribedTopicNames: string[] = [];
+  for (let i = 0; i < n; i++) subscribedTopicNames.push(r.compactString());
+  const subscribedTopicRegex = r.compactNullableString();
+  const rebalanceTimeoutMs = r.int32();
+  const serverAssignor = r.compactNullableString();
+  skipTaggedFields(r); // ClassicMemberMetadata (tag 0) is for classic members in a consumer group: none here
+  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+}
+
+export function encodeTargetMemberValue(list: TopicPartitionsRecord[]): Buffer {
+  const w = valueWriter();
+  writeTopicPartitions(w, list);
+  w.uvarint(0);
+  return w.finishBuffer();
+}
+
+export function decodeTargetMemberValue(buf: Buffer): TopicPartitionsRecord[] {
+  const r = valueReader(buf, 'ConsumerGroupTargetAssignmentMemberValue');
+  const list = readTopicPartitions(r);
+  skipTaggedFields(r);
+  return list;
+}
+
+export function encodeCurrentAssignmentValue(v: ConsumerGroupCurrentAssignmentValue): Buffer {
+  const w = valueWriter();
+  w.int32(v.memberEpoch);
+  w.int32(v.previousMemberEpoch);
+  w.int8(v.state);
+  writeTopicPartitions(w, v.assigned);
+  writeTopicPartitions(w, v.pendingRevocation);
+  w.uvarint(0);
+  return w.finishBuffer();
+}
+
+export function decodeCurrentAssignmentValue(buf: Buffer): ConsumerGroupCurrentAssignmentValue {
+  const r = valueReader(buf, 'ConsumerGroupCurrentMemberAssignmentValue');
+  const memberEpoch = r.int32();
+  const previousMemberEpoch = r.int32();
+  const state = r.int8();
+  const assigned = readTopicPartitions(r);
+  const pendingRevocation = readTopicPartitions(r);
+  skipTaggedFields(r);
+  return { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation };
 }
 
 export function encodeOffsetCommitValue(v: OffsetCommitValue): Buffer {

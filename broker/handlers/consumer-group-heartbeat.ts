@@ -16,28 +16,25 @@ import {
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
 import type { ConsumerGroupManager } from '../groups/consumer/group.ts';
+import { consumerGroupConfig } from '../groups/index.ts';
+import { appendErrorToResponseError } from '../groups/coordinator.ts';
 
 /** The broker's consumer-group manager, created with Kafka's `group.consumer.*` configs on first use. */
 export function consumerGroupsOf(broker: BrokerContext): ConsumerGroupManager {
-  const c = broker.config;
-  return broker.groups.consumerGroups(broker.topics, {
-    sessionTimeoutMs: c.int('group.consumer.session.timeout.ms'),
-    heartbeatIntervalMs: c.int('group.consumer.heartbeat.interval.ms'),
-    maxSize: c.int('group.consumer.max.size'),
-    assignors: c.list('group.consumer.assignors'),
-  });
+  return broker.groups.consumerGroups(broker.topics, consumerGroupConfig(broker.config));
 }
 
 export const handler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
   api: ConsumerGroupHeartbeatApi,
   minVersion: 0,
   maxVersion: 1,
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const claim = req.groupId === '' ? ErrorCode.NONE : ctx.broker.groups.claimForConsumerGroup(req.groupId);
     if (claim !== ErrorCode.NONE) {
       return makeConsumerGroupHeartbeatResponse({ errorCode: claim, errorMessage: `Group ${req.groupId} is not a consumer group.` });
     }
-    const r = consumerGroupsOf(ctx.broker).heartbeat({
+    const mgr = consumerGroupsOf(ctx.broker);
+    const r = mgr.heartbeat({
       groupId: req.groupId,
       memberId: req.memberId,
       memberEpoch: req.memberEpoch,
@@ -52,6 +49,14 @@ export const handler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGrou
       clientHost: ctx.clientHost,
       apiVersion: ctx.apiVersion,
     });
+    // Answered once the group's records are in __consumer_offsets, as Kafka does.
+    const failed = await mgr.written(req.groupId).then(() => null, (e: unknown) => {
+      const code = (e as { code?: unknown })?.code;
+      return typeof code === 'number' ? appendErrorToResponseError(code) : ErrorCode.UNKNOWN_SERVER_ERROR;
+    });
+    if (failed !== null && r.errorCode === ErrorCode.NONE) {
+      return makeConsumerGroupHeartbeatResponse({ errorCode: failed, errorMessage: null });
+    }
     return makeConsumerGroupHeartbeatResponse({
       errorCode: r.errorCode,
       errorMessage: r.errorMessage,

@@ -26,6 +26,11 @@
 import { ErrorCode } from '../../../protocol/generated/errors.ts';
 import type { Clock } from '../../context.ts';
 import { ASSIGNORS, type AssignorMember, DEFAULT_ASSIGNOR, type TopicPartitionsMap } from './assignors.ts';
+import {
+  type ConsumerGroupKey, type TopicPartitionsRecord, decodeCurrentAssignmentValue, decodeEpochValue, decodeMemberValue,
+  decodePartitionMetadataValue, decodeTargetMemberValue, encodeConsumerGroupKey, encodeCurrentAssignmentValue, encodeEpochValue,
+  encodeMemberValue, encodePartitionMetadataValue, encodeTargetMemberValue,
+} from '../records.ts';
 
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
 export type MemberState = 'STABLE' | 'UNREVOKED_PARTITIONS' | 'UNRELEASED_PARTITIONS';
@@ -167,17 +172,42 @@ export function compileTopicRegex(re: string): RegExp {
   return new RegExp(`^(?:${body})$`, flags);
 }
 
+/** A record for `__consumer_offsets` (key and value already encoded; null value = tombstone). */
+export interface ConsumerGroupRecord { key: Buffer; value: Buffer | null }
+
+/** The encoded values last written for a group; a diff against it gives the records to write. */
+interface PersistedGroup {
+  epoch: Buffer | null;
+  partitions: Buffer | null;
+  assignmentEpoch: Buffer | null;
+  members: Map<string, { meta: Buffer | null; target: Buffer | null; current: Buffer | null }>;
+}
+
+const STATE_CODES: Record<MemberState, number> = { STABLE: 0, UNREVOKED_PARTITIONS: 1, UNRELEASED_PARTITIONS: 2 };
+const STATES_BY_CODE = new Map<number, MemberState>([[0, 'STABLE'], [1, 'UNREVOKED_PARTITIONS'], [2, 'UNRELEASED_PARTITIONS']]);
+/** Differs from every encoded value: after a failed write the next change rewrites the group in full. */
+const UNKNOWN = Buffer.alloc(0);
+
 export class ConsumerGroupManager {
   readonly groups = new Map<string, ConsumerGroup>();
   readonly config: ConsumerGroupConfig;
   readonly #clock: Clock;
   readonly #topics: TopicView;
   #regexCache = new Map<string, RegExp>();
+  readonly #persist: ((groupId: string, records: ConsumerGroupRecord[]) => Promise<void>) | null;
+  readonly #persisted = new Map<string, PersistedGroup>();
+  /** The last write of each group still in flight. */
+  readonly #writes = new Map<string, Promise<void>>();
 
-  constructor(opts: { clock: Clock; topics: TopicView; config?: Partial<ConsumerGroupConfig> }) {
+  /**
+   * persist: appends a group's records to `__consumer_offsets` (Kafka's ConsumerGroup* records, keys 3-8);
+   * without it groups live in memory only.
+   */
+  constructor(opts: { clock: Clock; topics: TopicView; config?: Partial<ConsumerGroupConfig>; persist?: (groupId: string, records: ConsumerGroupRecord[]) => Promise<void> }) {
     this.#clock = opts.clock;
     this.#topics = opts.topics;
     this.config = { ...DEFAULT_CONSUMER_GROUP_CONFIG, ...opts.config };
+    this.#persist = opts.persist ?? null;
   }
 
   close(): void {
@@ -192,6 +222,8 @@ export class ConsumerGroupManager {
     } catch (e) {
       if (!(e instanceof HeartbeatError)) throw e;
       return { errorCode: e.code, errorMessage: e.message, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+    } finally {
+      this.#sync(req.groupId);
     }
   }
 
@@ -491,7 +523,10 @@ export class ConsumerGroupManager {
     if (m.sessionTimer !== null) this.#clock.clearTimeout(m.sessionTimer);
     m.sessionTimer = this.#clock.setTimeout(() => {
       m.sessionTimer = null;
-      if (g.members.get(m.memberId) === m) this.#removeMember(g, m);
+      if (g.members.get(m.memberId) === m) {
+        this.#removeMember(g, m);
+        this.#sync(g.groupId);
+      }
     }, this.config.sessionTimeoutMs);
   }
 
@@ -506,7 +541,10 @@ export class ConsumerGroupManager {
     const epoch = m.memberEpoch;
     m.rebalanceTimer = this.#clock.setTimeout(() => {
       m.rebalanceTimer = null;
-      if (g.members.get(m.memberId) === m && m.memberEpoch === epoch && m.state === 'UNREVOKED_PARTITIONS') this.#removeMember(g, m);
+      if (g.members.get(m.memberId) === m && m.memberEpoch === epoch && m.state === 'UNREVOKED_PARTITIONS') {
+        this.#removeMember(g, m);
+        this.#sync(g.groupId);
+      }
     }, Math.max(0, m.rebalanceTimeoutMs));
   }
 
@@ -561,6 +599,7 @@ export class ConsumerGroupManager {
     if (g.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
     g.dead = true;
     this.groups.delete(groupId);
+    this.#sync(groupId);
     return ErrorCode.NONE;
   }
 
@@ -568,6 +607,185 @@ export class ConsumerGroupManager {
   memberSubscribedTopicIds(m: ConsumerMember): Set<string> { return this.#subscribedTopicIds(m); }
 
   topicName(topicId: string): string | undefined { return this.#topics.getById(topicId)?.name; }
+
+  // ---------------------------------------------------------------- persistence
+
+  /** Settles when the group's records written so far are appended; rejects (with `code`) if the last write failed. */
+  written(groupId: string): Promise<void> { return this.#writes.get(groupId) ?? Promise.resolve(); }
+
+  #snapshot(g: ConsumerGroup): PersistedGroup {
+    const members = new Map<string, { meta: Buffer | null; target: Buffer | null; current: Buffer | null }>();
+    for (const id of new Set([...g.members.keys(), ...g.target.keys()])) {
+      const m = g.members.get(id);
+      const target = g.target.get(id);
+      members.set(id, {
+        meta: m ? encodeMemberValue({
+          instanceId: m.instanceId, rackId: m.rackId, clientId: m.clientId, clientHost: m.clientHost,
+          subscribedTopicNames: m.subscribedTopicNames, subscribedTopicRegex: m.subscribedTopicRegex,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs, serverAssignor: m.serverAssignor,
+        }) : null,
+        target: target ? encodeTargetMemberValue(toList(target)) : null,
+        // A static member that left (−2) records the epoch it left with as its previous epoch.
+        current: m ? encodeCurrentAssignmentValue({
+          memberEpoch: m.memberEpoch, previousMemberEpoch: m.memberEpoch === -2 ? m.staticEpoch : m.previousMemberEpoch,
+          state: STATE_CODES[m.state], assigned: toList(m.assigned), pendingRevocation: toList(m.pendingRevocation),
+        }) : null,
+      });
+    }
+    const topics = [...g.subscriptionMetadata].filter(([, v]) => v !== 'absent').map(([topicName, v]) => {
+      const slash = v.lastIndexOf('/');
+      return { topicName, topicId: v.slice(0, slash), numPartitions: Number(v.slice(slash + 1)) };
+    });
+    return { epoch: encodeEpochValue(g.groupEpoch), partitions: encodePartitionMetadataValue(topics), assignmentEpoch: encodeEpochValue(g.assignmentEpoch), members };
+  }
+
+  /** Records turning `prev` into `cur` (null = the group is gone), in Kafka's order. */
+  #diff(groupId: string, prev: PersistedGroup | undefined, cur: PersistedGroup | null): ConsumerGroupRecord[] {
+    const out: ConsumerGroupRecord[] = [];
+    const changed = (a: Buffer | null | undefined, b: Buffer | null) => (b === null ? a !== null && a !== undefined : a === null || a === undefined || !a.equals(b));
+    const put = (key: ConsumerGroupKey, before: Buffer | null | undefined, value: Buffer | null) => {
+      if (changed(before, value)) out.push({ key: encodeConsumerGroupKey(key), value });
+    };
+    const group = groupId;
+    // Members that went: current assignment, target, metadata tombstones.
+    for (const [member, p] of prev?.members ?? []) {
+      const c = cur?.members.get(member);
+      put({ type: 'cg-current-assignment', group, member }, p.current, c?.current ?? null);
+      put({ type: 'cg-target-member', group, member }, p.target, c?.target ?? null);
+      put({ type: 'cg-member', group, member }, p.meta, c?.meta ?? null);
+    }
+    if (cur === null) {
+      put({ type: 'cg-target-metadata', group }, prev?.assignmentEpoch, null);
+      put({ type: 'cg-partition-metadata', group }, prev?.partitions, null);
+      put({ type: 'cg-metadata', group }, prev?.epoch, null);
+      return out;
+    }
+    const fresh = [...cur.members].filter(([id]) => !prev?.members.has(id));
+    for (const [member, c] of fresh) put({ type: 'cg-member', group, member }, undefined, c.meta);
+    put({ type: 'cg-metadata', group }, prev?.epoch, cur.epoch);
+    put({ type: 'cg-partition-metadata', group }, prev?.partitions, cur.partitions);
+    for (const [member, c] of fresh) put({ type: 'cg-target-member', group, member }, undefined, c.target);
+    put({ type: 'cg-target-metadata', group }, prev?.assignmentEpoch, cur.assignmentEpoch);
+    for (const [member, c] of fresh) put({ type: 'cg-current-assignment', group, member }, undefined, c.current);
+    return out;
+  }
+
+  /** Writes what changed in the group since the last write (nothing when persistence is off). */
+  #sync(groupId: string): void {
+    if (!this.#persist) return;
+    const g = this.groups.get(groupId);
+    const cur = g && !g.dead ? this.#snapshot(g) : null;
+    const prev = this.#persisted.get(groupId);
+    const records = this.#diff(groupId, prev, cur);
+    if (records.length === 0) return;
+    if (cur) this.#persisted.set(groupId, cur);
+    else this.#persisted.delete(groupId);
+    const p = this.#persist(groupId, records);
+    this.#writes.set(groupId, p);
+    p.then(() => {
+      if (this.#writes.get(groupId) === p) this.#writes.delete(groupId);
+    }, () => {
+      // What reached the log is unknown: the next change of this group rewrites it in full, with
+      // tombstones for every member known before.
+      const ids = new Set([...(prev?.members.keys() ?? []), ...(cur?.members.keys() ?? []), ...(this.#persisted.get(groupId)?.members.keys() ?? [])]);
+      this.#persisted.set(groupId, {
+        epoch: UNKNOWN, partitions: UNKNOWN, assignmentEpoch: UNKNOWN,
+        members: new Map([...ids].map((id) => [id, { meta: UNKNOWN, target: UNKNOWN, current: UNKNOWN }])),
+      });
+      if (this.#writes.get(groupId) === p) this.#writes.delete(groupId);
+    });
+  }
+
+  /** Replays one consumer-group record from `__consumer_offsets` at start (later records win). */
+  replay(key: ConsumerGroupKey, value: Buffer | null): void {
+    let g = this.groups.get(key.group);
+    if (key.type === 'cg-metadata' && value === null) {
+      this.groups.delete(key.group);
+      return;
+    }
+    if (!g) {
+      if (value === null) return;
+      g = new ConsumerGroup(key.group);
+      this.groups.set(key.group, g);
+    }
+    switch (key.type) {
+      case 'cg-metadata':
+        g.groupEpoch = decodeEpochValue(value!);
+        break;
+      case 'cg-target-metadata':
+        if (value) g.assignmentEpoch = decodeEpochValue(value);
+        break;
+      case 'cg-partition-metadata':
+        g.subscriptionMetadata = new Map((value ? decodePartitionMetadataValue(value) : []).map((t) => [t.topicName, `${t.topicId}/${t.numPartitions}`]));
+        break;
+      case 'cg-target-member':
+        if (value) g.target.set(key.member, fromList(decodeTargetMemberValue(value)));
+        else g.target.delete(key.member);
+        break;
+      case 'cg-member': {
+        if (!value) {
+          g.members.delete(key.member);
+          break;
+        }
+        const v = decodeMemberValue(value);
+        const m = g.members.get(key.member) ?? new ConsumerMember(key.member);
+        g.members.set(key.member, m);
+        Object.assign(m, {
+          instanceId: v.instanceId, rackId: v.rackId, clientId: v.clientId, clientHost: v.clientHost,
+          subscribedTopicNames: [...new Set(v.subscribedTopicNames)].sort(), subscribedTopicRegex: v.subscribedTopicRegex,
+          rebalanceTimeoutMs: v.rebalanceTimeoutMs, serverAssignor: v.serverAssignor,
+        });
+        break;
+      }
+      case 'cg-current-assignment': {
+        const m = g.members.get(key.member) ?? (value ? new ConsumerMember(key.member) : undefined);
+        if (!m) break;
+        g.members.set(key.member, m);
+        if (!value) {
+          m.assigned = new Map();
+          m.pendingRevocation = new Map();
+          break;
+        }
+        const v = decodeCurrentAssignmentValue(value);
+        m.memberEpoch = v.memberEpoch;
+        m.previousMemberEpoch = v.previousMemberEpoch;
+        if (v.memberEpoch === -2) {
+          m.staticEpoch = Math.max(0, v.previousMemberEpoch);
+          m.previousMemberEpoch = -1;
+        }
+        m.state = STATES_BY_CODE.get(v.state) ?? 'STABLE';
+        m.assigned = fromList(v.assigned);
+        m.pendingRevocation = fromList(v.pendingRevocation);
+        break;
+      }
+    }
+  }
+
+  /**
+   * After replay: partition ownership is rebuilt, every loaded member must heartbeat within its session
+   * timeout (a member revoking partitions within its rebalance timeout), as Kafka does on load.
+   */
+  finishLoading(): void {
+    for (const g of this.groups.values()) {
+      g.partitionEpochs.clear();
+      for (const m of g.members.values()) {
+        for (const map of [m.assigned, m.pendingRevocation]) for (const [t, ps] of map) for (const p of ps) g.partitionEpochs.set(key(t, p), m.memberEpoch);
+        // Subscribed names missing from the stored metadata were absent topics when it was written.
+        for (const name of m.subscribedTopicNames) if (!g.subscriptionMetadata.has(name)) g.subscriptionMetadata.set(name, 'absent');
+      }
+      this.#persisted.set(g.groupId, this.#snapshot(g));
+      for (const m of g.members.values()) {
+        this.#armSessionTimeout(g, m);
+        this.#armRebalanceTimeout(g, m, m.memberEpoch);
+      }
+    }
+  }
+}
+
+function fromList(list: TopicPartitionsRecord[]): TopicPartitionsMap {
+  const out: TopicPartitionsMap = new Map();
+  for (const tp of list) out.set(tp.topicId, [...(out.get(tp.topicId) ?? []), ...tp.partitions]);
+  return out;
 }
 
 function pushTo(map: TopicPartitionsMap, t: string, p: number): void {
