@@ -332,10 +332,24 @@ export class GroupCoordinator {
       const mgr = new ConsumerGroupManager({ clock: this.#clock, topics, config, persist: (groupId, records) => this.#store.append(groupId, records) });
       for (const [key, value] of this.#consumerReplay) mgr.replay(key, value);
       this.#consumerReplay = [];
-      if (this.#loaded) mgr.finishLoading();
       this.#consumer = mgr;
+      if (this.#loaded) {
+        mgr.finishLoading();
+        this.#dropShadowedClassicGroups();
+      }
     }
     return this.#consumer;
+  }
+
+  /**
+   * Replaying a consumer group's offsets creates an empty classic group of that id (offsets come first);
+   * the live path keeps none, so ListGroups/DescribeGroups would show the id twice.
+   */
+  #dropShadowedClassicGroups(): void {
+    for (const id of this.#consumer?.groups.keys() ?? []) {
+      const g = this.groups.get(id);
+      if (g && g.members.size === 0 && g.protocolType === null && g.state === 'Empty') this.groups.delete(id);
+    }
   }
 
   /** Replays a KIP-848 consumer-group record (kept until the consumer groups exist). */
@@ -1327,5 +1341,6 @@ export class GroupCoordinator {
     for (const g of this.groups.values()) for (const m of g.members.values()) this.#rescheduleHeartbeat(g, m);
     this.#loaded = true;
     this.#consumer?.finishLoading();
+    this.#dropShadowedClassicGroups();
   }
 }

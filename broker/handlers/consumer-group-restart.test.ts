@@ -44,6 +44,11 @@ t.test('a consumer group keeps its epoch, members and assignments across a resta
   t.same([...owned.values()].map(count), [2, 2]);
   const epoch = owned.get('member-a')!.epoch;
   const before = await c.request(CGDESCRIBE, 1, { groupIds: ['g'], includeAuthorizedOperations: false });
+  const early = await c.request(COMMIT, 9, {
+    groupId: 'g', generationIdOrMemberEpoch: epoch, memberId: 'member-a', groupInstanceId: null,
+    topics: [{ name: 't', partitions: [{ partitionIndex: owned.get('member-a')!.parts[0].partitions[0], committedOffset: 3n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
+  });
+  t.equal(early.topics[0].partitions[0].errorCode, 0);
   c.close();
   await tb.close();
 
@@ -57,6 +62,8 @@ t.test('a consumer group keeps its epoch, members and assignments across a resta
     members: d.groups[0].members.map((m: any) => [m.memberId, m.memberEpoch, JSON.stringify(m.assignment), JSON.stringify(m.targetAssignment)]).sort(),
   });
   t.same(view(after), view(before), 'ConsumerGroupDescribe shows the same group after the restart');
+  const list = await c.request(16, 5, { statesFilter: [], typesFilter: [] });
+  t.same(list.groups.map((g: any) => [g.groupId, g.groupType, g.groupState]), [['g', 'consumer', 'Stable']], 'listed once, as a consumer group');
   t.equal(view(after).state, 'Stable');
   for (const [id, o] of owned) {
     const r = await c.request(CGHB, 1, hb(id, o.epoch, o.parts));
