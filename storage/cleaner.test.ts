@@ -229,6 +229,14 @@ t.test('producer batches: an emptied batch stays as a header only if it is its p
   t.same(lv.filter((r) => r.key === 'c').map((r) => r.value), ['c1'], 'compressed batch cleaned');
   t.same(lv.filter((r) => r.key === 'd').map((r) => r.value), ['d0'], 'its other record kept (recompressed)');
   t.same(latest(lv).get('a')?.value, 'x18');
+  // Producer 7 writes again: its old header is no longer its last batch and goes at the next clean.
+  await log.append(withProducer(kv('a', 'p1-2'), 7n, 2));
+  log.roll();
+  await log.append(kv('z', 'z2'));
+  await s.runCleaner({ force: true });
+  const again = (await records(log)).filter((r) => r.emptyBatch).map((r) => r.offset);
+  t.notOk(again.includes(1), 'producer 7\'s old header dropped');
+  t.ok(again.includes(2), 'producer 8\'s header stays');
   await s.close();
 });
 

@@ -308,13 +308,14 @@ function filterBatch(batch: Buffer, ctx: FilterContext): Filtered {
     if (r.valueNull) tombstones = true;
     kept.push(r);
   }
-  if (kept.length === d.records.length && (!tombstones || hasHorizon)) return { out: batch, horizon: tombstones ? oldHorizon : -1 };
   const last = lastOffsetAt(batch, 0);
   if (kept.length === 0) {
+    // Also an empty header left by an earlier clean: it goes once it is no longer needed.
     const pid = batch.readBigInt64BE(PRODUCER_ID_OFFSET);
     const keep = (pid >= 0n && ctx.lastOfProducer.get(pid) === last) || last + 1 === ctx.groupEnd;
-    return { out: keep ? emptyHeader(batch) : null, horizon: -1 };
+    return { out: keep ? (d.records.length === 0 ? batch : emptyHeader(batch)) : null, horizon: -1 };
   }
+  if (kept.length === d.records.length && (!tombstones || hasHorizon)) return { out: batch, horizon: tombstones ? oldHorizon : -1 };
   const horizon = hasHorizon ? oldHorizon : tombstones ? ctx.now + ctx.deleteRetentionMs : -1;
   const newBase = horizon >= 0 ? horizon : d.baseTimestamp;
   const parts: Buffer[] = [];
