@@ -46,6 +46,8 @@ export interface LogHost {
   readonly log: Logger;
   /** Recovery point or log start offset changed: the checkpoint files need rewriting. */
   checkpointDirty(): void;
+  /** A segment rolled and the previous one is synced and indexed (the broker snapshots producer state). */
+  rolled?(log: PartitionLog): void;
 }
 
 interface WriteOp {
@@ -360,6 +362,7 @@ export class PartitionLog {
           this.#recoveryPoint = prev.nextOffset;
           this.#host.checkpointDirty();
         }
+        this.#host.rolled?.(this);
       } catch (e) {
         this.#markOffline(`sync after roll of ${prev.logPath} failed`, e);
       } finally {

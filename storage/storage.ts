@@ -72,6 +72,7 @@ export class Storage {
   #cleanerTimer: unknown = null;
   #cleanerRun: Promise<number> | null = null;
   #closed = false;
+  #rollListener: ((log: PartitionLog) => void) | null = null;
   /** Background directory removals, awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
@@ -81,7 +82,7 @@ export class Storage {
     this.#defaults = defaults;
     this.#retentionInterval = retentionInterval;
     this.#cleanerOpts = { enabled: cleaner.enabled ?? true, backoffMs: cleaner.backoffMs ?? 15_000, maxMapEntries: cleaner.maxMapEntries ?? 1_000_000, codecs: cleaner.codecs };
-    this.#host = { fs, clock, log, checkpointDirty: () => this.#scheduleCheckpoint() };
+    this.#host = { fs, clock, log, checkpointDirty: () => this.#scheduleCheckpoint(), rolled: (l) => this.#rollListener?.(l) };
   }
 
   static async open(opts: OpenStorageOptions): Promise<Storage> {
@@ -360,6 +361,9 @@ export class Storage {
   }
 
   /** Clean shutdown: drain and sync every partition, write checkpoints and the clean-shutdown marker. */
+  /** Called after each segment roll of any partition, once the previous segment is synced (one listener). */
+  onRoll(listener: (log: PartitionLog) => void): void { this.#rollListener = listener; }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#metaChain;

@@ -174,7 +174,7 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
       if (err !== ErrorCode.NONE) return { errorCode: err };
     }
     producers = broker.producers.partition(log);
-    const c = producers.check(view, log.logEndOffset);
+    const c = producers.check(view, log.nextOffset);
     const duplicate = (m: { firstOffset: number; timestamp: number }): PartitionResult =>
       ({ errorCode: ErrorCode.NONE, baseOffset: m.firstOffset, logAppendTime: m.timestamp, logStartOffset: log.logStartOffset });
     if (c.kind === 'error') return { errorCode: c.errorCode, errorMessage: c.errorMessage };

@@ -1,9 +1,10 @@
 // Producer ids and per-partition producer state for the whole broker, and their durability.
 //
 // Snapshots: `<partition dir>/<20-digit offset>.snapshot` (Kafka's name; our own JSON content, written
-// atomically) holds the state of every producer after all batches below `offset`. They are written at
-// clean shutdown (offset = log end) and every `SNAPSHOT_INTERVAL_MS` for partitions whose state changed
-// (storage has no roll hook, so not at rolls as Kafka does); the two newest are kept. At start every
+// atomically) holds the state of every producer after all batches below `offset`. They are written when a
+// segment rolls (as Kafka does, so a crash replays at most about one segment), at clean shutdown and every
+// `SNAPSHOT_INTERVAL_MS` for partitions whose state changed; the two newest are kept. Appends in flight do
+// not block a snapshot: its offset is the lowest offset still in flight (PartitionProducerState.snapshotFloor). At start every
 // partition loads its newest usable snapshot (offset within [log start, log end], same topic id) and
 // replays the batch headers after it through PartitionLog.read; without one it replays the whole log.
 // Guarantee: after a clean shutdown or a crash, dedup state equals what it was for every batch in the
@@ -100,6 +101,7 @@ export class ProducerRegistry {
     if (producers > 0) this.#log.info(`producer state: ${producers} producer entr${producers === 1 ? 'y' : 'ies'} loaded`);
     this.#arm(() => this.expire(), this.#expirationInterval);
     this.#arm(() => { this.snapshotAll(false).catch(() => {}); }, this.#snapshotInterval);
+    this.#storage.onRoll((log) => { if (!this.#closed) this.snapshotAfterRoll(log).catch(() => {}); });
   }
 
   #arm(fn: () => void, ms: number): void {
@@ -143,36 +145,47 @@ export class ProducerRegistry {
 
   /**
    * Writes a snapshot for every partition whose state changed (all of them with `force`), serialised with
-   * other snapshot runs. A partition with appends of producer batches in flight is skipped unless it is
-   * the final run (then storage has drained).
+   * other snapshot runs.
    */
   snapshotAll(force: boolean): Promise<void> {
-    const run = this.#snapshotting.then(async () => {
-      for (const log of [...this.#logs()]) {
-        const st = this.#states.get(log);
-        if (!st || st.hasPending || log.offline) continue;
-        if (!st.dirty && (!force || st.snapshotOffset === log.logEndOffset)) continue;
-        const topicId = this.#storage.getTopic(log.topic)?.topicId;
-        if (topicId === undefined) continue;
-        try {
-          await this.#writeSnapshot(log, st, topicId);
-        } catch (e) {
-          this.#log.warn(`${log.name}: producer state snapshot failed: ${(e as Error).message}`);
-        }
-      }
+    return this.#serial(async () => {
+      for (const log of [...this.#logs()]) await this.#snapshotIfChanged(log, force);
     });
+  }
+
+  /** A segment of `log` rolled: snapshot it (Kafka writes one per segment). */
+  snapshotAfterRoll(log: PartitionLog): Promise<void> {
+    return this.#serial(() => this.#snapshotIfChanged(log, false));
+  }
+
+  #serial(fn: () => Promise<void>): Promise<void> {
+    const run = this.#snapshotting.then(fn);
     this.#snapshotting = run.catch(() => {});
     return run;
   }
 
+  async #snapshotIfChanged(log: PartitionLog, force: boolean): Promise<void> {
+    const st = this.#states.get(log);
+    if (!st || log.offline) return;
+    if (!st.dirty && (!force || st.snapshotOffset === log.logEndOffset)) return;
+    const topicId = this.#storage.getTopic(log.topic)?.topicId;
+    if (topicId === undefined) return;
+    try {
+      await this.#writeSnapshot(log, st, topicId);
+    } catch (e) {
+      this.#log.warn(`${log.name}: producer state snapshot failed: ${(e as Error).message}`);
+    }
+  }
+
   async #writeSnapshot(log: PartitionLog, st: PartitionProducerState, topicId: string): Promise<void> {
-    // Serialised synchronously with reading the log end: every producer batch below it is in `st`.
-    const offset = log.logEndOffset;
+    // Read synchronously with the state: every producer batch and marker below it is in `st`, none above.
+    const offset = st.snapshotFloor(log.logEndOffset);
     const data: SnapshotFile = { version: 1, topicId, offset, producers: [] };
     for (const [id, e] of st.entries()) {
       data.producers.push({ id: String(id), epoch: e.epoch, lastTimestamp: e.lastTimestamp, coordinatorEpoch: e.coordinatorEpoch, batches: e.batches.map((b) => [b.firstSeq, b.lastSeq, b.firstOffset, b.lastOffset, b.timestamp]) });
     }
-    data.txns = [...st.ongoingTxns()].map(([id, first]) => [String(id), first]);
+    // A transaction opened by a batch still in flight is left to the replay (which finds the batch, if written).
+    data.txns = [...st.ongoingTxns()].filter(([, first]) => first < offset).map(([id, first]) => [String(id), first]);
     st.dirty = false;
     if (this.#storage.partition(log.topic, log.partition) !== log) return; // deleted meanwhile
     // Aborts below `offset` must be durable in .txnindex: the replay after this snapshot will not re-add them.

@@ -55,3 +55,30 @@ t.test('clean shutdown: the snapshot carries the open transaction', async (t) =>
   t.equal(reg.partition(log).firstUnstableOffset, 3);
   t.equal(log.abortedTransactions(0, 10).length, 1);
 });
+
+t.test('a segment roll writes a snapshot (Kafka writes one per segment), exact with appends in flight', async (t) => {
+  const fs = new MemFs();
+  const { storage, reg } = await open(fs);
+  t.teardown(() => storage.close());
+  await storage.createTopic('r', { partitions: 1, topicId: 'y', configs: { 'segment.bytes': '400' } });
+  const log = storage.partition('r', 0)!;
+  const st = reg.partition(log);
+  for (let seq = 0; seq < 20; seq += 2) {
+    const batch = buildRecordBatch({ records: [{ key: 'a', value: 'x'.repeat(40) }, { key: 'b', value: 'y'.repeat(40) }], producerId: 9n, producerEpoch: 0, baseSequence: seq });
+    const c = st.check({ producerId: 9n, producerEpoch: 0, baseSequence: seq, lastOffsetDelta: 1, maxTimestamp: Date.now() }, log.nextOffset);
+    if (c.kind !== 'append') throw new Error(`unexpected ${c.kind}`);
+    const r = await log.append(batch);
+    st.commit(c.reservation, r.baseOffset, r.lastOffset, Date.now());
+  }
+  t.ok(log.segmentBaseOffsets.length > 2, `${log.segmentBaseOffsets.length} segments`);
+  const deadline = Date.now() + 5000;
+  let snaps: string[] = [];
+  while (Date.now() < deadline) {
+    snaps = (await fs.readdir('/d/r-0')).filter((f) => f.endsWith('.snapshot'));
+    if (snaps.length > 0) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.ok(snaps.length > 0, `snapshots after rolls, before any close (${snaps.join(', ')})`);
+  await reg.snapshotAll(false); // queued behind the roll snapshots
+  t.ok((await fs.readdir('/d/r-0')).filter((f) => f.endsWith('.snapshot')).length <= 2, 'the two newest are kept');
+});

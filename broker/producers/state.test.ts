@@ -102,8 +102,14 @@ t.test('transactions: first offsets, the first unstable offset, markers bump epo
   const old = st.check(b(2, 0, 1), 20);
   t.equal(old.kind === 'error' && old.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'the old epoch is fenced by the marker');
   appendOk(t, st, b(2, 1, 0), 20);
-  st.markerStarted();
-  t.ok(st.hasPending, 'a marker in flight blocks snapshots');
-  st.markerSettled();
+  st.markerStarted(30);
+  t.ok(st.hasPending);
+  t.equal(st.snapshotFloor(31), 30, 'a snapshot taken now is exact below the marker in flight');
+  const r = st.check(b(2, 1, 1), 31);
+  t.equal(st.snapshotFloor(32), 30);
+  st.markerSettled(30);
+  t.equal(st.snapshotFloor(32), 31, 'then below the reserved batch');
+  if (r.kind === 'append') st.commit(r.reservation, 31, 31, 1000);
   t.notOk(st.hasPending);
+  t.equal(st.snapshotFloor(32), 32, 'nothing in flight: the log end');
 });

@@ -49,6 +49,8 @@ export interface BatchHeader {
 }
 
 interface Pending {
+  /** The offset the batch's append gets (storage assigns offsets synchronously at append). */
+  offset: number;
   epoch: number;
   firstSeq: number;
   lastSeq: number;
@@ -87,7 +89,8 @@ export class PartitionProducerState {
   #pendingCount = 0;
   /** Producer id → first offset of its open transaction here. */
   readonly #ongoing = new Map<bigint, number>();
-  #markersInFlight = 0;
+  /** Offsets of markers being appended (their effect is not in the state yet). */
+  readonly #markerOffsets: number[] = [];
   /** The state changed since the last snapshot. */
   dirty = false;
   /** Offset of the last snapshot written or loaded (-1: none). */
@@ -99,7 +102,19 @@ export class PartitionProducerState {
 
   get size(): number { return this.#entries.size; }
   /** Appends of producer batches or markers are in flight (a snapshot now could miss their effect). */
-  get hasPending(): boolean { return this.#pendingCount > 0 || this.#markersInFlight > 0; }
+  get hasPending(): boolean { return this.#pendingCount > 0 || this.#markerOffsets.length > 0; }
+
+  /**
+   * The offset a snapshot of the current state is exact for: every batch and marker below it is in the
+   * state, none at or above it. Appends complete in offset order, so it is the lowest offset still in
+   * flight (a reservation or a marker), else the log end.
+   */
+  snapshotFloor(logEndOffset: number): number {
+    let floor = logEndOffset;
+    for (const list of this.#pending.values()) for (const p of list) if (p.offset < floor) floor = p.offset;
+    for (const o of this.#markerOffsets) if (o < floor) floor = o;
+    return floor;
+  }
   /** First offset of the oldest open transaction, or undefined: the last stable offset is then the high watermark. */
   get firstUnstableOffset(): number | undefined {
     let min: number | undefined;
@@ -116,7 +131,7 @@ export class PartitionProducerState {
    * flight (Kafka's duplicate search, then checkProducerEpoch and checkSequence), and reserves its place.
    * Synchronous: call it right before the storage append, in request order.
    */
-  check(b: BatchHeader, offsetHint: number): CheckResult {
+  check(b: BatchHeader, offset: number): CheckResult {
     const pid = b.producerId;
     const epoch = b.producerEpoch;
     const firstSeq = b.baseSequence;
@@ -135,7 +150,7 @@ export class PartitionProducerState {
     const last = inFlight[inFlight.length - 1];
     const curEpoch = last ? last.epoch : committed ? committed.epoch : NO_EPOCH;
     const curLastSeq = last ? last.lastSeq : committed && committed.batches.length > 0 ? committed.batches[committed.batches.length - 1].lastSeq : -1;
-    const at = `at offset ${offsetHint} in partition ${this.name}`;
+    const at = `at offset ${offset} in partition ${this.name}`;
     if (epoch < curEpoch) {
       return { kind: 'error', errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: `Epoch of producer ${pid} ${at} is ${epoch}, which is smaller than the last seen epoch ${curEpoch}` };
     }
@@ -149,7 +164,7 @@ export class PartitionProducerState {
     // An unknown producer (no state: new, expired, or its batches deleted) may start at any sequence, as in Kafka.
     let settle!: (m: BatchMeta | null) => void;
     const done = new Promise<BatchMeta | null>((resolve) => { settle = resolve; });
-    const pending: Pending = { epoch, firstSeq, lastSeq, failed: false, done, settle };
+    const pending: Pending = { offset, epoch, firstSeq, lastSeq, failed: false, done, settle };
     let list = this.#pending.get(pid);
     if (!list) this.#pending.set(pid, (list = []));
     list.push(pending);
@@ -208,8 +223,12 @@ export class PartitionProducerState {
     if (this.#ongoing.get(producerId) === offset) this.#ongoing.delete(producerId);
   }
 
-  markerStarted(): void { this.#markersInFlight++; }
-  markerSettled(): void { this.#markersInFlight--; }
+  /** A marker is being appended at `offset` (the log's next offset). */
+  markerStarted(offset: number): void { this.#markerOffsets.push(offset); }
+  markerSettled(offset: number): void {
+    const i = this.#markerOffsets.indexOf(offset);
+    if (i >= 0) this.#markerOffsets.splice(i, 1);
+  }
 
   /**
    * A commit/abort marker of this producer was written at `markerOffset` (Kafka's appendEndTxnMarker):

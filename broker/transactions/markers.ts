@@ -26,17 +26,18 @@ export function createMarkerWriter(opts: MarkerWriterOptions): MarkerWriter {
     if (!log) return; // deleted since it joined the transaction: Kafka drops markers for unknown partitions
     const now = clock.now();
     const st = producers.partition(log);
-    st.markerStarted();
+    const at = log.nextOffset; // the marker's offset: storage assigns it synchronously in append()
+    st.markerStarted(at);
     let baseOffset: number;
     try {
       baseOffset = (await log.append(buildEndTxnMarker({ producerId, producerEpoch, commit, coordinatorEpoch: 0, timestamp: now, partitionLeaderEpoch: 0 }), { leaderEpoch: 0 })).baseOffset;
     } catch (err) {
-      st.markerSettled();
+      st.markerSettled(at);
       throw err;
     }
     // Synchronously with the end of the append: no snapshot or fetch sees the marker without its effect.
     const first = st.completeTxn(producerId, producerEpoch, 0, now);
-    st.markerSettled();
+    st.markerSettled(at);
     if (!commit && first !== undefined) {
       log.addAbortedTxn({ producerId, firstOffset: first, lastOffset: baseOffset, lastStableOffset: Math.min(st.firstUnstableOffset ?? Infinity, log.highWatermark) });
     }
