@@ -42,8 +42,8 @@ t.test('ApiVersions: every version, advertised from handlers, min 0 for what cli
     t.same(keys, expected, `v${v} advertises exactly the handlers that exist`);
     for (const k of res.apiKeys) {
       const h = tb.broker.context.handlers[k.apiKey]!;
-      t.equal(k.maxVersion, h.maxVersion, `v${v} ${h.api.name} max`);
-      t.equal(k.minVersion, h.advertisedMinVersion ?? h.minVersion, `v${v} ${h.api.name} min`);
+      t.equal(k.maxVersion, h.maxVersion, `v${v} ${h.name} max`);
+      t.equal(k.minVersion, h.advertisedMinVersion ?? h.minVersion, `v${v} ${h.name} min`);
     }
     const produce = res.apiKeys.find((k: any) => k.apiKey === 0);
     if (produce) t.equal(produce.minVersion, 0, 'Produce advertised from v0, as Kafka 4.x does (librdkafka ≤ 2.11 compression)');

@@ -4,16 +4,19 @@
 // order), and their responses are written strictly in request order even when a later request
 // finishes first. Bad input — an unknown API key, an unsupported version (other than ApiVersions),
 // a malformed frame — closes this connection only, with a log line.
+//
+// Handler modules load on first use: a request for one not loaded yet holds this connection's later
+// frames (and its reading) until it is, so requests still reach their handlers in arrival order.
 import type { Socket } from 'node:net';
 import { FrameDecoder, FrameError } from '../protocol/frame.ts';
 // Not generated/index.ts: that imports every API's codec; only the handlers' codecs are loaded.
-import { apiNames } from '../protocol/generated/api-names.ts';
+import { apiNames } from '../protocol/generated/api-table.ts';
 import { decodeRequestHeader } from '../protocol/generated/request-header.ts';
 import { encodeResponseHeader } from '../protocol/generated/response-header.ts';
 import { ProtocolError, Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 import type { BrokerContext } from './context.ts';
-import type { Handler, RequestContext } from './handler.ts';
+import type { Handler, HandlerSlot, RequestContext } from './handler.ts';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.ts';
 
 const API_VERSIONS_KEY = 18;
@@ -38,6 +41,8 @@ export class Connection {
   #closed = false;
   #paused = false;
   #closeReason: string | null = null;
+  /** Frames held, in arrival order, while the handler of the first one loads (null: not waiting). */
+  #held: Buffer[] | null = null;
   readonly #clientHost: string;
 
   constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number) {
@@ -52,7 +57,7 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#maybeResume());
     socket.on('error', (err) => broker.log.debug(`connection ${id}: socket error: ${err.message}`));
-    socket.on('close', () => { this.#closed = true; this.#queue.length = 0; });
+    socket.on('close', () => { this.#closed = true; this.#queue.length = 0; this.#held = null; });
   }
 
   get closed(): boolean { return this.#closed; }
@@ -62,6 +67,7 @@ export class Connection {
     if (reason) this.#broker.log.warn(`closing connection ${this.id} from ${this.#socket.remoteAddress}:${this.#socket.remotePort}: ${reason}`);
     this.#closed = true;
     this.#queue.length = 0;
+    this.#held = null;
     this.#socket.destroy();
   }
 
@@ -75,7 +81,11 @@ export class Connection {
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
     try {
-      this.#decoder.push(chunk, (frame) => { if (!this.#closed) this.#onFrame(frame); });
+      this.#decoder.push(chunk, (frame) => {
+        if (this.#closed) return;
+        if (this.#held) this.#held.push(frame);
+        else this.#onFrame(frame);
+      });
     } catch (err) {
       if (err instanceof FrameError) this.close(`malformed frame: ${err.message}`);
       else this.#bug(err);
@@ -87,17 +97,19 @@ export class Connection {
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
-    const handler = this.#broker.handlers[apiKey];
+    const entry = this.#broker.handlers[apiKey];
 
-    if (apiKey === API_VERSIONS_KEY && handler && apiVersion > handler.maxVersion) {
+    if (apiKey === API_VERSIONS_KEY && entry?.loaded && apiVersion > entry.maxVersion) {
       // Answer without parsing the body so the client can retry with a version we know.
-      this.#enqueueReady(this.#encode(handler, 0, correlationId, unsupportedApiVersionsResponse()));
+      this.#enqueueReady(this.#encode(entry.loaded, 0, correlationId, unsupportedApiVersionsResponse()));
       return;
     }
-    if (!handler) return this.close(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}`);
-    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
-      return this.close(`unsupported version ${apiVersion} of ${handler.api.name} (supported ${handler.minVersion}-${handler.maxVersion})`);
+    if (!entry) return this.close(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}`);
+    if (apiVersion < entry.minVersion || apiVersion > entry.maxVersion) {
+      return this.close(`unsupported version ${apiVersion} of ${entry.name} (supported ${entry.minVersion}-${entry.maxVersion})`);
     }
+    const handler = entry.loaded;
+    if (!handler) return this.#holdUntilLoaded(entry, frame);
 
     let req: unknown;
     let clientId: string;
@@ -133,6 +145,26 @@ export class Connection {
       this.#complete(slot, result === null ? null : this.#encode(handler, apiVersion, correlationId, result));
     }
     if (this.#queue.length >= MAX_IN_FLIGHT) this.#pause();
+  }
+
+  /** Holds `frame` and every later one, and stops reading, until the entry's handler module is loaded. */
+  #holdUntilLoaded(entry: HandlerSlot, frame: Buffer): void {
+    this.#held = [frame];
+    this.#pause();
+    entry.load().then(() => {
+      const held = this.#held;
+      this.#held = null;
+      if (this.#closed || !held) return;
+      try {
+        for (let i = 0; i < held.length && !this.#closed; i++) {
+          if (this.#held) { (this.#held as Buffer[]).push(held[i]!); continue; } // waiting for another module
+          this.#onFrame(held[i]!);
+        }
+      } catch (err) {
+        return this.#bug(err);
+      }
+      this.#maybeResume();
+    }, (err) => this.#bug(err, entry.name));
   }
 
   #encode(handler: Handler, version: number, correlationId: number, res: unknown): Buffer[] {
@@ -188,7 +220,7 @@ export class Connection {
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#queue.length < MAX_IN_FLIGHT && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
+    if (this.#paused && this.#held === null && this.#queue.length < MAX_IN_FLIGHT && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
       this.#paused = false;
       this.#socket.resume();
     }

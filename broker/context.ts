@@ -4,7 +4,7 @@ import type { AppendNotifier } from './append-notifier.ts';
 import type { BrokerConfig } from './config.ts';
 import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
-import type { Handler } from './handler.ts';
+import type { HandlerSlot } from './handler.ts';
 import type { Logger } from './log.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
@@ -37,8 +37,8 @@ export interface BrokerContext {
   readonly log: Logger;
   readonly clock: Clock;
   readonly randomBytes: (n: number) => Buffer;
-  /** Handlers indexed by API key; ApiVersions advertises from this table. */
-  readonly handlers: ReadonlyArray<Handler | undefined>;
+  /** Handlers indexed by API key, loaded on first use; ApiVersions advertises from this table. */
+  readonly handlers: ReadonlyArray<HandlerSlot | undefined>;
   /** The address clients should use for the given listener. */
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
   readonly storage: Storage;

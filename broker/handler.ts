@@ -43,3 +43,29 @@ export function defineHandler<Req, Res>(h: Handler<Req, Res>): Handler<Req, Res>
   }
   return h;
 }
+
+/**
+ * A handler the broker loads on first use (its module imports the API's codec and whatever the handler
+ * needs): what ApiVersions advertises, known without loading it. handlers/registry.ts lists them.
+ */
+export interface LazyHandler {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly advertisedMinVersion?: number;
+  load(): Promise<Handler>;
+}
+
+/** One entry of the broker's handler table (BrokerContext.handlers), indexed by API key. */
+export interface HandlerSlot {
+  readonly apiKey: number;
+  readonly name: string;
+  /** The versions served (maxVersion lowered when the latest is unstable and unstable versions are off). */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly advertisedMinVersion?: number;
+  /** The handler once its module is loaded. */
+  readonly loaded: Handler | undefined;
+  /** Loads the module once; later calls return the same promise. */
+  load(): Promise<Handler>;
+}

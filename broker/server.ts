@@ -14,7 +14,7 @@ import { FetchSessionCache } from './fetch-sessions.ts';
 import { createGroupCoordinator, startGroupCoordinator } from './groups/index.ts';
 import { type AdvertisedAddress, type BrokerContext, type Clock, systemClock } from './context.ts';
 import type { Handler } from './handler.ts';
-import { allHandlers, buildHandlerTable } from './handlers/index.ts';
+import { buildHandlerTable, lazyHandlers } from './handlers/registry.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
@@ -129,7 +129,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const creating = new Map<string, Promise<TopicInfo>>();
   const appends = new AppendNotifier();
   const bound: BoundListener[] = [];
-  const handlers = buildHandlerTable(options.handlers ?? allHandlers, config.bool('unstable.api.versions.enable'));
+  const handlers = buildHandlerTable(options.handlers ?? lazyHandlers, config.bool('unstable.api.versions.enable'));
   const groups = createGroupCoordinator({
     config, storage, clock, log, randomBytes, topics,
     // First use creates __consumer_offsets (or joins a creation under way).
@@ -209,6 +209,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let nextConnectionId = 0;
 
   try {
+    // Loaded up front: Connection answers a too-new ApiVersions request without waiting for a module.
+    await handlers[18]?.load();
     for (const spec of listenerSpecs) {
       const server = net.createServer((socket) => {
         const conn = new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes);

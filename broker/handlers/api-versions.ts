@@ -21,7 +21,7 @@ export function advertisedApiKeys(broker: BrokerContext): Array<{ apiKey: number
   const out = [];
   for (const h of broker.handlers) {
     if (!h) continue;
-    out.push({ apiKey: h.api.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion });
+    out.push({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion });
   }
   return out;
 }

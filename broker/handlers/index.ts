@@ -1,4 +1,5 @@
-// Every API handler the broker has. ApiVersions advertises exactly this table.
+// Every API handler the broker has, loaded (tests). The broker itself loads them on first use from
+// registry.ts, which must list the same handlers with the same versions (registry.test.ts checks).
 import type { Handler } from '../handler.ts';
 import { handler as apiVersions } from './api-versions.ts';
 import { handler as fetch } from './fetch.ts';
@@ -41,19 +42,3 @@ export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, 
   findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete, listGroups, describeGroups, deleteGroups,
   consumerGroupHeartbeat, consumerGroupDescribe,
   initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions];
-
-/**
- * Handlers indexed by API key. A version Kafka marks `latestVersionUnstable` is served only when
- * `unstable.api.versions.enable` is set, as Kafka does; an API whose only version is unstable is dropped.
- */
-export function buildHandlerTable(handlers: readonly Handler[], enableUnstable: boolean): Array<Handler | undefined> {
-  const table: Array<Handler | undefined> = [];
-  for (const h of handlers) {
-    let max = h.maxVersion;
-    if (!enableUnstable && h.api.latestVersionUnstable && max === h.api.maxVersion) max--;
-    if (max < h.minVersion) continue;
-    if (table[h.api.apiKey]) throw new Error(`two handlers for API key ${h.api.apiKey}`);
-    table[h.api.apiKey] = max === h.maxVersion ? h : { ...h, maxVersion: max, handle: h.handle };
-  }
-  return table;
-}

@@ -732,23 +732,42 @@ function emitIndex(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
 }
 
 /**
- * API names by key, without importing any codec: the broker loads only the codec modules its handlers
- * import (the index imports all of them), and still names an unhandled API key in its log.
+ * API names and version ranges by key, importing no codec: the broker advertises its handlers from this
+ * and loads a handler (and its codec) on first use; index.ts imports every codec.
  */
-function emitApiNames(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
+function emitApiTable(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
   const c = new Code();
   c.line(banner(kafkaVersion));
-  c.line('// API names indexed by API key, importing no codec module (index.ts imports every one).');
+  c.line('// API names and version ranges by API key, importing no codec module (index.ts imports every one).');
   c.line();
   const maxKey = Math.max(...model.apis.map((a) => a.apiKey), ...model.removedApis.map((a) => a.apiKey));
   const byKey = new Map([...model.apis, ...model.removedApis].map((a) => [a.apiKey, a.name]));
+  c.line('/** Every API key in the definitions, removed ones included. */');
   c.open('export const apiNames: ReadonlyArray<string | undefined> = [');
   for (let k = 0; k <= maxKey; k++) {
     const n = byKey.get(k);
     c.line(`${n === undefined ? 'undefined' : tsString(n)}, // ${k}`);
   }
   c.close('];');
-  return { path: 'api-names.ts', content: `${c.toString()}\n` };
+  c.line();
+  c.open('export interface ApiVersionRange {');
+  c.line('readonly minVersion: number;');
+  c.line('readonly maxVersion: number;');
+  c.line('/** maxVersion is still under development (not advertised by default). */');
+  c.line('readonly latestVersionUnstable: boolean;');
+  c.close();
+  c.line();
+  c.line('/** The same as the ApiDescriptors in index.ts say (undefined: no such key, or removed). */');
+  c.open('export const apiVersionRanges: ReadonlyArray<ApiVersionRange | undefined> = [');
+  const apiByKey = new Map(model.apis.map((a) => [a.apiKey, a]));
+  for (let k = 0; k <= maxKey; k++) {
+    const a = apiByKey.get(k);
+    if (!a) { c.line(`undefined, // ${k}`); continue; }
+    const v = a.request.validVersions;
+    c.line(`{ minVersion: ${v.lo}, maxVersion: ${v.hi}, latestVersionUnstable: ${a.request.latestVersionUnstable} }, // ${k} ${a.name}`);
+  }
+  c.close('];');
+  return { path: 'api-table.ts', content: `${c.toString()}\n` };
 }
 
 export function emitErrors(tsv: string, kafkaVersion: string): GeneratedFile {
@@ -814,7 +833,7 @@ export function emitAll(model: ProtocolModel, errorsTsv: string, kafkaVersion: s
   for (const a of model.apis) files.push(emitApiFile(a, kafkaVersion));
   for (const m of [model.requestHeader, model.responseHeader, ...model.data]) files.push(emitMessageFile(m, kafkaVersion));
   files.push(emitIndex(model, kafkaVersion));
-  files.push(emitApiNames(model, kafkaVersion));
+  files.push(emitApiTable(model, kafkaVersion));
   files.push(emitErrors(errorsTsv, kafkaVersion));
   const seen = new Set<string>();
   for (const f of files) {
