@@ -315,7 +315,8 @@ async function coldStartAndIdle(b: Broker): Promise<{ coldStart: Record<string, 
  * memory per (empty) partition and per connection (open, one produce acknowledged on each).
  */
 async function scaleChecks(b: Broker): Promise<Record<string, number>> {
-  await sleep(3000);
+  const settle = QUICK ? 1500 : 3000; // before reading RSS
+  await sleep(settle);
   const rss0 = rssBytes(b.pid) ?? NaN;
   log(`${b.name}: scale: ${SCALE_TOPICS} topics × ${SCALE_PARTITIONS} partitions`);
   const cpu0 = cpuSeconds(b.pid);
@@ -323,16 +324,16 @@ async function scaleChecks(b: Broker): Promise<Record<string, number>> {
     batch: 50, rounds: SCALE_METADATA_ROUNDS, prefix: 'scale' } }], 900000);
   const topicsCpuSeconds = cpuSeconds(b.pid) - cpu0;
   log(`${b.name}:   created in ${t.createdMs.toFixed(0)} ms, Metadata (all topics) p50 ${t.metadataP50Ms.toFixed(1)} ms`);
-  await sleep(3000);
+  await sleep(settle);
   const rss1 = rssBytes(b.pid) ?? NaN;
   const topic = 'scale-connections';
   await createTopic(b.bootstrap, topic, SCALE_PARTITIONS);
-  await sleep(1000);
+  await sleep(settle / 2);
   const rss2 = rssBytes(b.pid) ?? NaN;
   let rss3 = NaN;
   log(`${b.name}: scale: ${SCALE_CONNECTIONS} producer connections`);
   const [c] = await runClients([{ mode: 'scale-conns', cfg: { bootstrap: b.bootstrap, topic, partitions: SCALE_PARTITIONS, connections: SCALE_CONNECTIONS,
-    rounds: SCALE_PRODUCE_ROUNDS, recordsPerBatch: 10, recordBytes: 100 } }], 600000, async () => { await sleep(2000); rss3 = rssBytes(b.pid) ?? NaN; });
+    rounds: SCALE_PRODUCE_ROUNDS, recordsPerBatch: 10, recordBytes: 100 } }], 600000, async () => { await sleep(settle / 2); rss3 = rssBytes(b.pid) ?? NaN; });
   log(`${b.name}:   all connected and acknowledged in ${c.firstProduceAllMs.toFixed(0)} ms, produce p99 ${c.produceP99Ms.toFixed(1)} ms`);
   return { ...t, ...c, topicsCpuSeconds, rssBeforeTopicsBytes: rss0, rssAfterTopicsBytes: rss1, rssPerPartitionBytes: (rss1 - rss0) / t.partitions,
     rssBeforeConnectionsBytes: rss2, rssWithConnectionsBytes: rss3, rssPerConnectionBytes: (rss3 - rss2) / c.connections };
@@ -553,8 +554,9 @@ function report(env: any, config: any, g: BrokerResult, k: BrokerResult, limits:
     row(`create ${f(a.partitions ?? b.partitions)} partitions (CreateTopics, 50 topics/request) until Metadata shows every leader`, a.createdMs, b.createdMs, ms());
     row(`Metadata, all topics (v12, ${f(a.metadataBytes ?? b.metadataBytes)} B response): p50 of ${SCALE_METADATA_ROUNDS}`, a.metadataP50Ms, b.metadataP50Ms, ms(1));
     row(`Metadata, all topics: max of ${SCALE_METADATA_ROUNDS}`, a.metadataMaxMs, b.metadataMaxMs, ms(1));
-    row('RSS before creating the topics (fresh broker, 3 s after ready)', a.rssBeforeTopicsBytes, b.rssBeforeTopicsBytes, mib);
-    row('RSS with the topics, 3 s after the last Metadata', a.rssAfterTopicsBytes, b.rssAfterTopicsBytes, mib);
+    const st = `${QUICK ? 1.5 : 3} s`;
+    row(`RSS before creating the topics (fresh broker, ${st} after ready)`, a.rssBeforeTopicsBytes, b.rssBeforeTopicsBytes, mib);
+    row(`RSS with the topics, ${st} after the last Metadata`, a.rssAfterTopicsBytes, b.rssAfterTopicsBytes, mib);
     row('RSS per (empty) partition', a.rssPerPartitionBytes, b.rssPerPartitionBytes, kib);
     row(`${f(a.connections ?? b.connections)} raw producer connections: connected, one acks=1 produce each acknowledged`, a.firstProduceAllMs, b.firstProduceAllMs, ms());
     row('RSS per open connection (after its first produce)', a.rssPerConnectionBytes, b.rssPerConnectionBytes, kib);
