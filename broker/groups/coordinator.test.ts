@@ -361,3 +361,41 @@ t.test('OffsetCommitValue v1 and v3 round trip', async (t) => {
   const v1 = { offset: 5, leaderEpoch: -1, metadata: 'x', commitTimestamp: 7, expireTimestamp: 9 };
   t.same(decodeOffsetCommitValue(encodeOffsetCommitValue(v1)), v1);
 });
+
+t.test('consumer-group commits at an older member epoch (KIP-1251): one bad partition fails the request; TxnOffsetCommit → ILLEGAL_GENERATION', async (t) => {
+  const { gc } = setup();
+  const topics = {
+    list: [{ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: 2 }],
+    get(name: string) { return this.list.find((x) => x.name === name); },
+    getById(id: string) { return this.list.find((x) => x.topicId === id); },
+    all() { return this.list; },
+  };
+  const mgr = gc.consumerGroups(topics);
+  const hb = (memberId: string, memberEpoch: number, owned: Array<{ topicId: string; partitions: number[] }>) => mgr.heartbeat({
+    groupId: 'kg', memberId, memberEpoch, instanceId: null, rackId: null, rebalanceTimeoutMs: memberEpoch === 0 ? 30000 : -1,
+    subscribedTopicNames: memberEpoch === 0 ? ['t'] : null, subscribedTopicRegex: null, serverAssignor: null,
+    topicPartitions: owned, clientId: 'c', clientHost: 'h', apiVersion: 1,
+  });
+  const r1 = hb('a', 0, []);
+  t.same(r1.assignment, [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [0, 1] }]);
+  const e1 = r1.memberEpoch;
+  // b joins; a gives up one partition and moves on to a newer epoch.
+  hb('b', 0, []);
+  hb('a', e1, [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [0, 1] }]);
+  const r2 = hb('a', e1, [{ topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', partitions: [mgr.groups.get('kg')!.members.get('a')!.assigned.get('AAAAAAAAAAAAAAAAAAAAAQ')![0]!] }]);
+  t.ok(r2.memberEpoch > e1);
+  const kept = mgr.groups.get('kg')!.members.get('a')!.assigned.get('AAAAAAAAAAAAAAAAAAAAAQ')![0]!;
+  const lost = 1 - kept;
+  const p = (partition: number, over: object = {}) => ({ topic: 't', partition, offset: 5, leaderEpoch: -1, metadata: '', errorCode: 0, ...over });
+  const commit = (epoch: number, partitions: ReturnType<typeof p>[]) => gc.commitOffsets({ groupId: 'kg', memberId: 'a', groupInstanceId: null, generationId: epoch, retentionTimeMs: -1, apiVersion: 9, partitions });
+  t.same(await commit(e1, [p(kept)]), [ErrorCode.NONE], 'the older epoch commits a partition held since then');
+  t.same(await commit(e1, [p(kept), p(lost)]), [ErrorCode.STALE_MEMBER_EPOCH, ErrorCode.STALE_MEMBER_EPOCH], 'one partition no longer the member\'s fails all');
+  t.same(await commit(e1, [p(kept), p(lost, { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION })]), [ErrorCode.NONE, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION], 'partitions the handler failed are not checked');
+  t.same(await commit(e1, [p(kept), p(lost, { metadata: 'x'.repeat(5000) })]), [ErrorCode.NONE, ErrorCode.OFFSET_METADATA_TOO_LARGE], 'nor are those with metadata too large');
+  t.same(await commit(r2.memberEpoch + 1, [p(kept)]), [ErrorCode.STALE_MEMBER_EPOCH]);
+  const txn = (epoch: number, partitions: ReturnType<typeof p>[]) => gc.commitTxnOffsets({ groupId: 'kg', producerId: 7n, producerEpoch: 0, memberId: 'a', groupInstanceId: null, generationId: epoch, partitions });
+  t.same(await txn(e1, [p(kept)]), [ErrorCode.NONE]);
+  t.same(await txn(e1, [p(lost)]), [ErrorCode.ILLEGAL_GENERATION]);
+  t.same(await txn(r2.memberEpoch + 1, [p(kept)]), [ErrorCode.ILLEGAL_GENERATION]);
+  gc.close();
+});

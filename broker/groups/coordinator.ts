@@ -980,7 +980,8 @@ export class GroupCoordinator {
     const fail = (code: number) => req.partitions.map((p) => (p.errorCode !== ErrorCode.NONE ? p.errorCode : code));
     if (req.groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     if (this.#consumer?.has(req.groupId)) {
-      const err = this.#consumer.validateOffsetCommit(req.groupId, req.memberId, req.generationId, req.apiVersion);
+      const v = this.#consumer.validateOffsetCommit(req.groupId, req.memberId, req.generationId, req.apiVersion);
+      const err = v.errorCode !== ErrorCode.NONE ? v.errorCode : this.#checkPartitions(req.partitions, v.check);
       if (err !== ErrorCode.NONE) return fail(err);
       return this.#writeOffsets(req);
     }
@@ -1039,7 +1040,9 @@ export class GroupCoordinator {
     if (req.generationId >= 0 || req.memberId !== '' || req.groupInstanceId !== null) {
       let err: number;
       if (this.#consumer?.has(req.groupId)) {
-        err = this.#consumer.validateOffsetCommit(req.groupId, req.memberId, req.generationId, 9);
+        const v = this.#consumer.validateOffsetCommit(req.groupId, req.memberId, req.generationId, 0, true); // version: unused for transactional commits
+        err = v.errorCode !== ErrorCode.NONE ? v.errorCode : this.#checkPartitions(req.partitions, v.check);
+        // Kafka answers a transactional commit's stale member epoch with ILLEGAL_GENERATION.
         if (err === ErrorCode.STALE_MEMBER_EPOCH) err = ErrorCode.ILLEGAL_GENERATION;
       } else {
         const g = this.groups.get(req.groupId);
@@ -1104,6 +1107,22 @@ export class GroupCoordinator {
       if (byGroup.get(groupId)?.some((e) => e.topic === topic && e.partition === partition)) return true;
     }
     return false;
+  }
+
+  /**
+   * A consumer group's per-partition commit check (KIP-1251), applied as Kafka applies it: to the
+   * partitions that would be written (not those already failed, nor those whose metadata is too
+   * large); the first failing partition fails the whole request.
+   */
+  #checkPartitions(partitions: CommitRequest['partitions'], check: ((topic: string, partition: number) => number) | null): number {
+    if (!check) return ErrorCode.NONE;
+    for (const p of partitions) {
+      if (p.errorCode !== ErrorCode.NONE) continue;
+      if (p.metadata !== null && p.metadata.length > this.config.offsetMetadataMaxBytes) continue;
+      const err = check(p.topic, p.partition);
+      if (err !== ErrorCode.NONE) return err;
+    }
+    return ErrorCode.NONE;
   }
 
   #validateOffsetCommit(g: ClassicGroup, req: CommitRequest): number {

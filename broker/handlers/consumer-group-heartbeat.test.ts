@@ -83,7 +83,8 @@ t.test('heartbeat v0/v1, describe v0/v1, offsets, list/describe/delete', async (
     topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
   }).then((r: any) => r.topics[0].partitions[0].errorCode);
   t.equal(await commit('member-a', 2), 0);
-  t.equal(await commit('member-a', 1), ErrorCode.STALE_MEMBER_EPOCH);
+  t.equal(await commit('member-a', 3), ErrorCode.STALE_MEMBER_EPOCH, 'a newer epoch');
+  t.equal(await commit('member-a', 0), ErrorCode.STALE_MEMBER_EPOCH, 'older than any assignment epoch (KIP-1251)');
   t.equal(await commit('ghost', 2), ErrorCode.UNKNOWN_MEMBER_ID);
   t.equal(await commit('', -1), ErrorCode.UNKNOWN_MEMBER_ID, 'admin commit refused while the group has members');
   const fetch = (memberId: string | null, memberEpoch: number) => c.request(FETCH, 9, {

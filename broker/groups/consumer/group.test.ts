@@ -281,14 +281,15 @@ t.test('regex subscription follows topic creation; range assignor on request', a
 
 t.test('offset commit / fetch member checks', async (t) => {
   const { mgr } = setup();
-  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 9), ErrorCode.GROUP_ID_NOT_FOUND);
+  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 9).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
   const a = new Client(mgr, 'a');
   a.hb();
-  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 9), ErrorCode.NONE);
-  t.equal(mgr.validateOffsetCommit('g', 'a', 0, 9), ErrorCode.STALE_MEMBER_EPOCH);
-  t.equal(mgr.validateOffsetCommit('g', 'x', 1, 9), ErrorCode.UNKNOWN_MEMBER_ID);
-  t.equal(mgr.validateOffsetCommit('g', '', -1, 9), ErrorCode.UNKNOWN_MEMBER_ID, 'admin commit refused while members exist');
-  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 8), ErrorCode.UNSUPPORTED_VERSION);
+  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 9).errorCode, ErrorCode.NONE);
+  t.equal(mgr.validateOffsetCommit('g', 'a', 2, 9).errorCode, ErrorCode.STALE_MEMBER_EPOCH, 'a newer epoch is refused outright');
+  t.equal(mgr.validateOffsetCommit('g', 'a', 0, 9).check!('orders', 0), ErrorCode.STALE_MEMBER_EPOCH, 'an older one per partition (KIP-1251)');
+  t.equal(mgr.validateOffsetCommit('g', 'x', 1, 9).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+  t.equal(mgr.validateOffsetCommit('g', '', -1, 9).errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'admin commit refused while members exist');
+  t.equal(mgr.validateOffsetCommit('g', 'a', 1, 8).errorCode, ErrorCode.UNSUPPORTED_VERSION);
   t.equal(mgr.validateOffsetFetch('g', null, -1), ErrorCode.NONE);
   t.equal(mgr.validateOffsetFetch('g', 'a', 1), ErrorCode.NONE);
   t.equal(mgr.validateOffsetFetch('g', 'a', 7), ErrorCode.STALE_MEMBER_EPOCH);
@@ -296,7 +297,7 @@ t.test('offset commit / fetch member checks', async (t) => {
   t.equal(mgr.delete('g'), ErrorCode.NON_EMPTY_GROUP);
   a.hb({ memberEpoch: -1 });
   t.equal(mgr.groups.get('g')!.state, 'Empty');
-  t.equal(mgr.validateOffsetCommit('g', '', -1, 9), ErrorCode.NONE);
+  t.equal(mgr.validateOffsetCommit('g', '', -1, 9).errorCode, ErrorCode.NONE);
   t.equal(mgr.delete('g'), ErrorCode.NONE);
   t.notOk(mgr.has('g'));
   mgr.close();
@@ -332,5 +333,100 @@ t.test('static membership: -2 keeps the partitions; a new member with the instan
   t.notOk(g.members.has('s2'));
   converge(t, mgr, [a]);
   t.equal(a.count(), 12);
+  mgr.close();
+});
+
+t.test('KIP-1251 offset commits at an older member epoch: checked per partition against its assignment epoch', async (t) => {
+  const { mgr } = setup();
+  const a = new Client(mgr, 'a');
+  a.hb();
+  converge(t, mgr, [a], 2);
+  const e1 = a.epoch;
+  t.equal(a.count(), 12);
+  const m = mgr.groups.get('g')!.members.get('a')!;
+  t.same([...new Set(m.assignmentEpochs.values())], [e1], 'every partition given at the first epoch');
+
+  // b joins: a must give up half of its partitions; it stays at e1 while it revokes.
+  const b = new Client(mgr, 'b');
+  b.hb();
+  a.hb({ topicPartitions: a.owned }); // still reports everything: UNREVOKED_PARTITIONS
+  t.equal(m.state, 'UNREVOKED_PARTITIONS');
+  t.equal(a.epoch, e1);
+  const revoking = [...m.pendingRevocation.get('id-orders')!];
+  const kept = [...m.assigned.get('id-orders')!];
+  t.equal(revoking.length, 6);
+  converge(t, mgr, [a, b]);
+  const e2 = a.epoch;
+  t.ok(e2 > e1, 'a moved to a newer epoch');
+  t.same([...m.assignmentEpochs.values()].every((e) => e === e1), true, 'kept partitions keep their assignment epoch');
+
+  const check = (epoch: number, partitions: number[], topic = 'orders') => {
+    const v = mgr.validateOffsetCommit('g', 'a', epoch, 9);
+    if (v.errorCode !== ErrorCode.NONE || !v.check) return v.errorCode;
+    for (const p of partitions) {
+      const err = v.check(topic, p);
+      if (err !== ErrorCode.NONE) return err;
+    }
+    return ErrorCode.NONE;
+  };
+  t.equal(mgr.validateOffsetCommit('g', 'a', e2, 9).check, null, 'current epoch: no per-partition check');
+  t.equal(check(e2, kept), ErrorCode.NONE);
+  t.equal(check(e1, kept), ErrorCode.NONE, 'older epoch accepted for partitions held since then');
+  t.equal(check(e1, [revoking[0]!]), ErrorCode.STALE_MEMBER_EPOCH, 'a partition no longer the member\'s');
+  t.equal(check(e1 - 1, kept), ErrorCode.STALE_MEMBER_EPOCH, 'an epoch older than the assignment');
+  t.equal(check(e2 + 1, kept), ErrorCode.STALE_MEMBER_EPOCH, 'a newer epoch than the member\'s');
+  t.equal(check(e1, kept, 'nope'), ErrorCode.STALE_MEMBER_EPOCH, 'an unknown topic');
+
+  // b got its partitions at its own epoch: its first epoch is accepted later, earlier ones are not.
+  const bEpoch = b.epoch;
+  const bm = mgr.groups.get('g')!.members.get('b')!;
+  const bParts = [...bm.assigned.get('id-orders')!];
+  t.equal(bParts.length, 6);
+  const c = new Client(mgr, 'c');
+  c.hb();
+  converge(t, mgr, [a, b, c]);
+  t.ok(b.epoch > bEpoch);
+  const vb = mgr.validateOffsetCommit('g', 'b', bEpoch, 9);
+  const still = [...bm.assigned.get('id-orders')!];
+  t.ok(still.every((p) => vb.check!('orders', p) === ErrorCode.NONE), 'b commits at the epoch it got its partitions');
+  const vb0 = mgr.validateOffsetCommit('g', 'b', bEpoch - 1, 9);
+  t.ok(still.every((p) => vb0.check!('orders', p) === ErrorCode.STALE_MEMBER_EPOCH), 'not before it');
+
+  // Pending revocation: still the member's until it reports them gone.
+  const d = new Client(mgr, 'd');
+  d.hb();
+  const aBefore = a.epoch;
+  a.hb({ topicPartitions: a.owned });
+  t.equal(m.state, 'UNREVOKED_PARTITIONS');
+  const pend = [...m.pendingRevocation.get('id-orders')!];
+  t.ok(pend.length > 0);
+  const v = mgr.validateOffsetCommit('g', 'a', e1, 9);
+  t.ok(pend.every((p) => v.check!('orders', p) === ErrorCode.NONE), 'partitions pending revocation accepted at their assignment epoch');
+  t.equal(a.epoch, aBefore);
+  mgr.close();
+});
+
+t.test('KIP-1251: a rejoin (epoch 0) starts afresh; a static leave resets assignment epochs to 0', async (t) => {
+  const { mgr } = setup();
+  const a = new Client(mgr, 'a');
+  a.hb();
+  converge(t, mgr, [a], 2);
+  const m = mgr.groups.get('g')!.members.get('a')!;
+  const e1 = a.epoch;
+  // Fenced client rejoining with epoch 0 gives everything up; partitions come back at the new epoch.
+  a.epoch = 0;
+  a.hb();
+  converge(t, mgr, [a], 2);
+  t.ok(a.epoch > e1);
+  t.ok([...m.assignmentEpochs.values()].every((e) => e === a.epoch));
+  t.equal(mgr.validateOffsetCommit('g', 'a', e1, 9).check!('orders', 0), ErrorCode.STALE_MEMBER_EPOCH);
+
+  const s = new Client(mgr, 's');
+  s.hb({ instanceId: 'i1' });
+  converge(t, mgr, [a, s]);
+  const sm = mgr.groups.get('g')!.members.get('s')!;
+  t.ok(sm.assignmentEpochs.size > 0);
+  s.hb({ memberEpoch: -2, instanceId: 'i1' });
+  t.ok([...sm.assignmentEpochs.values()].every((e) => e === 0), 'reset to 0 on a static leave');
   mgr.close();
 });

@@ -9,7 +9,9 @@
 // its target: partitions it must give up are first revoked (state UNREVOKED_PARTITIONS; the member
 // keeps its epoch until its heartbeat's owned partitions no longer list them), and a partition newly
 // targeted at a member is only handed out once no other member owns it (UNRELEASED_PARTITIONS until
-// then). Partition ownership is tracked per topic-partition with the owner's epoch.
+// then). Partition ownership is tracked per topic-partition with the owner's epoch, and each member
+// keeps the epoch at which it was given each partition (KIP-1251 assignment epochs, Kafka 4.3), which
+// lets an OffsetCommit at an older member epoch through for partitions held since then.
 //
 // Timers (injected clock): every heartbeat re-arms the member's session timeout
 // (`group.consumer.session.timeout.ms`); a member that must revoke partitions gets its rebalance
@@ -75,6 +77,16 @@ export interface HeartbeatInput {
   apiVersion: number;
 }
 
+/**
+ * The outcome of an offset commit's group checks: a request-wide error, or NONE with, for a member
+ * committing at an older epoch, a per-partition check (any failing partition fails the whole request,
+ * as Kafka's validator throws).
+ */
+export interface OffsetCommitCheck {
+  errorCode: number;
+  check: ((topicName: string, partition: number) => number) | null;
+}
+
 export interface HeartbeatOutput {
   errorCode: number;
   errorMessage: string | null;
@@ -105,6 +117,11 @@ export class ConsumerMember {
   rebalanceTimer: unknown = null;
   /** The epoch a static member had when it left with −2 (its replacement continues from it). */
   staticEpoch = 0;
+  /**
+   * KIP-1251 assignment epochs: `topicId:partition` → the member epoch at which the member was given
+   * the partition (kept while it keeps it), for every assigned or pending-revocation partition.
+   */
+  assignmentEpochs = new Map<string, number>();
   constructor(memberId: string) { this.memberId = memberId; }
 }
 
@@ -369,6 +386,8 @@ export class ConsumerGroupManager {
       // a new member with the same instance id takes its place.
       if (member.memberEpoch !== -2) member.staticEpoch = member.memberEpoch;
       member.memberEpoch = -2;
+      // Kafka 4.3 (KIP-1251) resets the assignment epochs of a static member that leaves.
+      for (const k of member.assignmentEpochs.keys()) member.assignmentEpochs.set(k, 0);
       this.#armSessionTimeout(g, member);
     } else {
       this.#removeMember(g, member);
@@ -393,7 +412,7 @@ export class ConsumerGroupManager {
       memberEpoch: old.staticEpoch, previousMemberEpoch: old.previousMemberEpoch, state: old.state, instanceId: old.instanceId,
       rackId: old.rackId, rebalanceTimeoutMs: old.rebalanceTimeoutMs, subscribedTopicNames: old.subscribedTopicNames,
       subscribedTopicRegex: old.subscribedTopicRegex, serverAssignor: old.serverAssignor,
-      assigned: old.assigned, pendingRevocation: old.pendingRevocation,
+      assigned: old.assigned, pendingRevocation: old.pendingRevocation, assignmentEpochs: old.assignmentEpochs,
     });
     g.members.delete(old.memberId);
     g.members.set(m.memberId, m);
@@ -489,7 +508,7 @@ export class ConsumerGroupManager {
       if (owner === undefined || this.#ownedBy(g, m, t, p)) pushTo(newAssigned, t, p);
       else unreleased = true;
     }
-    this.#setOwnership(g, m, newAssigned, new Map());
+    this.#setOwnership(g, m, newAssigned, new Map(), targetEpoch);
     if (m.memberEpoch !== targetEpoch) {
       m.previousMemberEpoch = m.memberEpoch;
       m.memberEpoch = targetEpoch;
@@ -503,9 +522,19 @@ export class ConsumerGroupManager {
     return (m.assigned.get(t)?.includes(p) ?? false) || (m.pendingRevocation.get(t)?.includes(p) ?? false);
   }
 
-  /** Replaces a member's assigned and pending-revocation partitions, keeping partitionEpochs in step. */
-  #setOwnership(g: ConsumerGroup, m: ConsumerMember, assigned: TopicPartitionsMap, revoke: TopicPartitionsMap): void {
+  /**
+   * Replaces a member's assigned and pending-revocation partitions, keeping partitionEpochs in step.
+   * Assignment epochs (KIP-1251): a partition the member already had keeps its epoch; a partition new
+   * to it gets `newEpoch` (the epoch the member moves to with it).
+   */
+  #setOwnership(g: ConsumerGroup, m: ConsumerMember, assigned: TopicPartitionsMap, revoke: TopicPartitionsMap, newEpoch = m.memberEpoch): void {
     for (const map of [m.assigned, m.pendingRevocation]) for (const [t, ps] of map) for (const p of ps) g.partitionEpochs.delete(key(t, p));
+    const had = new Set<string>();
+    for (const [t, ps] of m.assigned) for (const p of ps) had.add(key(t, p));
+    const old = m.assignmentEpochs;
+    m.assignmentEpochs = new Map();
+    for (const [t, ps] of assigned) for (const p of ps) m.assignmentEpochs.set(key(t, p), had.has(key(t, p)) ? old.get(key(t, p)) ?? newEpoch : newEpoch);
+    for (const [t, ps] of revoke) for (const p of ps) m.assignmentEpochs.set(key(t, p), old.get(key(t, p)) ?? newEpoch);
     m.assigned = assigned;
     m.pendingRevocation = revoke;
     for (const map of [assigned, revoke]) for (const [t, ps] of map) for (const p of ps) g.partitionEpochs.set(key(t, p), m.memberEpoch);
@@ -551,20 +580,35 @@ export class ConsumerGroupManager {
   // ---------------------------------------------------------------- offsets, admin
 
   /**
-   * OffsetCommit against a consumer group (Kafka's ConsumerGroup.validateOffsetCommit): an admin or
-   * standalone commit (empty member id, epoch < 0) is allowed only while the group is empty;
-   * otherwise the member must exist (UNKNOWN_MEMBER_ID) and its epoch match (STALE_MEMBER_EPOCH).
-   * Requests below v9 carry no member epoch: they are refused with UNSUPPORTED_VERSION as Kafka does.
+   * OffsetCommit / TxnOffsetCommit against a consumer group, as Kafka 4.3's ConsumerGroup.validateOffsetCommit
+   * (KIP-1251): an admin or standalone commit (epoch < 0) is allowed while the group has no members;
+   * otherwise the member must exist (UNKNOWN_MEMBER_ID); a non-transactional commit below v9 carries no
+   * member epoch → UNSUPPORTED_VERSION. The member's own epoch is accepted for every partition; a newer
+   * one → STALE_MEMBER_EPOCH; an older one is checked per partition (`check`): the partition must be
+   * assigned to the member or pending its revocation, and have been given to it at that epoch or
+   * before (assignment epoch ≤ received epoch ≤ member epoch), else STALE_MEMBER_EPOCH.
+   * Kafka answers a TxnOffsetCommit's STALE_MEMBER_EPOCH with ILLEGAL_GENERATION (the caller maps it).
    */
-  validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number, apiVersion: number): number {
+  validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number, apiVersion: number, isTransactional = false): OffsetCommitCheck {
+    const fail = (errorCode: number): OffsetCommitCheck => ({ errorCode, check: null });
     const g = this.groups.get(groupId);
-    if (!g || g.dead) return ErrorCode.GROUP_ID_NOT_FOUND;
-    if (memberEpoch < 0 && memberId === '') return g.members.size === 0 ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
+    if (!g || g.dead) return fail(ErrorCode.GROUP_ID_NOT_FOUND);
+    if (memberEpoch < 0 && g.members.size === 0) return fail(ErrorCode.NONE);
     const m = g.members.get(memberId);
-    if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
-    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
-    return ErrorCode.NONE;
+    if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    if (!isTransactional && apiVersion < 9) return fail(ErrorCode.UNSUPPORTED_VERSION);
+    if (memberEpoch === m.memberEpoch) return fail(ErrorCode.NONE);
+    if (memberEpoch > m.memberEpoch) return fail(ErrorCode.STALE_MEMBER_EPOCH);
+    const epochs = new Map(m.assignmentEpochs);
+    return {
+      errorCode: ErrorCode.NONE,
+      check: (topicName: string, partition: number) => {
+        const topicId = this.#topics.get(topicName)?.topicId;
+        const assignedAt = topicId === undefined ? undefined : epochs.get(key(topicId, partition));
+        if (assignedAt === undefined || memberEpoch < assignedAt) return ErrorCode.STALE_MEMBER_EPOCH;
+        return ErrorCode.NONE;
+      },
+    };
   }
 
   /** OffsetFetch v9+: no member (null id / epoch −1) reads freely; else member and epoch are checked. */
@@ -744,6 +788,7 @@ export class ConsumerGroupManager {
         if (!value) {
           m.assigned = new Map();
           m.pendingRevocation = new Map();
+          m.assignmentEpochs = new Map();
           break;
         }
         const v = decodeCurrentAssignmentValue(value);
@@ -756,6 +801,10 @@ export class ConsumerGroupManager {
         m.state = STATES_BY_CODE.get(v.state) ?? 'STABLE';
         m.assigned = fromList(v.assigned);
         m.pendingRevocation = fromList(v.pendingRevocation);
+        // Assignment epochs are not written (see finishLoading): as Kafka reads a record without them,
+        // every partition counts as given at the member epoch (0 for a static member that left).
+        m.assignmentEpochs = new Map();
+        for (const map of [m.assigned, m.pendingRevocation]) for (const [t, ps] of map) for (const p of ps) m.assignmentEpochs.set(`${t}:${p}`, Math.max(0, v.memberEpoch));
         break;
       }
     }

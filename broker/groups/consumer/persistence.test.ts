@@ -142,7 +142,7 @@ t.test('a restart keeps the epoch, members, assignments and reconciliation state
   t.equal(r.mgr.groups.get('g')!.state, 'Stable');
   t.same([a2.owned, b2.owned].map((o) => o.reduce((n, tp) => n + tp.partitions.length, 0)).sort(), [4, 4], 'reconciled after the restart');
   t.equal(a2.epoch, b2.epoch);
-  t.equal(r.mgr.validateOffsetCommit('g', 'a', a2.epoch, 9), ErrorCode.NONE, 'offset commits with the member epoch work');
+  t.equal(r.mgr.validateOffsetCommit('g', 'a', a2.epoch, 9).errorCode, ErrorCode.NONE, 'offset commits with the member epoch work');
 });
 
 t.test('after a restart, a member that does not come back is fenced by its session timeout (tombstones written)', async (t) => {
