@@ -11,10 +11,8 @@ COPY protocol ./protocol
 COPY storage ./storage
 COPY controller ./controller
 # Fill Node's compile cache in the image (stripped TypeScript + V8 code cache, see broker/bin/gregor.js): every
-# container then starts without the TypeScript stripper, faster and with ~30 MiB less RSS. `--help` loads what the
-# broker starts with; handlers/index.ts every handler (the broker loads those on first use).
-RUN node --input-type=module -e "(await import('node:module')).enableCompileCache(); await import('./broker/handlers/index.ts');" \
-    && node broker/bin/gregor.js --help > /dev/null
+# container then starts without the TypeScript stripper, faster and with ~30 MiB less RSS.
+RUN node broker/bin/gregor.js --fill-compile-cache
 VOLUME /var/lib/gregor
 EXPOSE 9092
 STOPSIGNAL SIGTERM

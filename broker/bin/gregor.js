@@ -2,13 +2,22 @@
 // gregor's launcher: enables Node's on-disk compile cache, then runs the CLI (gregor.ts, same arguments).
 //
 // Plain JavaScript on purpose: stripping the types of even one .ts file loads Node's TypeScript stripper
-// (a WebAssembly module, ~40 MiB of RSS for the life of the process, ~0.3 s). The cache keeps the stripped
+// (a WebAssembly module, ~30-40 MiB of RSS for the life of the process, ~0.3 s). The cache keeps the stripped
 // source and V8's code cache of every module, so from the second start on neither the stripper nor most of
 // the compilation is needed. Directory: $NODE_COMPILE_CACHE, else <os.tmpdir()>/node-compile-cache;
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off. Stale entries are detected by content hash.
+//
+// `gregor.js --fill-compile-cache` compiles every module the broker can load (handlers load on first use)
+// into the cache and exits: the Docker image does so at build time.
 import module from 'node:module';
 
 module.enableCompileCache?.();
-await import('./gregor.ts');
+const cli = await import('./gregor.ts');
+if (process.argv[2] === '--fill-compile-cache') {
+  await import('../handlers/index.ts');
+  module.flushCompileCache?.();
+  process.exit(0);
+}
+await cli.main(process.argv.slice(2));
 // Written at exit anyway; flushing now keeps it when the broker is killed with SIGKILL.
 module.flushCompileCache?.();
