@@ -5,6 +5,7 @@
 // Single node: this node coordinates every group. Everything runs on the event loop; a method's
 // synchronous part is atomic. Every promise a method returns resolves (never rejects, never hangs):
 // connections answer in request order, so an abandoned JoinGroup would block its connection forever.
+import { randomBytes } from 'node:crypto';
 import { Reader } from '../../protocol/reader.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { decodeConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol-subscription.ts';
@@ -14,7 +15,7 @@ import {
   type GroupMetadataValue, type OffsetCommitValue,
   encodeGroupMetadataKey, encodeGroupMetadataValue, encodeOffsetCommitKey, encodeOffsetCommitValue,
 } from './records.ts';
-import { type ConsumerGroupConfig, ConsumerGroupManager, type TopicView } from './consumer/group.ts';
+import { type ConsumerGroupConfig, ConsumerGroupManager, type DowngradedGroup, type TopicView, encodeAssignment } from './consumer/group.ts';
 import type { ConsumerGroupKey } from './records.ts';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
@@ -330,6 +331,7 @@ export class GroupCoordinator {
   consumerGroups(topics: TopicView, config?: Partial<ConsumerGroupConfig>): ConsumerGroupManager {
     if (!this.#consumer) {
       const mgr = new ConsumerGroupManager({ clock: this.#clock, topics, config, persist: (groupId, records) => this.#store.append(groupId, records) });
+      mgr.onDowngrade = (d) => this.#downgraded(d);
       for (const [key, value] of this.#consumerReplay) mgr.replay(key, value);
       this.#consumerReplay = [];
       this.#consumer = mgr;
@@ -362,15 +364,79 @@ export class GroupCoordinator {
   get consumer(): ConsumerGroupManager | null { return this.#consumer; }
 
   /**
-   * Before a ConsumerGroupHeartbeat: a group id held by a classic group with members is not a consumer
-   * group (GROUP_ID_NOT_FOUND); an Empty classic group gives way (its offsets stay), as Kafka converts it.
+   * Before a ConsumerGroupHeartbeat: an Empty classic group gives way (its offsets stay), as Kafka
+   * converts it. A classic group with members is upgraded in place when the heartbeat is a join (epoch
+   * 0) and Kafka's validateOnlineUpgrade holds (`group.consumer.migration.policy` upgrade or
+   * bidirectional, protocol type `consumer`, at most `group.consumer.max.size` members): pending
+   * JoinGroup/SyncGroup calls are answered REBALANCE_IN_PROGRESS, the classic group is tombstoned and
+   * its members carry on as classic members of the consumer group. Otherwise → GROUP_ID_NOT_FOUND.
    */
-  claimForConsumerGroup(groupId: string): number {
+  claimForConsumerGroup(groupId: string, memberEpoch = 0): number {
     const g = this.groups.get(groupId);
     if (!g || g.state === 'Dead') return ErrorCode.NONE;
-    if (g.state !== 'Empty') return ErrorCode.GROUP_ID_NOT_FOUND;
+    if (g.state === 'Empty') {
+      this.groups.delete(groupId);
+      return ErrorCode.NONE;
+    }
+    const mgr = this.#consumer;
+    if (memberEpoch !== 0 || !mgr || !mgr.canUpgrade(g.protocolType, g.members.size)) return ErrorCode.GROUP_ID_NOT_FOUND;
+    const members = [...g.members.values()].map((m) => ({
+      memberId: m.memberId, instanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+      rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.sessionTimeoutMs, protocols: m.protocols, assignment: m.assignment,
+    }));
+    try {
+      mgr.upgradeFromClassic(groupId, g.generationId, g.protocolName, members);
+    } catch (err) {
+      this.#log.warn(`group ${groupId}: cannot upgrade the classic group to a consumer group: ${(err as Error).message}`);
+      return ErrorCode.GROUP_ID_NOT_FOUND;
+    }
+    for (const m of g.members.values()) {
+      this.#completeJoin(m, joinError(m.memberId, ErrorCode.REBALANCE_IN_PROGRESS));
+      this.#completeSync(m, syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+      this.#cancel(this.#heartbeatKey(groupId, m.memberId));
+    }
+    for (const id of g.pendingMembers) this.#cancel(this.#heartbeatKey(groupId, id));
+    this.#cancel(this.#joinKey(groupId));
+    this.#cancel(this.#syncKey(groupId));
+    g.transitionTo('Dead', this.#clock.now());
     this.groups.delete(groupId);
+    void this.#append(groupId, [{ key: encodeGroupMetadataKey(groupId), value: null }]);
+    this.#log.info(`group ${groupId}: upgraded from a classic group to a consumer group (generation ${g.generationId})`);
     return ErrorCode.NONE;
+  }
+
+  /**
+   * A consumer group whose last consumer-protocol member went, downgraded (Kafka's
+   * ClassicGroup.fromConsumerGroup): a classic group at generation = group epoch with the remaining
+   * members and their target assignments, written, then rebalanced.
+   */
+  #downgraded(d: DowngradedGroup): void {
+    const g = new ClassicGroup(d.groupId);
+    g.generationId = d.groupEpoch;
+    g.protocolType = 'consumer';
+    g.transitionTo('Stable', this.#clock.now());
+    for (const dm of d.members) {
+      const m: Member = {
+        memberId: dm.memberId, groupInstanceId: dm.instanceId, clientId: dm.clientId, clientHost: dm.clientHost,
+        rebalanceTimeoutMs: dm.rebalanceTimeoutMs, sessionTimeoutMs: dm.sessionTimeoutMs, protocolType: 'consumer',
+        protocols: dm.protocols, assignment: EMPTY, awaitingJoin: null, awaitingSync: null, isNew: false,
+      };
+      this.#addMember(g, m);
+    }
+    g.protocolName = g.selectProtocol();
+    g.leaderId = g.members.keys().next().value ?? null;
+    g.subscribedTopics = g.computeSubscribedTopics();
+    const assignments = new Map<string, Buffer>();
+    for (const dm of d.members) {
+      const m = g.members.get(dm.memberId)!;
+      m.assignment = encodeAssignment(dm.assignment, g.metadataOf(m, g.protocolName));
+      assignments.set(m.memberId, m.assignment);
+    }
+    this.groups.set(g.groupId, g);
+    void this.#append(g.groupId, [this.#groupMetadataRecord(g, assignments)]);
+    for (const m of g.members.values()) this.#rescheduleHeartbeat(g, m);
+    this.#log.info(`group ${g.groupId}: downgraded from a consumer group to a classic group (generation ${g.generationId})`);
+    this.#prepareRebalance(g);
   }
 
   /** Resolves with an error code once the coordinator can serve (its log exists). */
@@ -531,10 +597,21 @@ export class GroupCoordinator {
       return resolve(joinError(req.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
     if (req.rebalanceTimeoutMs < 0) req = { ...req, rebalanceTimeoutMs: req.sessionTimeoutMs };
-    if (this.#consumer?.has(req.groupId)) {
-      // No classic members inside KIP-848 groups (Kafka's migration policy is not implemented).
-      if (this.#consumer.delete(req.groupId) !== ErrorCode.NONE) return resolve(joinError(req.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    if (this.#consumer?.hasMembers(req.groupId)) {
+      // A classic member in a consumer group (Kafka's classicGroupJoinToConsumerGroup), whatever the
+      // migration policy; answered once the group's records are written.
+      const mgr = this.#consumer;
+      const r = mgr.classicJoin({
+        groupId: req.groupId, memberId: req.memberId, instanceId: req.groupInstanceId, protocolType: req.protocolType, protocols: req.protocols,
+        sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs: req.rebalanceTimeoutMs, clientId: req.clientId, clientHost: req.clientHost,
+        requireKnownMemberId: req.requireKnownMemberId,
+      }, () => randomBytes(16).toString('base64url'));
+      const result: JoinResult = { ...r, leader: '', skipAssignment: false, members: [] };
+      if (r.errorCode !== ErrorCode.NONE) return resolve(result);
+      void mgr.written(req.groupId).then(() => resolve(result), (e: unknown) => resolve(joinError(r.memberId, appendErrorToResponseError(errorCodeOf(e)))));
+      return;
     }
+    if (this.#consumer?.has(req.groupId)) this.#consumer.delete(req.groupId); // an empty consumer group gives way
     const isUnknownMember = req.memberId === '';
     let g = this.groups.get(req.groupId);
     let isNewGroup = false;
@@ -857,6 +934,12 @@ export class GroupCoordinator {
 
   #sync(req: SyncRequest, resolve: (r: SyncResult) => void): void {
     if (req.groupId === '') return resolve(syncError(ErrorCode.INVALID_GROUP_ID));
+    if (this.#consumer?.has(req.groupId)) {
+      return resolve(this.#consumer.classicSync({
+        groupId: req.groupId, memberId: req.memberId, instanceId: req.groupInstanceId, generationId: req.generationId,
+        protocolType: req.protocolType, protocolName: req.protocolName,
+      }));
+    }
     const g = this.groups.get(req.groupId);
     if (!g || g.state === 'Empty') return resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     if (g.state === 'Dead') return resolve(syncError(ErrorCode.COORDINATOR_NOT_AVAILABLE));
@@ -915,6 +998,7 @@ export class GroupCoordinator {
 
   heartbeat(groupId: string, memberId: string, groupInstanceId: string | null, generationId: number): number {
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    if (this.#consumer?.has(groupId)) return this.#consumer.classicHeartbeat(groupId, memberId, groupInstanceId, generationId);
     const g = this.groups.get(groupId);
     if (!g) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (g.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -937,6 +1021,7 @@ export class GroupCoordinator {
 
   leave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): LeaveResult {
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    if (this.#consumer?.has(groupId)) return { errorCode: ErrorCode.NONE, members: this.#consumer.classicLeave(groupId, leaving) };
     const g = this.groups.get(groupId);
     if (!g) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
     if (g.state === 'Dead') return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };

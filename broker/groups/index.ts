@@ -39,6 +39,8 @@ export function consumerGroupConfig(c: BrokerConfig): Partial<ConsumerGroupConfi
     heartbeatIntervalMs: c.int('group.consumer.heartbeat.interval.ms'),
     maxSize: c.int('group.consumer.max.size'),
     assignors: c.list('group.consumer.assignors'),
+    migrationPolicy: c.get('group.consumer.migration.policy') ?? 'bidirectional',
+    classicMaxSize: c.int('group.max.size'),
   };
 }
 

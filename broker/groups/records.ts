@@ -129,6 +129,13 @@ export interface ConsumerGroupMemberValue {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  /** Tagged field 0: set for a member that uses the classic protocol inside a consumer group. */
+  classic?: ClassicMemberMetadata | null;
+}
+
+export interface ClassicMemberMetadata {
+  sessionTimeoutMs: number;
+  protocols: Array<{ name: string; metadata: Buffer }>;
 }
 
 export interface ConsumerGroupCurrentAssignmentValue {
@@ -241,7 +248,23 @@ export function encodeMemberValue(m: ConsumerGroupMemberValue): Buffer {
   w.compactNullableString(m.subscribedTopicRegex);
   w.int32(m.rebalanceTimeoutMs);
   w.compactNullableString(m.serverAssignor);
-  w.uvarint(0);
+  if (m.classic) {
+    // Tagged field 0, a nullable struct: presence byte, then its fields and (empty) tagged fields.
+    const t = new Writer(64);
+    t.int8(1);
+    t.int32(m.classic.sessionTimeoutMs);
+    t.compactArrayLength(m.classic.protocols.length);
+    for (const p of m.classic.protocols) {
+      t.compactString(p.name);
+      t.compactBytes(p.metadata);
+      t.uvarint(0);
+    }
+    t.uvarint(0);
+    w.uvarint(1);
+    w.rawTaggedField(0, t.finishBuffer());
+  } else {
+    w.uvarint(0);
+  }
   return w.finishBuffer();
 }
 
@@ -257,8 +280,29 @@ export function decodeMemberValue(buf: Buffer): ConsumerGroupMemberValue {
   const subscribedTopicRegex = r.compactNullableString();
   const rebalanceTimeoutMs = r.int32();
   const serverAssignor = r.compactNullableString();
-  skipTaggedFields(r); // ClassicMemberMetadata (tag 0) is for classic members in a consumer group: none here
-  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor };
+  let classic: ClassicMemberMetadata | null = null;
+  const tags = r.uvarint();
+  for (let i = 0; i < tags; i++) {
+    const tag = r.uvarint();
+    const size = r.uvarint();
+    if (tag !== 0) {
+      r.skip(size);
+      continue;
+    }
+    const t = r.sub(size);
+    if (t.int8() < 0) continue;
+    const sessionTimeoutMs = t.int32();
+    const np = t.compactArrayLength();
+    const protocols: ClassicMemberMetadata['protocols'] = [];
+    for (let j = 0; j < np; j++) {
+      const name = t.compactString();
+      const metadata = t.compactBytes();
+      skipTaggedFields(t);
+      protocols.push({ name, metadata });
+    }
+    classic = { sessionTimeoutMs, protocols };
+  }
+  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor, ...(classic ? { classic } : {}) };
 }
 
 export function encodeTargetMemberValue(list: TopicPartitionsRecord[]): Buffer {

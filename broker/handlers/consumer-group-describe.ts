@@ -1,8 +1,8 @@
 // ConsumerGroupDescribe (key 69), v0-1: KIP-848 groups with their epochs, assignor, and every member's
 // subscription, current assignment and target assignment (topic id + name). Unknown id →
 // GROUP_ID_NOT_FOUND "Group X not found."; a classic group → GROUP_ID_NOT_FOUND "Group X is not a
-// consumer group." (Kafka's messages). v1 adds memberType: 1 (consumer protocol) for every member (no
-// classic members live in our consumer groups). Authorized operations as DescribeGroups (no authorizer).
+// consumer group." (Kafka's messages). v1 adds memberType: 0 for a classic-protocol member (after an
+// online upgrade, or a JoinGroup into the consumer group), 1 for a consumer-protocol member. Authorized operations as DescribeGroups (no authorizer).
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import {
   ConsumerGroupDescribeApi,
@@ -61,7 +61,7 @@ export const handler = defineHandler<ConsumerGroupDescribeRequest, ConsumerGroup
             subscribedTopicRegex: m.subscribedTopicRegex,
             assignment: assignment(m.assigned),
             targetAssignment: assignment(g.target.get(m.memberId) ?? new Map()),
-            memberType: ctx.apiVersion >= 1 ? 1 : -1,
+            memberType: ctx.apiVersion >= 1 ? (m.classic ? 0 : 1) : -1,
           })),
         });
       }),

@@ -29,11 +29,12 @@ export const handler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGrou
   minVersion: 0,
   maxVersion: 1,
   async handle(ctx, req) {
-    const claim = req.groupId === '' ? ErrorCode.NONE : ctx.broker.groups.claimForConsumerGroup(req.groupId);
+    const mgr = consumerGroupsOf(ctx.broker);
+    // A classic group of this id: upgraded if `group.consumer.migration.policy` allows, else refused.
+    const claim = req.groupId === '' ? ErrorCode.NONE : ctx.broker.groups.claimForConsumerGroup(req.groupId, req.memberEpoch);
     if (claim !== ErrorCode.NONE) {
       return makeConsumerGroupHeartbeatResponse({ errorCode: claim, errorMessage: `Group ${req.groupId} is not a consumer group.` });
     }
-    const mgr = consumerGroupsOf(ctx.broker);
     const r = mgr.heartbeat({
       groupId: req.groupId,
       memberId: req.memberId,

@@ -13,6 +13,12 @@
 // keeps the epoch at which it was given each partition (KIP-1251 assignment epochs, Kafka 4.3), which
 // lets an OffsetCommit at an older member epoch through for partitions held since then.
 //
+// Migration (`group.consumer.migration.policy`, Kafka 4.x): a classic group is upgraded in place when a
+// consumer-protocol member joins (upgradeFromClassic); members using the classic protocol live in the
+// group (ConsumerMember.classic) and are served through JoinGroup/SyncGroup/Heartbeat/LeaveGroup
+// (classicJoin & co., Kafka's classicGroup*ToConsumerGroup); when the last consumer-protocol member
+// goes, the group is handed back to the classic coordinator (onDowngrade).
+//
 // Timers (injected clock): every heartbeat re-arms the member's session timeout
 // (`group.consumer.session.timeout.ms`); a member that must revoke partitions gets its rebalance
 // timeout to do so. Either expiry fences the member: it is removed and the group epoch bumped.
@@ -25,11 +31,15 @@
 // A leading `(?i)` is translated to the `i` flag. Kafka resolves regexes asynchronously and at most
 // every `group.consumer.regex.refresh.interval.ms`; we resolve them on every heartbeat (topics
 // appear in the assignment at the first heartbeat after they are created).
+import { decodeConsumerProtocolAssignment, encodeConsumerProtocolAssignment } from '../../../protocol/generated/consumer-protocol-assignment.ts';
+import { type ConsumerProtocolSubscription, decodeConsumerProtocolSubscription } from '../../../protocol/generated/consumer-protocol-subscription.ts';
 import { ErrorCode } from '../../../protocol/generated/errors.ts';
+import { Reader } from '../../../protocol/reader.ts';
+import { Writer } from '../../../protocol/writer.ts';
 import type { Clock } from '../../context.ts';
 import { ASSIGNORS, type AssignorMember, DEFAULT_ASSIGNOR, type TopicPartitionsMap } from './assignors.ts';
 import {
-  type ConsumerGroupKey, type TopicPartitionsRecord, decodeCurrentAssignmentValue, decodeEpochValue, decodeMemberValue,
+  type ClassicMemberMetadata, type ConsumerGroupKey, type TopicPartitionsRecord, decodeCurrentAssignmentValue, decodeEpochValue, decodeMemberValue,
   decodePartitionMetadataValue, decodeTargetMemberValue, encodeConsumerGroupKey, encodeCurrentAssignmentValue, encodeEpochValue,
   encodeMemberValue, encodePartitionMetadataValue, encodeTargetMemberValue,
 } from '../records.ts';
@@ -43,6 +53,10 @@ export interface ConsumerGroupConfig {
   maxSize: number;
   /** `group.consumer.assignors`: the first is the default. */
   assignors: string[];
+  /** `group.consumer.migration.policy`: disabled, upgrade, downgrade or bidirectional (case-insensitive). */
+  migrationPolicy: string;
+  /** `group.max.size`: a downgrade to a classic group needs the group to fit. */
+  classicMaxSize: number;
 }
 
 export const DEFAULT_CONSUMER_GROUP_CONFIG: ConsumerGroupConfig = {
@@ -50,7 +64,78 @@ export const DEFAULT_CONSUMER_GROUP_CONFIG: ConsumerGroupConfig = {
   heartbeatIntervalMs: 5000,
   maxSize: 2147483647,
   assignors: [DEFAULT_ASSIGNOR, 'range'],
+  migrationPolicy: 'bidirectional',
+  classicMaxSize: 2147483647,
 };
+
+/** Kafka's ConsumerGroupMigrationPolicy: [upgrade enabled, downgrade enabled]; an unknown name is `disabled`. */
+export function migrationPolicy(name: string): { upgrade: boolean; downgrade: boolean } {
+  switch (name.toLowerCase()) {
+    case 'bidirectional': return { upgrade: true, downgrade: true };
+    case 'upgrade': return { upgrade: true, downgrade: false };
+    case 'downgrade': return { upgrade: false, downgrade: true };
+    default: return { upgrade: false, downgrade: false };
+  }
+}
+
+/** A classic group's member handed over by an upgrade (its last JoinGroup/SyncGroup state). */
+export interface ClassicMemberInput {
+  memberId: string;
+  instanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  rebalanceTimeoutMs: number;
+  sessionTimeoutMs: number;
+  protocols: Array<{ name: string; metadata: Buffer }>;
+  /** The ConsumerProtocolAssignment the member was last given (empty: none). */
+  assignment: Buffer;
+}
+
+/** What a downgrade hands to the classic coordinator: the members and their target assignment by topic name. */
+export interface DowngradedGroup {
+  groupId: string;
+  groupEpoch: number;
+  members: Array<Omit<ClassicMemberInput, 'assignment'> & { assignment: Array<{ topic: string; partitions: number[] }> }>;
+}
+
+export interface ClassicJoinInput {
+  groupId: string;
+  memberId: string;
+  instanceId: string | null;
+  protocolType: string;
+  protocols: Array<{ name: string; metadata: Buffer }>;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  clientId: string;
+  clientHost: string;
+  requireKnownMemberId: boolean;
+}
+
+export interface ClassicJoinOutput {
+  errorCode: number;
+  memberId: string;
+  generationId: number;
+  protocolType: string | null;
+  protocolName: string | null;
+}
+
+/** A ConsumerProtocolSubscription from JoinGroup metadata (int16 version prefix; newer versions read as v3). */
+export function decodeSubscription(metadata: Buffer): ConsumerProtocolSubscription {
+  const r = new Reader(metadata);
+  const version = r.int16();
+  if (version < 0) throw new Error(`bad subscription version ${version}`);
+  return decodeConsumerProtocolSubscription(r, Math.min(version, 3));
+}
+
+/** A ConsumerProtocolAssignment at the version of the member's subscription metadata (as Kafka serializes it). */
+export function encodeAssignment(assigned: Array<{ topic: string; partitions: number[] }>, subscriptionMetadata: Buffer | undefined): Buffer {
+  let version = 0;
+  if (subscriptionMetadata && subscriptionMetadata.length >= 2) version = Math.max(0, Math.min(3, subscriptionMetadata.readInt16BE(0)));
+  const w = new Writer(64);
+  w.int16(version);
+  encodeConsumerProtocolAssignment(w, version, { assignedPartitions: assigned, userData: null });
+  return w.finishBuffer();
+}
 
 /** What the group coordinator needs to know of topics (the broker's TopicRegistry fits). */
 export interface TopicView {
@@ -122,6 +207,12 @@ export class ConsumerMember {
    * the partition (kept while it keeps it), for every assigned or pending-revocation partition.
    */
   assignmentEpochs = new Map<string, number>();
+  /** Set for a member that uses the classic protocol (JoinGroup/SyncGroup/Heartbeat) inside the group. */
+  classic: ClassicMemberMetadata | null = null;
+  /** Classic members: must rejoin within the rebalance timeout after being told to. */
+  joinTimer: unknown = null;
+  /** Classic members: must SyncGroup within the rebalance timeout after joining. */
+  syncTimer: unknown = null;
   constructor(memberId: string) { this.memberId = memberId; }
 }
 
@@ -389,7 +480,7 @@ export class ConsumerGroupManager {
       // Kafka 4.3 (KIP-1251) resets the assignment epochs of a static member that leaves.
       for (const k of member.assignmentEpochs.keys()) member.assignmentEpochs.set(k, 0);
       this.#armSessionTimeout(g, member);
-    } else {
+    } else if (!this.#maybeDowngrade(g, member)) {
       this.#removeMember(g, member);
     }
     return { errorCode: ErrorCode.NONE, errorMessage: null, memberId: req.memberId, memberEpoch: req.memberEpoch, heartbeatIntervalMs: 0, assignment: null };
@@ -543,20 +634,16 @@ export class ConsumerGroupManager {
   // ---------------------------------------------------------------- timers
 
   #cancelTimers(m: ConsumerMember): void {
-    if (m.sessionTimer !== null) this.#clock.clearTimeout(m.sessionTimer);
-    if (m.rebalanceTimer !== null) this.#clock.clearTimeout(m.rebalanceTimer);
-    m.sessionTimer = m.rebalanceTimer = null;
+    for (const h of [m.sessionTimer, m.rebalanceTimer, m.joinTimer, m.syncTimer]) if (h !== null) this.#clock.clearTimeout(h);
+    m.sessionTimer = m.rebalanceTimer = m.joinTimer = m.syncTimer = null;
   }
 
   #armSessionTimeout(g: ConsumerGroup, m: ConsumerMember): void {
     if (m.sessionTimer !== null) this.#clock.clearTimeout(m.sessionTimer);
     m.sessionTimer = this.#clock.setTimeout(() => {
       m.sessionTimer = null;
-      if (g.members.get(m.memberId) === m) {
-        this.#removeMember(g, m);
-        this.#sync(g.groupId);
-      }
-    }, this.config.sessionTimeoutMs);
+      if (g.members.get(m.memberId) === m) this.#fence(g, m);
+    }, m.classic?.sessionTimeoutMs ?? this.config.sessionTimeoutMs);
   }
 
   /** Armed when the member enters UNREVOKED_PARTITIONS; cleared once it leaves that state. */
@@ -570,11 +657,309 @@ export class ConsumerGroupManager {
     const epoch = m.memberEpoch;
     m.rebalanceTimer = this.#clock.setTimeout(() => {
       m.rebalanceTimer = null;
-      if (g.members.get(m.memberId) === m && m.memberEpoch === epoch && m.state === 'UNREVOKED_PARTITIONS') {
-        this.#removeMember(g, m);
-        this.#sync(g.groupId);
-      }
+      if (g.members.get(m.memberId) === m && m.memberEpoch === epoch && m.state === 'UNREVOKED_PARTITIONS') this.#fence(g, m);
     }, Math.max(0, m.rebalanceTimeoutMs));
+  }
+
+  // ---------------------------------------------------------------- migration, classic members
+
+  /**
+   * Called when the last consumer-protocol member leaves or is fenced and every other member uses the
+   * classic protocol (`group.consumer.migration.policy` allowing a downgrade): the group's records are
+   * tombstoned here, the classic coordinator takes the members over.
+   */
+  onDowngrade: ((g: DowngradedGroup) => void) | null = null;
+
+  /** Fences (removes) a member, or downgrades the group if that leaves classic members only. */
+  #fence(g: ConsumerGroup, m: ConsumerMember): void {
+    if (!this.#maybeDowngrade(g, m)) {
+      this.#removeMember(g, m);
+      this.#sync(g.groupId);
+    }
+  }
+
+  /** Kafka's validateOnlineDowngradeWithFencedMember + convertToClassicGroup. True if the group went. */
+  #maybeDowngrade(g: ConsumerGroup, leaving: ConsumerMember): boolean {
+    if (!this.onDowngrade || leaving.classic) return false;
+    const others = [...g.members.values()].filter((m) => m !== leaving);
+    if (others.length === 0 || others.some((m) => !m.classic)) return false;
+    if (!migrationPolicy(this.config.migrationPolicy).downgrade) return false;
+    if (others.length > this.config.classicMaxSize) return false;
+    const down: DowngradedGroup = {
+      groupId: g.groupId,
+      groupEpoch: g.groupEpoch,
+      members: others.map((m) => ({
+        memberId: m.memberId, instanceId: m.instanceId, clientId: m.clientId, clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs, sessionTimeoutMs: m.classic!.sessionTimeoutMs, protocols: m.classic!.protocols,
+        assignment: this.#byName(g.target.get(m.memberId) ?? new Map()),
+      })),
+    };
+    for (const m of g.members.values()) this.#cancelTimers(m);
+    g.dead = true;
+    this.groups.delete(g.groupId);
+    this.#sync(g.groupId);
+    this.onDowngrade(down);
+    return true;
+  }
+
+  #byName(map: TopicPartitionsMap): Array<{ topic: string; partitions: number[] }> {
+    const out: Array<{ topic: string; partitions: number[] }> = [];
+    for (const [t, ps] of map) {
+      const name = this.#topics.getById(t)?.name;
+      if (name !== undefined && ps.length > 0) out.push({ topic: name, partitions: [...ps].sort((a, b) => a - b) });
+    }
+    return out;
+  }
+
+  #byId(list: Array<{ topic: string; partitions: number[] }>): TopicPartitionsMap {
+    const out: TopicPartitionsMap = new Map();
+    for (const tp of list) {
+      const t = this.#topics.get(tp.topic);
+      if (t) for (const p of tp.partitions) if (p >= 0 && p < t.partitions) pushTo(out, t.topicId, p);
+    }
+    return out;
+  }
+
+  /** The group exists and has members (classic requests are then served by it). */
+  hasMembers(groupId: string): boolean {
+    const g = this.groups.get(groupId);
+    return g !== undefined && !g.dead && g.members.size > 0;
+  }
+
+  /** Kafka's validateOnlineUpgrade, given the classic group's protocol type and size. */
+  canUpgrade(protocolType: string | null, size: number): boolean {
+    return migrationPolicy(this.config.migrationPolicy).upgrade && protocolType === 'consumer' && size <= this.config.maxSize;
+  }
+
+  /**
+   * Kafka's ConsumerGroup.fromClassicGroup: every member keeps its last assignment (also its target),
+   * at member epoch = group epoch = assignment epoch = the classic generation, Stable. Throws on a
+   * malformed embedded protocol (the caller answers GROUP_ID_NOT_FOUND, as Kafka).
+   */
+  upgradeFromClassic(groupId: string, generationId: number, protocolName: string | null, members: ClassicMemberInput[]): void {
+    const g = new ConsumerGroup(groupId);
+    g.groupEpoch = generationId;
+    g.assignmentEpoch = generationId;
+    for (const cm of members) {
+      const meta = cm.protocols.find((p) => p.name === protocolName)?.metadata ?? cm.protocols[0]?.metadata;
+      if (!meta) throw new Error(`member ${cm.memberId} has no protocol metadata`);
+      const sub = decodeSubscription(meta);
+      let assigned: TopicPartitionsMap = new Map();
+      if (cm.assignment.length > 0) {
+        const r = new Reader(cm.assignment);
+        const v = r.int16();
+        assigned = this.#byId(decodeConsumerProtocolAssignment(r, Math.max(0, Math.min(3, v))).assignedPartitions);
+      }
+      const m = new ConsumerMember(cm.memberId);
+      Object.assign(m, {
+        memberEpoch: generationId, previousMemberEpoch: generationId, state: 'STABLE', instanceId: cm.instanceId, rackId: sub.rackId,
+        rebalanceTimeoutMs: cm.rebalanceTimeoutMs, clientId: cm.clientId, clientHost: cm.clientHost,
+        subscribedTopicNames: [...new Set(sub.topics)].sort(), classic: { sessionTimeoutMs: cm.sessionTimeoutMs, protocols: cm.protocols },
+      });
+      g.members.set(m.memberId, m);
+      this.#setOwnership(g, m, assigned, new Map(), generationId);
+      g.target.set(m.memberId, cloneMap(assigned));
+    }
+    g.subscriptionMetadata = this.#subscriptionMetadata(g);
+    this.groups.set(groupId, g);
+    for (const m of g.members.values()) this.#armSessionTimeout(g, m);
+    this.#sync(groupId);
+  }
+
+  #classicMember(g: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerMember | number {
+    let m: ConsumerMember | undefined;
+    if (instanceId === null) {
+      m = g.members.get(memberId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    } else {
+      m = [...g.members.values()].find((x) => x.instanceId === instanceId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (m.memberId !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    if (!m.classic) return ErrorCode.UNKNOWN_MEMBER_ID;
+    return m;
+  }
+
+  #armClassicTimer(g: ConsumerGroup, m: ConsumerMember, which: 'joinTimer' | 'syncTimer', ifAbsent: boolean): void {
+    if (m[which] !== null) {
+      if (ifAbsent) return;
+      this.#clock.clearTimeout(m[which]);
+    }
+    m[which] = this.#clock.setTimeout(() => {
+      m[which] = null;
+      if (g.members.get(m.memberId) === m) this.#fence(g, m);
+    }, Math.max(0, m.rebalanceTimeoutMs));
+  }
+
+  #clearClassicTimer(m: ConsumerMember, which: 'joinTimer' | 'syncTimer'): void {
+    if (m[which] !== null) this.#clock.clearTimeout(m[which]);
+    m[which] = null;
+  }
+
+  /**
+   * JoinGroup from a classic member into a consumer group with members (Kafka's
+   * classicGroupJoinToConsumerGroup): answered at once with the member epoch as generation and the
+   * member's first protocol; its partitions come with SyncGroup. The owned partitions of the embedded
+   * subscription (v1+) drive the reconciliation (an eager client owns nothing when it rejoins).
+   */
+  classicJoin(req: ClassicJoinInput, newMemberId: () => string): ClassicJoinOutput {
+    const err = (errorCode: number, memberId = req.memberId): ClassicJoinOutput => ({ errorCode, memberId, generationId: -1, protocolType: null, protocolName: null });
+    const g = this.groups.get(req.groupId);
+    if (!g || g.dead) return err(ErrorCode.UNKNOWN_MEMBER_ID);
+    try {
+      const isUnknown = req.memberId === '';
+      const memberId = isUnknown ? newMemberId() : req.memberId;
+      let member = g.members.get(memberId);
+      if (!member && g.members.size >= this.config.maxSize) return err(ErrorCode.GROUP_MAX_SIZE_REACHED, '');
+      // Kafka's ConsumerGroup.supportsClassicProtocols.
+      const classicMembers = [...g.members.values()].filter((m) => m.classic);
+      const supported = req.protocolType === 'consumer' && req.protocols.length > 0 &&
+        req.protocols.some((p) => classicMembers.every((m) => m.classic!.protocols.some((q) => q.name === p.name)));
+      if (!supported) return err(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      if (req.requireKnownMemberId && isUnknown) return err(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+      let sub: ConsumerProtocolSubscription;
+      try {
+        sub = decodeSubscription(req.protocols[0]!.metadata);
+      } catch {
+        return err(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      }
+
+      let bump = false;
+      if (req.instanceId !== null) {
+        const old = [...g.members.values()].find((m) => m.instanceId === req.instanceId);
+        if (old && old.memberId !== memberId) {
+          if (!isUnknown) return err(ErrorCode.FENCED_INSTANCE_ID);
+          // A static member replaced: the newcomer takes its assignment and epoch.
+          this.#cancelTimers(old);
+          member = new ConsumerMember(memberId);
+          Object.assign(member, {
+            memberEpoch: old.memberEpoch < 0 ? old.staticEpoch : old.memberEpoch, previousMemberEpoch: old.previousMemberEpoch, state: old.state,
+            subscribedTopicNames: old.subscribedTopicNames, assigned: old.assigned, pendingRevocation: old.pendingRevocation, assignmentEpochs: old.assignmentEpochs,
+          });
+          g.members.delete(old.memberId);
+          g.members.set(memberId, member);
+          const target = g.target.get(old.memberId);
+          g.target.delete(old.memberId);
+          if (target) g.target.set(memberId, target);
+        }
+      }
+      if (member && !member.classic) return err(ErrorCode.UNKNOWN_MEMBER_ID);
+      if (!member) {
+        member = new ConsumerMember(memberId);
+        g.members.set(memberId, member);
+        bump = true;
+      }
+      member.instanceId = req.instanceId;
+      if (sub.rackId) member.rackId = sub.rackId;
+      member.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
+      member.serverAssignor = null;
+      member.subscribedTopicRegex = null;
+      member.clientId = req.clientId;
+      member.clientHost = req.clientHost;
+      member.classic = { sessionTimeoutMs: req.sessionTimeoutMs, protocols: req.protocols };
+      const names = [...new Set(sub.topics)].sort();
+      if (JSON.stringify(names) !== JSON.stringify(member.subscribedTopicNames)) bump = true;
+      member.subscribedTopicNames = names;
+      const metadata = this.#subscriptionMetadata(g);
+      if (!sameStringMap(metadata, g.subscriptionMetadata)) bump = true;
+      if (bump) {
+        g.groupEpoch++;
+        g.subscriptionMetadata = metadata;
+      }
+      if (g.groupEpoch > g.assignmentEpoch) this.#computeTargetAssignment(g);
+      const owned: TopicPartitionsList[] = [...this.#byId(sub.ownedPartitions ?? [])].map(([topicId, partitions]) => ({ topicId, partitions }));
+      this.#reconcile(g, member, owned);
+      this.#clearClassicTimer(member, 'joinTimer');
+      this.#armSessionTimeout(g, member);
+      this.#armClassicTimer(g, member, 'syncTimer', false);
+      return { errorCode: ErrorCode.NONE, memberId, generationId: member.memberEpoch, protocolType: 'consumer', protocolName: req.protocols[0]!.name };
+    } finally {
+      this.#sync(req.groupId);
+    }
+  }
+
+  /** Kafka's classicGroupSyncToConsumerGroup: the member's assigned partitions, in the consumer protocol. */
+  classicSync(req: { groupId: string; memberId: string; instanceId: string | null; generationId: number; protocolType: string | null; protocolName: string | null }): { errorCode: number; protocolType: string | null; protocolName: string | null; assignment: Buffer } {
+    const fail = (errorCode: number) => ({ errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+    const g = this.groups.get(req.groupId);
+    if (!g || g.dead) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    const m = this.#classicMember(g, req.memberId, req.instanceId);
+    if (typeof m === 'number') return fail(m);
+    if (req.generationId !== m.memberEpoch) return fail(ErrorCode.ILLEGAL_GENERATION);
+    const protocol = m.classic!.protocols[0]!;
+    if ((req.protocolType !== null && req.protocolType !== 'consumer') || (req.protocolName !== null && req.protocolName !== protocol.name)) {
+      return fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    if (g.groupEpoch > m.memberEpoch && m.state !== 'UNREVOKED_PARTITIONS') {
+      this.#armClassicTimer(g, m, 'joinTimer', true);
+      return fail(ErrorCode.REBALANCE_IN_PROGRESS);
+    }
+    this.#clearClassicTimer(m, 'syncTimer');
+    this.#armSessionTimeout(g, m);
+    return { errorCode: ErrorCode.NONE, protocolType: req.protocolType, protocolName: req.protocolName, assignment: encodeAssignment(this.#byName(m.assigned), protocol.metadata) };
+  }
+
+  /**
+   * Kafka's classicGroupHeartbeatToConsumerGroup: REBALANCE_IN_PROGRESS when the member must rejoin (the
+   * group epoch moved on, it has partitions to revoke, or partitions it waits for were released).
+   */
+  classicHeartbeat(groupId: string, memberId: string, instanceId: string | null, generationId: number): number {
+    const g = this.groups.get(groupId);
+    if (!g || g.dead) return ErrorCode.UNKNOWN_MEMBER_ID;
+    const m = this.#classicMember(g, memberId, instanceId);
+    if (typeof m === 'number') return m;
+    if (generationId !== m.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
+    this.#armSessionTimeout(g, m);
+    if (m.memberEpoch < g.groupEpoch || m.state === 'UNREVOKED_PARTITIONS' || (m.state === 'UNRELEASED_PARTITIONS' && !this.#waitingOnUnreleased(g, m))) {
+      this.#armClassicTimer(g, m, 'joinTimer', true);
+      return ErrorCode.REBALANCE_IN_PROGRESS;
+    }
+    return ErrorCode.NONE;
+  }
+
+  #waitingOnUnreleased(g: ConsumerGroup, m: ConsumerMember): boolean {
+    for (const [t, ps] of g.target.get(m.memberId) ?? new Map<string, number[]>()) {
+      for (const p of ps) if (!(m.assigned.get(t)?.includes(p) ?? false) && g.partitionEpochs.has(key(t, p))) return true;
+    }
+    return false;
+  }
+
+  /** Kafka's classicGroupLeaveToConsumerGroup: per-member errors, one group epoch bump. */
+  classicLeave(groupId: string, leaving: Array<{ memberId: string; groupInstanceId: string | null }>): Array<{ memberId: string; groupInstanceId: string | null; errorCode: number }> {
+    const g = this.groups.get(groupId);
+    const out: Array<{ memberId: string; groupInstanceId: string | null; errorCode: number }> = [];
+    let removed = 0;
+    for (const l of leaving) {
+      if (!g || g.dead) {
+        out.push({ ...l, errorCode: ErrorCode.UNKNOWN_MEMBER_ID });
+        continue;
+      }
+      let m: ConsumerMember | undefined;
+      let code: number = ErrorCode.NONE;
+      if (l.groupInstanceId === null) {
+        m = g.members.get(l.memberId);
+      } else {
+        m = [...g.members.values()].find((x) => x.instanceId === l.groupInstanceId);
+        if (m && l.memberId !== '' && m.memberId !== l.memberId) code = ErrorCode.FENCED_INSTANCE_ID;
+      }
+      if (code === ErrorCode.NONE && (!m || !m.classic)) code = ErrorCode.UNKNOWN_MEMBER_ID;
+      if (code !== ErrorCode.NONE) {
+        out.push({ ...l, errorCode: code });
+        continue;
+      }
+      this.#cancelTimers(m!);
+      this.#setOwnership(g, m!, new Map(), new Map());
+      g.members.delete(m!.memberId);
+      g.target.delete(m!.memberId);
+      removed++;
+      out.push({ memberId: m!.memberId, groupInstanceId: l.groupInstanceId, errorCode: ErrorCode.NONE });
+    }
+    if (g && removed > 0) {
+      g.groupEpoch++;
+      g.subscriptionMetadata = this.#subscriptionMetadata(g);
+      this.#sync(groupId);
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- offsets, admin
@@ -596,6 +981,8 @@ export class ConsumerGroupManager {
     if (memberEpoch < 0 && g.members.size === 0) return fail(ErrorCode.NONE);
     const m = g.members.get(memberId);
     if (!m) return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    // A classic member: its generation must be its member epoch (ILLEGAL_GENERATION), any version.
+    if (m.classic) return fail(memberEpoch === m.memberEpoch ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION);
     if (!isTransactional && apiVersion < 9) return fail(ErrorCode.UNSUPPORTED_VERSION);
     if (memberEpoch === m.memberEpoch) return fail(ErrorCode.NONE);
     if (memberEpoch > m.memberEpoch) return fail(ErrorCode.STALE_MEMBER_EPOCH);
@@ -618,7 +1005,7 @@ export class ConsumerGroupManager {
     if (memberEpoch < 0 && (memberId === null || memberId === '')) return ErrorCode.NONE;
     const m = g.members.get(memberId ?? '');
     if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch !== m.memberEpoch) return m.classic ? ErrorCode.ILLEGAL_GENERATION : ErrorCode.STALE_MEMBER_EPOCH;
     return ErrorCode.NONE;
   }
 
@@ -666,7 +1053,7 @@ export class ConsumerGroupManager {
         meta: m ? encodeMemberValue({
           instanceId: m.instanceId, rackId: m.rackId, clientId: m.clientId, clientHost: m.clientHost,
           subscribedTopicNames: m.subscribedTopicNames, subscribedTopicRegex: m.subscribedTopicRegex,
-          rebalanceTimeoutMs: m.rebalanceTimeoutMs, serverAssignor: m.serverAssignor,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs, serverAssignor: m.serverAssignor, classic: m.classic,
         }) : null,
         target: target ? encodeTargetMemberValue(toList(target)) : null,
         // A static member that left (−2) records the epoch it left with as its previous epoch.
@@ -777,7 +1164,7 @@ export class ConsumerGroupManager {
         Object.assign(m, {
           instanceId: v.instanceId, rackId: v.rackId, clientId: v.clientId, clientHost: v.clientHost,
           subscribedTopicNames: [...new Set(v.subscribedTopicNames)].sort(), subscribedTopicRegex: v.subscribedTopicRegex,
-          rebalanceTimeoutMs: v.rebalanceTimeoutMs, serverAssignor: v.serverAssignor,
+          rebalanceTimeoutMs: v.rebalanceTimeoutMs, serverAssignor: v.serverAssignor, classic: v.classic ?? null,
         });
         break;
       }
