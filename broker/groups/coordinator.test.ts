@@ -3,37 +3,14 @@
 import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { Writer } from '../../protocol/writer.ts';
-import type { Clock } from '../context.ts';
 import { memoryLogger } from '../log.ts';
 import { type CoordinatorRecord, GroupCoordinator, type JoinRequest, type JoinResult } from './coordinator.ts';
 import {
   decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, encodeOffsetCommitValue, javaStringHashCode, partitionForGroup,
 } from './records.ts';
+import { ManualClock } from '../testing/clock.ts';
 
-class ManualClock implements Clock {
-  t = 1_000_000;
-  #timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  #next = 0;
-  now() { return this.t; }
-  setTimeout(fn: () => void, ms: number) { const id = this.#next++; this.#timers.push({ at: this.t + ms, fn, id }); return id; }
-  clearTimeout(h: unknown) { this.#timers = this.#timers.filter((x) => x.id !== h); }
-  /** Advances time, firing due timers in order; lets promise callbacks run between timers. */
-  async advance(ms: number) {
-    const end = this.t + ms;
-    for (;;) {
-      await flush();
-      const due = this.#timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.#timers = this.#timers.filter((x) => x !== due);
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-    }
-    this.t = end;
-    await flush();
-  }
-}
 
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 class MemLog {
   records: Array<{ groupId: string } & CoordinatorRecord> = [];
@@ -96,12 +73,12 @@ t.test('first join: MEMBER_ID_REQUIRED, then the initial delay gathers members i
   const b = await startJoin(gc, { clientId: 'cb' });
   let settled = false;
   void a.done.then(() => { settled = true; });
-  await clock.advance(2999);
+  await clock.advanceAsync(2999);
   t.notOk(settled, 'still waiting within group.initial.rebalance.delay.ms');
   t.equal(gc.describeGroup('g').state, 'PreparingRebalance');
-  await clock.advance(1);
+  await clock.advanceAsync(1);
   t.notOk(settled, 'a member joined during the delay: extended by another delay (up to the rebalance timeout)');
-  await clock.advance(3000);
+  await clock.advanceAsync(3000);
   t.ok(settled);
   const [ra, rb] = await Promise.all([a.done, b.done]);
   t.equal(ra.errorCode, 0);
@@ -158,14 +135,14 @@ t.test('session timeout removes a silent member; rebalance timeout drops members
   const { clock, gc } = setup({ initialRebalanceDelayMs: 0 });
   const a = await startJoin(gc);
   const b = await startJoin(gc);
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   await Promise.all([a.done, b.done]);
   await gc.sync({ groupId: 'g', memberId: a.id, groupInstanceId: null, generationId: 1, protocolType: null, protocolName: null, assignments: [] });
   await gc.sync({ groupId: 'g', memberId: b.id, groupInstanceId: null, generationId: 1, protocolType: null, protocolName: null, assignments: [] });
   t.equal(gc.describeGroup('g').state, 'Stable');
   // a heartbeats, b is silent (crashed).
   for (let i = 0; i < 4; i++) {
-    await clock.advance(3000);
+    await clock.advanceAsync(3000);
     t.equal(gc.heartbeat('g', a.id, null, 1), i < 3 ? ErrorCode.NONE : ErrorCode.REBALANCE_IN_PROGRESS, `heartbeat ${i}`);
   }
   t.same(gc.describeGroup('g').members.map((m) => m.memberId), [a.id], 'b expired after its 10 s session timeout');
@@ -179,10 +156,10 @@ t.test('session timeout removes a silent member; rebalance timeout drops members
   const c = await startJoin(gc);
   let done = false;
   void c.done.then(() => { done = true; });
-  await clock.advance(9999);
+  await clock.advanceAsync(9999);
   t.notOk(done, 'waiting for a to rejoin');
   t.equal(gc.heartbeat('g', a.id, null, 2), ErrorCode.REBALANCE_IN_PROGRESS);
-  await clock.advance(10001);
+  await clock.advanceAsync(10001);
   const rc = await c.done;
   t.equal(rc.errorCode, 0);
   t.same(rc.members.map((m) => m.memberId), [c.id], 'a did not rejoin within the rebalance timeout');
@@ -194,19 +171,19 @@ t.test('pending member expires; pending sync expiry; leave (single and batched)'
   const { clock, gc } = setup({ initialRebalanceDelayMs: 0 });
   const first = await gc.join(joinReq());
   t.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
-  await clock.advance(10000);
+  await clock.advanceAsync(10000);
   t.equal((await gc.join(joinReq({ memberId: first.memberId }))).errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'pending id expired');
 
   const a = await startJoin(gc);
   const b = await startJoin(gc);
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   await Promise.all([a.done, b.done]);
   // Only a (the leader) syncs; b heartbeats but never syncs: the group is Stable for a, and after the
   // rebalance timeout b is removed for not syncing and the group rebalances.
   const sa = await gc.sync({ groupId: 'g', memberId: a.id, groupInstanceId: null, generationId: 1, protocolType: null, protocolName: null, assignments: [] });
   t.equal(sa.errorCode, 0);
   for (let i = 1; i <= 4; i++) {
-    await clock.advance(5000);
+    await clock.advanceAsync(5000);
     const hb = [gc.heartbeat('g', a.id, null, 1), gc.heartbeat('g', b.id, null, 1)];
     t.same(hb, i < 4 ? [0, 0] : [ErrorCode.REBALANCE_IN_PROGRESS, ErrorCode.UNKNOWN_MEMBER_ID], `after ${i * 5} s`);
   }
@@ -222,7 +199,7 @@ t.test('pending member expires; pending sync expiry; leave (single and batched)'
   const ra3 = await gc.join(joinReq({ memberId: a.id }));
   t.equal(ra3.errorCode, 0);
   t.equal(gc.leave('g', [{ memberId: a.id, groupInstanceId: null }]).members[0]!.errorCode, 0);
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   const d = gc.describeGroup('g');
   t.equal(d.state, 'Empty', 'last member left');
   t.same(d.members, []);
@@ -232,7 +209,7 @@ t.test('pending member expires; pending sync expiry; leave (single and batched)'
 t.test('static membership: rejoin replaces the member id, the old one is fenced', async (t) => {
   const { clock, gc } = setup({ initialRebalanceDelayMs: 0 });
   const a = gc.join(joinReq({ groupInstanceId: 'i-a' }));
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   const ra = await a;
   t.equal(ra.errorCode, 0, 'static members join without MEMBER_ID_REQUIRED');
   t.match(ra.memberId, /^i-a-uuid-/);
@@ -255,7 +232,7 @@ t.test('static membership: rejoin replaces the member id, the old one is fenced'
 t.test('group.max.size', async (t) => {
   const { clock, gc } = setup({ initialRebalanceDelayMs: 0, maxSize: 1 });
   const a = await startJoin(gc);
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   await a.done;
   t.equal((await gc.join(joinReq())).errorCode, ErrorCode.GROUP_MAX_SIZE_REACHED, 'a full group refuses even the first join');
   t.equal((await gc.join(joinReq({ memberId: a.id }))).errorCode, 0, 'members rejoin');
@@ -289,7 +266,7 @@ t.test('offsets: standalone commits, member checks, metadata limit, append failu
 
   // A consumer group member commits with its generation; a dynamic commit to the active group is refused.
   const a = await startJoin(gc, { groupId: 'cg', protocols: [{ name: 'range', metadata: subscription(['t']) }] });
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   await a.done;
   await gc.sync({ groupId: 'cg', memberId: a.id, groupInstanceId: null, generationId: 1, protocolType: null, protocolName: null, assignments: [] });
   const cg = (over: object) => gc.commitOffsets({ groupId: 'cg', memberId: a.id, groupInstanceId: null, generationId: 1, retentionTimeMs: -1, apiVersion: 5, partitions: [p(0, 7)], ...over });
@@ -304,7 +281,7 @@ t.test('offsets: standalone commits, member checks, metadata limit, append failu
     'subscribed topics are protected while the group is active');
   t.equal(await gc.deleteGroup('cg'), ErrorCode.NON_EMPTY_GROUP);
   gc.leave('cg', [{ memberId: a.id, groupInstanceId: null }]);
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   t.same(await gc.deleteOffsets('cg', [{ topic: 't', partition: 0 }]), { errorCode: 0, codes: [0] });
   t.equal(gc.committedOffset('cg', 't', 0), undefined);
   t.equal(await gc.deleteGroup('cg'), 0);
@@ -318,7 +295,7 @@ t.test('replay of the records restores offsets and group state; offsets expire',
   const { clock, gc, store } = setup({ initialRebalanceDelayMs: 0, offsetsRetentionMs: 60_000 });
   await gc.commitOffsets({ groupId: 'solo', memberId: '', groupInstanceId: null, generationId: -1, retentionTimeMs: -1, apiVersion: 8, partitions: [{ topic: 't', partition: 0, offset: 42, leaderEpoch: 1, metadata: 'meta', errorCode: 0 }] });
   const a = await startJoin(gc, { groupId: 'cg' });
-  await clock.advance(0);
+  await clock.advanceAsync(0);
   await a.done;
   await gc.sync({ groupId: 'cg', memberId: a.id, groupInstanceId: null, generationId: 1, protocolType: null, protocolName: null, assignments: [{ memberId: a.id, assignment: Buffer.from('as') }] });
   await gc.commitOffsets({ groupId: 'cg', memberId: a.id, groupInstanceId: null, generationId: 1, retentionTimeMs: -1, apiVersion: 5, partitions: [{ topic: 't', partition: 3, offset: 9, leaderEpoch: -1, metadata: '', errorCode: 0 }] });
@@ -339,7 +316,7 @@ t.test('replay of the records restores offsets and group state; offsets expire',
   t.same([d.state, d.protocolData, d.members.map((m) => m.assignment.toString())], ['Stable', 'range', ['as']]);
   t.equal(r.heartbeat('cg', a.id, null, 1), 0, 'the member carries on after a restart');
   // It stops heartbeating: expires after its session timeout, the group becomes Empty.
-  await replayed.clock.advance(10_001);
+  await replayed.clock.advanceAsync(10_001);
   t.equal(r.describeGroup('cg').state, 'Empty');
 
   // Offsets expire offsets.retention.minutes after commit (simple group) or after the group became Empty.

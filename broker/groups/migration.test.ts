@@ -7,34 +7,12 @@ import { decodeConsumerProtocolAssignment } from '../../protocol/generated/consu
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { Reader } from '../../protocol/reader.ts';
 import { Writer } from '../../protocol/writer.ts';
-import type { Clock } from '../context.ts';
 import { memoryLogger } from '../log.ts';
 import { type CoordinatorRecord, GroupCoordinator, type JoinRequest } from './coordinator.ts';
 import { encodeAssignment } from './consumer/group.ts';
 import { decodeMemberValue, encodeMemberValue } from './records.ts';
+import { ManualClock } from '../testing/clock.ts';
 
-class ManualClock implements Clock {
-  t = 1_000_000;
-  timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  #next = 0;
-  now() { return this.t; }
-  setTimeout(fn: () => void, ms: number) { const id = this.#next++; this.timers.push({ at: this.t + ms, fn, id }); return id; }
-  clearTimeout(h: unknown) { this.timers = this.timers.filter((x) => x.id !== h); }
-  async advance(ms: number) {
-    const end = this.t + ms;
-    for (;;) {
-      await flush();
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = Math.max(this.t, due.at);
-      due.fn();
-    }
-    this.t = end;
-    await flush();
-  }
-}
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ';
 function setup(policy = 'bidirectional') {
@@ -81,7 +59,7 @@ const cgJoin = (memberId: string, memberEpoch = 0, owned: number[] = []) => ({
 async function classicGroup(gc: GroupCoordinator, clock: ManualClock) {
   const ja = gc.join(joinReq({ clientId: 'a' }));
   const jb = gc.join(joinReq({ clientId: 'b' }));
-  await clock.advance(1);
+  await clock.advanceAsync(1);
   const [ra, rb] = await Promise.all([ja, jb]);
   const leader = ra.leader === ra.memberId ? ra : rb;
   const other = leader === ra ? rb : ra;
@@ -179,7 +157,7 @@ t.test('policies: disabled / downgrade refuse the upgrade; upgrade keeps the con
   t.equal(mgr.groups.get('g')!.state, 'Empty');
   t.same(gc.leave('g', [{ memberId: 'ghost', groupInstanceId: null }]).members.map((m) => m.errorCode), [ErrorCode.UNKNOWN_MEMBER_ID]);
   const jp = gc.join(joinReq({}));
-  await clock.advance(1);
+  await clock.advanceAsync(1);
   t.equal((await jp).errorCode, 0);
   t.notOk(mgr.has('g'));
   t.ok(gc.groups.has('g'));
@@ -189,7 +167,7 @@ t.test('policies: disabled / downgrade refuse the upgrade; upgrade keeps the con
 t.test('a non-consumer classic group is never upgraded; classic members are fenced by their session timeout', async (t) => {
   const { clock, gc, mgr } = setup();
   const j = gc.join(joinReq({ groupId: 'x', protocolType: 'connect' }));
-  await clock.advance(1);
+  await clock.advanceAsync(1);
   t.equal((await j).errorCode, 0);
   t.equal(gc.claimForConsumerGroup('x', 0), ErrorCode.GROUP_ID_NOT_FOUND);
 
@@ -199,7 +177,7 @@ t.test('a non-consumer classic group is never upgraded; classic members are fenc
   const g = mgr.groups.get('g')!;
   t.equal(g.members.size, 3);
   for (let i = 0; i < 3; i++) {
-    await clock.advance(5000);
+    await clock.advanceAsync(5000);
     mgr.heartbeat(cgJoin('c', g.members.get('c')!.memberEpoch, [...(g.members.get('c')!.assigned.get(TOPIC_ID) ?? [])]));
     gc.heartbeat('g', a, null, g.members.get(a)?.memberEpoch ?? -1);
   }
@@ -207,7 +185,7 @@ t.test('a non-consumer classic group is never upgraded; classic members are fenc
   t.ok(g.members.has(a));
   // a was told to rejoin but never does: fenced after its rebalance timeout (20 s).
   for (let i = 0; i < 5; i++) {
-    await clock.advance(5000);
+    await clock.advanceAsync(5000);
     gc.heartbeat('g', a, null, g.members.get(a)?.memberEpoch ?? -1);
     mgr.heartbeat(cgJoin('c', g.members.get('c')!.memberEpoch, [...(g.members.get('c')!.assigned.get(TOPIC_ID) ?? [])]));
   }

@@ -3,16 +3,15 @@
 // restart. Like Kafka, the topic is created on first use (offsets.topic.num.partitions partitions,
 // cleanup.policy=compact): a broker nobody used for groups lists no topics. FindCoordinator waits for the
 // creation instead of answering COORDINATOR_NOT_AVAILABLE, so clients need no retry.
-import { buildRecordBatch, CONTROL_TYPE_COMMIT, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
+import { buildRecordBatch, CONTROL_TYPE_COMMIT, records as iterateRecords } from '../../protocol/records.ts';
 import { markerType } from '../producers/index.ts';
+import { replayTopic } from '../internal-topic.ts';
 import type { Storage } from '../../storage/index.ts';
 import type { Logger } from '../log.ts';
 import type { CoordinatorLog, CoordinatorRecord, GroupCoordinator } from './coordinator.ts';
 import {
   type ConsumerGroupKey, OFFSETS_TOPIC, decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, partitionForGroup,
 } from './records.ts';
-
-const LOAD_CHUNK_BYTES = 4 << 20;
 
 export type CreateTopicFn = (name: string, partitions: number, configs: Map<string, string>) => Promise<unknown>;
 
@@ -72,53 +71,30 @@ export class OffsetsTopicLog implements CoordinatorLog {
 /** Replays `__consumer_offsets` (when it exists) into the coordinator. */
 export async function loadOffsetsTopic(opts: { storage: Storage; coordinator: GroupCoordinator; log: Logger }): Promise<number> {
   const { storage, coordinator, log } = opts;
-  const count = storage.getTopic(OFFSETS_TOPIC)?.partitions ?? 0;
   let n = 0;
-  for (let p = 0; p < count; p++) {
-    const plog = storage.partition(OFFSETS_TOPIC, p);
-    if (!plog) continue;
-    let offset = plog.logStartOffset;
-    while (offset < plog.highWatermark) {
-      const res = await plog.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
-      if (res.error !== null) {
-        log.error(`loading ${OFFSETS_TOPIC}-${p} at ${offset}: ${res.message}`);
-        break;
+  await replayTopic(storage, OFFSETS_TOPIC, log, (view, p, from) => {
+    if (view.isControl) {
+      // A transaction marker: TxnOffsetCommit offsets of that producer become committed or are dropped.
+      if (view.baseOffset >= from) {
+        const type = markerType(view);
+        if (type >= 0) coordinator.completeTxnOffsets(view.producerId, type === CONTROL_TYPE_COMMIT);
       }
-      let next = offset;
-      for (const buf of res.batches) {
-        let pos = 0;
-        while (pos + 12 <= buf.length) {
-          const view = new RecordBatchView(buf, pos);
-          if (pos + view.size > buf.length) break;
-          if (view.isControl) {
-            // A transaction marker: TxnOffsetCommit offsets of that producer become committed or are dropped.
-            if (view.baseOffset >= offset) {
-              const type = markerType(view);
-              if (type >= 0) coordinator.completeTxnOffsets(view.producerId, type === CONTROL_TYPE_COMMIT);
-            }
-          } else {
-            for (const r of iterateRecords(view)) {
-              if (r.offset < offset || r.key === null) continue;
-              try {
-                const key = decodeKey(r.key);
-                if (key?.type === 'offset' && view.isTransactional && r.value !== null) coordinator.replayTxnOffset(view.producerId, key.group, key.topic, key.partition, decodeOffsetCommitValue(r.value));
-                else if (key?.type === 'offset') coordinator.replayOffset(key.group, key.topic, key.partition, r.value === null ? null : decodeOffsetCommitValue(r.value));
-                else if (key?.type === 'group') coordinator.replayGroup(key.group, r.value === null ? null : decodeGroupMetadataValue(r.value));
-                else if (key !== null && key.type.startsWith('cg-')) coordinator.replayConsumerRecord(key as ConsumerGroupKey, r.value);
-                n++;
-              } catch (err) {
-                log.warn(`${OFFSETS_TOPIC}-${p} offset ${r.offset}: skipping undecodable record: ${(err as Error).message}`);
-              }
-            }
-          }
-          next = Math.max(next, view.baseOffset + view.lastOffsetDelta + 1);
-          pos += view.size;
-        }
-      }
-      if (next <= offset) break;
-      offset = next;
+      return;
     }
-  }
+    for (const r of iterateRecords(view)) {
+      if (r.offset < from || r.key === null) continue;
+      try {
+        const key = decodeKey(r.key);
+        if (key?.type === 'offset' && view.isTransactional && r.value !== null) coordinator.replayTxnOffset(view.producerId, key.group, key.topic, key.partition, decodeOffsetCommitValue(r.value));
+        else if (key?.type === 'offset') coordinator.replayOffset(key.group, key.topic, key.partition, r.value === null ? null : decodeOffsetCommitValue(r.value));
+        else if (key?.type === 'group') coordinator.replayGroup(key.group, r.value === null ? null : decodeGroupMetadataValue(r.value));
+        else if (key !== null && key.type.startsWith('cg-')) coordinator.replayConsumerRecord(key as ConsumerGroupKey, r.value);
+        n++;
+      } catch (err) {
+        log.warn(`${OFFSETS_TOPIC}-${p} offset ${r.offset}: skipping undecodable record: ${(err as Error).message}`);
+      }
+    }
+  });
   coordinator.finishLoading();
   return n;
 }

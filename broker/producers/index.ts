@@ -15,6 +15,7 @@ import { type FsLike, readWholeFile, writeFileAtomic } from '../../storage/fs.ts
 import type { PartitionLog, Storage } from '../../storage/index.ts';
 import type { Clock } from '../context.ts';
 import type { Logger } from '../log.ts';
+import { type Periodic, every } from '../timers.ts';
 import { ProducerIdManager } from './id-manager.ts';
 import { type BatchMeta, lastSequence, PartitionProducerState } from './state.ts';
 
@@ -69,7 +70,7 @@ export class ProducerRegistry {
   readonly #snapshotInterval: number;
   /** Keyed by the log object: a deleted and re-created topic gets fresh logs, hence fresh state. */
   readonly #states = new WeakMap<PartitionLog, PartitionProducerState>();
-  #timers: unknown[] = [];
+  #timers: Periodic[] = [];
   #snapshotting: Promise<void> = Promise.resolve();
   #closed = false;
   #started = false;
@@ -99,24 +100,11 @@ export class ProducerRegistry {
     }
     this.#started = true;
     if (producers > 0) this.#log.info(`producer state: ${producers} producer entr${producers === 1 ? 'y' : 'ies'} loaded`);
-    this.#arm(() => this.expire(), this.#expirationInterval);
-    this.#arm(() => { this.snapshotAll(false).catch(() => {}); }, this.#snapshotInterval);
+    this.#timers.push(every(this.#clock, this.#expirationInterval, () => this.expire()));
+    this.#timers.push(every(this.#clock, this.#snapshotInterval, () => { this.snapshotAll(false).catch(() => {}); }));
     this.#storage.onRoll((log) => { if (!this.#closed) this.snapshotAfterRoll(log).catch(() => {}); });
   }
 
-  #arm(fn: () => void, ms: number): void {
-    if (!(ms > 0) || this.#closed) return;
-    const slot = this.#timers.length;
-    const tick = () => {
-      if (this.#closed) return;
-      try {
-        fn();
-      } finally {
-        this.#timers[slot] = this.#clock.setTimeout(tick, ms);
-      }
-    };
-    this.#timers[slot] = this.#clock.setTimeout(tick, ms);
-  }
 
   /** The producer state of a partition (empty for a log it has not seen: a new topic or partition). */
   partition(log: PartitionLog): PartitionProducerState {
@@ -280,7 +268,7 @@ export class ProducerRegistry {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) this.#clock.clearTimeout(t);
+    for (const t of this.#timers) t.stop();
     this.#timers = [];
     if (!this.#started) return; // a half-loaded state must never be written
     for (const log of [...this.#logs()]) await log.idle();

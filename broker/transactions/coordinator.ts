@@ -21,6 +21,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { Clock } from '../context.ts';
 import type { Logger } from '../log.ts';
+import { type Periodic, every } from '../timers.ts';
 import { type TransactionLogValue, type TxnState } from './records.ts';
 
 /** Kafka's TransactionMetadata.isEpochExhausted: Short.MaxValue - 1. */
@@ -108,7 +109,7 @@ export class TransactionCoordinator {
   readonly #opts: TxnCoordinatorOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
-  #timers: unknown[] = [];
+  #timers: Periodic[] = [];
   #closed = false;
 
   constructor(opts: TxnCoordinatorOptions) {
@@ -153,27 +154,13 @@ export class TransactionCoordinator {
         void this.#enqueue(m.transactionalId, () => this.#finish(m, m.state === 'PrepareCommit'));
       }
     }
-    this.#arm(() => this.abortTimedOut(), this.#opts.abortCheckIntervalMs);
-    this.#arm(() => { void this.expireIds(); }, this.#opts.idExpirationCheckIntervalMs);
-  }
-
-  #arm(fn: () => void, ms: number): void {
-    if (!(ms > 0)) return;
-    const slot = this.#timers.length;
-    const tick = () => {
-      if (this.#closed) return;
-      try {
-        fn();
-      } finally {
-        if (!this.#closed) this.#timers[slot] = this.#clock.setTimeout(tick, ms);
-      }
-    };
-    this.#timers[slot] = this.#clock.setTimeout(tick, ms);
+    this.#timers.push(every(this.#clock, this.#opts.abortCheckIntervalMs, () => this.abortTimedOut()));
+    this.#timers.push(every(this.#clock, this.#opts.idExpirationCheckIntervalMs, () => { void this.expireIds(); }));
   }
 
   close(): void {
     this.#closed = true;
-    for (const t of this.#timers) this.#clock.clearTimeout(t);
+    for (const t of this.#timers) t.stop();
     this.#timers = [];
   }
 

@@ -1,17 +1,16 @@
 // `__transaction_state`: every transition of a transactional id is appended to partition
 // abs(hash(transactionalId)) % n (Kafka's partitionFor) and replayed at start. Like Kafka, the topic is
 // created on first use (transaction.state.log.num.partitions partitions, compacted, uncompressed).
-import { buildRecordBatch, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
+import { buildRecordBatch, records as iterateRecords } from '../../protocol/records.ts';
 import type { Storage } from '../../storage/index.ts';
 import { partitionForGroup } from '../groups/records.ts';
+import { replayTopic } from '../internal-topic.ts';
 import type { Logger } from '../log.ts';
 import type { TxnStore } from './coordinator.ts';
 import {
   TRANSACTION_STATE_TOPIC, type TransactionLogValue, decodeTransactionLogKey, decodeTransactionLogValue,
   encodeTransactionLogKey, encodeTransactionLogValue,
 } from './records.ts';
-
-const LOAD_CHUNK_BYTES = 4 << 20;
 
 export type CreateTopicFn = (name: string, partitions: number, configs: Map<string, string>) => Promise<unknown>;
 
@@ -59,42 +58,20 @@ export class TransactionStateLog implements TxnStore {
 /** Replays `__transaction_state` (when it exists); returns the number of records read. */
 export async function loadTransactionState(opts: { storage: Storage; log: Logger; replay: (id: string, v: TransactionLogValue | null) => void }): Promise<number> {
   const { storage, log } = opts;
-  const count = storage.getTopic(TRANSACTION_STATE_TOPIC)?.partitions ?? 0;
   let n = 0;
-  for (let p = 0; p < count; p++) {
-    const plog = storage.partition(TRANSACTION_STATE_TOPIC, p);
-    if (!plog) continue;
-    let offset = plog.logStartOffset;
-    while (offset < plog.highWatermark) {
-      const res = await plog.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
-      if (res.error !== null) {
-        log.error(`loading ${TRANSACTION_STATE_TOPIC}-${p} at ${offset}: ${res.message}`);
-        break;
+  await replayTopic(storage, TRANSACTION_STATE_TOPIC, log, (view, p, from) => {
+    if (view.isControl) return;
+    for (const r of iterateRecords(view)) {
+      if (r.offset < from || r.key === null) continue;
+      try {
+        const id = decodeTransactionLogKey(r.key);
+        if (id === null) continue;
+        opts.replay(id, r.value === null ? null : decodeTransactionLogValue(r.value));
+        n++;
+      } catch (err) {
+        log.warn(`${TRANSACTION_STATE_TOPIC}-${p} offset ${r.offset}: skipping undecodable record: ${(err as Error).message}`);
       }
-      let next = offset;
-      for (const buf of res.batches) {
-        for (let pos = 0; pos + 61 <= buf.length;) {
-          const view = new RecordBatchView(buf, pos);
-          if (pos + view.size > buf.length) break;
-          pos += view.size;
-          next = Math.max(next, view.nextOffset);
-          if (view.isControl) continue;
-          for (const r of iterateRecords(view)) {
-            if (r.offset < offset || r.key === null) continue;
-            try {
-              const id = decodeTransactionLogKey(r.key);
-              if (id === null) continue;
-              opts.replay(id, r.value === null ? null : decodeTransactionLogValue(r.value));
-              n++;
-            } catch (err) {
-              log.warn(`${TRANSACTION_STATE_TOPIC}-${p} offset ${r.offset}: skipping undecodable record: ${(err as Error).message}`);
-            }
-          }
-        }
-      }
-      if (next <= offset) break;
-      offset = next;
     }
-  }
+  });
   return n;
 }

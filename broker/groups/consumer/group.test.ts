@@ -3,28 +3,9 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { ErrorCode } from '../../../protocol/generated/errors.ts';
-import type { Clock } from '../../context.ts';
 import { ConsumerGroupManager, type HeartbeatInput, type HeartbeatOutput, type TopicPartitionsList, type TopicView, compileTopicRegex } from './group.ts';
+import { ManualClock } from '../../testing/clock.ts';
 
-class ManualClock implements Clock {
-  t = 1_000_000;
-  timers: Array<{ at: number; fn: () => void; id: number }> = [];
-  #next = 0;
-  now() { return this.t; }
-  setTimeout(fn: () => void, ms: number) { const id = this.#next++; this.timers.push({ at: this.t + ms, fn, id }); return id; }
-  clearTimeout(h: unknown) { this.timers = this.timers.filter((x) => x.id !== h); }
-  advance(ms: number) {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-}
 
 class Topics implements TopicView {
   byName = new Map<string, { name: string; topicId: string; partitions: number }>();

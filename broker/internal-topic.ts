@@ -1,0 +1,39 @@
+// Replays an internal topic (`__consumer_offsets`, `__transaction_state`) into its coordinator at start.
+import { RecordBatchView } from '../protocol/records.ts';
+import type { Storage } from '../storage/index.ts';
+import type { Logger } from './log.ts';
+
+const LOAD_CHUNK_BYTES = 4 << 20;
+
+/**
+ * Calls `onBatch` for every batch of every partition of `topic`, from its log start, in offset order.
+ * `from` is the first offset not delivered before: a batch read again at a chunk boundary may start below
+ * it, and its records below `from` must be skipped. A read error ends that partition (logged).
+ */
+export async function replayTopic(storage: Storage, topic: string, log: Logger, onBatch: (view: RecordBatchView, partition: number, from: number) => void): Promise<void> {
+  const count = storage.getTopic(topic)?.partitions ?? 0;
+  for (let p = 0; p < count; p++) {
+    const plog = storage.partition(topic, p);
+    if (!plog) continue;
+    let offset = plog.logStartOffset;
+    while (offset < plog.highWatermark) {
+      const res = await plog.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
+      if (res.error !== null) {
+        log.error(`loading ${topic}-${p} at ${offset}: ${res.message}`);
+        break;
+      }
+      let next = offset;
+      for (const buf of res.batches) {
+        for (let pos = 0; pos + 61 <= buf.length;) {
+          const view = new RecordBatchView(buf, pos);
+          if (pos + view.size > buf.length) break;
+          pos += view.size;
+          onBatch(view, p, offset);
+          next = Math.max(next, view.nextOffset);
+        }
+      }
+      if (next <= offset) break;
+      offset = next;
+    }
+  }
+}
