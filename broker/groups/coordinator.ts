@@ -578,8 +578,8 @@ export class GroupCoordinator {
   }
 
   /** Appends; failures are logged and reported as the mapped error code (0 = appended). */
-  #append(groupId: string, records: CoordinatorRecord[]): Promise<number> {
-    return this.#store.append(groupId, records).then(() => ErrorCode.NONE, (err) => {
+  #append(groupId: string, records: CoordinatorRecord[], txn?: { producerId: bigint; producerEpoch: number }): Promise<number> {
+    return this.#store.append(groupId, records, txn).then(() => ErrorCode.NONE, (err) => {
       this.#log.warn(`group ${groupId}: writing to __consumer_offsets failed: ${(err as Error).message}`);
       return errorCodeOf(err);
     });
@@ -1089,13 +1089,22 @@ export class GroupCoordinator {
     return this.#writeOffsets(req);
   }
 
-  async #writeOffsets(req: CommitRequest): Promise<number[]> {
+  #writeOffsets(req: CommitRequest): Promise<number[]> {
+    const expireTimestamp = req.retentionTimeMs === -1 ? -1 : this.#clock.now() + req.retentionTimeMs;
+    return this.#writeOffsetRecords(req.groupId, req.partitions, expireTimestamp, undefined, (topic, partition, value) => this.#putOffset(req.groupId, topic, partition, value));
+  }
+
+  /**
+   * Checks each partition's metadata size, writes the commits (as a transactional batch with `txn`) and,
+   * once written, hands each to `apply`. Resolves with one error code per partition.
+   */
+  async #writeOffsetRecords(groupId: string, partitions: CommitRequest['partitions'], expireTimestamp: number, txn: { producerId: bigint; producerEpoch: number } | undefined,
+    apply: (topic: string, partition: number, value: OffsetAndMetadata) => void): Promise<number[]> {
     const now = this.#clock.now();
-    const expireTimestamp = req.retentionTimeMs === -1 ? -1 : now + req.retentionTimeMs;
     const codes: number[] = [];
     const records: CoordinatorRecord[] = [];
     const applied: Array<{ topic: string; partition: number; value: OffsetAndMetadata }> = [];
-    for (const p of req.partitions) {
+    for (const p of partitions) {
       if (p.errorCode !== ErrorCode.NONE) {
         codes.push(p.errorCode);
       } else if (p.metadata !== null && p.metadata.length > this.config.offsetMetadataMaxBytes) {
@@ -1103,14 +1112,14 @@ export class GroupCoordinator {
       } else {
         codes.push(ErrorCode.NONE);
         const value: OffsetCommitValue = { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata: p.metadata ?? '', commitTimestamp: now, expireTimestamp };
-        records.push({ key: encodeOffsetCommitKey(req.groupId, p.topic, p.partition), value: encodeOffsetCommitValue(value) });
+        records.push({ key: encodeOffsetCommitKey(groupId, p.topic, p.partition), value: encodeOffsetCommitValue(value) });
         applied.push({ topic: p.topic, partition: p.partition, value });
       }
     }
     if (records.length === 0) return codes;
-    const appendErr = await this.#append(req.groupId, records);
+    const appendErr = await this.#append(groupId, records, txn);
     if (appendErr !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? appendErr : c));
-    for (const a of applied) this.#putOffset(req.groupId, a.topic, a.partition, a.value);
+    for (const a of applied) apply(a.topic, a.partition, a.value);
     return codes;
   }
 
@@ -1139,28 +1148,8 @@ export class GroupCoordinator {
       }
       if (err !== ErrorCode.NONE) return fail(err);
     }
-    const now = this.#clock.now();
-    const codes: number[] = [];
-    const records: CoordinatorRecord[] = [];
-    const pending: Array<{ topic: string; partition: number; value: OffsetAndMetadata }> = [];
-    for (const p of req.partitions) {
-      if (p.errorCode !== ErrorCode.NONE) {
-        codes.push(p.errorCode);
-      } else if (p.metadata !== null && p.metadata.length > this.config.offsetMetadataMaxBytes) {
-        codes.push(ErrorCode.OFFSET_METADATA_TOO_LARGE);
-      } else {
-        codes.push(ErrorCode.NONE);
-        const value: OffsetCommitValue = { offset: p.offset, leaderEpoch: p.leaderEpoch, metadata: p.metadata ?? '', commitTimestamp: now, expireTimestamp: -1 };
-        records.push({ key: encodeOffsetCommitKey(req.groupId, p.topic, p.partition), value: encodeOffsetCommitValue(value) });
-        pending.push({ topic: p.topic, partition: p.partition, value });
-      }
-    }
-    if (records.length === 0) return codes;
-    const appendErr = await this.#store.append(req.groupId, records, { producerId: req.producerId, producerEpoch: req.producerEpoch })
-      .then(() => ErrorCode.NONE, (err) => errorCodeOf(err));
-    if (appendErr !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? appendErr : c));
-    for (const e of pending) this.replayTxnOffset(req.producerId, req.groupId, e.topic, e.partition, e.value);
-    return codes;
+    return this.#writeOffsetRecords(req.groupId, req.partitions, -1, { producerId: req.producerId, producerEpoch: req.producerEpoch },
+      (topic, partition, value) => this.replayTxnOffset(req.producerId, req.groupId, topic, partition, value));
   }
 
   /** A transactional offset commit read back (or just written): pending until its marker. */
