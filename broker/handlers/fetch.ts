@@ -66,7 +66,7 @@ async function readOne(broker: BrokerContext, p: Wanted, maxBytes: number, isola
     return none(p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH);
   }
   // Read before the await: the bound and the open transactions are one consistent view.
-  const lso = Math.min(broker.producers.partition(log).firstUnstableOffset ?? Infinity, log.highWatermark);
+  const lso = broker.producers.lastStableOffset(log);
   const committed = isolationLevel === READ_COMMITTED;
   const res = await log.read(p.fetchOffset, Math.max(0, Math.min(maxBytes, p.maxBytes)), committed ? { minOneBatch: true, maxOffset: lso } : { minOneBatch: true });
   if (res.error === 'OFFSET_OUT_OF_RANGE') return none(ErrorCode.OFFSET_OUT_OF_RANGE, res.highWatermark, res.logStartOffset);

@@ -55,7 +55,7 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
           out.leaderEpoch = version >= 4 ? epoch : -1;
         };
         const lastFetchable = version >= 2 && req.isolationLevel === 1
-          ? Math.min(broker.producers.partition(log).firstUnstableOffset ?? Infinity, log.highWatermark) : log.highWatermark;
+          ? broker.producers.lastStableOffset(log) : log.highWatermark;
         if (ts < 0) {
           const since = SPECIAL_SINCE[ts];
           if (since === undefined || version < since) return fail(ErrorCode.UNSUPPORTED_VERSION);

@@ -113,6 +113,11 @@ export class ProducerRegistry {
     return st;
   }
 
+  /** The partition's last stable offset: the first offset of its oldest open transaction, else the high watermark. */
+  lastStableOffset(log: PartitionLog): number {
+    return Math.min(this.#states.get(log)?.firstUnstableOffset ?? Infinity, log.highWatermark);
+  }
+
   /** Removes idle producers everywhere (producer.id.expiration.ms). */
   expire(): number {
     const now = this.#clock.now();
