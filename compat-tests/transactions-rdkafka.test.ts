@@ -271,13 +271,24 @@ t.test('consume-transform-produce: sendOffsetsToTransaction commits the group of
   const output = topicName('ctp-out');
   const groupId = `compat-txn-ctp-${input}`;
   const plain = await new RdProducer(g.bootstrap, { 'linger.ms': 1 }).connect();
-  t.teardown(() => plain.disconnect());
+  let p: RdProducer | null = null;
+  let consumer: any = null;
+  // One teardown, in order: the transactional producer, then the group consumer (unsubscribed first), then
+  // the plain producer. (One CI run died with librdkafka's "terminate called without an active exception"
+  // while this test's clients were being torn down concurrently.)
+  t.teardown(async () => {
+    await p?.disconnect();
+    if (consumer) {
+      try { consumer.unsubscribe(); } catch { /* not subscribed */ }
+      await rdDisconnect(consumer);
+    }
+    await plain.disconnect();
+  });
   const inputs = vals('in', 20);
   t.same(await produce(plain, input, inputs), [], '20 input records');
 
-  const consumer = rdConsumer(g.bootstrap, { 'group.id': groupId, 'isolation.level': 'read_committed' });
+  consumer = rdConsumer(g.bootstrap, { 'group.id': groupId, 'isolation.level': 'read_committed' });
   await rdConnect(consumer);
-  t.teardown(() => rdDisconnect(consumer));
   consumer.subscribe([input]);
   const got: any[] = [];
   const deadline = Date.now() + 30000;
@@ -291,8 +302,7 @@ t.test('consume-transform-produce: sendOffsetsToTransaction commits the group of
   const sendOffsets = (p: RdProducer, offset: number) => new Promise<any>((resolve) =>
     p.producer.sendOffsetsToTransaction([{ topic: input, partition: 0, offset }], consumer, 10000, (err: any) => resolve(err ?? null)));
 
-  const p = await txnProducer(g.bootstrap, `ctp-${input}`);
-  t.teardown(() => p.disconnect());
+  p = await txnProducer(g.bootstrap, `ctp-${input}`);
   // An aborted attempt for the first half: neither its output nor its offsets count.
   await ok(p, 'beginTransaction');
   t.same(await produce(p, output, inputs.slice(0, 10).map((v) => `out-aborted-${v}`)), [], 'aborted attempt: output delivered');
