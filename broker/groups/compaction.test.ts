@@ -6,7 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import { OFFSETS_TOPIC } from './records.ts';
 import { RawClient } from '../testing/raw-client.ts';
-import { startTestBroker } from '../testing/start.ts';
+import { restartTestBroker, startTestBroker } from '../testing/start.ts';
 
 const COMMIT = 8, FETCH = 9, OFFSET_DELETE = 47, JOIN = 11, SYNC = 14;
 
@@ -49,13 +49,7 @@ t.test('__consumer_offsets stays bounded under repeated commits; offsets survive
   }
   t.ok(log().logEndOffset > 3000, `${log().logEndOffset} records written`);
   t.ok(Math.max(...sizes) < 2 * Math.min(...sizes) + 8192, `size stays bounded across rounds: ${sizes.join(', ')}`);
-  c.close();
-  await tb.close();
-
-  tb = await startTestBroker(overrides, { storage: 'file' });
-  t.teardown(() => tb.close());
-  c = await RawClient.connect(tb.port);
-  t.teardown(() => c.close());
+  ({ tb, c } = await restartTestBroker(t, tb, c, overrides));
   const last = n - 1;
   const f = await c.request(FETCH, 9, { groups: ['a', 'b', 'gone'].map((groupId) => ({ groupId, memberId: null, memberEpoch: -1, topics: null })) });
   t.same(f.groups[0].topics[0].partitions.map((x: any) => x.committedOffset), [0, 1, 2].map((p) => BigInt(last * 10 + p)), 'group a: latest offsets');

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { RawClient } from '../testing/raw-client.ts';
-import { startTestBroker } from '../testing/start.ts';
+import { restartTestBroker, startTestBroker } from '../testing/start.ts';
 
 const CGHB = 68, CGDESCRIBE = 69, COMMIT = 8;
 
@@ -49,13 +49,7 @@ t.test('a consumer group keeps its epoch, members and assignments across a resta
     topics: [{ name: 't', partitions: [{ partitionIndex: owned.get('member-a')!.parts[0].partitions[0], committedOffset: 3n, committedLeaderEpoch: -1, committedMetadata: '' }] }],
   });
   t.equal(early.topics[0].partitions[0].errorCode, 0);
-  c.close();
-  await tb.close();
-
-  tb = await startTestBroker(overrides, { storage: 'file' });
-  t.teardown(() => tb.close());
-  c = await RawClient.connect(tb.port);
-  t.teardown(() => c.close());
+  ({ tb, c } = await restartTestBroker(t, tb, c, overrides));
   const after = await c.request(CGDESCRIBE, 1, { groupIds: ['g'], includeAuthorizedOperations: false });
   const view = (d: any) => ({
     state: d.groups[0].groupState, epoch: d.groups[0].groupEpoch, assignmentEpoch: d.groups[0].assignmentEpoch,

@@ -9,7 +9,7 @@ import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { OFFSETS_TOPIC, partitionForGroup } from '../groups/records.ts';
 import { RawClient } from '../testing/raw-client.ts';
-import { startTestBroker } from '../testing/start.ts';
+import { restartTestBroker, startTestBroker } from '../testing/start.ts';
 
 const FIND_COORDINATOR = 10, JOIN = 11, HEARTBEAT = 12, LEAVE = 13, SYNC = 14, DESCRIBE = 15, LIST = 16, DELETE = 42;
 const COMMIT = 8, FETCH = 9, OFFSET_DELETE = 47;
@@ -173,13 +173,7 @@ t.test('a restart keeps committed offsets and group state (file storage)', async
   await c.request(COMMIT, 8, { groupId: 'solo', generationIdOrMemberEpoch: -1, memberId: '', topics: [{ name: 't', partitions: [{ partitionIndex: 2, committedOffset: 77n, committedLeaderEpoch: -1, committedMetadata: '' }] }] });
   const p = partitionForGroup('durable', 5);
   t.ok(tb.broker.context.storage.partition(OFFSETS_TOPIC, p)!.logEndOffset >= 2, `records in ${OFFSETS_TOPIC}-${p}`);
-  c.close();
-  await tb.close();
-
-  tb = await startTestBroker(overrides, { storage: 'file' });
-  t.teardown(() => tb.close());
-  c = await RawClient.connect(tb.port);
-  t.teardown(() => c.close());
+  ({ tb, c } = await restartTestBroker(t, tb, c, overrides));
   t.equal(tb.broker.context.topics.get(OFFSETS_TOPIC)?.partitions, 5);
   const f = await c.request(FETCH, 9, { groups: [{ groupId: 'durable', memberId: null, memberEpoch: -1, topics: null }, { groupId: 'solo', memberId: null, memberEpoch: -1, topics: null }] });
   t.same(f.groups[0].topics[0].partitions.map((x: any) => [x.partitionIndex, x.committedOffset, x.committedLeaderEpoch, x.metadata]),

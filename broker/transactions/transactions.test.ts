@@ -9,7 +9,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { buildRecordBatch, RecordBatchView } from '../../protocol/records.ts';
 import { RawClient } from '../testing/raw-client.ts';
 import { FETCH, LIST_OFFSETS, batchOf, fetchRequest, produce } from '../testing/produce.ts';
-import { startTestBroker } from '../testing/start.ts';
+import { restartTestBroker, startTestBroker } from '../testing/start.ts';
 
 const INIT = 22, ADD_PARTITIONS = 24, ADD_OFFSETS = 25, END_TXN = 26, TXN_OFFSET_COMMIT = 28, OFFSET_FETCH = 9;
 const DESCRIBE_PRODUCERS = 61, DESCRIBE_TRANSACTIONS = 65, LIST_TRANSACTIONS = 66, CREATE_TOPICS = 19, API_VERSIONS = 18;
@@ -213,13 +213,7 @@ t.test('restart with a transaction open and an aborted one: state, LSO and abort
   t.equal(await endTxn(c, 'r1', pid, e, false), 0); // marker 3
   t.same(await addPartitions(c, 'r1', pid, e, [['r', [0]]]), [0]);
   await produce(c, 'r', 0, txnBatch(pid, e, 2, 2, 'open')); // 4-5, left open
-  c.close();
-  await tb.close();
-
-  tb = await startTestBroker(overrides, { storage: 'file' });
-  t.teardown(() => tb.close());
-  c = await RawClient.connect(tb.port);
-  t.teardown(() => c.close());
+  ({ tb, c } = await restartTestBroker(t, tb, c, overrides));
   t.equal(tb.broker.context.transactions.get('r1')?.state, 'Ongoing', 'the open transaction is loaded');
   let f = await fetchPart(c, 'r', 0, 0, 1);
   t.same([f.hw, f.lso], [6, 4], 'the LSO still stops at the open transaction');
