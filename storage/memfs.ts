@@ -17,6 +17,8 @@ function enoent(op: string, p: string): Error {
 export class MemFs implements FsLike {
   readonly #files = new Map<string, MemFile>();
   readonly #dirs = new Set<string>(['/']);
+  /** Directory → names of its entries, so readdir/rm/rename cost the directory's size, not the whole tree's. */
+  readonly #children = new Map<string, Set<string>>([['/', new Set()]]);
   readonly #fds = new Map<number, { file: MemFile; writable: boolean }>();
   #nextFd = 3;
   readonly #now: () => number;
@@ -39,6 +41,25 @@ export class MemFs implements FsLike {
     if (!this.#dirs.has(posix.dirname(p))) throw enoent(op, p);
   }
 
+  #link(p: string): void { this.#children.get(posix.dirname(p))?.add(posix.basename(p)); }
+  #unlink(p: string): void { this.#children.get(posix.dirname(p))?.delete(posix.basename(p)); }
+
+  /** Every directory and file at or below the directory `p` (p first). */
+  #subtree(p: string): { dirs: string[]; files: string[] } {
+    const dirs: string[] = [];
+    const files: string[] = [];
+    const walk = (d: string) => {
+      dirs.push(d);
+      for (const name of this.#children.get(d) ?? []) {
+        const k = d === '/' ? `/${name}` : `${d}/${name}`;
+        if (this.#dirs.has(k)) walk(k);
+        else files.push(k);
+      }
+    };
+    walk(p);
+    return { dirs, files };
+  }
+
   /** Total bytes held by open or linked files (tests use it to check nothing leaks). */
   get openFds(): number { return this.#fds.size; }
 
@@ -50,6 +71,7 @@ export class MemFs implements FsLike {
       this.#parentExists(p, 'open');
       file = { data: Buffer.alloc(0), size: 0, mtimeMs: this.#now() };
       this.#files.set(p, file);
+      this.#link(p);
     } else if (flags === 'w+') {
       file.size = 0;
       file.mtimeMs = this.#now();
@@ -122,18 +144,16 @@ export class MemFs implements FsLike {
   async readdir(path: string): Promise<string[]> {
     const p = this.#norm(path);
     if (!this.#dirs.has(p)) throw enoent('scandir', p);
-    const out: string[] = [];
-    for (const k of [...this.#dirs, ...this.#files.keys()]) {
-      if (k !== p && posix.dirname(k) === p) out.push(posix.basename(k));
-    }
-    return out.sort();
+    return [...this.#children.get(p)!].sort();
   }
 
   async mkdir(path: string): Promise<void> {
-    let p = this.#norm(path);
-    while (!this.#dirs.has(p)) {
-      this.#dirs.add(p);
-      p = posix.dirname(p);
+    const missing: string[] = [];
+    for (let p = this.#norm(path); !this.#dirs.has(p); p = posix.dirname(p)) missing.push(p);
+    for (const d of missing.reverse()) {
+      this.#dirs.add(d);
+      this.#children.set(d, new Set());
+      this.#link(d);
     }
   }
 
@@ -144,30 +164,47 @@ export class MemFs implements FsLike {
     const f = this.#files.get(a);
     if (f) {
       this.#files.delete(a);
+      this.#unlink(a);
       this.#files.set(b, f);
+      this.#link(b);
       return;
     }
     if (!this.#dirs.has(a)) throw enoent('rename', a);
-    const moves: Array<[string, string]> = [];
-    const under = (k: string) => k === a || k.startsWith(a + '/');
-    for (const d of [...this.#dirs].filter(under)) { this.#dirs.delete(d); moves.push([d, b + d.slice(a.length)]); }
-    for (const [, nd] of moves) this.#dirs.add(nd);
-    for (const [k, v] of [...this.#files].filter(([k]) => under(k))) {
+    const { dirs, files } = this.#subtree(a);
+    const moved = (k: string) => b + k.slice(a.length);
+    const kids = dirs.map((d) => this.#children.get(d)!);
+    for (const d of dirs) { this.#dirs.delete(d); this.#children.delete(d); }
+    dirs.forEach((d, i) => { this.#dirs.add(moved(d)); this.#children.set(moved(d), kids[i]!); });
+    for (const k of files) {
+      const v = this.#files.get(k)!;
       this.#files.delete(k);
-      this.#files.set(b + k.slice(a.length), v);
+      this.#files.set(moved(k), v);
     }
+    this.#unlink(a);
+    this.#link(b);
   }
 
   async unlink(path: string): Promise<void> {
     const p = this.#norm(path);
     if (!this.#files.delete(p)) throw enoent('unlink', p);
+    this.#unlink(p);
   }
 
   async rm(path: string): Promise<void> {
     const p = this.#norm(path);
-    const under = (k: string) => k === p || k.startsWith(p + '/');
-    for (const d of [...this.#dirs]) if (under(d) && d !== '/') this.#dirs.delete(d);
-    for (const k of [...this.#files.keys()]) if (under(k)) this.#files.delete(k);
+    if (this.#files.delete(p)) {
+      this.#unlink(p);
+      return;
+    }
+    if (!this.#dirs.has(p)) return;
+    const { dirs, files } = this.#subtree(p);
+    for (const k of files) this.#files.delete(k);
+    for (const d of dirs) {
+      if (d === '/') { this.#children.get('/')!.clear(); continue; }
+      this.#dirs.delete(d);
+      this.#children.delete(d);
+    }
+    if (p !== '/') this.#unlink(p);
   }
 
   async fsyncDir(path: string): Promise<void> {
