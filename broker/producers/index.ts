@@ -276,7 +276,7 @@ export class ProducerRegistry {
     for (const t of this.#timers) t.stop();
     this.#timers = [];
     if (!this.#started) return; // a half-loaded state must never be written
-    for (const log of [...this.#logs()]) await log.idle();
+    await Promise.all([...this.#logs()].map((log) => log.idle()));
     await this.snapshotAll(true);
   }
 }
