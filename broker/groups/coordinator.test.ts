@@ -2,13 +2,13 @@
 // error codes, timeouts, static membership, offsets, records, replay and expiry. No sockets, no sleeps.
 import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import { Writer } from '../../protocol/writer.ts';
 import { memoryLogger } from '../log.ts';
 import { type CoordinatorRecord, GroupCoordinator, type JoinRequest, type JoinResult } from './coordinator.ts';
 import {
   decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, encodeOffsetCommitValue, javaStringHashCode, partitionForGroup,
 } from './records.ts';
 import { ManualClock } from '../testing/clock.ts';
+import { subscription } from '../testing/groups.ts';
 
 
 
@@ -32,15 +32,6 @@ function setup(config: Partial<GroupCoordinator['config']> = {}) {
   return { clock, store, gc };
 }
 
-/** ConsumerProtocolSubscription v0 as clients embed it: int16 version, topics, user data. */
-function subscription(topics: string[]): Buffer {
-  const w = new Writer();
-  w.int16(0);
-  w.arrayLength(topics.length);
-  for (const x of topics) w.string(x);
-  w.nullableBytes(null);
-  return w.finishBuffer();
-}
 
 const proto = (topics = 'a') => [{ name: 'range', metadata: Buffer.from(topics) }];
 function joinReq(over: Partial<JoinRequest> = {}): JoinRequest {

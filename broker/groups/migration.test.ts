@@ -6,12 +6,12 @@ import t from 'tap';
 import { decodeConsumerProtocolAssignment } from '../../protocol/generated/consumer-protocol-assignment.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { Reader } from '../../protocol/reader.ts';
-import { Writer } from '../../protocol/writer.ts';
 import { memoryLogger } from '../log.ts';
 import { type CoordinatorRecord, GroupCoordinator, type JoinRequest } from './coordinator.ts';
 import { encodeAssignment } from './consumer/group.ts';
 import { decodeMemberValue, encodeMemberValue } from './records.ts';
 import { ManualClock } from '../testing/clock.ts';
+import { subscription } from '../testing/groups.ts';
 
 
 const TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAQ';
@@ -31,14 +31,6 @@ function setup(policy = 'bidirectional') {
   return { clock, gc, mgr, records };
 }
 
-function subscription(topics: string[]): Buffer {
-  const w = new Writer();
-  w.int16(0);
-  w.arrayLength(topics.length);
-  for (const x of topics) w.string(x);
-  w.nullableBytes(null);
-  return w.finishBuffer();
-}
 const protocols = [{ name: 'range', metadata: subscription(['t']) }];
 const joinReq = (over: Partial<JoinRequest> = {}): JoinRequest => ({
   groupId: 'g', memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols, sessionTimeoutMs: 10000,

@@ -429,14 +429,7 @@ export class ConsumerGroupManager {
       member.subscribedTopicRegex = re;
     }
 
-    // A change of the subscribed topics' metadata (a topic created, deleted or grown) bumps too.
-    const metadata = this.#subscriptionMetadata(g);
-    if (!sameStringMap(metadata, g.subscriptionMetadata)) bump = true;
-    if (bump) {
-      g.groupEpoch++;
-      g.subscriptionMetadata = metadata;
-    }
-    if (g.groupEpoch > g.assignmentEpoch) this.#computeTargetAssignment(g);
+    this.#bumpEpochIf(g, bump);
 
     this.#reconcile(g, member, req.topicPartitions);
     this.#armSessionTimeout(g, member);
@@ -524,6 +517,19 @@ export class ConsumerGroupManager {
   }
 
   // ---------------------------------------------------------------- subscriptions and target
+
+  /**
+   * A member's subscription changed (`changed`) or the subscribed topics' metadata did (a topic created,
+   * deleted or grown): the group epoch goes up and the target assignment is recomputed.
+   */
+  #bumpEpochIf(g: ConsumerGroup, changed: boolean): void {
+    const metadata = this.#subscriptionMetadata(g);
+    if (changed || !sameStringMap(metadata, g.subscriptionMetadata)) {
+      g.groupEpoch++;
+      g.subscriptionMetadata = metadata;
+    }
+    if (g.groupEpoch > g.assignmentEpoch) this.#computeTargetAssignment(g);
+  }
 
   /** Topic names a member subscribes to that exist now. */
   #subscribedTopicIds(m: ConsumerMember): Set<string> {
@@ -860,13 +866,7 @@ export class ConsumerGroupManager {
       const names = [...new Set(sub.topics)].sort();
       if (JSON.stringify(names) !== JSON.stringify(member.subscribedTopicNames)) bump = true;
       member.subscribedTopicNames = names;
-      const metadata = this.#subscriptionMetadata(g);
-      if (!sameStringMap(metadata, g.subscriptionMetadata)) bump = true;
-      if (bump) {
-        g.groupEpoch++;
-        g.subscriptionMetadata = metadata;
-      }
-      if (g.groupEpoch > g.assignmentEpoch) this.#computeTargetAssignment(g);
+      this.#bumpEpochIf(g, bump);
       const owned: TopicPartitionsList[] = [...this.#byId(sub.ownedPartitions ?? [])].map(([topicId, partitions]) => ({ topicId, partitions }));
       this.#reconcile(g, member, owned);
       this.#clearClassicTimer(member, 'joinTimer');
