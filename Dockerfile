@@ -15,5 +15,7 @@ COPY controller ./controller
 RUN node broker/bin/gregor.js --fill-compile-cache
 VOLUME /var/lib/gregor
 EXPOSE 9092
+# Exec form, no shell: node is PID 1 and gets docker stop's SIGTERM itself. PID 1 has no default signal actions,
+# so the CLI installs its own SIGTERM/SIGINT handlers before the broker starts (clean stop; a second signal exits).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "broker/bin/gregor.js", "--data-dir", "/var/lib/gregor"]
