@@ -1,4 +1,5 @@
 // What handlers see of the broker. Time and randomness are injected so tests are deterministic.
+import type { Clock } from '../storage/clock.ts';
 import type { Storage } from '../storage/index.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import type { BrokerConfig } from './config.ts';
@@ -9,19 +10,6 @@ import type { Logger } from './log.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
 import type { TransactionCoordinator } from './transactions/index.ts';
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  // Unref'd: background timers never keep the process alive.
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface AdvertisedAddress {
   host: string;

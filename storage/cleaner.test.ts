@@ -8,7 +8,7 @@ import { MemFs } from './memfs.ts';
 import { FaultyFs } from './faulty-fs.ts';
 import type { FsLike, OpenFlags } from './fs.ts';
 import { buildBatch, kv, type ParsedRecord, parseRecords } from './testing/records.ts';
-import { ManualClock } from './testing/helpers.ts';
+import { ManualClock } from './clock.ts';
 import type { PartitionLog } from './partition-log.ts';
 import type { RecordCodecs } from './cleaner.ts';
 import { type Logger, silentLogger } from './types.ts';

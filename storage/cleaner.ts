@@ -34,7 +34,8 @@ import { ATTRIBUTES_OFFSET, CRC_OFFSET, HEADER_SIZE, LOG_OVERHEAD, MAGIC_OFFSET,
 import type { LogConfig } from './config.ts';
 import { type FsLike, readFully, writevFully } from './fs.ts';
 import { Segment, segmentFileName } from './segment.ts';
-import { type Clock, type Logger, StorageError } from './types.ts';
+import type { Clock } from './clock.ts';
+import { type Logger, StorageError } from './types.ts';
 
 /** Compression codecs, injected by the broker (storage imports nothing of ours). Codec ids are Kafka's (1 gzip … 4 zstd). */
 export interface RecordCodecs {

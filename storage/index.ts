@@ -3,8 +3,9 @@ export { openStorage, Storage, TOPICS_FILE, CLEAN_SHUTDOWN_FILE } from './storag
 export type { OpenStorageOptions, TopicMeta, CreateTopicOptions } from './storage.ts';
 export { PartitionLog } from './partition-log.ts';
 export type { AppendResult, ReadResult, ReadOptions, OffsetAndTimestamp } from './partition-log.ts';
-export { StorageError, isStorageError, ERROR_CODES, systemClock, silentLogger } from './types.ts';
-export type { Clock, Logger, StorageErrorKind } from './types.ts';
+export { StorageError, isStorageError, ERROR_CODES, silentLogger } from './types.ts';
+export type { Logger, StorageErrorKind } from './types.ts';
+export { type Clock, systemClock } from './clock.ts';
 export { LOG_CONFIG_DEFAULTS, resolveLogConfig } from './config.ts';
 export type { LogConfig } from './config.ts';
 export { nodeFs } from './fs.ts';

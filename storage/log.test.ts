@@ -3,7 +3,8 @@ import t from 'tap';
 import { openStorage } from './storage.ts';
 import { MemFs } from './memfs.ts';
 import { kv, parseRecords } from './testing/records.ts';
-import { ManualClock, readAll } from './testing/helpers.ts';
+import { ManualClock } from './clock.ts';
+import { readAll } from './testing/helpers.ts';
 
 const T0 = 1_700_000_000_000;
 

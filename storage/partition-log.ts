@@ -8,7 +8,8 @@ import { type FsLike, readFully, readWholeFile, writeFileAtomic, writevFully } f
 import { type CleanOptions, type CleanResult, cleanLog, recoverCleaning } from './cleaner.ts';
 import { Segment, segmentFileName } from './segment.ts';
 import { type AbortedTxn, parseTxnIndex, serializeTxnIndex } from './txn-index.ts';
-import { type Clock, type Logger, StorageError } from './types.ts';
+import type { Clock } from './clock.ts';
+import { type Logger, StorageError } from './types.ts';
 
 export interface AppendResult {
   baseOffset: number;

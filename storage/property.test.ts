@@ -4,7 +4,7 @@ import t from 'tap';
 import { openStorage, type Storage } from './storage.ts';
 import { MemFs } from './memfs.ts';
 import { buildBatch, parseRecords } from './testing/records.ts';
-import { ManualClock } from './testing/helpers.ts';
+import { ManualClock } from './clock.ts';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

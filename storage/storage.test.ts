@@ -5,7 +5,8 @@ import { openStorage } from './storage.ts';
 import { MemFs } from './memfs.ts';
 import { isStorageError } from './types.ts';
 import { buildBatch, kv, parseRecords } from './testing/records.ts';
-import { ManualClock, readAll, tempDir } from './testing/helpers.ts';
+import { ManualClock } from './clock.ts';
+import { readAll, tempDir } from './testing/helpers.ts';
 
 t.test('layout, append, read, clean restart on disk', async (t) => {
   const dir = tempDir(t);

@@ -7,7 +7,8 @@ import { type LogConfig, resolveLogConfig } from './config.ts';
 import { type FsLike, nodeFs, readWholeFile, writeFileAtomic } from './fs.ts';
 import { MemFs } from './memfs.ts';
 import { type LogHost, PartitionLog } from './partition-log.ts';
-import { type Clock, type Logger, StorageError, silentLogger, systemClock } from './types.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { type Logger, StorageError, silentLogger } from './types.ts';
 
 export const TOPICS_FILE = 'gregor-topics.json';
 /** Kafka's marker for a clean shutdown of a log dir. */

@@ -5,7 +5,7 @@ import { openStorage } from './storage.ts';
 import { MemFs } from './memfs.ts';
 import { parseTxnIndex, serializeTxnIndex, TXN_ENTRY_SIZE } from './txn-index.ts';
 import { kv } from './testing/records.ts';
-import { ManualClock } from './testing/helpers.ts';
+import { ManualClock } from './clock.ts';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,18 +1,5 @@
-// Types shared by the storage modules. storage/ imports nothing else of ours, so the small Clock and
-// Logger shapes are declared here; they are structurally compatible with broker/context.ts and broker/log.ts.
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  // Timers are unref'd: background work (retention, flush.ms) must never keep a process alive.
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
+// Types shared by the storage modules. storage/ imports nothing else of ours, so the small Logger shape is
+// declared here; it is structurally compatible with broker/log.ts. The Clock is in clock.ts.
 
 export interface Logger {
   debug(msg: string): void;

@@ -7,7 +7,7 @@ import { type CoordinatorRecord, GroupCoordinator, type JoinRequest, type JoinRe
 import {
   decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, encodeOffsetCommitValue, javaStringHashCode, partitionForGroup,
 } from './records.ts';
-import { ManualClock } from '../testing/clock.ts';
+import { ManualClock } from '../../storage/clock.ts';
 import { subscription } from '../testing/groups.ts';
 
 

@@ -10,7 +10,7 @@ import { memoryLogger } from '../log.ts';
 import { type CoordinatorRecord, GroupCoordinator, type JoinRequest } from './coordinator.ts';
 import { encodeAssignment } from './consumer/group.ts';
 import { decodeMemberValue, encodeMemberValue } from './records.ts';
-import { ManualClock } from '../testing/clock.ts';
+import { ManualClock } from '../../storage/clock.ts';
 import { subscription } from '../testing/groups.ts';
 
 

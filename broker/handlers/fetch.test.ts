@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { iterateBatches, parseBatchHeader } from '../../protocol/records.ts';
-import type { Clock } from '../context.ts';
+import type { Clock } from '../../storage/clock.ts';
 import { RawClient } from '../testing/raw-client.ts';
 import { batchOf, FETCH, fetchRequest, produce } from '../testing/produce.ts';
 import { startTestBroker } from '../testing/start.ts';

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { buildEndTxnMarker, buildRecordBatch } from '../../protocol/records.ts';
 import { MemFs, openStorage, silentLogger } from '../../storage/index.ts';
-import { systemClock } from '../context.ts';
+import { systemClock } from '../../storage/clock.ts';
 import { memoryLogger } from '../log.ts';
 import { ProducerRegistry } from './index.ts';
 

@@ -4,7 +4,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { ErrorCode } from '../../../protocol/generated/errors.ts';
 import { ConsumerGroupManager, type HeartbeatInput, type HeartbeatOutput, type TopicPartitionsList, type TopicView, compileTopicRegex } from './group.ts';
-import { ManualClock } from '../../testing/clock.ts';
+import { ManualClock } from '../../../storage/clock.ts';
 
 
 class Topics implements TopicView {

@@ -5,7 +5,7 @@ import t from 'tap';
 import { ErrorCode } from '../../../protocol/generated/errors.ts';
 import { type ConsumerGroupKey, decodeCurrentAssignmentValue, decodeEpochValue, decodeKey, decodeMemberValue, decodeTargetMemberValue } from '../records.ts';
 import { ConsumerGroupManager, type ConsumerGroupRecord, type HeartbeatInput, type TopicPartitionsList, type TopicView } from './group.ts';
-import { ManualClock } from '../../testing/clock.ts';
+import { ManualClock } from '../../../storage/clock.ts';
 
 
 // Topic ids in Kafka's textual form (the records carry them as 16-byte UUIDs).
