@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Fetches Apache Kafka's RPC message definitions (common/message/*.json) from the kafka-clients jar
-// on Maven Central into <repo>/.cache/kafka-messages/<version>/ (gitignored). The jar's SHA-1 is
-// verified against the .jar.sha1 file published beside it. The zip is read with a small pure-node
-// reader (central directory + node:zlib inflateRaw), so no `unzip` binary is needed.
+// into <repo>/.cache/kafka-messages/<version>/ (gitignored). The jar comes through `mvn dependency:copy`
+// with the machine's Maven settings (repositories, mirrors) and strict checksums (`-C`: the published
+// SHA-1 must match). The zip is read with a small pure-node reader (central directory + node:zlib
+// inflateRaw), so no `unzip` binary is needed.
 // Idempotent: does nothing when the extraction is already complete.
 //
 // CLI: node scripts/fetch-kafka-messages.ts [--version 4.4.0] [--dir OUT]
@@ -12,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
+import { mavenCopyArtifact } from './kafka-ref.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const KAFKA_MESSAGES_VERSION = '4.4.0';
@@ -25,25 +27,6 @@ export function defaultCacheDir(version = KAFKA_MESSAGES_VERSION): string {
 /** Directory holding the extracted *.json files. */
 export function messagesDir(version = KAFKA_MESSAGES_VERSION, dir = defaultCacheDir(version)): string {
   return path.join(dir, 'common', 'message');
-}
-
-function jarUrl(version: string): string {
-  return `https://repo1.maven.org/maven2/org/apache/kafka/kafka-clients/${version}/kafka-clients-${version}.jar`;
-}
-
-async function get(url: string): Promise<Buffer> {
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
-      if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
-      return Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      lastErr = err;
-      await new Promise((r) => setTimeout(r, 1000 * (attempt + 1)));
-    }
-  }
-  throw lastErr;
 }
 
 export interface ZipEntry {
@@ -121,27 +104,35 @@ export async function fetchKafkaMessages(
   const outDir = messagesDir(version, dir);
   if (fs.existsSync(path.join(dir, DONE_MARKER))) return outDir;
 
-  const url = jarUrl(version);
-  log(`downloading ${url}`);
-  const [jar, sha1Text] = await Promise.all([get(url), get(`${url}.sha1`)]);
-  const expected = sha1Text.toString('utf8').trim().split(/\s+/)[0]!.toLowerCase();
-  const actual = createHash('sha1').update(jar).digest('hex');
-  if (!/^[0-9a-f]{40}$/.test(expected)) throw new Error(`unexpected .sha1 file content: ${JSON.stringify(sha1Text.toString().slice(0, 80))}`);
-  if (actual !== expected) throw new Error(`SHA-1 mismatch for ${url}: got ${actual}, expected ${expected}`);
+  const coords = `org.apache.kafka:kafka-clients:${version}:jar`;
+  log(`fetching ${coords} (mvn)`);
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(path.dirname(dir), `.fetch-${version}-`));
+  let jar: Buffer;
+  try {
+    jar = fs.readFileSync(mavenCopyArtifact(coords, tmp));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const sha1 = createHash('sha1').update(jar).digest('hex');
 
   const entries = readZip(jar, (n) => n.startsWith(PREFIX) && !n.slice(PREFIX.length).includes('/'));
-  if (entries.length === 0) throw new Error(`${url}: no ${PREFIX} entries`);
+  if (entries.length === 0) throw new Error(`${coords}: no ${PREFIX} entries`);
   fs.mkdirSync(outDir, { recursive: true });
   for (const e of entries) fs.writeFileSync(path.join(dir, e.name), e.data);
   fs.writeFileSync(path.join(dir, `kafka-clients-${version}.jar`), jar);
-  fs.writeFileSync(path.join(dir, `kafka-clients-${version}.jar.sha1`), `${expected}\n`);
-  fs.writeFileSync(path.join(dir, DONE_MARKER), `${entries.length} files from ${url}\n`);
+  fs.writeFileSync(path.join(dir, `kafka-clients-${version}.jar.sha1`), `${sha1}\n`);
+  fs.writeFileSync(path.join(dir, DONE_MARKER), `${entries.length} files from ${coords}\n`);
   log(`extracted ${entries.length} files into ${outDir}`);
   return outDir;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write('usage: node scripts/fetch-kafka-messages.ts [--version 4.4.0] [--dir OUT]\n');
+    process.exit(0);
+  }
   const opt = (name: string): string | undefined => {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;

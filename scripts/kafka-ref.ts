@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // Reference Apache Kafka broker for compatibility tests, fixture capture and benchmarks.
 //
-// The jars are resolved from Maven Central with a throwaway pom.xml + `mvn dependency:copy-dependencies`
-// into a cache folder outside git (<repo>/.cache/kafka/<version>/libs, or $GREGOR_CACHE_DIR/kafka/<version>/libs).
+// Everything is fetched by `mvn` as the machine has it configured (its settings.xml repositories and mirrors;
+// no repository address is written here): the jars with a throwaway pom.xml + `mvn dependency:copy-dependencies`
+// into a cache folder outside git (<repo>/.cache/kafka/<version>/libs, or $GREGOR_CACHE_DIR/kafka/<version>/libs),
+// the list of published versions from the maven-metadata.xml that `mvn dependency:get` keeps in the local repository.
 // Nothing downloaded here is ever committed.
 //
 // CLI:
 //   node scripts/kafka-ref.ts fetch [--version 4.4.0]
 //   node scripts/kafka-ref.ts start [--port 19092] [--controller-port 0] [--data-dir DIR] [--version V]
 //                                   [--advertised-listeners PLAINTEXT://127.0.0.1:PORT] [--set key=value ...]
-//   node scripts/kafka-ref.ts latest        (prints the newest 4.x version on Maven Central)
+//   node scripts/kafka-ref.ts latest        (prints the newest published 4.x version)
 
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -21,8 +23,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MAVEN_METADATA_URL = 'https://repo1.maven.org/maven2/org/apache/kafka/kafka_2.13/maven-metadata.xml';
-/** Used when Maven Central cannot be reached and nothing else is cached. */
+/** Used when the Maven repository cannot be reached and nothing else is cached. */
 export const FALLBACK_KAFKA_VERSION = '4.4.0';
 /** Kafka 4.x logs through slf4j 1.7 -> log4j2 (the distribution ships log4j-slf4j-impl + log4j-core). */
 const LOG4J2_VERSION = '2.25.3';
@@ -52,17 +53,60 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Newest 4.x release of kafka_2.13 on Maven Central (release versions only, no RCs). */
+/** Runs mvn (batch mode, the dependency plugin pinned, local repository in the cache) in `cwd`. */
+function mvn(args: string[], cwd: string, timeoutMs = 15 * 60_000): void {
+  fs.mkdirSync(cwd, { recursive: true });
+  const r = spawnSync('mvn', ['-q', '-B', '-Dstyle.color=never', `-Dmaven.repo.local=${localRepo()}`, ...args], {
+    // mvn's stdout goes to our stderr: stdout carries only results (`latest`, `fetch`'s JSON).
+    cwd, stdio: ['ignore', 2, 2], timeout: timeoutMs,
+  });
+  if (r.error) throw new Error(`mvn failed to run: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`mvn ${args.find((a) => a.includes(':')) ?? ''} exited with ${r.status ?? r.signal}`);
+}
+
+function localRepo(): string {
+  return path.join(cacheRoot(), 'm2');
+}
+
+const dependencyPlugin = (goal: string) => `org.apache.maven.plugins:maven-dependency-plugin:${DEPENDENCY_PLUGIN_VERSION}:${goal}`;
+
+/**
+ * Every published release version of `groupId:artifactId`, from the configured repositories: resolving RELEASE
+ * makes mvn refresh (daily, Maven's default update policy) the artifact's maven-metadata.xml, which it keeps in the
+ * local repository as maven-metadata-<repository or mirror id>.xml.
+ */
+export function mavenVersions(groupId: string, artifactId: string): string[] {
+  mvn([dependencyPlugin('get'), `-Dartifact=${groupId}:${artifactId}:RELEASE:pom`, '-Dtransitive=false'],
+    path.join(cacheRoot(), 'mvn-work'), 120_000);
+  const dir = path.join(localRepo(), ...groupId.split('.'), artifactId);
+  const versions = new Set<string>();
+  for (const f of fs.readdirSync(dir).filter((n) => /^maven-metadata.*\.xml$/.test(n))) {
+    for (const m of fs.readFileSync(path.join(dir, f), 'utf8').matchAll(/<version>([^<]+)<\/version>/g)) versions.add(m[1]!.trim());
+  }
+  return [...versions];
+}
+
+/** Copies one artifact (`group:artifact:version[:type]`, checksums enforced) into `outDir`; returns its path. */
+export function mavenCopyArtifact(coords: string, outDir: string): string {
+  const [, artifactId, version, type = 'jar'] = coords.split(':');
+  mvn(['-C', dependencyPlugin('copy'), `-Dartifact=${coords}`, `-DoutputDirectory=${outDir}`], path.join(cacheRoot(), 'mvn-work'));
+  const file = path.join(outDir, `${artifactId}-${version}.${type}`);
+  if (!fs.existsSync(file)) throw new Error(`${file} missing after mvn dependency:copy`);
+  return file;
+}
+
+/** Newest `major`.x release of `artifactId` (release versions only, no RCs), not newer than `atMost`. */
+export function newestVersion(artifactId: string, major = 4, atMost?: string): string | undefined {
+  return mavenVersions('org.apache.kafka', artifactId)
+    .filter((v) => new RegExp(`^${major}\\.\\d+\\.\\d+$`).test(v) && (!atMost || compareVersions(v, atMost) <= 0))
+    .sort(compareVersions)
+    .at(-1);
+}
+
+/** Newest 4.x release of kafka_2.13 in the configured Maven repositories. */
 export async function resolveLatestVersion(major = 4): Promise<string> {
-  const res = await fetch(MAVEN_METADATA_URL, { signal: AbortSignal.timeout(20_000) });
-  if (!res.ok) throw new Error(`GET ${MAVEN_METADATA_URL}: HTTP ${res.status}`);
-  const xml = await res.text();
-  const versions = [...xml.matchAll(/<version>([^<]+)<\/version>/g)]
-    .map((m) => m[1]!.trim())
-    .filter((v) => new RegExp(`^${major}\\.\\d+\\.\\d+$`).test(v))
-    .sort(compareVersions);
-  const latest = versions.at(-1);
-  if (!latest) throw new Error(`no ${major}.x version in ${MAVEN_METADATA_URL}`);
+  const latest = newestVersion('kafka_2.13', major);
+  if (!latest) throw new Error(`no ${major}.x version of org.apache.kafka:kafka_2.13 published`);
   return latest;
 }
 
@@ -91,7 +135,7 @@ function pomXml(version: string, artifactId = 'kafka_2.13', extra = true): strin
     `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Generated by gregor scripts/kafka-ref.ts: only used to download the reference Kafka broker's jars. -->
-<project xmlns="http://maven.apache.org/POM/4.0.0">
+<project>
   <modelVersion>4.0.0</modelVersion>
   <groupId>dev.gregor</groupId>
   <artifactId>kafka-ref-jars-${artifactId}</artifactId>
@@ -145,20 +189,7 @@ function mavenCopy(workDir: string, pom: string, outDir: string, mustHave: strin
   const tmp = `${outDir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   const t0 = performance.now();
-  const r = spawnSync(
-    'mvn',
-    [
-      '-q', '-B',
-      '-f', pomFile,
-      `-Dmaven.repo.local=${path.join(cacheRoot(), 'm2')}`,
-      `org.apache.maven.plugins:maven-dependency-plugin:${DEPENDENCY_PLUGIN_VERSION}:copy-dependencies`,
-      `-DoutputDirectory=${tmp}`,
-      '-DincludeScope=runtime',
-    ],
-    { stdio: ['ignore', 'inherit', 'inherit'], timeout: 15 * 60_000 },
-  );
-  if (r.error) throw new Error(`mvn failed to run: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`mvn dependency:copy-dependencies exited with ${r.status ?? r.signal}`);
+  mvn(['-f', pomFile, dependencyPlugin('copy-dependencies'), `-DoutputDirectory=${tmp}`, '-DincludeScope=runtime'], workDir);
   const jars = fs.readdirSync(tmp).filter((f) => f.endsWith('.jar'));
   if (!jars.some((j) => j.startsWith(mustHave))) throw new Error(`${mustHave}*.jar missing after download`);
   fs.rmSync(outDir, { recursive: true, force: true });
@@ -180,20 +211,10 @@ export async function ensureKafka(versionArg?: string): Promise<FetchResult> {
   if (isFetched(version)) {
     return { version, home, libs, downloaded: false, seconds: 0, bytes: dirBytes(libs) };
   }
-  log(`downloading Apache Kafka ${version} broker jars from Maven Central into ${libs} ...`);
+  log(`downloading Apache Kafka ${version} broker jars into ${libs} (mvn) ...`);
   const r = mavenCopy(home, pomXml(version), libs, `kafka_2.13-${version}`);
   log(`fetched ${r.jars} jars, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s`);
   return { version, home, libs, downloaded: true, seconds: r.seconds, bytes: r.bytes };
-}
-
-async function artifactExists(artifactId: string, version: string): Promise<boolean> {
-  const url = `https://repo1.maven.org/maven2/org/apache/kafka/${artifactId}/${version}/${artifactId}-${version}.pom`;
-  try {
-    const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(20_000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
 }
 
 export interface ToolsResult {
@@ -208,8 +229,8 @@ export interface ToolsResult {
 
 /**
  * kafka-tools (ProducerPerformance, ConsumerPerformance, ...) for the perf-test tools, in a separate classpath dir
- * `<cache>/kafka/<version>/tools-libs`. Some Kafka releases (e.g. 4.4.0 at the time of writing) have no kafka-tools
- * artifact on Maven Central; then the newest published 4.x kafka-tools not newer than `version` is used.
+ * `<cache>/kafka/<version>/tools-libs`. Some Kafka releases have no kafka-tools artifact published; then the newest
+ * published 4.x kafka-tools not newer than `version` is used.
  */
 export async function ensureKafkaTools(versionArg?: string): Promise<ToolsResult> {
   const version = await resolveVersion(versionArg);
@@ -219,21 +240,9 @@ export async function ensureKafkaTools(versionArg?: string): Promise<ToolsResult
   if (fs.existsSync(path.join(libs, '.complete')) && fs.existsSync(marker)) {
     return { toolsVersion: fs.readFileSync(marker, 'utf8').trim(), libs, downloaded: false, seconds: 0, bytes: dirBytes(libs) };
   }
-  let toolsVersion = version;
-  if (!(await artifactExists('kafka-tools', version))) {
-    const res = await fetch('https://repo1.maven.org/maven2/org/apache/kafka/kafka-tools/maven-metadata.xml', {
-      signal: AbortSignal.timeout(20_000),
-    });
-    const xml = res.ok ? await res.text() : '';
-    const candidates = [...xml.matchAll(/<version>(4\.\d+\.\d+)<\/version>/g)]
-      .map((m) => m[1]!)
-      .filter((v) => compareVersions(v, version) <= 0)
-      .sort(compareVersions);
-    const pick = candidates.at(-1);
-    if (!pick) throw new Error(`no kafka-tools 4.x <= ${version} on Maven Central`);
-    log(`kafka-tools ${version} is not on Maven Central; using kafka-tools ${pick}`);
-    toolsVersion = pick;
-  }
+  const toolsVersion = newestVersion('kafka-tools', 4, version);
+  if (!toolsVersion) throw new Error(`no kafka-tools 4.x <= ${version} published`);
+  if (toolsVersion !== version) log(`kafka-tools ${version} is not published; using kafka-tools ${toolsVersion}`);
   log(`downloading kafka-tools ${toolsVersion} into ${libs} ...`);
   const r = mavenCopy(path.join(home, 'tools'), pomXml(toolsVersion, 'kafka-tools'), libs, `kafka-tools-${toolsVersion}`);
   fs.writeFileSync(marker, toolsVersion + '\n');
@@ -270,7 +279,7 @@ export interface StartOptions {
   controllerPort?: number;
   /** Where config, KRaft metadata, logs and kafka.log go. Default: fresh temp dir, removed on stop(). */
   dataDir?: string;
-  /** Kafka version (default: newest 4.x on Maven Central). */
+  /** Kafka version (default: newest published 4.x). */
   version?: string;
   /** e.g. PLAINTEXT://127.0.0.1:PROXYPORT (default: same as the listener). */
   advertisedListeners?: string;
