@@ -29,6 +29,8 @@ import { every, type Periodic } from './timers.ts';
 
 /** What a Connection reports to its limits (connection.ts). */
 export interface ConnectionGate {
+  /** queued.max.requests: a connection stops reading with this many requests in flight. */
+  readonly maxInFlight: number;
   now(): number;
   /** The connection's allocatedBytes changed. */
   buffered(conn: Connection): void;
@@ -47,6 +49,7 @@ export interface LimitSettings {
   requestMemoryBytes: number;
   /** Sockets that may wait for a connection slot. */
   backlog: number;
+  maxInFlight: number;
 }
 
 const normalizeIp = (a: string | undefined) => (a ?? '').replace(/^::ffff:/, '');
@@ -81,6 +84,8 @@ export async function limitSettings(config: BrokerConfig): Promise<LimitSettings
     idleMs: config.int('connections.max.idle.ms'),
     requestMemoryBytes: queued > 0 ? queued : 2 * config.int('socket.request.max.bytes'),
     backlog: Math.max(1, config.int('socket.listen.backlog.size')),
+    // Kafka bounds its shared request queue; gregor bounds each connection's requests in flight.
+    maxInFlight: Math.max(1, config.int('queued.max.requests')),
   };
 }
 
@@ -108,6 +113,7 @@ export class ConnectionLimits implements ConnectionGate {
   /** Bytes allocated to incomplete frames across connections (tests, diagnostics). */
   get requestMemoryUsed(): number { return this.#used; }
 
+  get maxInFlight(): number { return this.#s.maxInFlight; }
   now(): number { return this.#clock.now(); }
 
   /**

@@ -21,7 +21,7 @@ import type { Handler, HandlerSlot, RequestContext } from './handler.ts';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.ts';
 
 const API_VERSIONS_KEY = 18;
-/** Kafka's queued.max.requests: stop reading from a connection with this many requests in flight. */
+/** Kafka's queued.max.requests default: stop reading from a connection with this many requests in flight. */
 const MAX_IN_FLIGHT = 500;
 /** Stop reading while this many response bytes wait in the socket's buffer. */
 const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -49,10 +49,12 @@ export class Connection {
   readonly #gate: ConnectionGate | undefined;
   #lastActive = 0;
   #readBlocked = false;
+  readonly #maxInFlight: number;
 
   constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, gate?: ConnectionGate) {
     this.id = id;
     this.#gate = gate;
+    this.#maxInFlight = gate?.maxInFlight ?? MAX_IN_FLIGHT;
     this.#lastActive = gate?.now() ?? 0;
     this.#socket = socket;
     this.#broker = broker;
@@ -181,7 +183,7 @@ export class Connection {
     } else {
       this.#complete(slot, result === null ? null : this.#encode(handler, apiVersion, correlationId, result));
     }
-    if (this.#queue.length >= MAX_IN_FLIGHT) this.#pause();
+    if (this.#queue.length >= this.#maxInFlight) this.#pause();
   }
 
   /** Holds `frame` and every later one, and stops reading, until the entry's handler module is loaded. */
@@ -258,7 +260,7 @@ export class Connection {
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#held === null && !this.#readBlocked && this.#queue.length < MAX_IN_FLIGHT && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
+    if (this.#paused && this.#held === null && !this.#readBlocked && this.#queue.length < this.#maxInFlight && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
       this.#paused = false;
       this.#socket.resume();
     }

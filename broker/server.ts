@@ -7,7 +7,7 @@ import { openStorage, type Storage } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
-import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, parseProperties } from './config.ts';
+import { type BrokerConfig, buildBrokerConfig, ConfigError, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
 import { Connection } from './connection.ts';
 import { ConnectionLimits, limitSettings } from './connection-limits.ts';
@@ -106,6 +106,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     if (proto !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name}: security protocol ${proto ?? '(unmapped)'} is not supported; only PLAINTEXT`);
   }
   const connectionLimits = await limitSettings(config);
+  for (const line of ineffectiveSettings(config)) log.warn(line);
   const advertisedSpecs = new Map(parseListeners(config.list('advertised.listeners')).map((l) => [l.name, l]));
 
   const clusterId = storage_ === 'file'
@@ -116,6 +117,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const storage: Storage = await openStorage({
     memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir,
     clock, log, defaults: storageDefaults(config),
+    retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
     cleaner: {
       enabled: config.bool('log.cleaner.enable'),
       backoffMs: config.int('log.cleaner.backoff.ms'),
