@@ -2,7 +2,7 @@
 // built-in defaults < server.properties file < environment (KAFKA_*) < command-line overrides.
 // Unknown names in a file or override are rejected at start (Kafka warns; we refuse so typos surface).
 
-import { BROKER_CONFIGS } from './configs/broker-configs.ts';
+import { BROKER_CONFIGS, type Support } from './configs/broker-configs.ts';
 
 export type ConfigType = 'string' | 'int' | 'short' | 'long' | 'boolean' | 'list' | 'double' | 'class' | 'password';
 
@@ -17,12 +17,12 @@ export interface ConfigDef {
   aliases?: string[];
   /** Accepted but not listed by DescribeConfigs (Kafka's internal configs, gregor's cluster.id). */
   internal?: boolean;
+  /** What gregor does with it (configs/broker-configs.ts): unsupported ones are refused unless at their default. */
+  support?: Support;
 }
 
-// Kafka 4.4's broker configs as gregor knows them (the catalogue in configs/broker-configs.ts): all are
-// accepted; gregor acts on node.id, listeners, advertised.listeners, listener.security.protocol.map,
-// broker.rack, log.dirs, num.partitions, default.replication.factor, auto.create.topics.enable,
-// socket.request.max.bytes, message.max.bytes, the log.* topic defaults, unstable.api.versions.enable.
+// Kafka 4.4's broker configs as gregor knows them (the catalogue in configs/broker-configs.ts), each
+// classified there as effective, satisfied, noop (logged at start when set) or unsupported (refused).
 export const brokerConfigDefs: readonly ConfigDef[] = BROKER_CONFIGS;
 
 const defsByName = new Map<string, ConfigDef>();
@@ -129,10 +129,61 @@ export function buildBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
     for (const [name, raw] of src) {
       const def = defsByName.get(name);
       if (!def) throw new ConfigError(`unknown config "${name}"`);
-      values.set(def.name, validate(def, raw));
+      const value = validate(def, raw);
+      if (def.support?.kind === 'unsupported' && !isDefault(def, value)) {
+        throw new ConfigError(`gregor does not implement ${name} (${def.support.why}); remove it or set it to its default${def.default === null ? '' : ` ${JSON.stringify(def.default)}`}`);
+      }
+      values.set(def.name, value);
     }
   }
-  return new BrokerConfig(values);
+  const config = new BrokerConfig(values);
+  checkSingleNode(config);
+  return config;
+}
+
+/** Whether `value` equals the config's default (null default: only the empty value). */
+function isDefault(def: ConfigDef, value: string): boolean {
+  const norm = (v: string) => (def.type === 'list' ? v.split(',').map((x) => x.trim()).filter(Boolean).join(',') : v.trim());
+  if (def.default === null) return value.trim() === '';
+  if (def.type === 'double') return Number(value) === Number(def.default);
+  return norm(value) === norm(validate(def, def.default));
+}
+
+/** Settings that take no effect on gregor and were set to something other than their default: one line each. */
+export function ineffectiveSettings(config: BrokerConfig): string[] {
+  const out: string[] = [];
+  for (const [name, value] of config.entries()) {
+    const def = defsByName.get(name);
+    if (def?.support?.kind === 'noop' && !isDefault(def, value)) out.push(`${name}=${value} has no effect on gregor: ${def.support.why}`);
+  }
+  return out;
+}
+
+/** Start-time checks of configs whose effect on a single node is to be validated. */
+function checkSingleNode(config: BrokerConfig): void {
+  const roles = config.list('process.roles');
+  if (roles.some((r) => r !== 'broker' && r !== 'controller')) throw new ConfigError(`process.roles: unknown role in "${roles.join(',')}" (broker, controller)`);
+  if (roles.length > 0 && !roles.includes('broker')) throw new ConfigError('process.roles: gregor always runs as a broker (and its own controller); a controller-only node is not supported yet');
+  const nodeId = config.int('node.id');
+  for (const v of config.list('controller.quorum.voters')) {
+    const m = /^(-?\d+)@/.exec(v);
+    if (!m) throw new ConfigError(`controller.quorum.voters: malformed entry "${v}" (expected id@host:port)`);
+    if (Number(m[1]) !== nodeId) throw new ConfigError(`controller.quorum.voters: voter ${m[1]} is another node; a multi-node controller quorum is not supported yet (gregor is its own single controller, node.id ${nodeId})`);
+  }
+  const dirs = config.list('log.dirs');
+  if (dirs.length > 1) throw new ConfigError(`log.dirs: gregor uses a single log directory; got ${dirs.length} (${dirs.join(',')})`);
+  // Kafka's GroupCoordinatorConfig checks; gregor has no per-group overrides, so the bounds apply to these.
+  const bounds = [
+    ['group.consumer.session.timeout.ms', 'group.consumer.min.session.timeout.ms', 'group.consumer.max.session.timeout.ms'],
+    ['group.consumer.heartbeat.interval.ms', 'group.consumer.min.heartbeat.interval.ms', 'group.consumer.max.heartbeat.interval.ms'],
+  ];
+  for (const [name, minName, maxName] of bounds) {
+    const [v, min, max] = [config.int(name), config.int(minName), config.int(maxName)];
+    if (v < min || v > max) throw new ConfigError(`${name} must be between ${minName} (${min}) and ${maxName} (${max}); got ${v}`);
+  }
+  if (config.int('group.consumer.heartbeat.interval.ms') >= config.int('group.consumer.session.timeout.ms')) {
+    throw new ConfigError('group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms');
+  }
 }
 
 export interface ListenerSpec {

@@ -16,11 +16,12 @@ import { encodeResponseHeader } from '../protocol/generated/response-header.ts';
 import { ProtocolError, Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 import type { BrokerContext } from './context.ts';
+import type { ConnectionGate } from './connection-limits.ts';
 import type { Handler, HandlerSlot, RequestContext } from './handler.ts';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.ts';
 
 const API_VERSIONS_KEY = 18;
-/** Kafka's queued.max.requests: stop reading from a connection with this many requests in flight. */
+/** Kafka's queued.max.requests default: stop reading from a connection with this many requests in flight. */
 const MAX_IN_FLIGHT = 500;
 /** Stop reading while this many response bytes wait in the socket's buffer. */
 const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
@@ -44,9 +45,17 @@ export class Connection {
   /** Frames held, in arrival order, while the handler of the first one loads (null: not waiting). */
   #held: Buffer[] | null = null;
   readonly #clientHost: string;
+  // Connection limits (connection-limits.ts): idle clock, and reading blocked while request memory is exhausted.
+  readonly #gate: ConnectionGate | undefined;
+  #lastActive = 0;
+  #readBlocked = false;
+  readonly #maxInFlight: number;
 
-  constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number) {
+  constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, gate?: ConnectionGate) {
     this.id = id;
+    this.#gate = gate;
+    this.#maxInFlight = gate?.maxInFlight ?? MAX_IN_FLIGHT;
+    this.#lastActive = gate?.now() ?? 0;
     this.#socket = socket;
     this.#broker = broker;
     this.#listenerName = listenerName;
@@ -61,6 +70,29 @@ export class Connection {
   }
 
   get closed(): boolean { return this.#closed; }
+
+  /**
+   * Since when (gate clock) this connection has done nothing: no request completed, no response written.
+   * Bytes of an incomplete frame do not count, so a trickled frame (slowloris) still ages. Null while
+   * requests are in flight or reading is blocked by the gate.
+   */
+  get idleSince(): number | null {
+    return this.#queue.length > 0 || this.#held !== null || this.#readBlocked ? null : this.#lastActive;
+  }
+
+  /** Bytes allocated for the incomplete frame being read. */
+  get allocatedBytes(): number { return this.#decoder.allocatedBytes; }
+
+  /** The gate stops (or lets resume) reading from this socket; the idle clock restarts on unblocking. */
+  setReadBlocked(blocked: boolean): void {
+    if (this.#readBlocked === blocked) return;
+    this.#readBlocked = blocked;
+    if (blocked) this.#pause();
+    else {
+      this.#lastActive = this.#gate?.now() ?? 0;
+      this.#maybeResume();
+    }
+  }
 
   close(reason?: string): void {
     if (this.#closed) return;
@@ -80,15 +112,22 @@ export class Connection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
+    const allocated = this.#decoder.allocatedBytes;
+    let frames = 0;
     try {
       this.#decoder.push(chunk, (frame) => {
         if (this.#closed) return;
+        frames++;
         if (this.#held) this.#held.push(frame);
         else this.#onFrame(frame);
       });
     } catch (err) {
       if (err instanceof FrameError) this.close(`malformed frame: ${err.message}`);
       else this.#bug(err);
+    }
+    if (this.#gate) {
+      if (frames > 0) this.#lastActive = this.#gate.now();
+      if (this.#decoder.allocatedBytes !== allocated) this.#gate.buffered(this);
     }
   }
 
@@ -144,7 +183,7 @@ export class Connection {
     } else {
       this.#complete(slot, result === null ? null : this.#encode(handler, apiVersion, correlationId, result));
     }
-    if (this.#queue.length >= MAX_IN_FLIGHT) this.#pause();
+    if (this.#queue.length >= this.#maxInFlight) this.#pause();
   }
 
   /** Holds `frame` and every later one, and stops reading, until the entry's handler module is loaded. */
@@ -200,6 +239,7 @@ export class Connection {
       for (const c of slot.chunks) this.#socket.write(c);
     }
     if (wrote) {
+      if (this.#gate) this.#lastActive = this.#gate.now();
       this.#socket.uncork();
       if (this.#socket.writableLength > MAX_BUFFERED_RESPONSE_BYTES) this.#pause();
     }
@@ -220,7 +260,7 @@ export class Connection {
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#held === null && this.#queue.length < MAX_IN_FLIGHT && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
+    if (this.#paused && this.#held === null && !this.#readBlocked && this.#queue.length < this.#maxInFlight && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
       this.#paused = false;
       this.#socket.resume();
     }

@@ -7,9 +7,10 @@ import { openStorage, type Storage } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
-import { type BrokerConfig, buildBrokerConfig, ConfigError, parseListeners, parseProperties } from './config.ts';
+import { type BrokerConfig, buildBrokerConfig, ConfigError, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
 import { Connection } from './connection.ts';
+import { ConnectionLimits, limitSettings } from './connection-limits.ts';
 import { FetchSessionCache } from './fetch-sessions.ts';
 import { createGroupCoordinator, startGroupCoordinator } from './groups/index.ts';
 import { type Clock, systemClock } from '../storage/clock.ts';
@@ -105,6 +106,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     const proto = protocolMap.get(l.name) ?? (l.name === 'PLAINTEXT' ? 'PLAINTEXT' : undefined);
     if (proto !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name}: security protocol ${proto ?? '(unmapped)'} is not supported; only PLAINTEXT`);
   }
+  const connectionLimits = await limitSettings(config);
+  for (const line of ineffectiveSettings(config)) log.warn(line);
   const advertisedSpecs = new Map(parseListeners(config.list('advertised.listeners')).map((l) => [l.name, l]));
 
   const clusterId = storage_ === 'file'
@@ -115,6 +118,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const storage: Storage = await openStorage({
     memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir,
     clock, log, defaults: storageDefaults(config),
+    retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
     cleaner: {
       enabled: config.bool('log.cleaner.enable'),
       backoffMs: config.int('log.cleaner.backoff.ms'),
@@ -206,22 +210,21 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const maxFrameBytes = config.int('socket.request.max.bytes');
   const servers: net.Server[] = [];
-  const connections = new Set<Connection>();
   let nextConnectionId = 0;
+  let limits: ConnectionLimits | undefined;
 
   try {
+    const gate = limits = new ConnectionLimits(connectionLimits, clock, log);
     // Loaded up front: Connection answers a too-new ApiVersions request without waiting for a module.
     await handlers[18]?.load();
     for (const spec of listenerSpecs) {
       const server = net.createServer((socket) => {
-        const conn = new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes);
-        connections.add(conn);
-        socket.on('close', () => connections.delete(conn));
+        gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, g));
       });
       server.on('error', (err) => log.error(`listener ${spec.name}: ${err.message}`));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host }, () => {
+        server.listen({ port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host, backlog: config.int('socket.listen.backlog.size') }, () => {
           server.off('error', reject);
           resolve();
         });
@@ -237,6 +240,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     }
   } catch (err) {
     for (const s of servers) s.close();
+    limits?.close();
     transactions.close();
     groups.close();
     await producers.close();
@@ -251,7 +255,8 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     close() {
       closing ??= (async () => {
         const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-        for (const c of connections) c.close();
+        limits!.close();
+        for (const c of limits!.connections) c.close();
         await Promise.all(stopped);
         transactions.close();
         groups.close();

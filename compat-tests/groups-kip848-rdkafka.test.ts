@@ -20,7 +20,7 @@ const conf = (bootstrap: string) => ({
   'enable.auto.commit': true, 'auto.commit.interval.ms': 100, 'fetch.wait.max.ms': 100, rebalance_cb: true,
 });
 
-const g = await startGregor({ overrides: { 'num.partitions': String(PARTITIONS), 'group.consumer.heartbeat.interval.ms': '500', 'group.consumer.min.heartbeat.interval.ms': '500', 'group.consumer.session.timeout.ms': '6000' } });
+const g = await startGregor({ overrides: { 'num.partitions': String(PARTITIONS), 'group.consumer.heartbeat.interval.ms': '500', 'group.consumer.min.heartbeat.interval.ms': '500', 'group.consumer.session.timeout.ms': '6000', 'group.consumer.min.session.timeout.ms': '6000' } });
 t.teardown(() => g.stop());
 
 type Seen = { who: string; partition: number; offset: number };

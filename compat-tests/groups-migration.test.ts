@@ -18,7 +18,7 @@ const LIST_GROUPS = 16;
 const g = await startGregor({
   overrides: {
     'num.partitions': String(PARTITIONS), 'group.initial.rebalance.delay.ms': '0',
-    'group.consumer.heartbeat.interval.ms': '500', 'group.consumer.min.heartbeat.interval.ms': '500', 'group.consumer.session.timeout.ms': '6000',
+    'group.consumer.heartbeat.interval.ms': '500', 'group.consumer.min.heartbeat.interval.ms': '500', 'group.consumer.session.timeout.ms': '6000', 'group.consumer.min.session.timeout.ms': '6000',
   },
 });
 t.teardown(() => g.stop());

@@ -106,6 +106,11 @@ export class FrameDecoder {
     return this.#prefixHave + this.#frameHave;
   }
 
+  /** Bytes allocated for the frame being assembled (its whole declared size); 0 between frames. */
+  get allocatedBytes(): number {
+    return this.#frame === null ? 0 : this.#frame.length;
+  }
+
   /** True when no partial frame is pending (a clean point to close the connection). */
   get idle(): boolean {
     return this.#prefixHave === 0 && this.#frame === null && this.#pendingSize < 0;

@@ -4,8 +4,21 @@
 // see handlers/README.md). Documentation strings are not carried (DescribeConfigs answers null).
 // Left out: SSL/SASL client-auth details, tiered storage (remote.log.*), share groups, streams groups,
 // quotas, metrics reporters, controller quorum internals. Names listed here are accepted in
-// server.properties / KAFKA_* environment / --override; most are accepted and ignored by gregor.
+// server.properties / KAFKA_* environment / --override as their `support` says (SUPPORT below).
 import type { ConfigType } from '../config.ts';
+
+/**
+ * What gregor does with a broker config (every name listed in DescribeConfigs either way):
+ * - effective: read and acted on (config.test.ts checks each is read somewhere in the code);
+ * - satisfied: a single node in one process meets it whatever the value (no followers, no other
+ *   brokers, no outgoing connections); accepted;
+ * - noop: tuning of Kafka's JVM internals (thread pools, buffers, purgatories) with no client-visible
+ *   effect; accepted, and a value other than the default is logged at start as having no effect;
+ * - unsupported: a feature gregor lacks; a value other than the default is refused at start.
+ */
+export type Support =
+  | { kind: 'effective' }
+  | { kind: 'satisfied' | 'noop' | 'unsupported'; why: string };
 
 export interface BrokerConfigEntry {
   name: string;
@@ -18,6 +31,8 @@ export interface BrokerConfigEntry {
   aliases?: string[];
   /** Accepted in config files but not listed by DescribeConfigs (Kafka's internal configs). */
   internal?: boolean;
+  /** What gregor does with it; undefined only for max.decompressed.message.bytes (classified by its own change). */
+  support?: Support;
 }
 
 const RO = true;
@@ -214,7 +229,200 @@ const ROWS: Row[] = [
   ["unclean.leader.election.enable", "boolean", "false", DYN],
 ];
 
+const E: Support = { kind: 'effective' };
+const sat = (why: string): Support => ({ kind: 'satisfied', why });
+const noop = (why: string): Support => ({ kind: 'noop', why });
+const no = (why: string): Support => ({ kind: 'unsupported', why });
+
+const THREADS = noop('a thread-pool size; gregor runs on one event loop');
+const BUFFER = noop('a JVM buffer or batching size; gregor sizes its buffers itself');
+const PURGATORY = noop('Kafka purgatory housekeeping; gregor keeps no purgatory');
+const QUOTAS = no('client quotas are not supported yet');
+const TLS = no('TLS listeners are not supported yet (PLAINTEXT only)');
+const SASL = no('SASL authentication is not supported yet');
+const REPLICATION = no('replication is not supported yet (single node)');
+const TIERED = no('tiered storage is not supported');
+const NO_PEERS = sat('a single node has no other brokers or controllers to connect to');
+const ONE_REPLICA = sat('a single node holds one replica of each partition, which is always in sync');
+
+// Every broker config's support; the one missing name is classified by another change.
+const SUPPORT: Record<string, Support> = {
+  'node.id': E, 'cluster.id': E, 'listeners': E, 'advertised.listeners': E, 'listener.security.protocol.map': E,
+  'broker.rack': E, 'log.dirs': E, 'unstable.api.versions.enable': E,
+  'process.roles': E, // checked: gregor is always broker and controller
+  'controller.quorum.voters': E, // checked: only this node may be a voter
+  'controller.quorum.bootstrap.servers': NO_PEERS,
+  'inter.broker.listener.name': NO_PEERS,
+  'controller.listener.names': NO_PEERS,
+  'producer.id.expiration.check.interval.ms': E, 'producer.id.expiration.ms': E, 'transaction.partition.verification.enable': E,
+  'principal.builder.class': SASL,
+  'add.partitions.to.txn.retry.backoff.max.ms': sat('partitions are verified in process, never retried'),
+  'add.partitions.to.txn.retry.backoff.ms': sat('partitions are verified in process, never retried'),
+  'alter.log.dirs.replication.quota.window.num': QUOTAS,
+  'alter.log.dirs.replication.quota.window.size.seconds': QUOTAS,
+  'authorizer.class.name': no('ACLs (an authorizer) are not supported yet'),
+  'auto.create.topics.enable': E,
+  'auto.leader.rebalance.enable': ONE_REPLICA,
+  'background.threads': THREADS,
+  'compression.gzip.level': no('compression levels are not supported yet (codecs use their default level)'),
+  'compression.lz4.level': no('compression levels are not supported yet (codecs use their default level)'),
+  'compression.type': E,
+  'compression.zstd.level': no('compression levels are not supported yet (codecs use their default level)'),
+  'config.providers': no('config providers are not supported'),
+  'connection.failed.authentication.delay.ms': sat('without authentication no connection fails it'),
+  'connections.max.idle.ms': E,
+  'controlled.shutdown.enable': ONE_REPLICA,
+  'controller.quota.window.num': QUOTAS,
+  'controller.quota.window.size.seconds': QUOTAS,
+  'controller.socket.timeout.ms': NO_PEERS,
+  'cordoned.log.dirs': no('cordoning log directories is not supported (gregor uses a single log directory)'),
+  'default.replication.factor': E,
+  'delegation.token.secret.key': SASL,
+  'delete.records.purgatory.purge.interval.requests': PURGATORY,
+  'delete.topic.enable': E,
+  'early.start.listeners': noop('gregor opens its listeners once started'),
+  'errors.deadletterqueue.auto.create.topics.enable': no('streams groups are not supported yet'),
+  'errors.deadletterqueue.topic.name.prefix': no('streams groups are not supported yet'),
+  'fetch.max.bytes': no('a broker-side cap on fetch responses is not supported yet'),
+  'fetch.purgatory.purge.interval.requests': PURGATORY,
+  'group.consumer.assignment.interval.ms': noop('gregor computes a new target assignment on the next heartbeat'),
+  'group.consumer.assignors': E,
+  'group.consumer.heartbeat.interval.ms': E,
+  'group.consumer.max.assignment.interval.ms': noop('gregor computes a new target assignment on the next heartbeat'),
+  'group.consumer.max.heartbeat.interval.ms': E, // bounds checked at start (no per-group overrides)
+  'group.consumer.max.session.timeout.ms': E,
+  'group.consumer.max.size': E,
+  'group.consumer.migration.policy': E,
+  'group.consumer.min.assignment.interval.ms': noop('gregor computes a new target assignment on the next heartbeat'),
+  'group.consumer.min.heartbeat.interval.ms': E,
+  'group.consumer.min.session.timeout.ms': E,
+  'group.consumer.session.timeout.ms': E,
+  'group.coordinator.append.linger.ms': BUFFER,
+  'group.coordinator.background.threads': THREADS,
+  'group.coordinator.cached.buffer.max.bytes': BUFFER,
+  'group.coordinator.rebalance.protocols': no('turning rebalance protocols off is not supported yet'),
+  'group.coordinator.threads': THREADS,
+  'group.initial.rebalance.delay.ms': E,
+  'group.max.session.timeout.ms': E,
+  'group.max.size': E,
+  'group.min.session.timeout.ms': E,
+  'kafka.metrics.polling.interval.secs': no('metrics reporters are not supported'),
+  'kafka.metrics.reporters': no('metrics reporters are not supported'),
+  'log.cleaner.backoff.ms': E,
+  'log.cleaner.dedupe.buffer.size': E,
+  'log.cleaner.delete.retention.ms': E,
+  'log.cleaner.enable': E,
+  'log.cleaner.io.buffer.load.factor': BUFFER,
+  'log.cleaner.io.buffer.size': BUFFER,
+  'log.cleaner.io.max.bytes.per.second': no('cleaner I/O throttling is not supported yet'),
+  'log.cleaner.max.compaction.lag.ms': E,
+  'log.cleaner.min.cleanable.ratio': E,
+  'log.cleaner.min.compaction.lag.ms': E,
+  'log.cleaner.threads': THREADS,
+  'log.cleanup.policy': E,
+  'log.flush.interval.messages': E,
+  'log.flush.interval.ms': E,
+  'log.flush.offset.checkpoint.interval.ms': noop('gregor writes its checkpoint files at its own times (on roll and shutdown)'),
+  'log.flush.scheduler.interval.ms': E,
+  'log.flush.start.offset.checkpoint.interval.ms': noop('gregor writes its checkpoint files at its own times (on roll and shutdown)'),
+  'log.index.interval.bytes': E,
+  'log.index.size.max.bytes': noop('index files grow as needed; segments roll by segment.bytes/segment.ms'),
+  'log.local.retention.bytes': TIERED,
+  'log.local.retention.ms': TIERED,
+  'log.message.timestamp.after.max.ms': E,
+  'log.message.timestamp.before.max.ms': E,
+  'log.message.timestamp.type': E,
+  'log.preallocate': noop('segment files are not preallocated'),
+  'log.remote.copy.lag.bytes': TIERED,
+  'log.remote.copy.lag.ms': TIERED,
+  'log.retention.bytes': E,
+  'log.retention.check.interval.ms': E,
+  'log.retention.hours': E,
+  'log.retention.minutes': E,
+  'log.retention.ms': E,
+  'log.roll.hours': E,
+  'log.roll.jitter.hours': no('segment roll jitter is not supported yet'),
+  'log.roll.jitter.ms': no('segment roll jitter is not supported yet'),
+  'log.roll.ms': E,
+  'log.segment.bytes': E,
+  'log.segment.delete.delay.ms': noop('deleted segments are removed at once'),
+  'max.connection.creation.rate': no('connection rate limits are not supported yet'),
+  'max.connections': E,
+  'max.connections.per.ip': E,
+  'max.connections.per.ip.overrides': E,
+  'max.incremental.fetch.session.cache.slots': E,
+  'max.request.partition.size.limit': no('the per-request partition limit is not supported yet'),
+  'message.max.bytes': E,
+  'min.insync.replicas': E,
+  'num.io.threads': THREADS,
+  'num.network.threads': THREADS,
+  'num.partitions': E,
+  'num.recovery.threads.per.data.dir': THREADS,
+  'num.replica.alter.log.dirs.threads': THREADS,
+  'num.replica.fetchers': REPLICATION,
+  'offset.metadata.max.bytes': E,
+  'offsets.commit.timeout.ms': ONE_REPLICA,
+  'offsets.load.buffer.size': BUFFER,
+  'offsets.retention.check.interval.ms': E,
+  'offsets.retention.minutes': E,
+  'offsets.topic.compression.codec': no('compressing __consumer_offsets records is not supported yet'),
+  'offsets.topic.num.partitions': E,
+  'offsets.topic.replication.factor': ONE_REPLICA,
+  'offsets.topic.segment.bytes': E,
+  'producer.purgatory.purge.interval.requests': PURGATORY,
+  'queued.max.request.bytes': E,
+  'queued.max.requests': E,
+  'remote.fetch.max.wait.ms': TIERED,
+  'remote.list.offsets.request.timeout.ms': TIERED,
+  'replica.fetch.backoff.ms': REPLICATION,
+  'replica.fetch.max.bytes': REPLICATION,
+  'replica.fetch.min.bytes': REPLICATION,
+  'replica.fetch.response.max.bytes': REPLICATION,
+  'replica.fetch.wait.max.ms': REPLICATION,
+  'replica.high.watermark.checkpoint.interval.ms': REPLICATION,
+  'replica.lag.time.max.ms': REPLICATION,
+  'replica.socket.receive.buffer.bytes': REPLICATION,
+  'replica.socket.timeout.ms': REPLICATION,
+  'replication.quota.window.num': QUOTAS,
+  'replication.quota.window.size.seconds': QUOTAS,
+  'request.timeout.ms': NO_PEERS,
+  'sasl.enabled.mechanisms': SASL,
+  'sasl.jaas.config': SASL,
+  'sasl.mechanism.controller.protocol': SASL,
+  'sasl.mechanism.inter.broker.protocol': SASL,
+  'security.inter.broker.protocol': NO_PEERS,
+  'security.providers': TLS,
+  'socket.connection.setup.timeout.max.ms': NO_PEERS,
+  'socket.connection.setup.timeout.ms': NO_PEERS,
+  'socket.listen.backlog.size': E,
+  'socket.receive.buffer.bytes': noop('Node does not expose SO_RCVBUF; the OS default applies'),
+  'socket.request.max.bytes': E,
+  'socket.send.buffer.bytes': noop('Node does not expose SO_SNDBUF; the OS default applies'),
+  'ssl.client.auth': TLS,
+  'ssl.enabled.protocols': TLS,
+  'ssl.key.password': TLS,
+  'ssl.keystore.location': TLS,
+  'ssl.keystore.password': TLS,
+  'ssl.keystore.type': TLS,
+  'ssl.protocol': TLS,
+  'ssl.truststore.location': TLS,
+  'ssl.truststore.password': TLS,
+  'ssl.truststore.type': TLS,
+  'transaction.abort.timed.out.transaction.cleanup.interval.ms': E,
+  'transaction.max.timeout.ms': E,
+  'transaction.remove.expired.transaction.cleanup.interval.ms': E,
+  'transaction.state.log.load.buffer.size': BUFFER,
+  'transaction.state.log.min.isr': ONE_REPLICA,
+  'transaction.state.log.num.partitions': E,
+  'transaction.state.log.replication.factor': ONE_REPLICA,
+  'transaction.state.log.segment.bytes': E,
+  'transaction.two.phase.commit.enable': no('two-phase commit (KIP-939) is not supported yet'),
+  'transactional.id.expiration.ms': E,
+  'unclean.leader.election.enable': ONE_REPLICA,
+};
+
 export const BROKER_CONFIGS: readonly BrokerConfigEntry[] = [
   ...SPECIAL,
   ...ROWS.map(([name, type, def, readOnly]) => ({ name, type, default: def, readOnly })),
-].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+].map((e) => (SUPPORT[e.name] ? { ...e, support: SUPPORT[e.name] } : e))
+  .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

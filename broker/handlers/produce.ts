@@ -131,11 +131,16 @@ const BATCH_ERRORS: Record<string, number> = {
 };
 
 /** Validates and appends one partition's records. Synchronous up to the storage append. */
-function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer | null): PartitionResult | Promise<PartitionResult> {
+function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer | null, acks: number): PartitionResult | Promise<PartitionResult> {
   if (partition < 0 || partition >= t.partitions) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   const log = broker.storage.partition(t.name, partition);
   if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   if (log.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: log.offline.message };
+  // One node: the in-sync replica set is this broker alone (Kafka checks this before validating records).
+  const minIsr = Number(topicConfig(broker, t, 'min.insync.replicas', 'min.insync.replicas'));
+  if (acks === -1 && minIsr > 1) {
+    return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: `The size of the current ISR Set(${broker.nodeId}) is insufficient to satisfy the min.isr requirement of ${minIsr} for partition ${t.name}-${partition}` };
+  }
   if (records === null || records.length === 0) {
     return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `Produce requests with version ${version} must have exactly one record batch` };
   }
@@ -248,12 +253,12 @@ export const handler = defineHandler<ProduceRequest, ProduceResponse>({
         if (topicError !== null) continue;
         let result: PartitionResult | Promise<PartitionResult>;
         if (topic) {
-          result = appendPartition(broker, version, topic, pd.index, pd.records);
+          result = appendPartition(broker, version, topic, pd.index, pd.records, req.acks);
         } else {
           // Unknown topic with auto-creation on: create (or join the creation under way), then append.
           const creation = broker.pendingCreation(td.name) ?? broker.createTopic(td.name, broker.config.int('num.partitions'));
           result = creation.then(
-            (t) => appendPartition(broker, version, t, pd.index, pd.records),
+            (t) => appendPartition(broker, version, t, pd.index, pd.records, req.acks),
             () => ({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }),
           );
         }
