@@ -23,7 +23,7 @@ import net from 'node:net';
 import type { BrokerConfig } from './config.ts';
 import { ConfigError } from './config.ts';
 import type { Connection } from './connection.ts';
-import type { Clock } from './context.ts';
+import type { Clock } from '../storage/clock.ts';
 import type { Logger } from './log.ts';
 import { every, type Periodic } from './timers.ts';
 
