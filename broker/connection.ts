@@ -3,7 +3,9 @@
 // Requests are dispatched as soon as they arrive (so a handler's synchronous part runs in arrival
 // order), and their responses are written strictly in request order even when a later request
 // finishes first. Bad input — an unknown API key, an unsupported version (other than ApiVersions),
-// a malformed frame — closes this connection only, with a log line.
+// a malformed frame — closes this connection only, with a log line. A response that cannot be encoded is
+// our bug: it is logged and the request answered with UNKNOWN_SERVER_ERROR (Kafka's error response shape
+// for the API, error-response.ts); only if that cannot be encoded either is the connection closed.
 //
 // Handler modules load on first use: a request for one not loaded yet holds this connection's later
 // frames (and its reading) until it is, so requests still reach their handlers in arrival order.
@@ -16,10 +18,12 @@ import { encodeResponseHeader } from '../protocol/generated/response-header.ts';
 import { ProtocolError, Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 import type { BrokerContext } from './context.ts';
+import { errorResponseFor } from './error-response.ts';
 import type { Handler, HandlerSlot, RequestContext } from './handler.ts';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.ts';
 
 const API_VERSIONS_KEY = 18;
+const UNKNOWN_SERVER_ERROR = -1;
 /** Kafka's queued.max.requests: stop reading from a connection with this many requests in flight. */
 const MAX_IN_FLIGHT = 500;
 /** Stop reading while this many response bytes wait in the socket's buffer. */
@@ -136,14 +140,13 @@ export class Connection {
     } catch (err) {
       return this.#bug(err, handler.api.name);
     }
-    if (result instanceof Promise) {
-      result.then(
-        (res) => this.#complete(slot, res === null ? null : this.#encode(handler, apiVersion, correlationId, res)),
-        (err) => this.#bug(err, handler.api.name),
-      );
-    } else {
-      this.#complete(slot, result === null ? null : this.#encode(handler, apiVersion, correlationId, result));
-    }
+    const answer = (res: unknown): void => {
+      if (res === null) return this.#complete(slot, null);
+      const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res);
+      if (chunks) this.#complete(slot, chunks);
+    };
+    if (result instanceof Promise) result.then(answer, (err) => this.#bug(err, handler.api.name));
+    else answer(result);
     if (this.#queue.length >= MAX_IN_FLIGHT) this.#pause();
   }
 
@@ -165,6 +168,28 @@ export class Connection {
       }
       this.#maybeResume();
     }, (err) => this.#bug(err, entry.name));
+  }
+
+  /**
+   * Encodes `res`. If that throws (a bug of ours, e.g. a null in a non-nullable field) the request is answered
+   * with UNKNOWN_SERVER_ERROR instead; if that cannot be encoded either, the connection closes (undefined).
+   */
+  #encodeAnswer(handler: Handler, version: number, correlationId: number, req: unknown, res: unknown): Buffer[] | undefined {
+    const what = `${handler.api.name} v${version} (correlation id ${correlationId})`;
+    try {
+      return this.#encode(handler, version, correlationId, res);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.#broker.log.error(`connection ${this.id}: encoding the ${what} response failed, answering UNKNOWN_SERVER_ERROR (a bug): ${e.stack ?? e.message}`);
+    }
+    try {
+      const fallback = errorResponseFor(handler, req, version, UNKNOWN_SERVER_ERROR);
+      if (fallback !== null) return this.#encode(handler, version, correlationId, fallback);
+      this.close(`the ${what} response cannot be encoded and the API has no error response for this version`);
+    } catch (err) {
+      this.close(`the ${what} error response cannot be encoded either: ${(err as Error).message}`);
+    }
+    return undefined;
   }
 
   #encode(handler: Handler, version: number, correlationId: number, res: unknown): Buffer[] {

@@ -35,6 +35,12 @@ export interface Handler<Req = any, Res = any> {
    * and writes that must not interleave happen before any await.
    */
   handle(ctx: RequestContext, req: Req): HandlerResult<Res>;
+  /**
+   * The response answering `req` with `errorCode` as a whole, shaped as Kafka's getErrorResponse for this
+   * API (used when the real response cannot be encoded). Without it the connection uses the generated
+   * response with its top-level errorCode set, if the API has one (broker/error-response.ts).
+   */
+  errorResponse?(req: Req, version: number, errorCode: number): Res;
 }
 
 export function defineHandler<Req, Res>(h: Handler<Req, Res>): Handler<Req, Res> {

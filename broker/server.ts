@@ -3,7 +3,7 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { openStorage, type Storage } from '../storage/index.ts';
+import { type FsLike, openStorage, type Storage } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
@@ -19,13 +19,15 @@ import { consoleLogger, type Logger } from './log.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
 import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
-import { isInternalTopic, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
+import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface BrokerOptions {
   /** Effective configuration; default: Kafka's defaults. */
   config?: BrokerConfig;
   /** 'file' keeps data under log.dirs; 'memory' keeps nothing on disk. */
   storage?: 'file' | 'memory';
+  /** The file system storage uses (tests inject faults with storage/faulty-fs.ts). */
+  storageFs?: FsLike;
   logger?: Logger;
   clock?: Clock;
   randomBytes?: (n: number) => Buffer;
@@ -112,7 +114,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const dataDir = config.list('log.dirs')[0];
   const storage: Storage = await openStorage({
-    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir,
+    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir, fs: options.storageFs,
     clock, log, defaults: storageDefaults(config),
     cleaner: {
       enabled: config.bool('log.cleaner.enable'),
@@ -127,6 +129,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     topics.add({ name: t.name, topicId: t.topicId, partitions: t.partitions, configs: new Map(Object.entries(t.configs)), internal: isInternalTopic(t.name) });
   }
   const creating = new Map<string, Promise<TopicInfo>>();
+  // Partitions being created right now (topics and growth): at most MAX_PARTITIONS_PER_REQUEST, so no
+  // request — auto-creating Metadata or Produce fan-out included — can open an unbounded number at once.
+  let partitionsInFlight = 0;
+  const reservePartitions = (n: number): void => {
+    if (!Number.isInteger(n) || n < 1) throw new CreationRefused(`invalid partition count ${n}`, 37 /* INVALID_PARTITIONS */);
+    if (partitionsInFlight + n > MAX_PARTITIONS_PER_REQUEST) throw new CreationRefused(EXCESSIVE_PARTITIONS_MESSAGE);
+    partitionsInFlight += n;
+  };
   const appends = new AppendNotifier();
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? lazyHandlers, config.bool('unstable.api.versions.enable'));
@@ -158,12 +168,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     isCreating: (name) => creating.has(name),
     async createTopic(name: string, partitions: number, configs = new Map<string, string>()): Promise<TopicInfo> {
       if (creating.has(name) || topics.get(name)) throw new Error(`topic ${name} exists or is being created`);
+      reservePartitions(partitions);
       const topicId = randomUuid(randomBytes);
       const p = storage.createTopic(name, { partitions, topicId, configs }).then(() => {
         const t = topics.add({ name, topicId, partitions, configs: new Map(configs), internal: isInternalTopic(name) });
         log.info(`created topic ${name} with ${partitions} partition(s), id ${topicId}`);
         return t;
-      }).finally(() => creating.delete(name));
+      }).finally(() => { creating.delete(name); partitionsInFlight -= partitions; });
       creating.set(name, p);
       return p;
     },
@@ -175,7 +186,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     async addPartitions(name: string, total: number): Promise<void> {
       const t = topics.get(name);
       if (!t) throw new Error(`unknown topic ${name}`);
-      await storage.addPartitions(name, total);
+      const added = total - t.partitions;
+      reservePartitions(added);
+      try {
+        await storage.addPartitions(name, total);
+      } finally {
+        partitionsInFlight -= added;
+      }
       t.partitions = total;
     },
     async alterTopicConfigs(name: string, configs: Map<string, string>): Promise<void> {
