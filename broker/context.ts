@@ -1,27 +1,16 @@
 // What handlers see of the broker. Time and randomness are injected so tests are deterministic.
 import type { Storage } from '../storage/index.ts';
+import type { Clock } from './clock.ts';
+export { type Clock, systemClock } from './clock.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import type { BrokerConfig } from './config.ts';
 import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
-import type { HandlerSlot } from './handler.ts';
 import type { Logger } from './log.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
 import type { TransactionCoordinator } from './transactions/index.ts';
 
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  // Unref'd: background timers never keep the process alive.
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface AdvertisedAddress {
   host: string;
@@ -37,8 +26,8 @@ export interface BrokerContext {
   readonly log: Logger;
   readonly clock: Clock;
   readonly randomBytes: (n: number) => Buffer;
-  /** Handlers indexed by API key, loaded on first use; ApiVersions advertises from this table. */
-  readonly handlers: ReadonlyArray<HandlerSlot | undefined>;
+  /** What ApiVersions advertises: the served version range of each API (the handler table's, as data). */
+  readonly apiVersions: ReadonlyArray<{ readonly apiKey: number; readonly minVersion: number; readonly maxVersion: number }>;
   /** The address clients should use for the given listener. */
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
   readonly storage: Storage;

@@ -22,7 +22,7 @@ async function setup(t: any, handlers: Handler[]) {
 }
 
 t.test('Metadata whose response cannot be encoded: UNKNOWN_SERVER_ERROR per topic, connection kept, bug logged', async (t) => {
-  const broken: Handler = { ...metadata, handle: () => makeMetadataResponse({ topics: [unencodable] }) };
+  const broken: Handler = { ...metadata, minVersion: 0, maxVersion: 13, handle: () => makeMetadataResponse({ topics: [unencodable] }) };
   const cluster = defineHandler({ api: DescribeClusterApi, minVersion: 0, maxVersion: 2, handle: () => makeDescribeClusterResponse({ clusterId: 'c' }) });
   const { tb, c } = await setup(t, [broken, cluster]);
   for (const v of [1, 5, 9, 11]) {
@@ -54,7 +54,7 @@ t.test('closes when the error cannot be expressed (no top-level errorCode in thi
   await c.waitClosed();
   t.ok(tb.logLines.some((l) => /FindCoordinator v4 .*cannot be encoded and the API has no error response for this version/.test(l)));
 
-  const alsoBroken: Handler = { ...metadata, handle: () => makeMetadataResponse({ topics: [unencodable] }), errorResponse: () => makeMetadataResponse({ topics: [unencodable] }) };
+  const alsoBroken: Handler = { ...metadata, minVersion: 0, maxVersion: 13, handle: () => makeMetadataResponse({ topics: [unencodable] }), errorResponse: () => makeMetadataResponse({ topics: [unencodable] }) };
   const tb2 = await startTestBroker({}, { handlers: [alsoBroken] });
   t.teardown(() => tb2.close());
   const c2 = await RawClient.connect(tb2.port);

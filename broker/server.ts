@@ -14,7 +14,8 @@ import { FetchSessionCache } from './fetch-sessions.ts';
 import { createGroupCoordinator, startGroupCoordinator } from './groups/index.ts';
 import { type AdvertisedAddress, type BrokerContext, type Clock, systemClock } from './context.ts';
 import type { Handler } from './handler.ts';
-import { buildHandlerTable, lazyHandlers } from './handlers/registry.ts';
+import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
+import { type HandlerRow, handlerRows, loadHandler } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
@@ -31,8 +32,10 @@ export interface BrokerOptions {
   logger?: Logger;
   clock?: Clock;
   randomBytes?: (n: number) => Buffer;
-  /** Replace the handler set (tests). */
-  handlers?: readonly Handler[];
+  /** Replace the handler set (tests): loaded handlers, or rows loaded on first use by `loadHandler`. */
+  handlers?: ReadonlyArray<Handler | HandlerRow>;
+  /** How a row's handler module is loaded (tests inject load failures). */
+  loadHandler?: (row: HandlerRow) => Promise<Handler>;
 }
 
 export interface BoundListener {
@@ -47,6 +50,8 @@ export interface Broker {
   readonly clusterId: string;
   readonly listeners: readonly BoundListener[];
   readonly context: BrokerContext;
+  /** The handler table connections dispatch on. */
+  readonly handlers: HandlerTable;
   /** Stops listening, closes every connection. */
   close(): Promise<void>;
 }
@@ -139,7 +144,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
   const appends = new AppendNotifier();
   const bound: BoundListener[] = [];
-  const handlers = buildHandlerTable(options.handlers ?? lazyHandlers, config.bool('unstable.api.versions.enable'));
+  const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({
     config, storage, clock, log, randomBytes, topics,
     // First use creates __consumer_offsets (or joins a creation under way).
@@ -160,7 +165,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   });
 
   const context: BrokerContext = {
-    nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
+    nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, apiVersions: advertisedVersions(handlers),
     storage, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
@@ -230,7 +235,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await handlers[18]?.load();
     for (const spec of listenerSpecs) {
       const server = net.createServer((socket) => {
-        const conn = new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes);
+        const conn = new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers);
         connections.add(conn);
         socket.on('close', () => connections.delete(conn));
       });
@@ -263,7 +268,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   let closing: Promise<void> | undefined;
   return {
-    nodeId, clusterId, listeners: bound, context,
+    nodeId, clusterId, listeners: bound, context, handlers,
     close() {
       closing ??= (async () => {
         const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));

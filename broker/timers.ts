@@ -1,5 +1,5 @@
 // Periodic background work on the injected clock.
-import type { Clock } from './context.ts';
+import type { Clock } from './clock.ts';
 
 export interface Periodic { stop(): void }
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Reader } from '../../protocol/reader.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { decodeConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol-subscription.ts';
-import type { Clock } from '../context.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import {
   type GroupMetadataValue, type OffsetCommitValue,

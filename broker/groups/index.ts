@@ -1,7 +1,7 @@
 // The group coordinator wired to broker config and storage (server.ts creates it at start).
 import type { Storage } from '../../storage/index.ts';
 import type { BrokerConfig } from '../config.ts';
-import type { Clock } from '../context.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { type CoordinatorConfig, GroupCoordinator } from './coordinator.ts';
 import type { ConsumerGroupConfig, TopicView } from './consumer/group.ts';

@@ -72,8 +72,6 @@ function validate(broker: BrokerContext, topic: CreatePartitionsTopic, current: 
 
 export const handler = defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
   api: CreatePartitionsApi,
-  minVersion: 0,
-  maxVersion: 3,
   // Kafka's CreatePartitionsRequest.getErrorResponse: every requested topic with the error.
   errorResponse: (req, _v, errorCode) => makeCreatePartitionsResponse({
     results: req.topics.map((t) => makeCreatePartitionsTopicResult({ name: t.name, errorCode, errorMessage: null })),

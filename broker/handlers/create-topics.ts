@@ -92,8 +92,6 @@ function requestedPartitions(topics: readonly CreatableTopic[], defaultPartition
 
 export const handler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   api: CreateTopicsApi,
-  minVersion: 2,
-  maxVersion: 7,
   // Kafka's CreateTopicsRequest.getErrorResponse: every requested topic (duplicates too) with the error.
   errorResponse: (req, _v, errorCode) => makeCreateTopicsResponse({
     topics: req.topics.map((t) => makeCreatableTopicResult({ name: t.name, errorCode, errorMessage: null })),

@@ -61,8 +61,6 @@ export function errorResponse(req: MetadataRequest, _version: number, errorCode:
 
 export const handler = defineHandler<MetadataRequest, MetadataResponse>({
   api: MetadataApi,
-  minVersion: 0,
-  maxVersion: 13,
   errorResponse,
   handle(ctx, req) {
     const broker = ctx.broker;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CONTROL_TYPE_COMMIT, parseControlRecordKey, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
 import { type FsLike, readWholeFile, writeFileAtomic } from '../../storage/fs.ts';
 import type { PartitionLog, Storage } from '../../storage/index.ts';
-import type { Clock } from '../context.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { type Periodic, every } from '../timers.ts';
 import { ProducerIdManager } from './id-manager.ts';

@@ -19,7 +19,7 @@
 // transaction.cleanup.interval.ms); its producer is fenced (PRODUCER_FENCED / INVALID_PRODUCER_EPOCH), as
 // in Kafka with transaction version 1.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import type { Clock } from '../context.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { type Periodic, every } from '../timers.ts';
 import { type TransactionLogValue, type TxnState } from './records.ts';

@@ -2,7 +2,7 @@
 import type { Storage } from '../../storage/index.ts';
 import type { AppendNotifier } from '../append-notifier.ts';
 import type { BrokerConfig } from '../config.ts';
-import type { Clock } from '../context.ts';
+import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { ProducerRegistry } from '../producers/index.ts';
 import { TransactionCoordinator } from './coordinator.ts';

@@ -5,7 +5,7 @@
 import { buildEndTxnMarker } from '../../protocol/records.ts';
 import type { Storage } from '../../storage/index.ts';
 import type { AppendNotifier } from '../append-notifier.ts';
-import type { Clock } from '../context.ts';
+import type { Clock } from '../clock.ts';
 import type { ProducerRegistry } from '../producers/index.ts';
 import type { MarkerWriter, TopicPartition } from './coordinator.ts';
 

@@ -36,7 +36,7 @@ import { type ConsumerProtocolSubscription, decodeConsumerProtocolSubscription }
 import { ErrorCode } from '../../../protocol/generated/errors.ts';
 import { Reader } from '../../../protocol/reader.ts';
 import { Writer } from '../../../protocol/writer.ts';
-import type { Clock } from '../../context.ts';
+import type { Clock } from '../../clock.ts';
 import { ASSIGNORS, type AssignorMember, DEFAULT_ASSIGNOR, type TopicPartitionsMap } from './assignors.ts';
 import {
   type ClassicMemberMetadata, type ConsumerGroupKey, type TopicPartitionsRecord, decodeCurrentAssignmentValue, decodeEpochValue, decodeMemberValue,
