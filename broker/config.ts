@@ -4,7 +4,8 @@
 
 import { BROKER_CONFIGS, type Support } from './configs/broker-configs.ts';
 
-export type ConfigType = 'string' | 'int' | 'short' | 'long' | 'boolean' | 'list' | 'double' | 'class' | 'password';
+import type { ConfigType } from './configs/broker-configs.ts';
+export type { ConfigType };
 
 export interface ConfigDef {
   name: string;

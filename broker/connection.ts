@@ -3,10 +3,15 @@
 // Requests are dispatched as soon as they arrive (so a handler's synchronous part runs in arrival
 // order), and their responses are written strictly in request order even when a later request
 // finishes first. Bad input — an unknown API key, an unsupported version (other than ApiVersions),
-// a malformed frame — closes this connection only, with a log line.
+// a malformed frame — closes this connection only, with a log line. A response that cannot be encoded is
+// our bug: it is logged and the request answered with UNKNOWN_SERVER_ERROR (Kafka's error response shape
+// for the API, error-response.ts); only if that cannot be encoded either is the connection closed.
 //
 // Handler modules load on first use: a request for one not loaded yet holds this connection's later
-// frames (and its reading) until it is, so requests still reach their handlers in arrival order.
+// frames (and its reading) until it is, so requests still reach their handlers in arrival order. A module
+// that fails to load (EMFILE, …) is logged, that request answered with UNKNOWN_SERVER_ERROR (through the
+// API's codec alone; closed if the codec cannot load or the version cannot carry an error as a whole), and
+// the load retried on the API's next request.
 import type { Socket } from 'node:net';
 import { FrameDecoder, FrameError } from '../protocol/frame.ts';
 // Not generated/index.ts: that imports every API's codec; only the handlers' codecs are loaded.
@@ -17,10 +22,14 @@ import { ProtocolError, Reader } from '../protocol/reader.ts';
 import { Writer } from '../protocol/writer.ts';
 import type { BrokerContext } from './context.ts';
 import type { ConnectionGate } from './connection-limits.ts';
-import type { Handler, HandlerSlot, RequestContext } from './handler.ts';
+import { errorResponseFor } from './error-response.ts';
+import type { ApiDescriptor } from '../protocol/generated/index.ts';
+import type { HandlerImpl, RequestContext } from './handler.ts';
+import type { HandlerSlot, HandlerTable } from './handler-table.ts';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.ts';
 
 const API_VERSIONS_KEY = 18;
+const UNKNOWN_SERVER_ERROR = -1;
 /** Kafka's queued.max.requests default: stop reading from a connection with this many requests in flight. */
 const MAX_IN_FLIGHT = 500;
 /** Stop reading while this many response bytes wait in the socket's buffer. */
@@ -36,6 +45,7 @@ export class Connection {
   readonly id: string;
   readonly #socket: Socket;
   readonly #broker: BrokerContext;
+  readonly #handlers: HandlerTable;
   readonly #listenerName: string;
   readonly #decoder: FrameDecoder;
   readonly #queue: Slot[] = [];
@@ -51,8 +61,9 @@ export class Connection {
   #readBlocked = false;
   readonly #maxInFlight: number;
 
-  constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, gate?: ConnectionGate) {
+  constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, handlers: HandlerTable, gate?: ConnectionGate) {
     this.id = id;
+    this.#handlers = handlers;
     this.#gate = gate;
     this.#maxInFlight = gate?.maxInFlight ?? MAX_IN_FLIGHT;
     this.#lastActive = gate?.now() ?? 0;
@@ -136,11 +147,11 @@ export class Connection {
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
-    const entry = this.#broker.handlers[apiKey];
+    const entry = this.#handlers[apiKey];
 
     if (apiKey === API_VERSIONS_KEY && entry?.loaded && apiVersion > entry.maxVersion) {
       // Answer without parsing the body so the client can retry with a version we know.
-      this.#enqueueReady(this.#encode(entry.loaded, 0, correlationId, unsupportedApiVersionsResponse()));
+      this.#enqueueReady(this.#encode(entry.loaded, 0, correlationId, unsupportedApiVersionsResponse(entry.minVersion, entry.maxVersion)));
       return;
     }
     if (!entry) return this.close(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}`);
@@ -175,14 +186,13 @@ export class Connection {
     } catch (err) {
       return this.#bug(err, handler.api.name);
     }
-    if (result instanceof Promise) {
-      result.then(
-        (res) => this.#complete(slot, res === null ? null : this.#encode(handler, apiVersion, correlationId, res)),
-        (err) => this.#bug(err, handler.api.name),
-      );
-    } else {
-      this.#complete(slot, result === null ? null : this.#encode(handler, apiVersion, correlationId, result));
-    }
+    const answer = (res: unknown): void => {
+      if (res === null) return this.#complete(slot, null);
+      const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res);
+      if (chunks) this.#complete(slot, chunks);
+    };
+    if (result instanceof Promise) result.then(answer, (err) => this.#bug(err, handler.api.name));
+    else answer(result);
     if (this.#queue.length >= this.#maxInFlight) this.#pause();
   }
 
@@ -190,23 +200,69 @@ export class Connection {
   #holdUntilLoaded(entry: HandlerSlot, frame: Buffer): void {
     this.#held = [frame];
     this.#pause();
-    entry.load().then(() => {
-      const held = this.#held;
-      this.#held = null;
-      if (this.#closed || !held) return;
-      try {
-        for (let i = 0; i < held.length && !this.#closed; i++) {
-          if (this.#held) { (this.#held as Buffer[]).push(held[i]!); continue; } // waiting for another module
-          this.#onFrame(held[i]!);
-        }
-      } catch (err) {
-        return this.#bug(err);
-      }
-      this.#maybeResume();
-    }, (err) => this.#bug(err, entry.name));
+    entry.load().then(() => this.#releaseHeld(0), async (err: unknown) => {
+      this.#broker.log.error(`connection ${this.id}: loading the ${entry.name} handler failed (retried on its next request): ${(err as Error)?.stack ?? err}`);
+      if (this.#closed || !this.#held) return;
+      await this.#answerWithoutHandler(entry, this.#held[0]!);
+      this.#releaseHeld(1);
+    }).catch((err) => this.#bug(err, entry.name));
   }
 
-  #encode(handler: Handler, version: number, correlationId: number, res: unknown): Buffer[] {
+  /** Dispatches the held frames from index `from` on, in order; resumes reading unless another load holds them. */
+  #releaseHeld(from: number): void {
+    const held = this.#held;
+    this.#held = null;
+    if (this.#closed || !held) return;
+    for (let i = from; i < held.length && !this.#closed; i++) {
+      if (this.#held) { (this.#held as Buffer[]).push(held[i]!); continue; } // waiting for another module
+      this.#onFrame(held[i]!);
+    }
+    this.#maybeResume();
+  }
+
+  /** Answers a request whose handler could not be loaded with UNKNOWN_SERVER_ERROR, decoded by its codec alone. */
+  async #answerWithoutHandler(entry: HandlerSlot, frame: Buffer): Promise<void> {
+    const version = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    try {
+      // The codec module is named after the API, as the handler file is (ListOffsets → list-offsets.ts).
+      const file = entry.name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+      const api = (await import(`../protocol/generated/${file}.ts`))[`${entry.name}Api`] as ApiDescriptor<unknown, unknown>;
+      if (this.#closed) return;
+      const r = new Reader(frame);
+      decodeRequestHeader(r, api.requestHeaderVersion(version));
+      const req = api.decodeRequest(r, version);
+      const res = errorResponseFor({ api }, req, version, UNKNOWN_SERVER_ERROR);
+      if (res !== null) return this.#enqueueReady(this.#encode({ api }, version, correlationId, res));
+      this.close(`${entry.name} v${version}: its handler could not be loaded and this version cannot carry an error as a whole`);
+    } catch (err) {
+      this.close(`${entry.name} v${version}: its handler could not be loaded, nor an error answered: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Encodes `res`. If that throws (a bug of ours, e.g. a null in a non-nullable field) the request is answered
+   * with UNKNOWN_SERVER_ERROR instead; if that cannot be encoded either, the connection closes (undefined).
+   */
+  #encodeAnswer(handler: HandlerImpl, version: number, correlationId: number, req: unknown, res: unknown): Buffer[] | undefined {
+    const what = `${handler.api.name} v${version} (correlation id ${correlationId})`;
+    try {
+      return this.#encode(handler, version, correlationId, res);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      this.#broker.log.error(`connection ${this.id}: encoding the ${what} response failed, answering UNKNOWN_SERVER_ERROR (a bug): ${e.stack ?? e.message}`);
+    }
+    try {
+      const fallback = errorResponseFor(handler, req, version, UNKNOWN_SERVER_ERROR);
+      if (fallback !== null) return this.#encode(handler, version, correlationId, fallback);
+      this.close(`the ${what} response cannot be encoded and the API has no error response for this version`);
+    } catch (err) {
+      this.close(`the ${what} error response cannot be encoded either: ${(err as Error).message}`);
+    }
+    return undefined;
+  }
+
+  #encode(handler: { api: ApiDescriptor<any, any> }, version: number, correlationId: number, res: unknown): Buffer[] {
     const w = new Writer();
     encodeResponseHeader(w, handler.api.responseHeaderVersion(version), { correlationId });
     handler.api.encodeResponse(w, version, res);

@@ -5,7 +5,6 @@ import type { AppendNotifier } from './append-notifier.ts';
 import type { BrokerConfig } from './config.ts';
 import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
-import type { HandlerSlot } from './handler.ts';
 import type { Logger } from './log.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
@@ -25,8 +24,8 @@ export interface BrokerContext {
   readonly log: Logger;
   readonly clock: Clock;
   readonly randomBytes: (n: number) => Buffer;
-  /** Handlers indexed by API key, loaded on first use; ApiVersions advertises from this table. */
-  readonly handlers: ReadonlyArray<HandlerSlot | undefined>;
+  /** What ApiVersions advertises: the served version range of each API (the handler table's, as data). */
+  readonly apiVersions: ReadonlyArray<{ readonly apiKey: number; readonly minVersion: number; readonly maxVersion: number }>;
   /** The address clients should use for the given listener. */
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
   readonly storage: Storage;

@@ -20,9 +20,26 @@ export interface RequestContext {
 /** What a handler returns: the response, or null when the request gets no response (Produce acks=0). */
 export type HandlerResult<Res> = Res | null | Promise<Res | null>;
 
-export interface Handler<Req = any, Res = any> {
+/** What a handler file defines (`export const handler = defineHandler({...})`); its versions are its row in handlers/index.ts. */
+export interface HandlerImpl<Req = any, Res = any> {
   readonly api: ApiDescriptor<Req, Res>;
-  /** Lowest and highest version this handler fully implements; ApiVersions advertises exactly these. */
+  /**
+   * Runs synchronously up to its first await, in request arrival order per connection, so state reads
+   * and writes that must not interleave happen before any await.
+   */
+  handle(ctx: RequestContext, req: Req): HandlerResult<Res>;
+  /**
+   * The response answering `req` with `errorCode` as a whole, shaped as Kafka's getErrorResponse for this
+   * API (used when the real response cannot be encoded). Without it the connection uses the generated
+   * response with its top-level errorCode set, if the API has one (broker/error-response.ts).
+   */
+  errorResponse?(req: Req, version: number, errorCode: number): Res;
+}
+
+/** The versions one API is served at (a row of handlers/index.ts, or a test's handler). */
+export interface VersionRange {
+  readonly apiKey: number;
+  /** Lowest and highest version the handler fully implements; ApiVersions advertises exactly these. */
   readonly minVersion: number;
   readonly maxVersion: number;
   /**
@@ -30,42 +47,21 @@ export interface Handler<Req = any, Res = any> {
    * (Kafka 4.x advertises Produce from v0 though it serves v3+; librdkafka ≤ 2.11 needs that).
    */
   readonly advertisedMinVersion?: number;
-  /**
-   * Runs synchronously up to its first await, in request arrival order per connection, so state reads
-   * and writes that must not interleave happen before any await.
-   */
-  handle(ctx: RequestContext, req: Req): HandlerResult<Res>;
 }
 
-export function defineHandler<Req, Res>(h: Handler<Req, Res>): Handler<Req, Res> {
-  if (h.minVersion < h.api.minVersion || h.maxVersion > h.api.maxVersion || h.minVersion > h.maxVersion) {
-    throw new Error(`${h.api.name}: handler range ${h.minVersion}-${h.maxVersion} outside definitions ${h.api.minVersion}-${h.api.maxVersion}`);
-  }
+/** A handler with its versions: what the broker serves (tests pass sets of these). */
+export type Handler<Req = any, Res = any> = HandlerImpl<Req, Res> & Omit<VersionRange, 'apiKey'>;
+
+export function defineHandler<Req, Res>(h: HandlerImpl<Req, Res>): HandlerImpl<Req, Res>;
+export function defineHandler<Req, Res>(h: Handler<Req, Res>): Handler<Req, Res>;
+export function defineHandler<Req, Res>(h: HandlerImpl<Req, Res> | Handler<Req, Res>): HandlerImpl<Req, Res> {
+  if ('minVersion' in h) checkRange(h.api, h);
   return h;
 }
 
-/**
- * A handler the broker loads on first use (its module imports the API's codec and whatever the handler
- * needs): what ApiVersions advertises, known without loading it. handlers/registry.ts lists them.
- */
-export interface LazyHandler {
-  readonly apiKey: number;
-  readonly minVersion: number;
-  readonly maxVersion: number;
-  readonly advertisedMinVersion?: number;
-  load(): Promise<Handler>;
-}
-
-/** One entry of the broker's handler table (BrokerContext.handlers), indexed by API key. */
-export interface HandlerSlot {
-  readonly apiKey: number;
-  readonly name: string;
-  /** The versions served (maxVersion lowered when the latest is unstable and unstable versions are off). */
-  readonly minVersion: number;
-  readonly maxVersion: number;
-  readonly advertisedMinVersion?: number;
-  /** The handler once its module is loaded. */
-  readonly loaded: Handler | undefined;
-  /** Loads the module once; later calls return the same promise. */
-  load(): Promise<Handler>;
+/** Throws unless the range lies within the API's definitions. */
+export function checkRange(api: { name: string; minVersion: number; maxVersion: number }, r: { minVersion: number; maxVersion: number }): void {
+  if (r.minVersion < api.minVersion || r.maxVersion > api.maxVersion || r.minVersion > r.maxVersion) {
+    throw new Error(`${api.name}: handler range ${r.minVersion}-${r.maxVersion} outside definitions ${api.minVersion}-${api.maxVersion}`);
+  }
 }

@@ -3,7 +3,7 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { openStorage, type Storage } from '../storage/index.ts';
+import { type FsLike, openStorage, type Storage } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
@@ -16,23 +16,28 @@ import { createGroupCoordinator, startGroupCoordinator } from './groups/index.ts
 import { type Clock, systemClock } from '../storage/clock.ts';
 import type { AdvertisedAddress, BrokerContext } from './context.ts';
 import type { Handler } from './handler.ts';
-import { buildHandlerTable, lazyHandlers } from './handlers/registry.ts';
+import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
+import { type HandlerRow, handlerRows, loadHandler } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
 import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
-import { isInternalTopic, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
+import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface BrokerOptions {
   /** Effective configuration; default: Kafka's defaults. */
   config?: BrokerConfig;
   /** 'file' keeps data under log.dirs; 'memory' keeps nothing on disk. */
   storage?: 'file' | 'memory';
+  /** The file system storage uses (tests inject faults with storage/faulty-fs.ts). */
+  storageFs?: FsLike;
   logger?: Logger;
   clock?: Clock;
   randomBytes?: (n: number) => Buffer;
-  /** Replace the handler set (tests). */
-  handlers?: readonly Handler[];
+  /** Replace the handler set (tests): loaded handlers, or rows loaded on first use by `loadHandler`. */
+  handlers?: ReadonlyArray<Handler | HandlerRow>;
+  /** How a row's handler module is loaded (tests inject load failures). */
+  loadHandler?: (row: HandlerRow) => Promise<Handler>;
 }
 
 export interface BoundListener {
@@ -47,6 +52,8 @@ export interface Broker {
   readonly clusterId: string;
   readonly listeners: readonly BoundListener[];
   readonly context: BrokerContext;
+  /** The handler table connections dispatch on. */
+  readonly handlers: HandlerTable;
   /** Stops listening, closes every connection. */
   close(): Promise<void>;
 }
@@ -116,7 +123,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const dataDir = config.list('log.dirs')[0];
   const storage: Storage = await openStorage({
-    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir,
+    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir, fs: options.storageFs,
     clock, log, defaults: storageDefaults(config),
     retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
     cleaner: {
@@ -132,9 +139,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     topics.add({ name: t.name, topicId: t.topicId, partitions: t.partitions, configs: new Map(Object.entries(t.configs)), internal: isInternalTopic(t.name) });
   }
   const creating = new Map<string, Promise<TopicInfo>>();
+  // Partitions being created right now (topics and growth): at most MAX_PARTITIONS_PER_REQUEST, so no
+  // request — auto-creating Metadata or Produce fan-out included — can open an unbounded number at once.
+  let partitionsInFlight = 0;
+  const reservePartitions = (n: number): void => {
+    if (!Number.isInteger(n) || n < 1) throw new CreationRefused(`invalid partition count ${n}`, 37 /* INVALID_PARTITIONS */);
+    if (partitionsInFlight + n > MAX_PARTITIONS_PER_REQUEST) throw new CreationRefused(EXCESSIVE_PARTITIONS_MESSAGE);
+    partitionsInFlight += n;
+  };
   const appends = new AppendNotifier();
   const bound: BoundListener[] = [];
-  const handlers = buildHandlerTable(options.handlers ?? lazyHandlers, config.bool('unstable.api.versions.enable'));
+  const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({
     config, storage, clock, log, randomBytes, topics,
     // First use creates __consumer_offsets (or joins a creation under way).
@@ -155,7 +170,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   });
 
   const context: BrokerContext = {
-    nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, handlers,
+    nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, apiVersions: advertisedVersions(handlers),
     storage, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
@@ -163,12 +178,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     isCreating: (name) => creating.has(name),
     async createTopic(name: string, partitions: number, configs = new Map<string, string>()): Promise<TopicInfo> {
       if (creating.has(name) || topics.get(name)) throw new Error(`topic ${name} exists or is being created`);
+      reservePartitions(partitions);
       const topicId = randomUuid(randomBytes);
       const p = storage.createTopic(name, { partitions, topicId, configs }).then(() => {
         const t = topics.add({ name, topicId, partitions, configs: new Map(configs), internal: isInternalTopic(name) });
         log.info(`created topic ${name} with ${partitions} partition(s), id ${topicId}`);
         return t;
-      }).finally(() => creating.delete(name));
+      }).finally(() => { creating.delete(name); partitionsInFlight -= partitions; });
       creating.set(name, p);
       return p;
     },
@@ -180,7 +196,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     async addPartitions(name: string, total: number): Promise<void> {
       const t = topics.get(name);
       if (!t) throw new Error(`unknown topic ${name}`);
-      await storage.addPartitions(name, total);
+      const added = total - t.partitions;
+      reservePartitions(added);
+      try {
+        await storage.addPartitions(name, total);
+      } finally {
+        partitionsInFlight -= added;
+      }
       t.partitions = total;
     },
     async alterTopicConfigs(name: string, configs: Map<string, string>): Promise<void> {
@@ -219,7 +241,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await handlers[18]?.load();
     for (const spec of listenerSpecs) {
       const server = net.createServer((socket) => {
-        gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, g));
+        gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g));
       });
       server.on('error', (err) => log.error(`listener ${spec.name}: ${err.message}`));
       await new Promise<void>((resolve, reject) => {
@@ -251,7 +273,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   let closing: Promise<void> | undefined;
   return {
-    nodeId, clusterId, listeners: bound, context,
+    nodeId, clusterId, listeners: bound, context, handlers,
     close() {
       closing ??= (async () => {
         const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));

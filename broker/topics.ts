@@ -12,6 +12,26 @@ export interface TopicInfo {
 }
 
 export const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+
+/**
+ * Kafka's ReplicationControlManager.MAX_PARTITIONS_PER_BATCH: one request may create at most this many
+ * partitions (larger batches exhausted the controller's heap). gregor also caps the partitions being
+ * created at any moment by this number (see BrokerContext.createTopic), which bounds auto-creation fan-out.
+ */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+/** Kafka's PolicyViolationException message for it. */
+export const EXCESSIVE_PARTITIONS_MESSAGE = 'Excessively large number of partitions per request.';
+const POLICY_VIOLATION = 44;
+
+/** A creation refused before anything was created; `code` is the Kafka error code to answer. */
+export class CreationRefused extends Error {
+  readonly code: number;
+  constructor(message: string, code = POLICY_VIOLATION) {
+    super(message);
+    this.name = 'CreationRefused';
+    this.code = code;
+  }
+}
 const MAX_NAME_LENGTH = 249;
 
 /** Kafka's Topic.validate: returns the reason a name is invalid, or null when it is valid. */

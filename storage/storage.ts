@@ -187,6 +187,10 @@ export class Storage {
     await writeFileAtomic(this.fs, join(this.dataDir, TOPICS_FILE), Buffer.from(json));
   }
 
+  /**
+   * Creates the topic with all its partitions, or nothing: a failure part-way (EMFILE, ENOSPC, …) closes and
+   * removes the partitions opened so far, and the topic is neither listed nor persisted.
+   */
   createTopic(name: string, opts: CreateTopicOptions): Promise<TopicMeta> {
     return this.#metaOp(async () => {
       if (!SAFE_NAME.test(name) || name === '.' || name === '..') throw new StorageError('INVALID_TOPIC_EXCEPTION', `invalid topic name ${JSON.stringify(name)}`);
@@ -198,31 +202,66 @@ export class Storage {
       const logs = await this.#openPartitions(meta, 0, opts.partitions, config);
       this.#topics.set(name, meta);
       this.#logs.set(name, logs);
-      await this.#persistTopics();
+      try {
+        await this.#persistTopics();
+      } catch (e) {
+        this.#topics.delete(name);
+        this.#logs.delete(name);
+        await this.#discard(logs);
+        throw e;
+      }
       this.#host.log.info(`storage: created topic ${name} with ${opts.partitions} partition(s)`);
       return meta;
     });
   }
 
+  /** Opens partitions [from, to) as new, empty logs; on a failure closes and removes those opened, then rethrows. */
   async #openPartitions(meta: TopicMeta, from: number, to: number, config: LogConfig): Promise<PartitionLog[]> {
     const logs: PartitionLog[] = [];
-    for (let p = from; p < to; p++) {
-      const dir = join(this.dataDir, `${meta.name}-${p}`);
-      await this.fs.rm(dir); // leftovers of an earlier topic of the same name
-      logs.push(await PartitionLog.load(this.#host, meta.name, p, dir, config, { recoveryPoint: 0, logStartOffset: 0, clean: true }));
+    let p = from;
+    try {
+      for (; p < to; p++) {
+        const dir = join(this.dataDir, `${meta.name}-${p}`);
+        await this.fs.rm(dir); // leftovers of an earlier topic of the same name
+        logs.push(await PartitionLog.load(this.#host, meta.name, p, dir, config, { recoveryPoint: 0, logStartOffset: 0, clean: true }));
+      }
+    } catch (e) {
+      this.#host.log.warn(`storage: opening ${meta.name}-${p} failed (${(e as Error).message}); removing the ${p - from + 1} new partition dir(s)`);
+      await this.#discard(logs);
+      // The partition that failed has no log object, but may have left a directory behind.
+      await this.fs.rm(join(this.dataDir, `${meta.name}-${p}`)).catch(() => {});
+      throw e;
     }
     return logs;
   }
 
+  /** Closes new, never-listed partitions and removes their directories (best effort: they hold no data). */
+  async #discard(logs: PartitionLog[]): Promise<void> {
+    for (const l of logs) {
+      await l.closeForDelete().catch(() => {});
+      await this.fs.rm(l.dir).catch((e: Error) => this.#host.log.warn(`storage: removing ${l.dir}: ${e.message}`));
+    }
+  }
+
+  /** Grows the topic to `totalCount` partitions, all or none (as createTopic). */
   addPartitions(name: string, totalCount: number): Promise<void> {
     return this.#metaOp(async () => {
       const meta = this.#topics.get(name);
       if (!meta) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
       if (!Number.isInteger(totalCount) || totalCount <= meta.partitions) throw new StorageError('INVALID_PARTITIONS', `topic ${name} has ${meta.partitions} partitions; cannot grow to ${totalCount}`);
-      const logs = await this.#openPartitions(meta, meta.partitions, totalCount, this.#config(name, meta.configs));
-      this.#logs.get(name)!.push(...logs);
+      const before = meta.partitions;
+      const logs = await this.#openPartitions(meta, before, totalCount, this.#config(name, meta.configs));
+      const all = this.#logs.get(name)!;
+      all.push(...logs);
       meta.partitions = totalCount;
-      await this.#persistTopics();
+      try {
+        await this.#persistTopics();
+      } catch (e) {
+        all.length = before;
+        meta.partitions = before;
+        await this.#discard(logs);
+        throw e;
+      }
     });
   }
 

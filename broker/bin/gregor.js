@@ -14,7 +14,7 @@ import module from 'node:module';
 module.enableCompileCache?.();
 const cli = await import('./gregor.ts');
 if (process.argv[2] === '--fill-compile-cache') {
-  await import('../handlers/index.ts');
+  await (await import('../handlers/index.ts')).loadAllHandlers();
   module.flushCompileCache?.();
   process.exit(0);
 }

@@ -5,7 +5,8 @@
 // Left out: SSL/SASL client-auth details, tiered storage (remote.log.*), share groups, streams groups,
 // quotas, metrics reporters, controller quorum internals. Names listed here are accepted in
 // server.properties / KAFKA_* environment / --override as their `support` says (SUPPORT below).
-import type { ConfigType } from '../config.ts';
+/** The value types of Kafka's ConfigDef. */
+export type ConfigType = 'string' | 'int' | 'short' | 'long' | 'boolean' | 'list' | 'double' | 'class' | 'password';
 
 /**
  * What gregor does with a broker config (every name listed in DescribeConfigs either way):

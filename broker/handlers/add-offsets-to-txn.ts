@@ -15,8 +15,6 @@ import { offsetsPartitionFor } from '../transactions/offsets-partition.ts';
 
 export const handler = defineHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse>({
   api: AddOffsetsToTxnApi,
-  minVersion: 0,
-  maxVersion: 4,
   handle(ctx, req) {
     const broker = ctx.broker;
     const respond = (errorCode: number) => makeAddOffsetsToTxnResponse({ errorCode: fencedFor(errorCode, ctx.apiVersion, 2) });

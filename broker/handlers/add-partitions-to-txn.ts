@@ -49,8 +49,6 @@ function add(broker: BrokerContext, version: number, txnId: string, producerId: 
 
 export const handler = defineHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse>({
   api: AddPartitionsToTxnApi,
-  minVersion: 0,
-  maxVersion: 5,
   handle(ctx, req) {
     const broker = ctx.broker;
     const v = ctx.apiVersion;

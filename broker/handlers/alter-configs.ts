@@ -21,8 +21,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
   api: AlterConfigsApi,
-  minVersion: 0,
-  maxVersion: 2,
   async handle(ctx, req) {
     const broker = ctx.broker;
     const counts = new Map<string, number>();

@@ -22,8 +22,6 @@ const OMITTED_OPERATIONS = -2147483648;
 
 export const handler = defineHandler<ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse>({
   api: ConsumerGroupDescribeApi,
-  minVersion: 0,
-  maxVersion: 1,
   handle(ctx, req) {
     const mgr = consumerGroupsOf(ctx.broker);
     const assignment = (a: Map<string, number[]>) => makeAssignment({

@@ -6,12 +6,10 @@ import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { RawClient } from '../testing/raw-client.ts';
 import { startTestBroker } from '../testing/start.ts';
-import { allHandlers } from './index.ts';
-import { handler as cgDescribe } from './consumer-group-describe.ts';
-import { handler as cgHeartbeat } from './consumer-group-heartbeat.ts';
+import { loadAllHandlers } from './index.ts';
 
 const CGHB = 68, CGDESCRIBE = 69, COMMIT = 8, FETCH = 9, LIST = 16, DESCRIBE = 15, DELETE = 42, JOIN = 11, FIND = 10;
-const handlers = [...allHandlers.filter((h) => h.api.apiKey !== CGHB && h.api.apiKey !== CGDESCRIBE), cgHeartbeat, cgDescribe];
+const handlers = await loadAllHandlers();
 
 const join = (groupId: string, memberId: string, over: Record<string, unknown> = {}) => ({
   groupId, memberId, memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,

@@ -26,8 +26,6 @@ export function consumerGroupsOf(broker: BrokerContext): ConsumerGroupManager {
 
 export const handler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
   api: ConsumerGroupHeartbeatApi,
-  minVersion: 0,
-  maxVersion: 1,
   async handle(ctx, req) {
     const mgr = consumerGroupsOf(ctx.broker);
     // A classic group of this id: upgraded if `group.consumer.migration.policy` allows, else refused.

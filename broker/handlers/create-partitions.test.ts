@@ -128,3 +128,37 @@ t.test('concurrent requests: growth in flight counts; timeoutMs', async (t) => {
   }
   t.equal(tb.broker.context.topics.get('racy')!.partitions, 7);
 });
+
+t.test('more than 10,000 new partitions in one request: POLICY_VIOLATION, nothing grown', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('one', 1);
+  await tb.broker.context.createTopic('two', 2);
+  const EXCESSIVE = 'Excessively large number of partitions per request.';
+  // The report's request: count 1,073,741,827.
+  const huge = await c.request(CREATE_PARTITIONS, 3, req([{ name: 'one', count: 1_073_741_827 }]));
+  t.same(results(huge), [['one', ErrorCode.POLICY_VIOLATION, EXCESSIVE]]);
+  const sum = await c.request(CREATE_PARTITIONS, 3, req([{ name: 'one', count: 5002 }, { name: 'two', count: 5002 }, { name: 'missing', count: 9 }]));
+  t.same(results(sum).map((r: any) => r.slice(0, 2)), [['one', ErrorCode.POLICY_VIOLATION], ['two', ErrorCode.POLICY_VIOLATION], ['missing', ErrorCode.POLICY_VIOLATION]]);
+  t.equal(tb.broker.context.topics.get('one')!.partitions, 1);
+  t.equal(tb.broker.context.storage.getTopic('two')!.partitions, 2);
+  const atCap = await c.request(CREATE_PARTITIONS, 3, req([{ name: 'one', count: 5001 }, { name: 'two', count: 5002 }], { validateOnly: true }));
+  t.same(results(atCap).map((r: any) => r.slice(0, 2)), [['one', ErrorCode.NONE], ['two', ErrorCode.NONE]], 'exactly 10,000 new partitions pass');
+});
+
+t.test('a storage failure part-way through growth answers an error; the topic keeps its partitions', async (t) => {
+  const { FaultyFs } = await import('../../storage/faulty-fs.ts');
+  const { MemFs } = await import('../../storage/memfs.ts');
+  const fs = new FaultyFs(new MemFs());
+  const tb = await startTestBroker({}, { storageFs: fs });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  await tb.broker.context.createTopic('g', 2);
+  fs.failNext('mkdir', { code: 'ENOSPC', pathIncludes: '/g-5' });
+  const res = await c.request(CREATE_PARTITIONS, 3, req([{ name: 'g', count: 8 }]));
+  t.equal(results(res)[0][1], ErrorCode.UNKNOWN_SERVER_ERROR);
+  t.equal(tb.broker.context.topics.get('g')!.partitions, 2);
+  t.same((await fs.readdir(tb.broker.context.storage.dataDir)).filter((e) => e.startsWith('g-')).sort(), ['g-0', 'g-1']);
+  const again = await c.request(CREATE_PARTITIONS, 3, req([{ name: 'g', count: 8 }]));
+  t.same(results(again), [['g', ErrorCode.NONE, null]]);
+});

@@ -9,6 +9,10 @@
 //   controller serialises them the same way), so two concurrent "grow to 5" get one INVALID_PARTITIONS.
 // - The response waits for the new partitions up to timeoutMs (REQUEST_TIMED_OUT after it; they are
 //   still created); timeoutMs <= 0 answers at once with the change under way.
+// - More than 10,000 new partitions in one request (over the distinct topics) → POLICY_VIOLATION "Excessively
+//   large number of partitions per request." for each of them, checked before anything else (CreateTopics'
+//   cap; Kafka's controller has no such check here, only a 10,000-record limit per operation that fails the
+//   topic crossing it with UNKNOWN_SERVER_ERROR after placing every replica in memory).
 // Left out: authorizers, CreateTopicPolicy, controller mutation quotas.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import {
@@ -22,6 +26,7 @@ import {
 } from '../../protocol/generated/create-partitions.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
+import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, MAX_PARTITIONS_PER_REQUEST } from '../topics.ts';
 import { withTimeout } from './delete-topics.ts';
 
 /** Partition counts being created, per broker and topic: later requests see them as already there. */
@@ -67,8 +72,10 @@ function validate(broker: BrokerContext, topic: CreatePartitionsTopic, current: 
 
 export const handler = defineHandler<CreatePartitionsRequest, CreatePartitionsResponse>({
   api: CreatePartitionsApi,
-  minVersion: 0,
-  maxVersion: 3,
+  // Kafka's CreatePartitionsRequest.getErrorResponse: every requested topic with the error.
+  errorResponse: (req, _v, errorCode) => makeCreatePartitionsResponse({
+    results: req.topics.map((t) => makeCreatePartitionsTopicResult({ name: t.name, errorCode, errorMessage: null })),
+  }),
   handle(ctx, req) {
     const broker = ctx.broker;
     let inFlight = growing.get(broker);
@@ -79,8 +86,21 @@ export const handler = defineHandler<CreatePartitionsRequest, CreatePartitionsRe
 
     const seen = new Set<string>();
     const dups = new Set<string>();
-    for (const t of req.topics) if (seen.has(t.name)) dups.add(t.name); else seen.add(t.name);
+    const countOf = new Map<string, number>();
+    for (const t of req.topics) if (seen.has(t.name)) dups.add(t.name); else { seen.add(t.name); countOf.set(t.name, t.count); }
     for (const name of dups) respond(name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.');
+
+    let adding = 0;
+    for (const name of seen) {
+      if (dups.has(name)) continue;
+      const info = broker.topics.get(name);
+      if (!info) continue;
+      adding += Math.max(0, countOf.get(name)! - Math.max(info.partitions, inFlight.get(name) ?? 0));
+    }
+    if (adding > MAX_PARTITIONS_PER_REQUEST) {
+      for (const name of seen) if (!dups.has(name)) respond(name, ErrorCode.POLICY_VIOLATION, EXCESSIVE_PARTITIONS_MESSAGE);
+      return makeCreatePartitionsResponse({ throttleTimeMs: 0, results });
+    }
 
     // Checks and registrations happen before any await, in request order.
     const started: Array<{ name: string; done: Promise<number> }> = [];
@@ -112,6 +132,7 @@ export const handler = defineHandler<CreatePartitionsRequest, CreatePartitionsRe
         return ErrorCode.NONE;
       }, (e: unknown) => {
         broker.log.warn(`growing topic ${name} to ${target} partitions: ${(e as Error).message}`);
+        if (e instanceof CreationRefused) return e.code;
         const code = (e as { code?: unknown }).code;
         return typeof code === 'number' ? code : ErrorCode.UNKNOWN_SERVER_ERROR;
       }).finally(() => { if (map.get(name) === target) map.delete(name); });
@@ -130,6 +151,7 @@ export const handler = defineHandler<CreatePartitionsRequest, CreatePartitionsRe
         const code = codes[i];
         respond(s.name, code, code === ErrorCode.NONE ? null
           : code === ErrorCode.REQUEST_TIMED_OUT ? `Adding partitions to ${s.name} did not complete within ${req.timeoutMs} ms; it continues in the background.`
+          : code === ErrorCode.POLICY_VIOLATION ? EXCESSIVE_PARTITIONS_MESSAGE
           : `Adding partitions to ${s.name} failed.`);
       });
       return finish();

@@ -167,3 +167,43 @@ t.test('timeoutMs <= 0 creates nothing and answers REQUEST_TIMED_OUT; a slow cre
   for (let i = 0; i < 100 && !tb.broker.context.topics.get('slow'); i++) await new Promise((r) => setTimeout(r, 10));
   t.ok(tb.broker.context.topics.get('slow'), 'creation continued in the background');
 });
+
+t.test('more than 10,000 partitions in one request: POLICY_VIOLATION for every topic, nothing created (Kafka\'s controller)', async (t) => {
+  const { tb, c } = await setup(t, { 'num.partitions': '4000' });
+  const EXCESSIVE = 'Excessively large number of partitions per request.';
+  // The report's request: one topic of 33,554,431 partitions.
+  const huge = await c.request(CREATE_TOPICS, 7, req([topic('huge', { numPartitions: 33_554_431 })]));
+  t.same(huge.topics.map((r: any) => [r.name, r.errorCode, r.errorMessage]), [['huge', ErrorCode.POLICY_VIOLATION, EXCESSIVE]]);
+  // Kafka counts the whole request: -1 = num.partitions, assignments by number, invalid names too.
+  const sum = await c.request(CREATE_TOPICS, 5, req([
+    topic('a', { numPartitions: -1 }), topic('b', { numPartitions: 4000 }), topic('bad name', { numPartitions: 2001 }),
+  ]));
+  t.same(sum.topics.map((r: any) => [r.name, r.errorCode]), [['a', ErrorCode.POLICY_VIOLATION], ['b', ErrorCode.POLICY_VIOLATION], ['bad name', ErrorCode.POLICY_VIOLATION]]);
+  const validateOnly = await c.request(CREATE_TOPICS, 7, req([topic('v', { numPartitions: 10_001 })], { validateOnly: true }));
+  t.equal(validateOnly.topics[0].errorCode, ErrorCode.POLICY_VIOLATION, 'validateOnly is checked the same way');
+  // Duplicated names are not counted (Kafka's ControllerApis drops them first); exactly 10,000 passes.
+  const atCap = await c.request(CREATE_TOPICS, 7, req([
+    topic('d', { numPartitions: 5000 }), topic('d', { numPartitions: 5000 }), topic('e', { numPartitions: 6000 }), topic('f', { numPartitions: 4000 }),
+  ], { validateOnly: true }));
+  t.same(atCap.topics.map((r: any) => [r.name, r.errorCode]), [['d', ErrorCode.INVALID_REQUEST], ['e', ErrorCode.NONE], ['f', ErrorCode.NONE]]);
+  t.equal(tb.broker.context.storage.topics().length, 0, 'nothing reached storage');
+  t.notOk(c.closed);
+});
+
+t.test('a storage failure part-way through creation answers an error and leaves no topic behind', async (t) => {
+  const { FaultyFs } = await import('../../storage/faulty-fs.ts');
+  const { MemFs } = await import('../../storage/memfs.ts');
+  const fs = new FaultyFs(new MemFs());
+  const tb = await startTestBroker({}, { storageFs: fs });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  fs.failNext('open', { code: 'EMFILE', pathIncludes: '/emfile-7/' });
+  const res = await c.request(CREATE_TOPICS, 7, req([topic('emfile', { numPartitions: 10 })]));
+  t.equal(res.topics[0].errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
+  t.equal(tb.broker.context.topics.get('emfile'), undefined, 'not registered');
+  t.equal(tb.broker.context.storage.getTopic('emfile'), undefined);
+  t.same((await fs.readdir(tb.broker.context.storage.dataDir)).filter((e) => e.startsWith('emfile-')), [], 'no partition directory left');
+  const again = await c.request(CREATE_TOPICS, 7, req([topic('emfile', { numPartitions: 10 })]));
+  t.equal(again.topics[0].errorCode, ErrorCode.NONE, 'the name can be created afterwards');
+});

@@ -6,7 +6,10 @@
 // are accepted, as Kafka 4.4 accepts them from clients. The answer waits for storage up to timeoutMs
 // (REQUEST_TIMED_OUT past it; creation continues); timeoutMs <= 0 creates nothing and answers
 // REQUEST_TIMED_OUT, as Kafka's controller does. validateOnly checks everything and creates nothing (v7 still
-// reports a fresh topic id, as Kafka does).
+// reports a fresh topic id, as Kafka does). More than 10,000 partitions in one request (Kafka's count:
+// duplicates left out, -1 = num.partitions, assignments by their number) → POLICY_VIOLATION "Excessively large
+// number of partitions per request." for every topic and nothing created or validated further, as Kafka's
+// controller (ReplicationControlManager.validateTotalNumberOfPartitions).
 import {
   CreateTopicsApi,
   type CreatableTopic,
@@ -20,7 +23,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { describeTopicConfigs, normalizeTopicConfigs, topicNameError } from '../configs/index.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
-import { randomUuid, ZERO_UUID } from '../topics.ts';
+import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, MAX_PARTITIONS_PER_REQUEST, randomUuid, ZERO_UUID } from '../topics.ts';
 
 const INVALID_REQUEST_DUPLICATE = 'Duplicate topic name.';
 
@@ -76,10 +79,23 @@ function plan(broker: BrokerContext, t: CreatableTopic): Plan | { errorCode: num
   return { name: t.name, partitions, configs };
 }
 
+/** The partitions a request asks for, counted as Kafka's validateTotalNumberOfPartitions counts them. */
+function requestedPartitions(topics: readonly CreatableTopic[], defaultPartitions: number): number {
+  let total = 0;
+  for (const t of topics) {
+    if (t.assignments.length > 0) total += t.assignments.length;
+    else if (t.numPartitions === -1) total += defaultPartitions;
+    else if (t.numPartitions > 0) total += t.numPartitions;
+  }
+  return total;
+}
+
 export const handler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>({
   api: CreateTopicsApi,
-  minVersion: 2,
-  maxVersion: 7,
+  // Kafka's CreateTopicsRequest.getErrorResponse: every requested topic (duplicates too) with the error.
+  errorResponse: (req, _v, errorCode) => makeCreateTopicsResponse({
+    topics: req.topics.map((t) => makeCreatableTopicResult({ name: t.name, errorCode, errorMessage: null })),
+  }),
   async handle(ctx, req) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
@@ -100,6 +116,15 @@ export const handler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>(
     };
     const failure = (name: string, errorCode: number, errorMessage: string | null) =>
       makeCreatableTopicResult({ name, errorCode, errorMessage });
+
+    // Checked before anything else is, so a huge count never reaches storage (Kafka: the controller's first check).
+    if (req.timeoutMs > 0) {
+      const unique = req.topics.filter((t) => counts.get(t.name) === 1);
+      if (requestedPartitions(unique, broker.config.int('num.partitions')) > MAX_PARTITIONS_PER_REQUEST) {
+        const topics = req.topics.map((t) => failure(t.name, ErrorCode.POLICY_VIOLATION, EXCESSIVE_PARTITIONS_MESSAGE));
+        return makeCreateTopicsResponse({ throttleTimeMs: 0, topics });
+      }
+    }
 
     // All checks and reservations happen synchronously, in arrival order, before the first await.
     const results: Array<CreatableTopicResult | Promise<CreatableTopicResult>> = [];
@@ -126,9 +151,10 @@ export const handler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>(
       }
       const created = broker.createTopic(p.name, p.partitions, p.configs).then(
         (info) => success(p, info.topicId),
-        (err: Error) => {
+        (err: Error & { code?: unknown }) => {
           broker.log.warn(`creating topic ${p.name} failed: ${err.message}`);
-          return failure(p.name, ErrorCode.UNKNOWN_SERVER_ERROR, err.message);
+          // A refusal (partitions in flight over the cap) carries its Kafka code; anything else is a server error.
+          return failure(p.name, err instanceof CreationRefused ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR, err.message);
         },
       );
       results.push(withTimeout(broker, created, req.timeoutMs, () => failure(p.name, ErrorCode.REQUEST_TIMED_OUT, null)));

@@ -12,8 +12,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   api: DeleteGroupsApi,
-  minVersion: 0,
-  maxVersion: 3,
   handle(ctx, req) {
     // Groups are deleted one after another (a group named twice is deleted once, then not found).
     const results = req.groupsNames.map((groupId) => ctx.broker.groups.deleteGroup(groupId).then((errorCode) => makeDeletableGroupResult({ groupId, errorCode })));

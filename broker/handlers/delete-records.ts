@@ -47,8 +47,6 @@ function deleteOne(broker: BrokerContext, topic: string, partition: number, offs
 
 export const handler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse>({
   api: DeleteRecordsApi,
-  minVersion: 0,
-  maxVersion: 2,
   handle(ctx, req) {
     // topic → partition → offset, first-seen order, last offset wins.
     const wanted = new Map<string, Map<number, bigint>>();

@@ -40,8 +40,6 @@ export function withTimeout<T>(broker: BrokerContext, p: Promise<T>, ms: number,
 
 export const handler = defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>({
   api: DeleteTopicsApi,
-  minVersion: 1,
-  maxVersion: 6,
   handle(ctx, req) {
     const broker = ctx.broker;
     const results: DeletableTopicResult[] = [];

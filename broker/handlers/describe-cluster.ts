@@ -24,8 +24,6 @@ const ENDPOINT_NAMES: Record<number, string> = { 1: 'BROKER', 2: 'CONTROLLER' };
 
 export const handler = defineHandler<DescribeClusterRequest, DescribeClusterResponse>({
   api: DescribeClusterApi,
-  minVersion: 0,
-  maxVersion: 2,
   handle(ctx, req) {
     const broker = ctx.broker;
     const requested = ENDPOINT_NAMES[req.endpointType];

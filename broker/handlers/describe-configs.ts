@@ -74,8 +74,6 @@ function describeOne(broker: BrokerContext, r: DescribeConfigsRequest['resources
 
 export const handler = defineHandler<DescribeConfigsRequest, DescribeConfigsResponse>({
   api: DescribeConfigsApi,
-  minVersion: 1,
-  maxVersion: 4,
   handle(ctx, req) {
     const broker = ctx.broker;
     const docs = ctx.apiVersion >= 3 && req.includeDocumentation;

@@ -18,8 +18,6 @@ const OMITTED_OPERATIONS = -2147483648;
 
 export const handler = defineHandler<DescribeGroupsRequest, DescribeGroupsResponse>({
   api: DescribeGroupsApi,
-  minVersion: 0,
-  maxVersion: 6,
   handle(ctx, req) {
     const v = ctx.apiVersion;
     return makeDescribeGroupsResponse({

@@ -27,8 +27,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
   api: DescribeLogDirsApi,
-  minVersion: 1,
-  maxVersion: 5,
   async handle(ctx, req) {
     const storage = ctx.broker.storage;
     const onDisk = storage.fs === nodeFs;

@@ -16,8 +16,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DescribeProducersRequest, DescribeProducersResponse>({
   api: DescribeProducersApi,
-  minVersion: 0,
-  maxVersion: 0,
   handle(ctx, req) {
     const broker = ctx.broker;
     return makeDescribeProducersResponse({

@@ -14,8 +14,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DescribeTransactionsRequest, DescribeTransactionsResponse>({
   api: DescribeTransactionsApi,
-  minVersion: 0,
-  maxVersion: 0,
   handle(ctx, req) {
     const txns = ctx.broker.transactions;
     return makeDescribeTransactionsResponse({

@@ -12,8 +12,6 @@ import { fencedFor } from '../transactions/errors.ts';
 
 export const handler = defineHandler<EndTxnRequest, EndTxnResponse>({
   api: EndTxnApi,
-  minVersion: 0,
-  maxVersion: 4,
   handle(ctx, req) {
     const respond = (errorCode: number) => makeEndTxnResponse({ errorCode: fencedFor(errorCode, ctx.apiVersion, 2), producerId: -1n, producerEpoch: -1 });
     if (req.transactionalId === '') return respond(ErrorCode.INVALID_REQUEST);

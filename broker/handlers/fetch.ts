@@ -170,8 +170,6 @@ function sessionError(errorCode: number): FetchResponse {
 
 export const handler = defineHandler<FetchRequest, FetchResponse>({
   api: FetchApi,
-  minVersion: 4,
-  maxVersion: 18,
   handle(ctx, req) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;

@@ -32,8 +32,6 @@ function lookup(ctx: RequestContext, keyType: number, ready: number): { errorCod
 
 export const handler = defineHandler<FindCoordinatorRequest, FindCoordinatorResponse>({
   api: FindCoordinatorApi,
-  minVersion: 0,
-  maxVersion: 6,
   handle(ctx, req) {
     const keyType = ctx.apiVersion === 0 ? 0 : req.keyType;
     const respond = (ready: number): FindCoordinatorResponse => {

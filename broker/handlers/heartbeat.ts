@@ -10,8 +10,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<HeartbeatRequest, HeartbeatResponse>({
   api: HeartbeatApi,
-  minVersion: 0,
-  maxVersion: 4,
   handle(ctx, req) {
     return makeHeartbeatResponse({ errorCode: ctx.broker.groups.heartbeat(req.groupId, req.memberId, req.groupInstanceId, req.generationId) });
   },

@@ -31,8 +31,6 @@ const items = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !
 
 export const handler = defineHandler<IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse>({
   api: IncrementalAlterConfigsApi,
-  minVersion: 0,
-  maxVersion: 1,
   async handle(ctx, req) {
     const broker = ctx.broker;
     const counts = new Map<string, number>();

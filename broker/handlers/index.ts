@@ -1,44 +1,67 @@
-// Every API handler the broker has, loaded (tests). The broker itself loads them on first use from
-// registry.ts, which must list the same handlers with the same versions (registry.test.ts checks).
-import type { Handler } from '../handler.ts';
-import { handler as apiVersions } from './api-versions.ts';
-import { handler as fetch } from './fetch.ts';
-import { handler as listOffsets } from './list-offsets.ts';
-import { handler as metadata } from './metadata.ts';
-import { handler as createPartitions } from './create-partitions.ts';
-import { handler as deleteRecords } from './delete-records.ts';
-import { handler as deleteTopics } from './delete-topics.ts';
-import { handler as describeCluster } from './describe-cluster.ts';
-import { handler as describeLogDirs } from './describe-log-dirs.ts';
-import { handler as offsetForLeaderEpoch } from './offset-for-leader-epoch.ts';
-import { handler as produce } from './produce.ts';
-import { handler as createTopics } from './create-topics.ts';
-import { handler as describeConfigs } from './describe-configs.ts';
-import { handler as alterConfigs } from './alter-configs.ts';
-import { handler as incrementalAlterConfigs } from './incremental-alter-configs.ts';
-import { handler as findCoordinator } from './find-coordinator.ts';
-import { handler as joinGroup } from './join-group.ts';
-import { handler as syncGroup } from './sync-group.ts';
-import { handler as heartbeat } from './heartbeat.ts';
-import { handler as leaveGroup } from './leave-group.ts';
-import { handler as offsetCommit } from './offset-commit.ts';
-import { handler as offsetFetch } from './offset-fetch.ts';
-import { handler as offsetDelete } from './offset-delete.ts';
-import { handler as listGroups } from './list-groups.ts';
-import { handler as describeGroups } from './describe-groups.ts';
-import { handler as deleteGroups } from './delete-groups.ts';
-import { handler as initProducerId } from './init-producer-id.ts';
-import { handler as consumerGroupHeartbeat } from './consumer-group-heartbeat.ts';
-import { handler as consumerGroupDescribe } from './consumer-group-describe.ts';
-import { handler as addPartitionsToTxn } from './add-partitions-to-txn.ts';
-import { handler as addOffsetsToTxn } from './add-offsets-to-txn.ts';
-import { handler as endTxn } from './end-txn.ts';
-import { handler as txnOffsetCommit } from './txn-offset-commit.ts';
-import { handler as describeProducers } from './describe-producers.ts';
-import { handler as describeTransactions } from './describe-transactions.ts';
-import { handler as listTransactions } from './list-transactions.ts';
-export const allHandlers: readonly Handler[] = [apiVersions, metadata, produce, fetch, listOffsets, offsetForLeaderEpoch, deleteTopics, createPartitions, deleteRecords, describeCluster, describeLogDirs,
-  createTopics, describeConfigs, alterConfigs, incrementalAlterConfigs,
-  findCoordinator, joinGroup, syncGroup, heartbeat, leaveGroup, offsetCommit, offsetFetch, offsetDelete, listGroups, describeGroups, deleteGroups,
-  consumerGroupHeartbeat, consumerGroupDescribe,
-  initProducerId, addPartitionsToTxn, addOffsetsToTxn, endTxn, txnOffsetCommit, describeProducers, describeTransactions, listTransactions];
+// The broker's one handler table: per API, its handler file (named after the API: ListOffsets →
+// list-offsets.ts, exporting `handler = defineHandler({ api, handle })`) and the versions it serves, which
+// ApiVersions advertises. Adding an API is its handler file plus its row here; index.test.ts checks that
+// files and rows match and that the versions lie within the API's definitions.
+//
+// Plain data: the broker loads a handler module on its first request (see broker/handler-table.ts), so a
+// client that only produces never loads the group or transaction handlers and their codecs.
+import type { Handler, HandlerImpl, VersionRange } from '../handler.ts';
+
+export interface HandlerRow extends VersionRange {
+  /** The handler module, in this directory. */
+  readonly file: string;
+}
+
+export const handlerRows: readonly HandlerRow[] = [
+  // Kafka 4.x advertises Produce from v0 (KAFKA-18659): librdkafka ≤ 2.11 only compresses when v0 is listed.
+  { apiKey: 0, file: 'produce.ts', minVersion: 3, maxVersion: 13, advertisedMinVersion: 0 },
+  { apiKey: 1, file: 'fetch.ts', minVersion: 4, maxVersion: 18 },
+  { apiKey: 2, file: 'list-offsets.ts', minVersion: 1, maxVersion: 11 },
+  { apiKey: 3, file: 'metadata.ts', minVersion: 0, maxVersion: 13 },
+  { apiKey: 8, file: 'offset-commit.ts', minVersion: 2, maxVersion: 10 },
+  { apiKey: 9, file: 'offset-fetch.ts', minVersion: 1, maxVersion: 10 },
+  { apiKey: 10, file: 'find-coordinator.ts', minVersion: 0, maxVersion: 6 },
+  { apiKey: 11, file: 'join-group.ts', minVersion: 0, maxVersion: 9 },
+  { apiKey: 12, file: 'heartbeat.ts', minVersion: 0, maxVersion: 4 },
+  { apiKey: 13, file: 'leave-group.ts', minVersion: 0, maxVersion: 5 },
+  { apiKey: 14, file: 'sync-group.ts', minVersion: 0, maxVersion: 5 },
+  { apiKey: 15, file: 'describe-groups.ts', minVersion: 0, maxVersion: 6 },
+  { apiKey: 16, file: 'list-groups.ts', minVersion: 0, maxVersion: 5 },
+  { apiKey: 18, file: 'api-versions.ts', minVersion: 0, maxVersion: 5 },
+  { apiKey: 19, file: 'create-topics.ts', minVersion: 2, maxVersion: 7 },
+  { apiKey: 20, file: 'delete-topics.ts', minVersion: 1, maxVersion: 6 },
+  { apiKey: 21, file: 'delete-records.ts', minVersion: 0, maxVersion: 2 },
+  { apiKey: 22, file: 'init-producer-id.ts', minVersion: 0, maxVersion: 5 },
+  { apiKey: 23, file: 'offset-for-leader-epoch.ts', minVersion: 2, maxVersion: 4 },
+  { apiKey: 24, file: 'add-partitions-to-txn.ts', minVersion: 0, maxVersion: 5 },
+  { apiKey: 25, file: 'add-offsets-to-txn.ts', minVersion: 0, maxVersion: 4 },
+  { apiKey: 26, file: 'end-txn.ts', minVersion: 0, maxVersion: 4 },
+  { apiKey: 28, file: 'txn-offset-commit.ts', minVersion: 0, maxVersion: 4 },
+  { apiKey: 32, file: 'describe-configs.ts', minVersion: 1, maxVersion: 4 },
+  { apiKey: 33, file: 'alter-configs.ts', minVersion: 0, maxVersion: 2 },
+  { apiKey: 35, file: 'describe-log-dirs.ts', minVersion: 1, maxVersion: 5 },
+  { apiKey: 37, file: 'create-partitions.ts', minVersion: 0, maxVersion: 3 },
+  { apiKey: 42, file: 'delete-groups.ts', minVersion: 0, maxVersion: 3 },
+  { apiKey: 44, file: 'incremental-alter-configs.ts', minVersion: 0, maxVersion: 1 },
+  { apiKey: 47, file: 'offset-delete.ts', minVersion: 0, maxVersion: 0 },
+  { apiKey: 60, file: 'describe-cluster.ts', minVersion: 0, maxVersion: 2 },
+  { apiKey: 61, file: 'describe-producers.ts', minVersion: 0, maxVersion: 0 },
+  { apiKey: 65, file: 'describe-transactions.ts', minVersion: 0, maxVersion: 0 },
+  { apiKey: 66, file: 'list-transactions.ts', minVersion: 0, maxVersion: 2 },
+  { apiKey: 68, file: 'consumer-group-heartbeat.ts', minVersion: 0, maxVersion: 1 },
+  { apiKey: 69, file: 'consumer-group-describe.ts', minVersion: 0, maxVersion: 1 },
+];
+
+/** Loads a row's handler module (dynamic: nothing here is imported at start). */
+export async function loadHandler(row: HandlerRow): Promise<Handler> {
+  const mod = await import(`./${row.file}`) as { handler?: HandlerImpl };
+  if (!mod.handler) throw new Error(`broker/handlers/${row.file} exports no handler`);
+  if (mod.handler.api.apiKey !== row.apiKey) throw new Error(`broker/handlers/${row.file} handles API key ${mod.handler.api.apiKey}, its row says ${row.apiKey}`);
+  const { minVersion, maxVersion, advertisedMinVersion } = row;
+  return { ...mod.handler, minVersion, maxVersion, advertisedMinVersion };
+}
+
+/** Every handler, loaded (tests, and `gregor.js --fill-compile-cache`). */
+export function loadAllHandlers(): Promise<Handler[]> {
+  return Promise.all(handlerRows.map(loadHandler));
+}

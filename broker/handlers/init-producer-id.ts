@@ -24,8 +24,6 @@ const error = (errorCode: number): InitProducerIdResponse => makeInitProducerIdR
 
 export const handler = defineHandler<InitProducerIdRequest, InitProducerIdResponse>({
   api: InitProducerIdApi,
-  minVersion: 0,
-  maxVersion: 5,
   handle(ctx, req) {
     const broker = ctx.broker;
     const noId = req.producerId === -1n;

@@ -14,8 +14,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
   api: JoinGroupApi,
-  minVersion: 0,
-  maxVersion: 9,
   handle(ctx, req) {
     const v = ctx.apiVersion;
     return ctx.broker.groups.join({

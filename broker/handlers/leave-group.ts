@@ -12,8 +12,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   api: LeaveGroupApi,
-  minVersion: 0,
-  maxVersion: 5,
   handle(ctx, req) {
     const batched = ctx.apiVersion >= 3;
     const leaving = batched

@@ -12,8 +12,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<ListGroupsRequest, ListGroupsResponse>({
   api: ListGroupsApi,
-  minVersion: 0,
-  maxVersion: 5,
   handle(ctx, req) {
     const v = ctx.apiVersion;
     const states = new Set((v >= 4 ? req.statesFilter : []).map((s) => s.toLowerCase()));

@@ -24,8 +24,6 @@ const SPECIAL_SINCE: Record<number, number> = { [LATEST]: 0, [EARLIEST]: 0, [MAX
 
 export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
   api: ListOffsetsApi,
-  minVersion: 1,
-  maxVersion: 11,
   handle(ctx, req) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;

@@ -15,8 +15,6 @@ import { TXN_STATES } from '../transactions/index.ts';
 
 export const handler = defineHandler<ListTransactionsRequest, ListTransactionsResponse>({
   api: ListTransactionsApi,
-  minVersion: 0,
-  maxVersion: 2,
   handle(ctx, req) {
     const now = ctx.broker.clock.now();
     const states = new Set<string>(TXN_STATES);

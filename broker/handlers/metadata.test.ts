@@ -141,3 +141,51 @@ t.test('advertised listeners: the address of the listener the request came in on
   t.same([r1.brokers[0].host, r1.brokers[0].port], ['kafka.example', 9092]);
   t.same([r2.brokers[0].host, r2.brokers[0].port], ['127.0.0.1', int.port]);
 });
+
+t.test('an empty topic name answers INVALID_TOPIC_EXCEPTION in every version (Kafka), the connection stays', async (t) => {
+  const tb = await startTestBroker({ 'auto.create.topics.enable': 'false' });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  for (let v = 0; v <= 13; v++) {
+    const res = await c.request(METADATA, v, req(v, ['', 'ok-name']));
+    t.same(res.topics.map((x: any) => [x.name, x.errorCode]), [['', ErrorCode.INVALID_TOPIC_EXCEPTION], ['ok-name', ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]], `v${v}`);
+  }
+  t.notOk(c.closed);
+});
+
+t.test('v10-11: a null name or a topic id answers INVALID_REQUEST for every topic (Kafka\'s getErrorResponse)', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  await tb.broker.context.createTopic('there', 1);
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const id = tb.broker.context.topics.get('there')!.topicId;
+  for (const v of [10, 11]) {
+    const byNull = await c.request(METADATA, v, makeMetadataRequest({ topics: [{ name: null, topicId: id }, { name: 'there', topicId: ZERO_UUID }] }));
+    t.same(byNull.topics.map((x: any) => [x.name, x.topicId, x.errorCode]), [['', id, ErrorCode.INVALID_REQUEST], ['there', ZERO_UUID, ErrorCode.INVALID_REQUEST]], `v${v} null name`);
+    t.same(byNull.brokers, []);
+    const byId = await c.request(METADATA, v, makeMetadataRequest({ topics: [{ name: 'there', topicId: id }] }));
+    t.same(byId.topics.map((x: any) => x.errorCode), [ErrorCode.INVALID_REQUEST], `v${v} topic id`);
+  }
+  const v12 = await c.request(METADATA, 12, makeMetadataRequest({ topics: [{ name: null, topicId: id }] }));
+  t.same(v12.topics.map((x: any) => [x.name, x.errorCode]), [['there', ErrorCode.NONE]], 'v12 looks the id up');
+  t.notOk(c.closed);
+});
+
+t.test('auto-creation of more than 10,000 partitions in one request creates nothing', async (t) => {
+  const tb = await startTestBroker({ 'num.partitions': '2' });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const names = Array.from({ length: 5001 }, (_, i) => `big-${i}`);
+  const res = await c.request(METADATA, 12, req(12, names));
+  t.ok(res.topics.every((x: any) => x.errorCode === ErrorCode.LEADER_NOT_AVAILABLE), 'what Kafka answers before the controller refuses');
+  t.notOk(tb.broker.context.isCreating('big-0'), 'no creation started');
+  t.equal(tb.broker.context.storage.topics().length, 0);
+  t.ok(tb.logLines.some((l) => /not auto-creating 5001 topic\(s\) of 2 partition\(s\)/.test(l)));
+  // A request within the cap creates.
+  await c.request(METADATA, 12, req(12, names.slice(0, 2)));
+  for (const deadline = Date.now() + 5000; !tb.broker.context.topics.get('big-1') && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+  t.ok(tb.broker.context.topics.get('big-0') && tb.broker.context.topics.get('big-1'), 'created');
+});

@@ -1,6 +1,11 @@
 // Metadata (key 3). A single node leads every partition: leader = replicas = ISR = this node.
 // Auto-creation follows Kafka's AutoTopicCreationManager: the topic is created and this response
 // answers LEADER_NOT_AVAILABLE for it; the next Metadata request sees it (kafkajs retries only that code).
+// Auto-creation obeys CreateTopics' cap: when the topics one request would auto-create hold more than 10,000
+// partitions, none is created (Kafka's controller refuses the whole batch its AutoTopicCreationManager sends)
+// and they are answered LEADER_NOT_AVAILABLE, as Kafka answers before it learns of the refusal.
+// Kafka's request checks: v10–11 with a null name or a topic id → INVALID_REQUEST for every topic (Kafka's
+// getErrorResponse); an empty name → INVALID_TOPIC_EXCEPTION (null-named v12+ entries are lookups by id).
 // Left out: authorizers (authorized-operation fields report "everything allowed", as Kafka does without one).
 import {
   MetadataApi,
@@ -11,7 +16,7 @@ import {
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
-import { invalidTopicNameReason, isInternalTopic, type TopicInfo, ZERO_UUID } from '../topics.ts';
+import { invalidTopicNameReason, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, type TopicInfo, ZERO_UUID } from '../topics.ts';
 
 // Bitfields of AclOperation codes allowed on a resource when no authorizer is configured.
 const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((a, op) => a | (1 << op), 0); // READ…ALTER_CONFIGS
@@ -47,10 +52,16 @@ function errorEntry(errorCode: number, name: string | null, topicId = ZERO_UUID,
   return { errorCode, name, topicId, isInternal, partitions: [], topicAuthorizedOperations: OMITTED_OPERATIONS };
 }
 
+/** Kafka's MetadataRequest.getErrorResponse: every requested topic with the error, no brokers. */
+export function errorResponse(req: MetadataRequest, _version: number, errorCode: number): MetadataResponse {
+  return makeMetadataResponse({
+    topics: (req.topics ?? []).map((t) => ({ ...errorEntry(errorCode, t.name ?? '', t.topicId), topicAuthorizedOperations: OMITTED_OPERATIONS })),
+  });
+}
+
 export const handler = defineHandler<MetadataRequest, MetadataResponse>({
   api: MetadataApi,
-  minVersion: 0,
-  maxVersion: 13,
+  errorResponse,
   handle(ctx, req) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
@@ -62,12 +73,18 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
     // v0-v3 always auto-create; v4+ asks explicitly.
     const mayCreate = broker.config.bool('auto.create.topics.enable') && (version < 4 || req.allowAutoTopicCreation);
 
+    // Kafka's KafkaApis check: names cannot be null, nor ids set, before v12.
+    if (!all && version >= 10 && version < 12 && req.topics!.some((t) => t.name === null || t.topicId !== ZERO_UUID)) {
+      return errorResponse(req, version, ErrorCode.INVALID_REQUEST);
+    }
+
     const topics: ResponseTopic[] = [];
+    const toCreate = new Set<string>();
     if (all) {
       for (const t of broker.topics.all()) topics.push(topicEntry(broker, t, includeTopicOps));
     } else {
       for (const rt of req.topics!) {
-        if (rt.name === null || rt.name === '') {
+        if (rt.name === null || (rt.name === '' && version >= 12 && rt.topicId !== ZERO_UUID)) {
           // Lookup by id (v10+; librdkafka's KIP-848 consumer sends ids only from v12).
           const t = rt.topicId !== ZERO_UUID ? broker.topics.getById(rt.topicId) : undefined;
           topics.push(t ? topicEntry(broker, t, includeTopicOps) : errorEntry(ErrorCode.UNKNOWN_TOPIC_ID, null, rt.topicId));
@@ -81,13 +98,21 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
         } else if (broker.isCreating(rt.name)) {
           topics.push(errorEntry(ErrorCode.LEADER_NOT_AVAILABLE, rt.name));
         } else if (mayCreate && !isInternalTopic(rt.name) && broker.topics.collidingWith(rt.name) === undefined) {
-          // Created in the background; clients retry on LEADER_NOT_AVAILABLE and see it next time.
-          broker.createTopic(rt.name, broker.config.int('num.partitions')).catch((err: Error) =>
-            broker.log.warn(`auto-creating topic ${rt.name} failed: ${err.message}`));
+          // Created below, in the background; clients retry on LEADER_NOT_AVAILABLE and see it next time.
+          toCreate.add(rt.name);
           topics.push(errorEntry(ErrorCode.LEADER_NOT_AVAILABLE, rt.name));
         } else {
           topics.push(errorEntry(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, rt.name));
         }
+      }
+    }
+
+    const perTopic = broker.config.int('num.partitions');
+    if (toCreate.size * perTopic > MAX_PARTITIONS_PER_REQUEST) {
+      broker.log.warn(`not auto-creating ${toCreate.size} topic(s) of ${perTopic} partition(s) each: more than ${MAX_PARTITIONS_PER_REQUEST} partitions in one request`);
+    } else {
+      for (const name of toCreate) {
+        broker.createTopic(name, perTopic).catch((err: Error) => broker.log.warn(`auto-creating topic ${name} failed: ${err.message}`));
       }
     }
 

@@ -20,8 +20,6 @@ import { ZERO_UUID } from '../topics.ts';
 
 export const handler = defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
   api: OffsetCommitApi,
-  minVersion: 2,
-  maxVersion: 10,
   handle(ctx, req) {
     const v = ctx.apiVersion;
     const broker = ctx.broker;

@@ -14,8 +14,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<OffsetDeleteRequest, OffsetDeleteResponse>({
   api: OffsetDeleteApi,
-  minVersion: 0,
-  maxVersion: 0,
   handle(ctx, req) {
     const wanted = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
     return ctx.broker.groups.deleteOffsets(req.groupId, wanted).then((r) => {

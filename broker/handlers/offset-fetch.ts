@@ -62,8 +62,6 @@ function fetchGroup(broker: BrokerContext, version: number, groupId: string, top
 
 export const handler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
   api: OffsetFetchApi,
-  minVersion: 1,
-  maxVersion: 10,
   handle(ctx, req) {
     const v = ctx.apiVersion;
     if (v >= 8) {

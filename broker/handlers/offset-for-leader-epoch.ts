@@ -15,8 +15,6 @@ const LEADER_EPOCH = 0;
 
 export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
   api: OffsetForLeaderEpochApi,
-  minVersion: 2,
-  maxVersion: 4,
   handle(ctx, req) {
     const broker = ctx.broker;
     const topics = req.topics.map((t) => makeOffsetForLeaderTopicResult({

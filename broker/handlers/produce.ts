@@ -211,10 +211,6 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
 
 export const handler = defineHandler<ProduceRequest, ProduceResponse>({
   api: ProduceApi,
-  minVersion: 3,
-  maxVersion: 13,
-  // Kafka 4.x advertises Produce from v0 (KAFKA-18659): librdkafka ≤ 2.11 only compresses when v0 is listed.
-  advertisedMinVersion: 0,
   handle(ctx, req) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;

@@ -11,8 +11,6 @@ import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
   api: SyncGroupApi,
-  minVersion: 0,
-  maxVersion: 5,
   handle(ctx, req) {
     const v = ctx.apiVersion;
     return ctx.broker.groups.sync({

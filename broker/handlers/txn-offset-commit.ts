@@ -22,8 +22,6 @@ import { offsetsPartitionFor } from '../transactions/offsets-partition.ts';
 
 export const handler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
   api: TxnOffsetCommitApi,
-  minVersion: 0,
-  maxVersion: 4,
   handle(ctx, req) {
     const broker = ctx.broker;
     const v = ctx.apiVersion;

@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { MessageDescriptor } from './index.ts';
+import type { MessageDescriptor } from './descriptors.ts';
 
 /** AbortedTxn, versions 0. */
 export interface AbortedTxn {

@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { MessageDescriptor } from './index.ts';
+import type { MessageDescriptor } from './descriptors.ts';
 
 /** ConsumerProtocolAssignment, versions 0-3. */
 export interface ConsumerProtocolAssignment {

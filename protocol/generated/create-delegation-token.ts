@@ -2,7 +2,7 @@
 
 import { EMPTY_BUFFER, ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer, unsupportedFieldError } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** CreateDelegationTokenRequest, versions 1-3, flexible 2+. */
 export interface CreateDelegationTokenRequest {

@@ -2,7 +2,7 @@
 
 import { EMPTY_BUFFER, ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer, unsupportedFieldError } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** DescribeGroupsRequest, versions 0-6, flexible 5+. */
 export interface DescribeGroupsRequest {

@@ -2,7 +2,7 @@
 
 import { EMPTY_BUFFER, ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** ExpireDelegationTokenRequest, versions 1-2, flexible 2+. */
 export interface ExpireDelegationTokenRequest {

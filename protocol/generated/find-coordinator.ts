@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer, unsupportedFieldError } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** FindCoordinatorRequest, versions 0-6, flexible 3+. */
 export interface FindCoordinatorRequest {

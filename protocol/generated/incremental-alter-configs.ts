@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** IncrementalAlterConfigsRequest, versions 0-1, flexible 1+. */
 export interface IncrementalAlterConfigsRequest {

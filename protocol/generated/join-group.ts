@@ -2,7 +2,7 @@
 
 import { EMPTY_BUFFER, ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer, nullError, unsupportedFieldError } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** JoinGroupRequest, versions 0-9, flexible 6+. */
 export interface JoinGroupRequest {

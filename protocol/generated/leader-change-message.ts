@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer, unsupportedFieldError } from '../writer.ts';
-import type { MessageDescriptor } from './index.ts';
+import type { MessageDescriptor } from './descriptors.ts';
 
 /** LeaderChangeMessage, versions 0-1, flexible 0+. */
 export interface LeaderChangeMessage {

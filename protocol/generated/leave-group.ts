@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer, unsupportedFieldError } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** LeaveGroupRequest, versions 0-5, flexible 4+. */
 export interface LeaveGroupRequest {

@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** OffsetDeleteRequest, versions 0. */
 export interface OffsetDeleteRequest {

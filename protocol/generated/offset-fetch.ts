@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer, nullError, unsupportedFieldError } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** OffsetFetchRequest, versions 1-10, flexible 6+. */
 export interface OffsetFetchRequest {

@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** OffsetForLeaderEpochRequest, versions 2-4, flexible 4+. */
 export interface OffsetForLeaderEpochRequest {

@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { MessageDescriptor } from './index.ts';
+import type { MessageDescriptor } from './descriptors.ts';
 
 /** RequestHeader, versions 1-2, flexible 2+. */
 export interface RequestHeader {

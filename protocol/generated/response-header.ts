@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { MessageDescriptor } from './index.ts';
+import type { MessageDescriptor } from './descriptors.ts';
 
 /** ResponseHeader, versions 0-1, flexible 1+. */
 export interface ResponseHeader {

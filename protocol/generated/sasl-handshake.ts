@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { ApiDescriptor } from './index.ts';
+import type { ApiDescriptor } from './descriptors.ts';
 
 /** SaslHandshakeRequest, versions 0-1. */
 export interface SaslHandshakeRequest {

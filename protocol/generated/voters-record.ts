@@ -2,7 +2,7 @@
 
 import { ProtocolError, Reader, type UnknownTaggedField } from '../reader.ts';
 import { Writer } from '../writer.ts';
-import type { MessageDescriptor } from './index.ts';
+import type { MessageDescriptor } from './descriptors.ts';
 
 /** VotersRecord, versions 0, flexible 0+. */
 export interface VotersRecord {

@@ -609,7 +609,7 @@ function emitApiFile(api: ApiModel, kafkaVersion: string): GeneratedFile {
   body.close('};');
   return {
     path: `${kebab(api.name)}.ts`,
-    content: header(kafkaVersion, body, st, [`import type { ApiDescriptor } from './index.ts';`]),
+    content: header(kafkaVersion, body, st, [`import type { ApiDescriptor } from './descriptors.ts';`]),
   };
 }
 
@@ -634,25 +634,20 @@ function emitMessageFile(msg: MessageModel, kafkaVersion: string): GeneratedFile
   body.close('};');
   return {
     path: `${kebab(msg.name)}.ts`,
-    content: header(kafkaVersion, body, st, [`import type { MessageDescriptor } from './index.ts';`]),
+    content: header(kafkaVersion, body, st, [`import type { MessageDescriptor } from './descriptors.ts';`]),
   };
 }
 
-function emitIndex(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
+/**
+ * The descriptor types, in a module of their own: every codec module imports them, and index.ts imports every
+ * codec module, so keeping them in index.ts would make each codec and index.ts import each other.
+ */
+function emitDescriptors(kafkaVersion: string): GeneratedFile {
   const c = new Code();
   c.line(banner(kafkaVersion));
   c.line();
-  c.line(`import { ProtocolError, type Reader } from '../reader.ts';`);
+  c.line(`import type { Reader } from '../reader.ts';`);
   c.line(`import type { Writer } from '../writer.ts';`);
-  const modules: Array<[string, string]> = [
-    ...model.apis.map((a): [string, string] => [`${a.name}Api`, kebab(a.name)]),
-    ...[model.requestHeader, model.responseHeader, ...model.data].map((m): [string, string] => [`${m.name}Message`, kebab(m.name)]),
-  ];
-  modules.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
-  for (const [sym, file] of modules) c.line(`import { ${sym} } from './${file}.ts';`);
-  c.line();
-  c.line(`/** Apache Kafka release the definitions come from. */`);
-  c.line(`export const KAFKA_VERSION = ${tsString(kafkaVersion)};`);
   c.line();
   c.line('/** One RPC: codecs for request and response, version ranges, header rules. */');
   c.open('export interface ApiDescriptor<Req, Res> {');
@@ -687,6 +682,27 @@ function emitIndex(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
   c.line('encode(w: Writer, version: number, m: T): void;');
   c.line('make(init?: Partial<T>): T;');
   c.close();
+  c.line();
+  return { path: 'descriptors.ts', content: `${c.toString()}\n` };
+}
+
+function emitIndex(model: ProtocolModel, kafkaVersion: string): GeneratedFile {
+  const c = new Code();
+  c.line(banner(kafkaVersion));
+  c.line();
+  c.line(`import { ProtocolError } from '../reader.ts';`);
+  c.line(`import type { ApiDescriptor, MessageDescriptor } from './descriptors.ts';`);
+  const modules: Array<[string, string]> = [
+    ...model.apis.map((a): [string, string] => [`${a.name}Api`, kebab(a.name)]),
+    ...[model.requestHeader, model.responseHeader, ...model.data].map((m): [string, string] => [`${m.name}Message`, kebab(m.name)]),
+  ];
+  modules.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  for (const [sym, file] of modules) c.line(`import { ${sym} } from './${file}.ts';`);
+  c.line();
+  c.line(`/** Apache Kafka release the definitions come from. */`);
+  c.line(`export const KAFKA_VERSION = ${tsString(kafkaVersion)};`);
+  c.line();
+  c.line(`export type { ApiDescriptor, MessageDescriptor } from './descriptors.ts';`);
   c.line();
   const maxKey = Math.max(...model.apis.map((a) => a.apiKey), ...model.removedApis.map((a) => a.apiKey));
   const byKey = new Map(model.apis.map((a) => [a.apiKey, a]));
@@ -832,6 +848,7 @@ export function emitAll(model: ProtocolModel, errorsTsv: string, kafkaVersion: s
   const files: GeneratedFile[] = [];
   for (const a of model.apis) files.push(emitApiFile(a, kafkaVersion));
   for (const m of [model.requestHeader, model.responseHeader, ...model.data]) files.push(emitMessageFile(m, kafkaVersion));
+  files.push(emitDescriptors(kafkaVersion));
   files.push(emitIndex(model, kafkaVersion));
   files.push(emitApiTable(model, kafkaVersion));
   files.push(emitErrors(errorsTsv, kafkaVersion));
