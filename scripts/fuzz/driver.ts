@@ -51,6 +51,8 @@ export interface FuzzStats {
   janitorRuns: number;
   advertisedPairs: number;
   pairsAnswered: number;
+  /** Advertised API versions no frame of the run got an answer for (Produce v0–2 never: they close). */
+  pairsUnanswered: string[];
   rssStart: number;
   rssPeak: number;
   rssEnd: number;
@@ -188,7 +190,7 @@ export async function runFuzz(target: Target, o: FuzzOptions): Promise<FuzzStats
   const started = Date.now();
   const stats: FuzzStats = {
     seed: o.seed, framesSent: 0, connections: 0, answers: 0, wellFormed: 0, closedByBroker: 0, slow: 0, hazardsSkipped: 0, unattributed: 0,
-    healthyRounds: 0, janitorRuns: 0, advertisedPairs: plan.pairs.length, pairsAnswered: 0,
+    healthyRounds: 0, janitorRuns: 0, advertisedPairs: plan.pairs.length, pairsAnswered: 0, pairsUnanswered: [],
     rssStart: target.rss(), rssPeak: 0, rssEnd: 0, elapsedMs: 0, defects: [], defectCounts: new Map(), crashed: false,
   };
   stats.rssPeak = stats.rssStart;
@@ -230,7 +232,7 @@ export async function runFuzz(target: Target, o: FuzzOptions): Promise<FuzzStats
       }
       const c = nextConn++;
       const first = nextFrame;
-      const n = Math.min(connectionSize(o.seed, c, maxPer), o.frames - first);
+      const n = Math.min(connectionSize(plan, c, first, maxPer), o.frames - first);
       nextFrame += n;
       const frames = [];
       for (let i = first; i < first + n; i++) frames.push(buildFrame(plan, i));
@@ -265,6 +267,7 @@ export async function runFuzz(target: Target, o: FuzzOptions): Promise<FuzzStats
   stats.rssEnd = target.rss();
   stats.rssPeak = Math.max(stats.rssPeak, stats.rssEnd);
   stats.pairsAnswered = plan.pairs.filter((p) => pairsAnswered.has(`${p.apiKey}v${p.version}`)).length;
+  stats.pairsUnanswered = plan.pairs.filter((p) => !pairsAnswered.has(`${p.apiKey}v${p.version}`)).map((p) => `${p.apiKey}v${p.version}`);
   stats.elapsedMs = Date.now() - started;
   return stats;
 }

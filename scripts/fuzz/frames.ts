@@ -32,7 +32,7 @@ export function buildFrame(plan: Plan, i: number): BuiltFrame {
   if (i < plan.pairs.length) {
     const { apiKey, version } = plan.pairs[i]!;
     const rng = Rng.for(plan.seed, 1, i);
-    return { index: i, frame: generateFrame(apiKey, version, corrOf(i), rng), origin: `sweep:${apiKey}v${version}`, ops: [] };
+    return { index: i, frame: generateFrame(apiKey, version, corrOf(i), rng, true), origin: `sweep:${apiKey}v${version}`, ops: [] };
   }
   const rng = Rng.for(plan.seed, 1, i);
   if (rng.chance(0.3)) return { index: i, ...randomGenerated(plan, i, rng), ops: [] };
@@ -49,9 +49,9 @@ export function buildFrame(plan: Plan, i: number): BuiltFrame {
   return { index: i, frame, origin: base.origin, ops };
 }
 
-/** Frames per connection for connection c (1..max). */
-export function connectionSize(seed: number, c: number, max: number): number {
-  return 1 + Rng.for(seed, 2, c).int(max);
+/** Frames for connection c, whose first frame is `first`: the sweep gets one connection per frame. */
+export function connectionSize(plan: Plan, c: number, first: number, max: number): number {
+  return first < plan.pairs.length ? 1 : 1 + Rng.for(plan.seed, 2, c).int(max);
 }
 
 /** Whether connection c sends all its frames at once (else one owed answer at a time). */

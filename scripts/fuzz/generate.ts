@@ -79,7 +79,7 @@ class GenReader extends Reader {
 /** Field names whose values make the broker wait; mostly kept short so answers come within the deadline. */
 const WAIT_FIELD = /timeout|wait|delay/i;
 
-function postProcess(apiKey: number, m: any, rng: Rng): void {
+function postProcess(apiKey: number, m: any, rng: Rng, answered: boolean): void {
   const walk = (o: any): void => {
     if (o === null || typeof o !== 'object' || Buffer.isBuffer(o)) return;
     if (Array.isArray(o)) { for (const x of o) walk(x); return; }
@@ -90,6 +90,7 @@ function postProcess(apiKey: number, m: any, rng: Rng): void {
   };
   walk(m);
   if (apiKey === 0) {
+    if (answered && m.acks === 0) m.acks = -1;
     // Produce: real record batches most of the time, so appends (not only CRC errors) are exercised.
     for (const t of m.topicData ?? []) for (const p of t.partitionData ?? []) {
       if (rng.chance(0.7)) {
@@ -103,12 +104,13 @@ function postProcess(apiKey: number, m: any, rng: Rng): void {
 }
 
 /** A random, structurally valid request body for `apiKey` at `version` (decodes with the generated codec). */
-export function generateRequest(apiKey: number, version: number, rng: Rng): unknown {
+/** `answered`: never a request that gets no answer by design (Produce acks=0). */
+export function generateRequest(apiKey: number, version: number, rng: Rng, answered = false): unknown {
   const api = apis[apiKey]!;
   for (let attempt = 0; attempt < 20; attempt++) {
     try {
       const m = api.decodeRequest(new GenReader(rng, attempt < 15), version);
-      postProcess(apiKey, m, rng);
+      postProcess(apiKey, m, rng, answered);
       return m;
     } catch (err) {
       // A null drawn for a field that is not nullable at this version: draw again.
@@ -131,15 +133,15 @@ export function encodeFrame(apiKey: number, version: number, correlationId: numb
 }
 
 /** A generated, well-formed frame (falls back to the defaults when the random body cannot be encoded). */
-export function generateFrame(apiKey: number, version: number, correlationId: number, rng: Rng): Buffer {
+export function generateFrame(apiKey: number, version: number, correlationId: number, rng: Rng, answered = false): Buffer {
   const codecMin = apis[apiKey]!.minVersion;
   if (version < codecMin) {
     // Advertised below what the codec knows (Produce v0–2): a newer body under the old version number.
-    const b = generateFrame(apiKey, codecMin, correlationId, rng);
+    const b = generateFrame(apiKey, codecMin, correlationId, rng, answered);
     b.writeInt16BE(version, 6);
     return b;
   }
-  const body = generateRequest(apiKey, version, rng);
+  const body = generateRequest(apiKey, version, rng, answered);
   const clientId = rng.chance(0.05) ? null : rng.chance(0.8) ? 'fuzz' : rng.pick(STRINGS);
   try {
     return encodeFrame(apiKey, version, correlationId, body, clientId);

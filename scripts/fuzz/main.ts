@@ -32,7 +32,7 @@ async function replay(index: number): Promise<number> {
   let pipelined = false;
   if (values.connection) {
     for (let c = 0, first = 0; ; c++) {
-      const n = connectionSize(seed, c, 6);
+      const n = connectionSize(plan, c, first, 6);
       if (index < first + n) { indexes = Array.from({ length: n }, (_, k) => first + k); pipelined = connectionPipelined(seed, c); break; }
       first += n;
     }
