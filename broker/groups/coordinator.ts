@@ -1090,7 +1090,8 @@ export class GroupCoordinator {
   }
 
   #writeOffsets(req: CommitRequest): Promise<number[]> {
-    const expireTimestamp = req.retentionTimeMs === -1 ? -1 : this.#clock.now() + req.retentionTimeMs;
+    // Capped: a retention near Int64 max would push the timestamp past Int64 (Kafka's long wraps negative).
+    const expireTimestamp = req.retentionTimeMs === -1 ? -1 : Math.min(this.#clock.now() + req.retentionTimeMs, Number.MAX_SAFE_INTEGER);
     return this.#writeOffsetRecords(req.groupId, req.partitions, expireTimestamp, undefined, (topic, partition, value) => this.#putOffset(req.groupId, topic, partition, value));
   }
 
