@@ -1,10 +1,10 @@
-// What the broker advertises (from the handler registry, as ApiVersions reports it with default
+// What the broker advertises (from the handler table, as ApiVersions reports it with default
 // config) and the captured client frames (protocol/fixtures) used as mutation seeds.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildHandlerTable } from '../../broker/handlers/registry.ts';
-import { lazyHandlers } from '../../broker/handlers/registry.ts';
+import { buildHandlerTable } from '../../broker/handler-table.ts';
+import { handlerRows } from '../../broker/handlers/index.ts';
 
 export interface ServedApi {
   apiKey: number;
@@ -18,7 +18,7 @@ export interface ServedApi {
 
 export function servedApis(): ServedApi[] {
   const out: ServedApi[] = [];
-  for (const s of buildHandlerTable(lazyHandlers, false)) {
+  for (const s of buildHandlerTable(handlerRows, false)) {
     if (!s) continue;
     out.push({ apiKey: s.apiKey, name: s.name, advertisedMin: s.advertisedMinVersion ?? s.minVersion, servedMin: s.minVersion, max: s.maxVersion });
   }
