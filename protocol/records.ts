@@ -420,6 +420,178 @@ export function validateBatchRecords(buf: Buffer, offset = 0, decompressFn: Deco
 }
 
 // ---------------------------------------------------------------------------
+// Record walk (Kafka's LogValidator per-record pass, without record objects)
+
+/** Per-record problems the walk collects (LogValidator's RecordErrors): the batch is rejected, these are named. */
+export const REC_NO_KEY = 0; // compacted topic, null key → INVALID_RECORD
+export const REC_TS_RANGE = 1; // CreateTime outside [lower, upper] → INVALID_TIMESTAMP
+export const REC_TS_TYPE = 2; // producer set LogAppendTime → INVALID_TIMESTAMP
+
+export interface RecordCheckOptions {
+  /** cleanup.policy contains compact: every record needs a key. */
+  compacted?: boolean;
+  /** The topic's message.timestamp.type is CreateTime (record timestamps are range-checked when bounds are given). */
+  createTime?: boolean;
+  /** Inclusive CreateTime bounds (now - before.max.ms, now + after.max.ms); omit for none. */
+  lowerTimestamp?: number;
+  upperTimestamp?: number;
+  /** Largest record body (Kafka's max.decompressed.message.bytes); Kafka applies it to compressed batches only. */
+  maxRecordBytes?: number;
+}
+
+/** The state of one record walk; resumable (walkRecords continues from `index`/`pos`). */
+export interface RecordWalk {
+  data: Buffer;
+  pos: number;
+  end: number;
+  /** Records walked so far. */
+  index: number;
+  count: number;
+  baseOffset: number;
+  baseTimestamp: number;
+  /** maxTimestamp for LogAppendTime batches (every record reports it), else null. */
+  logAppendTime: number | null;
+  /** Largest record timestamp seen (NO_TIMESTAMP if none). */
+  maxTimestamp: number;
+  /** Every record's offsetDelta equals its index (Kafka rewrites compressed batches where not). */
+  consecutive: boolean;
+  /** Structural failure (the whole batch is rejected, no per-record list), or null. */
+  error: RecordsError | null;
+  /** Per-record problems: [index, REC_* kind, timestamp, offsetDelta] quadruples, or null when none. */
+  recordErrors: number[] | null;
+  opts: RecordCheckOptions;
+}
+
+/**
+ * Starts a walk over the records of the batch at buf[off...] (already validateBatch-clean). `data/pos/end`
+ * is the records section: the batch's own bytes when uncompressed, else the decompressed section.
+ */
+export function startRecordWalk(buf: Buffer, off: number, data: Buffer, pos: number, end: number, opts: RecordCheckOptions = {}): RecordWalk {
+  const attrs = buf.readInt16BE(off + ATTRIBUTES_OFFSET);
+  const logAppend = (attrs & TIMESTAMP_TYPE_MASK) !== 0;
+  return {
+    data, pos, end, index: 0,
+    count: buf.readInt32BE(off + RECORDS_COUNT_OFFSET),
+    baseOffset: readInt64Number(buf, off),
+    baseTimestamp: readInt64Number(buf, off + BASE_TIMESTAMP_OFFSET),
+    logAppendTime: logAppend ? readInt64Number(buf, off + MAX_TIMESTAMP_OFFSET) : null,
+    maxTimestamp: NO_TIMESTAMP,
+    consecutive: true,
+    error: null,
+    recordErrors: null,
+    opts,
+  };
+}
+
+function structure(msg: string): RecordsError {
+  return new RecordsError('INVALID_RECORD', msg);
+}
+
+/**
+ * Walks up to `limit` more records (Kafka's DefaultRecord.readFrom checks, by skipping bytes: record
+ * length inside the section, varints well formed, key/value/header lengths inside the record, header
+ * count ≥ 0, the record's fields adding up to its length; then, at the end, no bytes left over).
+ * Returns true when the walk is finished (all records, or w.error set). Never throws for bad bytes.
+ */
+export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
+  if (w.error !== null) return true;
+  const data = w.data;
+  const end = w.end;
+  const cur = new VarintCursor(data, w.pos, end);
+  const stop = Math.min(w.count, w.index + limit);
+  const o = w.opts;
+  const maxBody = o.maxRecordBytes ?? Infinity;
+  const checkRange = o.createTime === true && (o.lowerTimestamp !== undefined || o.upperTimestamp !== undefined);
+  const lower = o.lowerTimestamp ?? -Infinity;
+  const upper = o.upperTimestamp ?? Infinity;
+  let i = w.index;
+  let maxTs = w.maxTimestamp;
+  try {
+    for (; i < stop; i++) {
+      if (cur.pos >= end) throw structure('Incorrect declared batch size, premature EOF reached');
+      cur.end = end;
+      const length = cur.readVarint();
+      const start = cur.pos;
+      if (length > end - start) throw structure(`Invalid record size: expected ${length} bytes in record payload, but instead the buffer has only ${end - start} remaining bytes.`);
+      if (length > maxBody) throw structure(`Record size ${length} exceeds the configured maximum record size ${maxBody}`);
+      if (length < 1) throw structure(`Invalid record size: expected to read ${length} bytes in record payload, but instead read 0`);
+      const recEnd = start + length;
+      cur.end = recEnd;
+      cur.pos++; // attributes (unused in v2)
+      const tsDelta = cur.readVarlong();
+      const offsetDelta = cur.readVarint();
+      const keyLen = cur.readVarint();
+      if (keyLen > 0) {
+        if (keyLen > recEnd - cur.pos) throw structure('Found invalid record structure');
+        cur.pos += keyLen;
+      }
+      const valueLen = cur.readVarint();
+      if (valueLen > 0) {
+        if (valueLen > recEnd - cur.pos) throw structure('Found invalid record structure');
+        cur.pos += valueLen;
+      }
+      const headers = cur.readVarint();
+      if (headers < 0) throw structure(`Found invalid number of record headers ${headers}`);
+      if (headers > recEnd - cur.pos) throw structure(`Found invalid number of record headers. ${headers} is larger than the remaining size of the buffer`);
+      for (let h = 0; h < headers; h++) {
+        const hk = cur.readVarint();
+        if (hk < 0) throw structure(`Invalid negative header key size ${hk}`);
+        if (hk > recEnd - cur.pos) throw structure('Found invalid record structure');
+        cur.pos += hk;
+        const hv = cur.readVarint();
+        if (hv > 0) {
+          if (hv > recEnd - cur.pos) throw structure('Found invalid record structure');
+          cur.pos += hv;
+        }
+      }
+      if (cur.pos !== recEnd) throw structure(`Invalid record size: expected to read ${length} bytes in record payload, but instead read ${cur.pos - start}`);
+
+      if (offsetDelta !== i) w.consecutive = false;
+      const ts = w.logAppendTime ?? w.baseTimestamp + tsDelta;
+      if (ts > maxTs) maxTs = ts;
+      // LogValidator.validateRecord: the key first, then the timestamp.
+      let kind = -1;
+      if (o.compacted === true && keyLen < 0) kind = REC_NO_KEY;
+      else if (o.createTime === true && ts !== NO_TIMESTAMP) {
+        if (checkRange && (ts < lower || ts > upper)) kind = REC_TS_RANGE;
+      } else if (w.logAppendTime !== null) kind = REC_TS_TYPE;
+      if (kind >= 0) (w.recordErrors ??= []).push(i, kind, ts, offsetDelta);
+    }
+    w.index = i;
+    w.pos = cur.pos;
+    w.maxTimestamp = maxTs;
+    if (i < w.count) return false;
+    if (cur.pos !== end) throw structure('Incorrect declared batch size, records still remaining in file');
+    return true;
+  } catch (e) {
+    w.error = e instanceof RecordsError ? e : structure('Found invalid record structure');
+    w.index = i;
+    return true;
+  }
+}
+
+/**
+ * Kafka's client-batch header checks with its messages (LogValidator.validateBatch and
+ * DefaultRecordBatch): count > 0, lastOffsetDelta + 1 == count, no control batch, a producer id needs
+ * a sequence. Returns a RecordsError or null. validateBatch(fromClient) gives the same verdicts without
+ * the messages.
+ */
+export function clientBatchError(buf: Buffer, off = 0): RecordsError | null {
+  const count = buf.readInt32BE(off + RECORDS_COUNT_OFFSET);
+  const lastOffsetDelta = buf.readInt32BE(off + LAST_OFFSET_DELTA_OFFSET);
+  const base = readInt64Number(buf, off);
+  if (lastOffsetDelta < 0) return structure(`Batch has an invalid offset range: [${base}, ${base + lastOffsetDelta}]`);
+  if (count <= 0) return structure(`Invalid reported count for record batch: ${count}`);
+  if (lastOffsetDelta + 1 !== count) return structure(`Inconsistent batch offset range [${base}, ${base + lastOffsetDelta}] and count of records ${count}`);
+  const attrs = buf.readInt16BE(off + ATTRIBUTES_OFFSET);
+  if (attrs & CONTROL_MASK) return structure('Clients are not allowed to write control records');
+  const pid = buf.readBigInt64BE(off + PRODUCER_ID_OFFSET);
+  const seq = buf.readInt32BE(off + BASE_SEQUENCE_OFFSET);
+  if (pid >= 0n && seq < 0) return structure(`Invalid sequence number ${seq} in record batch with producerId ${pid}`);
+  return null;
+}
+
+// ---------------------------------------------------------------------------
 // In-place patching
 
 /** Sets baseOffset (outside the CRC; no CRC update needed). */
