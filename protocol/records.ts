@@ -33,6 +33,9 @@
 //    to the Kafka error code.
 //  - parseBatchHeader() throws RecordsError('CORRUPT_MESSAGE') when fewer than
 //    61 bytes are available.
+//  - walkRecords() (the Produce path's LogValidator pass) never throws: it
+//    records a structural RecordsError or per-record errors in its RecordWalk,
+//    walking bytes only (no record objects), resumable in slices.
 
 import { crc32c } from '@node-rs/crc32';
 import { decompress as defaultDecompress, compress as defaultCompress, isSupportedCodec, CompressionError } from './compression.ts';
@@ -497,77 +500,140 @@ export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
   if (w.error !== null) return true;
   const data = w.data;
   const end = w.end;
-  const cur = new VarintCursor(data, w.pos, end);
   const stop = Math.min(w.count, w.index + limit);
   const o = w.opts;
   const maxBody = o.maxRecordBytes ?? Infinity;
   const checkRange = o.createTime === true && (o.lowerTimestamp !== undefined || o.upperTimestamp !== undefined);
   const lower = o.lowerTimestamp ?? -Infinity;
   const upper = o.upperTimestamp ?? Infinity;
+  const compacted = o.compacted === true;
+  const createTime = o.createTime === true;
+  const logAppendTime = w.logAppendTime;
+  const baseTimestamp = w.baseTimestamp;
   let i = w.index;
   let maxTs = w.maxTimestamp;
+  let pos = w.pos;
   try {
     for (; i < stop; i++) {
-      if (cur.pos >= end) throw structure('Incorrect declared batch size, premature EOF reached');
-      cur.end = end;
-      const length = cur.readVarint();
-      const start = cur.pos;
+      if (pos >= end) throw structure('Incorrect declared batch size, premature EOF reached');
+      const length = varint(data, pos, end);
+      const start = V_POS;
       if (length > end - start) throw structure(`Invalid record size: expected ${length} bytes in record payload, but instead the buffer has only ${end - start} remaining bytes.`);
       if (length > maxBody) throw structure(`Record size ${length} exceeds the configured maximum record size ${maxBody}`);
       if (length < 1) throw structure(`Invalid record size: expected to read ${length} bytes in record payload, but instead read 0`);
       const recEnd = start + length;
-      cur.end = recEnd;
-      cur.pos++; // attributes (unused in v2)
-      const tsDelta = cur.readVarlong();
-      const offsetDelta = cur.readVarint();
-      const keyLen = cur.readVarint();
+      // attributes (unused in v2), then the timestamp delta
+      const tsDelta = varlong(data, start + 1, recEnd);
+      const offsetDelta = varint(data, V_POS, recEnd);
+      const keyLen = varint(data, V_POS, recEnd);
+      pos = V_POS;
       if (keyLen > 0) {
-        if (keyLen > recEnd - cur.pos) throw structure('Found invalid record structure');
-        cur.pos += keyLen;
+        if (keyLen > recEnd - pos) throw structure('Found invalid record structure');
+        pos += keyLen;
       }
-      const valueLen = cur.readVarint();
+      const valueLen = varint(data, pos, recEnd);
+      pos = V_POS;
       if (valueLen > 0) {
-        if (valueLen > recEnd - cur.pos) throw structure('Found invalid record structure');
-        cur.pos += valueLen;
+        if (valueLen > recEnd - pos) throw structure('Found invalid record structure');
+        pos += valueLen;
       }
-      const headers = cur.readVarint();
-      if (headers < 0) throw structure(`Found invalid number of record headers ${headers}`);
-      if (headers > recEnd - cur.pos) throw structure(`Found invalid number of record headers. ${headers} is larger than the remaining size of the buffer`);
-      for (let h = 0; h < headers; h++) {
-        const hk = cur.readVarint();
-        if (hk < 0) throw structure(`Invalid negative header key size ${hk}`);
-        if (hk > recEnd - cur.pos) throw structure('Found invalid record structure');
-        cur.pos += hk;
-        const hv = cur.readVarint();
-        if (hv > 0) {
-          if (hv > recEnd - cur.pos) throw structure('Found invalid record structure');
-          cur.pos += hv;
+      const headers = varint(data, pos, recEnd);
+      pos = V_POS;
+      if (headers !== 0) {
+        if (headers < 0) throw structure(`Found invalid number of record headers ${headers}`);
+        if (headers > recEnd - pos) throw structure(`Found invalid number of record headers. ${headers} is larger than the remaining size of the buffer`);
+        for (let h = 0; h < headers; h++) {
+          const hk = varint(data, pos, recEnd);
+          pos = V_POS;
+          if (hk < 0) throw structure(`Invalid negative header key size ${hk}`);
+          if (hk > recEnd - pos) throw structure('Found invalid record structure');
+          pos += hk;
+          const hv = varint(data, pos, recEnd);
+          pos = V_POS;
+          if (hv > 0) {
+            if (hv > recEnd - pos) throw structure('Found invalid record structure');
+            pos += hv;
+          }
         }
       }
-      if (cur.pos !== recEnd) throw structure(`Invalid record size: expected to read ${length} bytes in record payload, but instead read ${cur.pos - start}`);
+      if (pos !== recEnd) throw structure(`Invalid record size: expected to read ${length} bytes in record payload, but instead read ${pos - start}`);
 
       if (offsetDelta !== i) w.consecutive = false;
-      const ts = w.logAppendTime ?? w.baseTimestamp + tsDelta;
+      const ts = logAppendTime ?? baseTimestamp + tsDelta;
       if (ts > maxTs) maxTs = ts;
       // LogValidator.validateRecord: the key first, then the timestamp.
       let kind = -1;
-      if (o.compacted === true && keyLen < 0) kind = REC_NO_KEY;
-      else if (o.createTime === true && ts !== NO_TIMESTAMP) {
+      if (compacted && keyLen < 0) kind = REC_NO_KEY;
+      else if (createTime && ts !== NO_TIMESTAMP) {
         if (checkRange && (ts < lower || ts > upper)) kind = REC_TS_RANGE;
-      } else if (w.logAppendTime !== null) kind = REC_TS_TYPE;
+      } else if (logAppendTime !== null) kind = REC_TS_TYPE;
       if (kind >= 0) (w.recordErrors ??= []).push(i, kind, ts, offsetDelta);
     }
     w.index = i;
-    w.pos = cur.pos;
+    w.pos = pos;
     w.maxTimestamp = maxTs;
     if (i < w.count) return false;
-    if (cur.pos !== end) throw structure('Incorrect declared batch size, records still remaining in file');
+    if (pos !== end) throw structure('Incorrect declared batch size, records still remaining in file');
     return true;
   } catch (e) {
     w.error = e instanceof RecordsError ? e : structure('Found invalid record structure');
     w.index = i;
     return true;
   }
+}
+
+// The walk's varint readers return the value and leave the position after it in V_POS (no allocation).
+let V_POS = 0;
+const varintCursor = new VarintCursor(Buffer.alloc(0));
+
+/** Zig-zag varint at data[pos] within `lim`; throws VarintError when malformed or past `lim`. */
+function varint(data: Buffer, pos: number, lim: number): number {
+  if (pos < lim) {
+    const b = data[pos]!;
+    if (b < 0x80) {
+      V_POS = pos + 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
+    if (pos + 1 < lim) {
+      const b1 = data[pos + 1]!;
+      if (b1 < 0x80) {
+        V_POS = pos + 2;
+        const u = (b & 0x7f) | (b1 << 7);
+        return (u >>> 1) ^ -(u & 1);
+      }
+    }
+  }
+  varintCursor.buf = data;
+  varintCursor.pos = pos;
+  varintCursor.end = lim;
+  const v = varintCursor.readVarint();
+  V_POS = varintCursor.pos;
+  return v;
+}
+
+/** Zig-zag varlong as a number, like varint. */
+function varlong(data: Buffer, pos: number, lim: number): number {
+  if (pos < lim) {
+    const b = data[pos]!;
+    if (b < 0x80) {
+      V_POS = pos + 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
+    if (pos + 1 < lim) {
+      const b1 = data[pos + 1]!;
+      if (b1 < 0x80) {
+        V_POS = pos + 2;
+        const u = (b & 0x7f) | (b1 << 7);
+        return (u >>> 1) ^ -(u & 1);
+      }
+    }
+  }
+  varintCursor.buf = data;
+  varintCursor.pos = pos;
+  varintCursor.end = lim;
+  const v = varintCursor.readVarlong();
+  V_POS = varintCursor.pos;
+  return v;
 }
 
 /**

@@ -1,9 +1,14 @@
-// Produce (key 0). Each partition's single v2 batch is validated (framing, CRC-32C, size, codec) and
-// handed to storage as the request's own bytes: storage patches offsets in place and writes them.
-// Records are decoded only when the topic demands it: recompression (compression.type other than
-// `producer`), per-record checks for compacted topics (null keys), and CreateTime timestamps outside
-// message.timestamp.before/after.max.ms (walked only when the batch header's max timestamp is out of range
-// or a lower bound is configured).
+// Produce (key 0). Each partition's single v2 batch is validated as Kafka's LogValidator does: framing,
+// CRC-32C, size, codec and client-batch rules (count > 0 = lastOffsetDelta + 1, no control batch), then a
+// walk over the record bytes (protocol/records.ts walkRecords: the count is the records present, lengths,
+// varints, key/value/header sizes add up, nothing left over; no record objects). The walk also collects
+// Kafka's per-record errors (null keys on compacted topics, CreateTime outside
+// message.timestamp.before/after.max.ms, producer-set LogAppendTime), all named in record_errors (v8+), and
+// the stored max timestamp is the one the records give. Uncompressed batches are walked in place,
+// synchronously. Compressed ones (and recompression for compression.type) take the asynchronous path:
+// decompressed off the JS thread, bounded by MAX_DECOMPRESSED_BATCH_BYTES (MESSAGE_TOO_LARGE beyond it),
+// walked in slices between event-loop turns, each record within max.decompressed.message.bytes (Kafka
+// trunk); batches for a partition that arrive meanwhile queue behind it, so appends keep arrival order.
 // Batches with a producer id (≥ 0) go through the partition's producer state (broker/producers/state.ts,
 // Kafka's ProducerStateManager): checked and reserved synchronously right before the storage append, in
 // request order; the state advances only once the append succeeded. A retry of one of the producer's
