@@ -14,6 +14,8 @@ import {
   isXerialSnappy,
   snappyCompressRaw,
   XERIAL_MAGIC,
+  lz4MaxOutput,
+  snappyCompressXerial,
   CODEC_GZIP,
   CODEC_SNAPPY,
   CODEC_LZ4,
@@ -213,8 +215,28 @@ t.test('maxOutputBytes guards against decompression bombs', async (t) => {
     const e = t.throws(() => decompress(codec, c, { maxOutputBytes: 1000 })) as CompressionError;
     t.equal(e.kind, 'TOO_LARGE', `${codecName(codec)} sync`);
     t.equal(await rejectionKind(decompressAsync(codec, c, { maxOutputBytes: 1000 })), 'TOO_LARGE', `${codecName(codec)} async`);
-    t.equal(decompress(codec, c, { maxOutputBytes: data.length }).length, data.length, 'exact limit ok');
+    // lz4 is bounded from its block headers, up to one block early (lz4MaxOutput).
+    const exact = codec === CODEC_LZ4 ? lz4MaxOutput(c) : data.length;
+    t.equal(decompress(codec, c, { maxOutputBytes: exact }).length, data.length, 'exact limit ok');
+    t.equal((await decompressAsync(codec, c, { maxOutputBytes: exact })).length, data.length, 'exact limit ok (async)');
   }
   const raw = rawSnappy(data);
   t.equal((t.throws(() => decompress(CODEC_SNAPPY, raw, { maxOutputBytes: 10 })) as CompressionError).kind, 'TOO_LARGE', 'raw snappy too');
+});
+
+t.test('lz4: the bound from block headers rejects a bomb before it is inflated', async (t) => {
+  const data = Buffer.alloc(8 << 20); // 8 MiB of zeros: a few KiB of lz4
+  const c = compress(CODEC_LZ4, data);
+  t.ok(lz4MaxOutput(c) >= data.length, 'the bound is an upper bound');
+  t.ok(lz4MaxOutput(c) <= data.length + 4 * 1024 * 1024, 'at most one block above');
+  t.equal(await rejectionKind(decompressAsync(CODEC_LZ4, c, { maxOutputBytes: 1 << 20 })), 'TOO_LARGE');
+  t.equal(lz4MaxOutput(Buffer.from('not lz4 at all')), -1);
+});
+
+t.test('xerial snappy above the sync threshold decompresses off the JS thread, same bytes', async (t) => {
+  const data = Buffer.alloc(3 << 20);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+  const x = snappyCompressXerial(data);
+  t.ok((await decompressAsync(CODEC_SNAPPY, x)).equals(data));
+  t.equal(await rejectionKind(decompressAsync(CODEC_SNAPPY, x, { maxOutputBytes: 1 << 20 })), 'TOO_LARGE');
 });

@@ -86,7 +86,8 @@ export interface DecompressOptions {
   /**
    * Upper bound on the decompressed size (decompression-bomb guard). Enforced
    * while inflating for gzip/zstd, from the declared block lengths for snappy,
-   * and after the fact for lz4. Default: no limit beyond Node's buffer limit.
+   * and for lz4 from an upper bound its block headers give (lz4MaxOutput; it can
+   * reject a frame up to one block early). Default: no limit beyond Node's buffer limit.
    */
   maxOutputBytes?: number;
 }
@@ -273,6 +274,7 @@ export function decompress(codec: number, buf: Buffer, options: DecompressOption
     case CODEC_SNAPPY:
       return snappyDecompress(buf, max);
     case CODEC_LZ4: {
+      lz4CheckBound(buf, max);
       let out: Buffer;
       try {
         out = lz4().decompressFrameSync(buf);
@@ -328,6 +330,85 @@ export async function compressAsync(codec: number, buf: Buffer, options: Compres
   }
 }
 
+/** Below this many output bytes a xerial stream is inflated on the JS thread (well under a millisecond). */
+const XERIAL_SYNC_BYTES = 256 * 1024;
+
+/** Xerial snappy off the JS thread: blocks are inflated in parallel on the thread pool, after the bound check. */
+async function xerialDecompressAsync(buf: Buffer, max = Infinity): Promise<Buffer> {
+  let blocks: Buffer[];
+  let total = 0;
+  try {
+    blocks = xerialBlocks(buf);
+    for (const b of blocks) {
+      const d = snappyDeclaredLength(b, 0, b.length);
+      if (d < 0) throw new CompressionError('CORRUPT', CODEC_SNAPPY, 'bad snappy block header');
+      total += d;
+    }
+  } catch (e) {
+    throw asCorrupt(CODEC_SNAPPY, e);
+  }
+  if (total > max) throw tooLarge(CODEC_SNAPPY, max);
+  if (total <= XERIAL_SYNC_BYTES) return snappyDecompress(buf, max);
+  let parts: Buffer[];
+  try {
+    parts = (await Promise.all(blocks.map((b) => snappy().uncompress(b, { asBuffer: true })))) as Buffer[];
+  } catch (e) {
+    throw asCorrupt(CODEC_SNAPPY, e);
+  }
+  const out = Buffer.concat(parts);
+  if (out.length !== total) throw new CompressionError('CORRUPT', CODEC_SNAPPY, 'snappy blocks differ from their declared lengths');
+  return out;
+}
+
+// LZ4 frame: magic, FLG, BD (block max size), optional content size / dict id, header checksum; then blocks
+// of [uint32 LE size, high bit = stored uncompressed][data][optional checksum], size 0 ends the frame.
+const LZ4_MAGIC = 0x184d2204;
+const LZ4_BLOCK_MAX = [0, 0, 0, 0, 64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
+
+/**
+ * An upper bound of an LZ4 frame sequence's decompressed size from its block headers alone: a
+ * compressed block inflates to at most the frame's block maximum. lz4-napi only decompresses whole
+ * frames into memory, so this is checked before decompressing. -1 when the framing is not LZ4's
+ * (decompression then reports it).
+ */
+export function lz4MaxOutput(buf: Buffer): number {
+  let pos = 0;
+  let total = 0;
+  while (pos < buf.length) {
+    if (buf.length - pos < 7) return -1;
+    const magic = buf.readUInt32LE(pos);
+    if ((magic & 0xfffffff0) === 0x184d2a50) {
+      // Skippable frame.
+      if (buf.length - pos < 8) return -1;
+      pos += 8 + buf.readUInt32LE(pos + 4);
+      continue;
+    }
+    if (magic !== LZ4_MAGIC) return -1;
+    const flg = buf[pos + 4]!;
+    const blockMax = LZ4_BLOCK_MAX[(buf[pos + 5]! >> 4) & 7]!;
+    if (blockMax === 0) return -1;
+    pos += 6 + (flg & 0x08 ? 8 : 0) + (flg & 0x01 ? 4 : 0) + 1;
+    const blockChecksum = flg & 0x10 ? 4 : 0;
+    for (;;) {
+      if (buf.length - pos < 4) return -1;
+      const word = buf.readUInt32LE(pos);
+      pos += 4;
+      if (word === 0) break;
+      const size = word & 0x7fffffff;
+      // An LZ4 sequence turns each input byte into at most 255 output bytes (match-length runs).
+      total += word & 0x80000000 ? size : Math.min(blockMax, size * 255 + 24);
+      pos += size + blockChecksum;
+    }
+    if (flg & 0x04) pos += 4; // content checksum
+  }
+  return total;
+}
+
+function lz4CheckBound(buf: Buffer, max: number | undefined): void {
+  if (max === undefined || max === Infinity) return;
+  if (lz4MaxOutput(buf) > max) throw tooLarge(CODEC_LZ4, max);
+}
+
 export async function decompressAsync(codec: number, buf: Buffer, options: DecompressOptions = {}): Promise<Buffer> {
   const max = options.maxOutputBytes;
   switch (codec) {
@@ -336,13 +417,14 @@ export async function decompressAsync(codec: number, buf: Buffer, options: Decom
     case CODEC_GZIP:
     case CODEC_ZSTD:
       try {
-        return await (codec === CODEC_GZIP ? gunzipAsync : zstdDecompressAsync)(buf, zlibMax(max));
+        // 64 KiB chunks: fewer thread-pool round trips; maxOutputLength stops inflating at the bound.
+        return await (codec === CODEC_GZIP ? gunzipAsync : zstdDecompressAsync)(buf, { chunkSize: 64 * 1024, ...zlibMax(max) });
       } catch (e) {
         if (max !== undefined && (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(codec, max);
         throw asCorrupt(codec, e);
       }
     case CODEC_SNAPPY:
-      if (isXerialSnappy(buf)) return snappyDecompress(buf, max); // many small blocks: sync is fine
+      if (isXerialSnappy(buf)) return xerialDecompressAsync(buf, max);
       try {
         const declared = snappyDeclaredLength(buf, 0, buf.length);
         if (max !== undefined && declared > max) throw tooLarge(codec, max);
@@ -351,6 +433,7 @@ export async function decompressAsync(codec: number, buf: Buffer, options: Decom
         throw asCorrupt(codec, e);
       }
     case CODEC_LZ4: {
+      lz4CheckBound(buf, max);
       let out: Buffer;
       try {
         out = await lz4().decompressFrame(buf);

@@ -638,3 +638,29 @@ t.test('our batches decode with kafkajs', async (t) => {
     t.same(d.records[4].headers.h1, Buffer.from('one'));
   }
 });
+
+t.test('walkRecords: Kafka-clean batches pass, resumable in slices; structural errors and per-record errors', async (t) => {
+  const { walkRecords, startRecordWalk, clientBatchError, REC_NO_KEY, RECORDS_OFFSET } = await import('./records.ts');
+  const recs = Array.from({ length: 300 }, (_, i) => ({ key: i % 100 === 7 ? null : `k${i}`, value: `v${i}`, headers: i % 2 ? [{ key: 'h', value: 'x' }] : [], timestamp: 1000 + i }));
+  const b = buildRecordBatch({ records: recs });
+  const whole = startRecordWalk(b, 0, b, RECORDS_OFFSET, b.length, { compacted: true });
+  t.equal(walkRecords(whole), true);
+  t.equal(whole.error, null);
+  t.equal(whole.maxTimestamp, 1299);
+  t.ok(whole.consecutive);
+  t.same(whole.recordErrors!.filter((_, k) => k % 4 === 0), [7, 107, 207]);
+  t.equal(whole.recordErrors![1], REC_NO_KEY);
+  const sliced = startRecordWalk(b, 0, b, RECORDS_OFFSET, b.length, { compacted: true });
+  let turns = 1;
+  while (!walkRecords(sliced, 64)) turns++;
+  t.equal(turns, 5, 'five slices of at most 64 records');
+  t.same([sliced.index, sliced.maxTimestamp, sliced.recordErrors], [300, 1299, whole.recordErrors]);
+  const truncated = Buffer.from(b.subarray(0, b.length - 3));
+  const w = startRecordWalk(truncated, 0, truncated, RECORDS_OFFSET, truncated.length);
+  walkRecords(w);
+  t.equal(w.error?.kind, 'INVALID_RECORD');
+  const lying = buildRecordBatch({ records: [{ value: 'a' }] });
+  lying.writeInt32BE(1_000_000, 57);
+  t.match(clientBatchError(lying)?.message, /Inconsistent batch offset range \[0, 0\] and count of records 1000000/);
+  t.equal(clientBatchError(buildRecordBatch({ records: [{ value: 'a' }] })), null);
+});

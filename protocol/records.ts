@@ -33,6 +33,9 @@
 //    to the Kafka error code.
 //  - parseBatchHeader() throws RecordsError('CORRUPT_MESSAGE') when fewer than
 //    61 bytes are available.
+//  - walkRecords() (the Produce path's LogValidator pass) never throws: it
+//    records a structural RecordsError or per-record errors in its RecordWalk,
+//    walking bytes only (no record objects), resumable in slices.
 
 import { crc32c } from '@node-rs/crc32';
 import { decompress as defaultDecompress, compress as defaultCompress, isSupportedCodec, CompressionError } from './compression.ts';
@@ -417,6 +420,241 @@ export function validateBatchRecords(buf: Buffer, offset = 0, decompressFn: Deco
     if (e instanceof RecordsError) return e.kind;
     return 'CORRUPT_MESSAGE';
   }
+}
+
+// ---------------------------------------------------------------------------
+// Record walk (Kafka's LogValidator per-record pass, without record objects)
+
+/** Per-record problems the walk collects (LogValidator's RecordErrors): the batch is rejected, these are named. */
+export const REC_NO_KEY = 0; // compacted topic, null key → INVALID_RECORD
+export const REC_TS_RANGE = 1; // CreateTime outside [lower, upper] → INVALID_TIMESTAMP
+export const REC_TS_TYPE = 2; // producer set LogAppendTime → INVALID_TIMESTAMP
+
+export interface RecordCheckOptions {
+  /** cleanup.policy contains compact: every record needs a key. */
+  compacted?: boolean;
+  /** The topic's message.timestamp.type is CreateTime (record timestamps are range-checked when bounds are given). */
+  createTime?: boolean;
+  /** Inclusive CreateTime bounds (now - before.max.ms, now + after.max.ms); omit for none. */
+  lowerTimestamp?: number;
+  upperTimestamp?: number;
+  /** Largest record body (Kafka's max.decompressed.message.bytes); Kafka applies it to compressed batches only. */
+  maxRecordBytes?: number;
+}
+
+/** The state of one record walk; resumable (walkRecords continues from `index`/`pos`). */
+export interface RecordWalk {
+  data: Buffer;
+  pos: number;
+  end: number;
+  /** Records walked so far. */
+  index: number;
+  count: number;
+  baseOffset: number;
+  baseTimestamp: number;
+  /** maxTimestamp for LogAppendTime batches (every record reports it), else null. */
+  logAppendTime: number | null;
+  /** Largest record timestamp seen (NO_TIMESTAMP if none). */
+  maxTimestamp: number;
+  /** Every record's offsetDelta equals its index (Kafka rewrites compressed batches where not). */
+  consecutive: boolean;
+  /** Structural failure (the whole batch is rejected, no per-record list), or null. */
+  error: RecordsError | null;
+  /** Per-record problems: [index, REC_* kind, timestamp, offsetDelta] quadruples, or null when none. */
+  recordErrors: number[] | null;
+  opts: RecordCheckOptions;
+}
+
+/**
+ * Starts a walk over the records of the batch at buf[off...] (already validateBatch-clean). `data/pos/end`
+ * is the records section: the batch's own bytes when uncompressed, else the decompressed section.
+ */
+export function startRecordWalk(buf: Buffer, off: number, data: Buffer, pos: number, end: number, opts: RecordCheckOptions = {}): RecordWalk {
+  const attrs = buf.readInt16BE(off + ATTRIBUTES_OFFSET);
+  const logAppend = (attrs & TIMESTAMP_TYPE_MASK) !== 0;
+  return {
+    data, pos, end, index: 0,
+    count: buf.readInt32BE(off + RECORDS_COUNT_OFFSET),
+    baseOffset: readInt64Number(buf, off),
+    baseTimestamp: readInt64Number(buf, off + BASE_TIMESTAMP_OFFSET),
+    logAppendTime: logAppend ? readInt64Number(buf, off + MAX_TIMESTAMP_OFFSET) : null,
+    maxTimestamp: NO_TIMESTAMP,
+    consecutive: true,
+    error: null,
+    recordErrors: null,
+    opts,
+  };
+}
+
+function structure(msg: string): RecordsError {
+  return new RecordsError('INVALID_RECORD', msg);
+}
+
+/**
+ * Walks up to `limit` more records (Kafka's DefaultRecord.readFrom checks, by skipping bytes: record
+ * length inside the section, varints well formed, key/value/header lengths inside the record, header
+ * count ≥ 0, the record's fields adding up to its length; then, at the end, no bytes left over).
+ * Returns true when the walk is finished (all records, or w.error set). Never throws for bad bytes.
+ */
+export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
+  if (w.error !== null) return true;
+  const data = w.data;
+  const end = w.end;
+  const stop = Math.min(w.count, w.index + limit);
+  const o = w.opts;
+  const maxBody = o.maxRecordBytes ?? Infinity;
+  const checkRange = o.createTime === true && (o.lowerTimestamp !== undefined || o.upperTimestamp !== undefined);
+  const lower = o.lowerTimestamp ?? -Infinity;
+  const upper = o.upperTimestamp ?? Infinity;
+  const compacted = o.compacted === true;
+  const createTime = o.createTime === true;
+  const logAppendTime = w.logAppendTime;
+  const baseTimestamp = w.baseTimestamp;
+  let i = w.index;
+  let maxTs = w.maxTimestamp;
+  let pos = w.pos;
+  try {
+    for (; i < stop; i++) {
+      if (pos >= end) throw structure('Incorrect declared batch size, premature EOF reached');
+      const length = varint(data, pos, end);
+      const start = V_POS;
+      if (length > end - start) throw structure(`Invalid record size: expected ${length} bytes in record payload, but instead the buffer has only ${end - start} remaining bytes.`);
+      if (length > maxBody) throw structure(`Record size ${length} exceeds the configured maximum record size ${maxBody}`);
+      if (length < 1) throw structure(`Invalid record size: expected to read ${length} bytes in record payload, but instead read 0`);
+      const recEnd = start + length;
+      // attributes (unused in v2), then the timestamp delta
+      const tsDelta = varlong(data, start + 1, recEnd);
+      const offsetDelta = varint(data, V_POS, recEnd);
+      const keyLen = varint(data, V_POS, recEnd);
+      pos = V_POS;
+      if (keyLen > 0) {
+        if (keyLen > recEnd - pos) throw structure('Found invalid record structure');
+        pos += keyLen;
+      }
+      const valueLen = varint(data, pos, recEnd);
+      pos = V_POS;
+      if (valueLen > 0) {
+        if (valueLen > recEnd - pos) throw structure('Found invalid record structure');
+        pos += valueLen;
+      }
+      const headers = varint(data, pos, recEnd);
+      pos = V_POS;
+      if (headers !== 0) {
+        if (headers < 0) throw structure(`Found invalid number of record headers ${headers}`);
+        if (headers > recEnd - pos) throw structure(`Found invalid number of record headers. ${headers} is larger than the remaining size of the buffer`);
+        for (let h = 0; h < headers; h++) {
+          const hk = varint(data, pos, recEnd);
+          pos = V_POS;
+          if (hk < 0) throw structure(`Invalid negative header key size ${hk}`);
+          if (hk > recEnd - pos) throw structure('Found invalid record structure');
+          pos += hk;
+          const hv = varint(data, pos, recEnd);
+          pos = V_POS;
+          if (hv > 0) {
+            if (hv > recEnd - pos) throw structure('Found invalid record structure');
+            pos += hv;
+          }
+        }
+      }
+      if (pos !== recEnd) throw structure(`Invalid record size: expected to read ${length} bytes in record payload, but instead read ${pos - start}`);
+
+      if (offsetDelta !== i) w.consecutive = false;
+      const ts = logAppendTime ?? baseTimestamp + tsDelta;
+      if (ts > maxTs) maxTs = ts;
+      // LogValidator.validateRecord: the key first, then the timestamp.
+      let kind = -1;
+      if (compacted && keyLen < 0) kind = REC_NO_KEY;
+      else if (createTime && ts !== NO_TIMESTAMP) {
+        if (checkRange && (ts < lower || ts > upper)) kind = REC_TS_RANGE;
+      } else if (logAppendTime !== null) kind = REC_TS_TYPE;
+      if (kind >= 0) (w.recordErrors ??= []).push(i, kind, ts, offsetDelta);
+    }
+    w.index = i;
+    w.pos = pos;
+    w.maxTimestamp = maxTs;
+    if (i < w.count) return false;
+    if (pos !== end) throw structure('Incorrect declared batch size, records still remaining in file');
+    return true;
+  } catch (e) {
+    w.error = e instanceof RecordsError ? e : structure('Found invalid record structure');
+    w.index = i;
+    return true;
+  }
+}
+
+// The walk's varint readers return the value and leave the position after it in V_POS (no allocation).
+let V_POS = 0;
+const varintCursor = new VarintCursor(Buffer.alloc(0));
+
+/** Zig-zag varint at data[pos] within `lim`; throws VarintError when malformed or past `lim`. */
+function varint(data: Buffer, pos: number, lim: number): number {
+  if (pos < lim) {
+    const b = data[pos]!;
+    if (b < 0x80) {
+      V_POS = pos + 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
+    if (pos + 1 < lim) {
+      const b1 = data[pos + 1]!;
+      if (b1 < 0x80) {
+        V_POS = pos + 2;
+        const u = (b & 0x7f) | (b1 << 7);
+        return (u >>> 1) ^ -(u & 1);
+      }
+    }
+  }
+  varintCursor.buf = data;
+  varintCursor.pos = pos;
+  varintCursor.end = lim;
+  const v = varintCursor.readVarint();
+  V_POS = varintCursor.pos;
+  return v;
+}
+
+/** Zig-zag varlong as a number, like varint. */
+function varlong(data: Buffer, pos: number, lim: number): number {
+  if (pos < lim) {
+    const b = data[pos]!;
+    if (b < 0x80) {
+      V_POS = pos + 1;
+      return (b >>> 1) ^ -(b & 1);
+    }
+    if (pos + 1 < lim) {
+      const b1 = data[pos + 1]!;
+      if (b1 < 0x80) {
+        V_POS = pos + 2;
+        const u = (b & 0x7f) | (b1 << 7);
+        return (u >>> 1) ^ -(u & 1);
+      }
+    }
+  }
+  varintCursor.buf = data;
+  varintCursor.pos = pos;
+  varintCursor.end = lim;
+  const v = varintCursor.readVarlong();
+  V_POS = varintCursor.pos;
+  return v;
+}
+
+/**
+ * Kafka's client-batch header checks with its messages (LogValidator.validateBatch and
+ * DefaultRecordBatch): count > 0, lastOffsetDelta + 1 == count, no control batch, a producer id needs
+ * a sequence. Returns a RecordsError or null. validateBatch(fromClient) gives the same verdicts without
+ * the messages.
+ */
+export function clientBatchError(buf: Buffer, off = 0): RecordsError | null {
+  const count = buf.readInt32BE(off + RECORDS_COUNT_OFFSET);
+  const lastOffsetDelta = buf.readInt32BE(off + LAST_OFFSET_DELTA_OFFSET);
+  const base = readInt64Number(buf, off);
+  if (lastOffsetDelta < 0) return structure(`Batch has an invalid offset range: [${base}, ${base + lastOffsetDelta}]`);
+  if (count <= 0) return structure(`Invalid reported count for record batch: ${count}`);
+  if (lastOffsetDelta + 1 !== count) return structure(`Inconsistent batch offset range [${base}, ${base + lastOffsetDelta}] and count of records ${count}`);
+  const attrs = buf.readInt16BE(off + ATTRIBUTES_OFFSET);
+  if (attrs & CONTROL_MASK) return structure('Clients are not allowed to write control records');
+  const pid = buf.readBigInt64BE(off + PRODUCER_ID_OFFSET);
+  const seq = buf.readInt32BE(off + BASE_SEQUENCE_OFFSET);
+  if (pid >= 0n && seq < 0) return structure(`Invalid sequence number ${seq} in record batch with producerId ${pid}`);
+  return null;
 }
 
 // ---------------------------------------------------------------------------

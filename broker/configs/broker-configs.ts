@@ -32,7 +32,7 @@ export interface BrokerConfigEntry {
   aliases?: string[];
   /** Accepted in config files but not listed by DescribeConfigs (Kafka's internal configs). */
   internal?: boolean;
-  /** What gregor does with it; undefined only for max.decompressed.message.bytes (classified by its own change). */
+  /** What gregor does with it. */
   support?: Support;
 }
 
@@ -250,6 +250,7 @@ const ONE_REPLICA = sat('a single node holds one replica of each partition, whic
 const SUPPORT: Record<string, Support> = {
   'node.id': E, 'cluster.id': E, 'listeners': E, 'advertised.listeners': E, 'listener.security.protocol.map': E,
   'broker.rack': E, 'log.dirs': E, 'unstable.api.versions.enable': E,
+  'max.decompressed.message.bytes': E, // each record of a compressed batch (produce.ts)
   'process.roles': E, // checked: gregor is always broker and controller
   'controller.quorum.voters': E, // checked: only this node may be a voter
   'controller.quorum.bootstrap.servers': NO_PEERS,

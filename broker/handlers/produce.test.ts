@@ -6,7 +6,9 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { makeProduceRequest } from '../../protocol/generated/produce.ts';
 import { buildRecordBatch, parseBatchHeader, recomputeCrc } from '../../protocol/records.ts';
 import { RawClient } from '../testing/raw-client.ts';
-import { batchOf, FETCH, fetchRequest, PRODUCE, produce } from '../testing/produce.ts';
+import { batchOf, batchWithSection, bombBatch, FETCH, fetchRequest, PRODUCE, produce, withCrc } from '../testing/produce.ts';
+import { compress } from '../../protocol/compression.ts';
+import { records as iterateRecords, RecordBatchView } from '../../protocol/records.ts';
 import { startTestBroker } from '../testing/start.ts';
 import { setTestDropAfterAppend } from './produce.ts';
 
@@ -127,14 +129,21 @@ t.test('compression.type other than producer recompresses', async (t) => {
   t.equal(h.recordsCount, 50);
 });
 
-t.test('compacted topics reject null keys with per-record errors (v8+)', async (t) => {
+t.test('compacted topics reject null keys, naming every keyless record (KIP-467, v8+)', async (t) => {
   const { tb, c } = await setup(t);
   await tb.broker.context.createTopic('cmp', 1, new Map([['cleanup.policy', 'compact']]));
-  const b = buildRecordBatch({ records: [{ key: 'a', value: '1' }, { key: null, value: '2' }] });
-  const r = await produce(c, 'cmp', 0, b, 9);
-  t.equal(r.errorCode, ErrorCode.INVALID_RECORD);
-  t.same(r.recordErrors.map((e: any) => e.batchIndex), [1]);
-  t.match(r.errorMessage, /without key/);
+  const keyless = [3, 11, 20, 37, 42, 50, 64, 77, 88, 99];
+  const records = Array.from({ length: 100 }, (_, i) => ({ key: keyless.includes(i) ? null : `k${i}`, value: `v${i}` }));
+  for (const compression of [0, 4]) {
+    const r = await produce(c, 'cmp', 0, buildRecordBatch({ records, compression }), 9);
+    t.equal(r.errorCode, ErrorCode.INVALID_RECORD, `codec ${compression}`);
+    t.same(r.recordErrors.map((e: any) => e.batchIndex), keyless, 'exactly the ten keyless records');
+    t.equal(r.recordErrors[0].batchIndexErrorMessage, 'Compacted topic cannot accept message without key in topic partition cmp-0');
+    t.equal(r.errorMessage, "One or more records have been rejected due to 10 record errors in total, and only showing the first three errors at most: [RecordError(batchIndex=3, message='Compacted topic cannot accept message without key in topic partition cmp-0'), RecordError(batchIndex=11, message='Compacted topic cannot accept message without key in topic partition cmp-0'), RecordError(batchIndex=20, message='Compacted topic cannot accept message without key in topic partition cmp-0')]");
+  }
+  const v7 = await produce(c, 'cmp', 0, buildRecordBatch({ records }), 7);
+  t.same([v7.errorCode, v7.recordErrors, v7.errorMessage], [ErrorCode.INVALID_RECORD, [], null], 'v7: the code only');
+  t.equal(tb.broker.context.storage.partition('cmp', 0)!.logEndOffset, 0);
 });
 
 t.test('producer id -1 with kafkajs-style epoch 0 / sequence 0 is plain, non-idempotent produce', async (t) => {
@@ -288,9 +297,134 @@ t.test('CreateTime timestamps outside message.timestamp.before/after.max.ms answ
   const r = await produce(c, 'ts', 0, future, 9);
   t.equal(r.errorCode, ErrorCode.INVALID_TIMESTAMP, 'two hours ahead exceeds the one-hour default');
   t.same(r.recordErrors.map((e: any) => e.batchIndex), [1]);
-  t.match(r.errorMessage, /is out of range/);
+  t.equal(r.errorMessage, 'One or more records have been rejected due to invalid timestamp', "Kafka's message");
+  t.match(r.recordErrors[0].batchIndexErrorMessage, /^Timestamp \d+ of message with offset 1 is out of range/);
   t.equal((await produce(c, 'ts', 0, buildRecordBatch({ records: [{ key: 'a', value: '1', timestamp: 1000 }] }))).errorCode, 0, 'old timestamps pass by default');
   t.equal((await produce(c, 'ts-before', 0, buildRecordBatch({ records: [{ key: 'a', value: '1', timestamp: now - 3600_000 }] }))).errorCode, ErrorCode.INVALID_TIMESTAMP, 'configured lower bound');
   t.equal((await produce(c, 'ts-lat', 0, future)).errorCode, 0, 'LogAppendTime topics do not check producer timestamps');
   t.equal((await produce(c, 'ts', 0, future, 7)).errorCode, ErrorCode.INVALID_TIMESTAMP, 'v7 gets the code without per-record details');
+});
+
+// ---- record walk (Kafka's LogValidator / DefaultRecord checks) ----------------------------------------
+
+/** One well-formed record: length, attributes, timestamp delta, offset delta, key, value, headers. */
+function rec(offsetDelta: number, opts: { key?: string | null; value?: string; headers?: number; tail?: number[] } = {}): Buffer {
+  const zz = (n: number) => (n << 1) ^ (n >> 31);
+  const key = opts.key === undefined ? 'k' : opts.key;
+  const value = Buffer.from(opts.value ?? 'v');
+  const body = [0, 0, zz(offsetDelta)];
+  if (key === null) body.push(1); else body.push(zz(key.length), ...Buffer.from(key));
+  body.push(zz(value.length), ...value, zz(opts.headers ?? 0), ...(opts.tail ?? []));
+  return Buffer.from([zz(body.length), ...body]);
+}
+
+t.test('record batches are not trusted: counts, lengths and structure are walked', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('w', 1);
+  const log = tb.broker.context.storage.partition('w', 0)!;
+  const cases: Array<[string, Buffer, RegExp]> = [
+    ['header claims 1,000,000 records, holds 1', batchWithSection(rec(0), { count: 1_000_000 }), /premature EOF/],
+    ['count 1 but two records present', batchWithSection(Buffer.concat([rec(0), rec(1)]), { count: 1 }), /records still remaining/],
+    ['count and lastOffsetDelta disagree', batchWithSection(rec(0), { count: 1, lastOffsetDelta: 5 }), /Inconsistent batch offset range \[0, 5\] and count of records 1/],
+    ['record length beyond the batch', batchWithSection(Buffer.concat([Buffer.from([0x7e]), rec(0).subarray(1)])), /Invalid record size: expected 63 bytes/],
+    ['key length beyond the record', batchWithSection(rec(0, { key: 'abc' }).fill(0x7e, 4, 5)), /invalid record structure/],
+    ['negative header count', batchWithSection(rec(0, { headers: -1 })), /invalid number of record headers -1/],
+    ['header count larger than the bytes', batchWithSection(rec(0, { headers: 50 })), /larger than the remaining size/],
+    ['bytes left inside a record', batchWithSection(rec(0, { tail: [0, 0] })), /expected to read \d+ bytes in record payload, but instead read/],
+    ['a varint longer than 5 bytes', batchWithSection(Buffer.from([0x10, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0, 0, 0, 0, 0, 0, 0])), /invalid record structure/],
+  ];
+  for (const [name, batch, message] of cases) {
+    const r = await produce(c, 'w', 0, batch, 9);
+    t.equal(r.errorCode, ErrorCode.INVALID_RECORD, name);
+    t.match(r.errorMessage, message, `${name}: message`);
+    t.match(r.errorMessage, / in topic partition w-0$/);
+    t.same(r.recordErrors, [], `${name}: no per-record list (the batch is malformed)`);
+  }
+  t.equal(log.logEndOffset, 0, 'nothing was appended');
+  const ok = await produce(c, 'w', 0, batchWithSection(Buffer.concat([rec(0), rec(1, { key: null, headers: 0 })]), { count: 2 }), 9);
+  t.same([ok.errorCode, ok.baseOffset], [0, 0n], 'a hand-built well-formed batch passes');
+  t.equal(log.logEndOffset, 2);
+});
+
+t.test('compressed batches are decompressed and walked too', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('z', 1);
+  for (const codec of [1, 2, 3, 4]) {
+    const bad = batchWithSection(compress(codec, Buffer.concat([rec(0), rec(1, { headers: -1 })])), { count: 2, compression: codec });
+    const r = await produce(c, 'z', 0, bad, 9);
+    t.equal(r.errorCode, ErrorCode.INVALID_RECORD, `codec ${codec}: corrupt record inside`);
+    t.match(r.errorMessage, /invalid number of record headers -1/);
+    const short = batchWithSection(compress(codec, rec(0)), { count: 3, compression: codec });
+    t.equal((await produce(c, 'z', 0, short, 9)).errorCode, ErrorCode.INVALID_RECORD, `codec ${codec}: count above the records`);
+    const garbage = batchWithSection(Buffer.from('definitely not compressed'), { compression: codec });
+    t.equal((await produce(c, 'z', 0, garbage, 9)).errorCode, ErrorCode.CORRUPT_MESSAGE, `codec ${codec}: undecodable`);
+  }
+  t.equal(tb.broker.context.storage.partition('z', 0)!.logEndOffset, 0);
+});
+
+t.test('a compressed batch with inner offsets other than 0..n-1 is rewritten, as Kafka does', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('o', 1);
+  const b = batchWithSection(compress(4, Buffer.concat([rec(0), rec(7), rec(3)])), { count: 3, compression: 4 });
+  t.same((await produce(c, 'o', 0, b, 9)).errorCode, 0);
+  const f = await c.request(FETCH, 12, fetchRequest([{ topic: 'o', partition: 0, offset: 0 }]));
+  const stored = f.responses[0].partitions[0].records as Buffer;
+  t.same([...iterateRecords(new RecordBatchView(stored, 0))].map((r) => r.offset), [0, 1, 2]);
+  t.equal(new RecordBatchView(stored, 0).compression, 4, 'kept its codec');
+});
+
+t.test('the header max timestamp is not trusted: records are checked and the stored max recomputed', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('mt', 1);
+  const now = Date.now();
+  const lie = buildRecordBatch({ records: [{ key: 'a', value: '1', timestamp: now }, { key: 'b', value: '2', timestamp: now + 3 * 3600_000 }] });
+  lie.writeInt32BE(0, 35);
+  lie.writeInt32BE(1000, 39); // maxTimestamp := 1000
+  const r = await produce(c, 'mt', 0, withCrc(lie), 9);
+  t.equal(r.errorCode, ErrorCode.INVALID_TIMESTAMP);
+  t.same(r.recordErrors.map((e: any) => e.batchIndex), [1]);
+  const ok = buildRecordBatch({ records: [{ key: 'a', value: '1', timestamp: now - 5 }, { key: 'b', value: '2', timestamp: now }] });
+  ok.writeInt32BE(0, 35);
+  ok.writeInt32BE(1000, 39);
+  t.equal((await produce(c, 'mt', 0, withCrc(ok), 9)).errorCode, 0);
+  const f = await c.request(FETCH, 12, fetchRequest([{ topic: 'mt', partition: 0, offset: 0 }]));
+  t.equal(parseBatchHeader(f.responses[0].partitions[0].records, 0).maxTimestamp, now, 'stored max timestamp = the largest record timestamp');
+});
+
+t.test('max.decompressed.message.bytes (Kafka trunk) bounds each record of a compressed batch', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('md', 1, new Map([['max.decompressed.message.bytes', '100']]));
+  const big = { key: 'k', value: Buffer.alloc(200, 1) };
+  const r = await produce(c, 'md', 0, buildRecordBatch({ records: [{ key: 'k', value: 'small' }, big], compression: 1 }), 9);
+  t.equal(r.errorCode, ErrorCode.INVALID_RECORD);
+  t.match(r.errorMessage, /exceeds the configured maximum record size 100/);
+  t.equal((await produce(c, 'md', 0, buildRecordBatch({ records: [big] }), 9)).errorCode, 0, 'uncompressed batches are bounded by max.message.bytes only');
+});
+
+t.test('decompression bombs: bounded memory, MESSAGE_TOO_LARGE, and the broker keeps serving', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('bomb', 1, new Map([['cleanup.policy', 'compact']]));
+  await tb.broker.context.createTopic('recompress', 1, new Map([['compression.type', 'lz4']]));
+  await tb.broker.context.createTopic('other', 1);
+  const other = await RawClient.connect(tb.port);
+  t.teardown(() => other.close());
+  for (const [codec, topic] of [[4, 'bomb'], [1, 'recompress']] as const) {
+    const bomb = await bombBatch(codec, codec === 4 ? 1024 << 20 : 256 << 20); // one record with a 1 GiB / 256 MiB value
+    t.ok(bomb.length < 1 << 20, `codec ${codec}: ${bomb.length} bytes on the wire`);
+    (globalThis as any).gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2);
+    const pending = produce(c, topic, 0, bomb, 9);
+    // Another connection is served while the bomb is being handled.
+    const meanwhile = await produce(other, 'other', 0, batchOf(1), 9);
+    const r = await pending;
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    t.equal(meanwhile.errorCode, 0, 'the other connection was answered');
+    t.equal(r.errorCode, ErrorCode.MESSAGE_TOO_LARGE, `codec ${codec}: rejected`);
+    t.match(r.errorMessage, /decompress to more than 67108864 bytes/);
+    t.ok(peak - before < 200 * 1024 * 1024, `codec ${codec}: RSS grew ${((peak - before) / 1048576).toFixed(0)} MiB (< 200)`);
+    t.equal(tb.broker.context.storage.partition(topic, 0)!.logEndOffset, 0);
+  }
 });

@@ -1,9 +1,14 @@
-// Produce (key 0). Each partition's single v2 batch is validated (framing, CRC-32C, size, codec) and
-// handed to storage as the request's own bytes: storage patches offsets in place and writes them.
-// Records are decoded only when the topic demands it: recompression (compression.type other than
-// `producer`), per-record checks for compacted topics (null keys), and CreateTime timestamps outside
-// message.timestamp.before/after.max.ms (walked only when the batch header's max timestamp is out of range
-// or a lower bound is configured).
+// Produce (key 0). Each partition's single v2 batch is validated as Kafka's LogValidator does: framing,
+// CRC-32C, size, codec and client-batch rules (count > 0 = lastOffsetDelta + 1, no control batch), then a
+// walk over the record bytes (protocol/records.ts walkRecords: the count is the records present, lengths,
+// varints, key/value/header sizes add up, nothing left over; no record objects). The walk also collects
+// Kafka's per-record errors (null keys on compacted topics, CreateTime outside
+// message.timestamp.before/after.max.ms, producer-set LogAppendTime), all named in record_errors (v8+), and
+// the stored max timestamp is the one the records give. Uncompressed batches are walked in place,
+// synchronously. Compressed ones (and recompression for compression.type) take the asynchronous path:
+// decompressed off the JS thread, bounded by MAX_DECOMPRESSED_BATCH_BYTES (MESSAGE_TOO_LARGE beyond it),
+// walked in slices between event-loop turns, each record within max.decompressed.message.bytes (Kafka
+// trunk); batches for a partition that arrive meanwhile queue behind it, so appends keep arrival order.
 // Batches with a producer id (≥ 0) go through the partition's producer state (broker/producers/state.ts,
 // Kafka's ProducerStateManager): checked and reserved synchronously right before the storage append, in
 // request order; the state advances only once the append succeeded. A retry of one of the producer's
@@ -28,8 +33,12 @@ import {
   makeTopicProduceResponse,
 } from '../../protocol/generated/produce.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import { RecordsError, records as iterateRecords, RecordBatchView, validateProduceRecords, buildRecordBatch } from '../../protocol/records.ts';
-import { CompressionError } from '../../protocol/compression.ts';
+import {
+  ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, COMPRESSION_CODEC_MASK, CREATE_TIME, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET,
+  REC_NO_KEY, REC_TS_RANGE, RecordBatchView, buildRecordBatch, clientBatchError, recomputeCrc, records as iterateRecords,
+  setMaxTimestamp, startRecordWalk, validateProduceRecords, walkRecords, type RecordCheckOptions, type RecordWalk,
+} from '../../protocol/records.ts';
+import { CODEC_NAMES, CompressionError, compressAsync, decompressAsync } from '../../protocol/compression.ts';
 import { isStorageError } from '../../storage/index.ts';
 import type { BrokerContext } from '../context.ts';
 import type { PartitionProducerState, Reservation } from '../producers/index.ts';
@@ -38,23 +47,109 @@ import { invalidTopicNameReason, isInternalTopic, type TopicInfo } from '../topi
 
 const CODEC_BY_NAME: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
-type PartitionResult = { errorCode: number; errorMessage?: string | null; baseOffset?: number; logAppendTime?: number; logStartOffset?: number; recordErrors?: Array<{ batchIndex: number; batchIndexErrorMessage: string | null }> };
+/**
+ * gregor's bound on one batch's decompressed records (Kafka has none: it streams records out of the
+ * decompressor one at a time; gregor materialises the section, so it bounds it). The topic's
+ * max.message.bytes when larger, since an uncompressed batch may already be that big.
+ */
+export const MAX_DECOMPRESSED_BATCH_BYTES = 64 * 1024 * 1024;
+/** Records walked per turn of the event loop on the asynchronous path (~1 ms). */
+const WALK_SLICE = 32_768;
+
+type RecordError = { batchIndex: number; batchIndexErrorMessage: string | null };
+type PartitionResult = { errorCode: number; errorMessage?: string | null; baseOffset?: number; logAppendTime?: number; logStartOffset?: number; recordErrors?: RecordError[] };
 
 /** The topic's override, else the broker-level synonym (whose value or default the catalogue holds). */
 function topicConfig(broker: BrokerContext, t: TopicInfo, name: string, brokerName: string): string {
   return t.configs.get(name) ?? broker.config.get(brokerName)!;
 }
 
+/** What LogValidator needs to know about the topic, read once per partition append. */
+interface Plan {
+  checks: RecordCheckOptions;
+  /** compression.type as a codec id, or undefined for `producer`. */
+  target: number | undefined;
+  /** Bound on the decompressed records section. */
+  maxDecompressed: number;
+  now: number;
+}
+
+function planFor(broker: BrokerContext, t: TopicInfo, maxMessageBytes: number): Plan {
+  const now = broker.clock.now();
+  const createTime = topicConfig(broker, t, 'message.timestamp.type', 'log.message.timestamp.type') === 'CreateTime';
+  const before = Number(topicConfig(broker, t, 'message.timestamp.before.max.ms', 'log.message.timestamp.before.max.ms'));
+  const after = Number(topicConfig(broker, t, 'message.timestamp.after.max.ms', 'log.message.timestamp.after.max.ms'));
+  return {
+    checks: {
+      compacted: topicConfig(broker, t, 'cleanup.policy', 'log.cleanup.policy').includes('compact'),
+      createTime,
+      lowerTimestamp: now - before,
+      upperTimestamp: now + after,
+      maxRecordBytes: Number(topicConfig(broker, t, 'max.decompressed.message.bytes', 'max.decompressed.message.bytes')),
+    },
+    target: CODEC_BY_NAME[topicConfig(broker, t, 'compression.type', 'compression.type')],
+    maxDecompressed: Math.max(MAX_DECOMPRESSED_BATCH_BYTES, maxMessageBytes),
+    now,
+  };
+}
+
+/** LogValidator.processRecordErrors: any timestamp error makes it INVALID_TIMESTAMP, else INVALID_RECORD; all are named. */
+function rejectRecords(w: RecordWalk, tp: string, plan: Plan): PartitionResult {
+  const e = w.recordErrors!;
+  const errors: RecordError[] = [];
+  let timestamp = false;
+  for (let k = 0; k < e.length; k += 4) {
+    const [index, kind, ts, offsetDelta] = [e[k]!, e[k + 1]!, e[k + 2]!, e[k + 3]!];
+    let msg: string;
+    if (kind === REC_NO_KEY) msg = `Compacted topic cannot accept message without key in topic partition ${tp}`;
+    else if (kind === REC_TS_RANGE) {
+      msg = `Timestamp ${ts} of message with offset ${w.baseOffset + offsetDelta} is out of range. The timestamp should be within [${plan.checks.lowerTimestamp}, ${plan.checks.upperTimestamp}]`;
+    } else msg = `Invalid timestamp type in message DefaultRecord(offset=${w.baseOffset + offsetDelta}, timestamp=${ts}). Producer should not set timestamp type to LogAppendTime.`;
+    if (kind !== REC_NO_KEY) timestamp = true;
+    errors.push({ batchIndex: index, batchIndexErrorMessage: msg });
+  }
+  if (timestamp) return { errorCode: ErrorCode.INVALID_TIMESTAMP, errorMessage: 'One or more records have been rejected due to invalid timestamp', recordErrors: errors };
+  const shown = errors.slice(0, 3).map((r) => `RecordError(batchIndex=${r.batchIndex}, message='${r.batchIndexErrorMessage}')`).join(', ');
+  return {
+    errorCode: ErrorCode.INVALID_RECORD,
+    errorMessage: `One or more records have been rejected due to ${errors.length} record errors in total, and only showing the first three errors at most: [${shown}]`,
+    recordErrors: errors,
+  };
+}
+
+/** The walk's verdict: a structural error (whole batch, INVALID_RECORD), per-record errors, or null. */
+function walkVerdict(w: RecordWalk, tp: string, plan: Plan): PartitionResult | null {
+  if (w.error) return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `${w.error.message} in topic partition ${tp}` };
+  if (w.recordErrors) return rejectRecords(w, tp, plan);
+  return null;
+}
+
+/** Kafka stores a CreateTime batch's max timestamp as computed from its records (the header's is the client's claim). */
+function fixMaxTimestamp(batch: Buffer, w: RecordWalk, plan: Plan): void {
+  if (plan.checks.createTime) setMaxTimestamp(batch, 0, CREATE_TIME, w.maxTimestamp);
+}
+
 /**
- * Rewrites a batch with another codec, keeping producer fields, timestamps, headers and attributes
- * (Kafka does the same when the topic's compression.type differs from the producer's).
+ * Rewrites a batch with another codec. With consecutive offset deltas the records section is
+ * recompressed as it is (it does not depend on the codec); otherwise the records are rebuilt with
+ * offsets 0..n-1, as Kafka does when inner offsets are not consecutive.
  */
-function recompress(batch: Buffer, codec: number): Buffer {
+async function recompress(batch: Buffer, section: Buffer, codec: number, consecutive: boolean): Promise<Buffer> {
+  if (consecutive) {
+    const body = await compressAsync(codec, section);
+    const out = Buffer.allocUnsafe(RECORDS_OFFSET + body.length);
+    batch.copy(out, 0, 0, RECORDS_OFFSET);
+    body.copy(out, RECORDS_OFFSET);
+    out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH_OFFSET);
+    out.writeInt16BE((batch.readInt16BE(ATTRIBUTES_OFFSET) & ~COMPRESSION_CODEC_MASK) | codec, ATTRIBUTES_OFFSET);
+    recomputeCrc(out, 0);
+    return out;
+  }
   const view = new RecordBatchView(batch, 0);
-  if (view.compression === codec || view.isControl) return batch;
   const recs = [];
-  for (const r of iterateRecords(view)) {
-    recs.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offsetDelta });
+  let i = 0;
+  for (const r of iterateRecords(view, () => section)) {
+    recs.push({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: i++ });
   }
   return buildRecordBatch({
     baseOffset: 0,
@@ -66,54 +161,44 @@ function recompress(batch: Buffer, codec: number): Buffer {
     isTransactional: view.isTransactional,
     partitionLeaderEpoch: view.partitionLeaderEpoch,
     timestampType: view.timestampType,
-    lastOffsetDelta: view.lastOffsetDelta,
+    logAppendTime: view.maxTimestamp,
   });
 }
 
-/** Kafka's summary message over per-record errors (RecordValidationException). */
-function rejectRecords(errorCode: number, errors: Array<{ batchIndex: number; batchIndexErrorMessage: string }>): PartitionResult {
-  const shown = errors.slice(0, 3).map((e) => e.batchIndexErrorMessage).join(', ');
-  return {
-    errorCode,
-    errorMessage: `One or more records have been rejected due to ${errors.length} record errors in total, and only showing the first three errors at most: [${shown}]`,
-    recordErrors: errors,
-  };
-}
-
-/** Per-record checks Kafka's LogValidator makes that need decoded records; null when fine. */
-function recordErrors(batch: Buffer, compacted: boolean): PartitionResult | null {
-  if (!compacted) return null;
-  let i = 0;
-  for (const r of iterateRecords(new RecordBatchView(batch, 0))) {
-    if (r.key === null) {
-      return rejectRecords(ErrorCode.INVALID_RECORD, [{ batchIndex: i, batchIndexErrorMessage: 'Compacted topic cannot accept message without key in topic partition' }]);
-    }
-    i++;
-  }
-  return null;
-}
-
 /**
- * CreateTime records must lie within [now - message.timestamp.before.max.ms, now + message.timestamp.after.max.ms]
- * (Kafka 4 defaults: unbounded before, one hour after). The batch header's max timestamp settles the common
- * case without decoding; records are walked only when a bound can be violated.
+ * The asynchronous path: decompression off the JS thread with a bound, the record walk in slices, then
+ * recompression when the topic asks for another codec (or the offsets must be rewritten). Resolves to
+ * an error result or the batch to append.
  */
-function timestampErrors(batch: Buffer, now: number, beforeMs: number, afterMs: number): PartitionResult | null {
-  const view = new RecordBatchView(batch, 0);
-  const lower = now - beforeMs;
-  const upper = now + afterMs;
-  const lowerMatters = beforeMs < Number.MAX_SAFE_INTEGER;
-  if (view.maxTimestamp <= upper && !lowerMatters) return null;
-  const errors: Array<{ batchIndex: number; batchIndexErrorMessage: string }> = [];
-  let i = 0;
-  for (const r of iterateRecords(view)) {
-    if (r.timestamp !== -1 && (r.timestamp > upper || r.timestamp < lower)) {
-      errors.push({ batchIndex: i, batchIndexErrorMessage: `Timestamp ${r.timestamp} of message with offset ${i} is out of range. The timestamp should be within [${lower}, ${upper}]` });
+async function validateAsync(batch: Buffer, tp: string, plan: Plan): Promise<PartitionResult | Buffer> {
+  const codec = batch.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
+  let section: Buffer;
+  if (codec === 0) section = batch.subarray(RECORDS_OFFSET);
+  else {
+    try {
+      section = await decompressAsync(codec, batch.subarray(RECORDS_OFFSET), { maxOutputBytes: plan.maxDecompressed });
+    } catch (e) {
+      if (!(e instanceof CompressionError)) throw e;
+      if (e.kind === 'TOO_LARGE') {
+        return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: `The records of the ${CODEC_NAMES[codec]} batch decompress to more than ${plan.maxDecompressed} bytes in topic partition ${tp}` };
+      }
+      return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: `${e.message} in topic partition ${tp}` };
     }
-    i++;
   }
-  return errors.length > 0 ? rejectRecords(ErrorCode.INVALID_TIMESTAMP, errors) : null;
+  const checks = codec === 0 ? { ...plan.checks, maxRecordBytes: undefined } : plan.checks;
+  const w = startRecordWalk(batch, 0, section, 0, section.length, checks);
+  while (!walkRecords(w, WALK_SLICE)) await new Promise((r) => setImmediate(r));
+  const rejected = walkVerdict(w, tp, plan);
+  if (rejected) return rejected;
+  const target = plan.target ?? codec;
+  // Kafka rebuilds a compressed batch whose inner offsets are not 0..n-1; an uncompressed one is kept as sent.
+  if (target !== codec || (codec !== 0 && !w.consecutive)) batch = await recompress(batch, section, target, w.consecutive);
+  fixMaxTimestamp(batch, w, plan);
+  return batch;
 }
+
+/** Appends waiting for an asynchronous validation, per partition: later batches queue behind it, in arrival order. */
+const validating = new WeakMap<object, Promise<void>>();
 
 let dropEvery = Number(process.env.GREGOR_TEST_DROP_AFTER_APPEND ?? 0) || 0;
 let answered = 0;
@@ -130,7 +215,7 @@ const BATCH_ERRORS: Record<string, number> = {
   UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
 };
 
-/** Validates and appends one partition's records. Synchronous up to the storage append. */
+/** Validates and appends one partition's records. Synchronous up to the storage append unless the batch needs async work. */
 function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer | null, acks: number): PartitionResult | Promise<PartitionResult> {
   if (partition < 0 || partition >= t.partitions) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   const log = broker.storage.partition(t.name, partition);
@@ -144,30 +229,49 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
   if (records === null || records.length === 0) {
     return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `Produce requests with version ${version} must have exactly one record batch` };
   }
+  const tp = `${t.name}-${partition}`;
   const problem = validateProduceRecords(records, version);
-  if (problem !== null) return { errorCode: BATCH_ERRORS[problem] ?? ErrorCode.CORRUPT_MESSAGE };
+  if (problem !== null) {
+    const detail = problem === 'INVALID_RECORD' && records.length >= RECORDS_OFFSET ? clientBatchError(records, 0) : null;
+    return { errorCode: BATCH_ERRORS[problem] ?? ErrorCode.CORRUPT_MESSAGE, ...(detail ? { errorMessage: `${detail.message} in topic partition ${tp}` } : {}) };
+  }
   const maxBytes = Number(topicConfig(broker, t, 'max.message.bytes', 'message.max.bytes'));
   if (records.length > maxBytes) {
     return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: `The record batch of ${records.length} bytes is larger than the maximum allowed size of ${maxBytes}` };
   }
-
-  let batch = records;
-  try {
-    const rejected = recordErrors(batch, topicConfig(broker, t, 'cleanup.policy', 'log.cleanup.policy').includes('compact'))
-      ?? (topicConfig(broker, t, 'message.timestamp.type', 'log.message.timestamp.type') === 'CreateTime'
-        ? timestampErrors(batch, broker.clock.now(),
-          Number(topicConfig(broker, t, 'message.timestamp.before.max.ms', 'log.message.timestamp.before.max.ms')),
-          Number(topicConfig(broker, t, 'message.timestamp.after.max.ms', 'log.message.timestamp.after.max.ms')))
-        : null);
+  const plan = planFor(broker, t, maxBytes);
+  const codec = records.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
+  const pending = validating.get(log);
+  const async = pending !== undefined || codec !== 0 || (plan.target !== undefined && plan.target !== 0)
+    || records.readInt32BE(RECORDS_COUNT_OFFSET) > WALK_SLICE;
+  if (!async) {
+    // The common case: an uncompressed batch walked in place, no await before the append.
+    const w = startRecordWalk(records, 0, records, RECORDS_OFFSET, records.length, { ...plan.checks, maxRecordBytes: undefined });
+    walkRecords(w);
+    const rejected = walkVerdict(w, tp, plan);
     if (rejected) return rejected;
-    const target = CODEC_BY_NAME[topicConfig(broker, t, 'compression.type', 'compression.type')];
-    if (target !== undefined) batch = recompress(batch, target);
-  } catch (err) {
-    if (err instanceof RecordsError) return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: err.message };
-    if (err instanceof CompressionError) return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: err.message };
-    throw err;
+    fixMaxTimestamp(records, w, plan);
+    return appendValidated(broker, t, partition, records);
   }
+  let result: PartitionResult | Promise<PartitionResult> = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR };
+  const gate = (pending ?? Promise.resolve())
+    .then(() => validateAsync(records, tp, plan))
+    .then((v) => {
+      // Synchronous from here to the storage append, like the fast path; the next batch waits for this turn.
+      result = Buffer.isBuffer(v) ? appendValidated(broker, t, partition, v) : v;
+    }, (err: unknown) => {
+      result = Promise.reject(err);
+    });
+  validating.set(log, gate);
+  void gate.then(() => { if (validating.get(log) === gate) validating.delete(log); });
+  return gate.then(() => result);
+}
 
+/** Producer-state checks and the storage append of a validated batch. Synchronous up to log.append. */
+function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number, batch: Buffer): PartitionResult | Promise<PartitionResult> {
+  const log = broker.storage.partition(t.name, partition);
+  if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+  if (log.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: log.offline.message };
   // Idempotence: check and reserve synchronously, before the append (and before any await of this request).
   const view = new RecordBatchView(batch, 0);
   let producers: PartitionProducerState | null = null;
