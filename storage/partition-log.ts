@@ -953,13 +953,15 @@ export class PartitionLog {
     this.#host.log.info(`${this.name}: truncating fully, log now starts at ${offset} (${gone.length} segment(s) deleted)`);
     const seg = new Segment(this.dir, offset, clock.now());
     this.#segments = [seg];
-    this.#logStartOffset = offset;
     this.#epochs.clear();
     this.#setEnd(offset);
     this.#logStartOffset = offset;
     this.#recoveryPoint = offset;
     this.cleanerCheckpoint = offset;
     if (!this.#hwFollowsLogEnd) this.#highWatermark = offset;
+    // The epoch file goes first: a crash from here on rebuilds the cache from whatever segments remain.
+    await this.#epochWrites;
+    await fs.unlink(join(this.dir, LEADER_EPOCH_FILE)).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
     for (const s of gone.reverse()) {
       s.deleted = true;
       s.keepFiles = true;
@@ -969,7 +971,8 @@ export class PartitionLog {
     }
     await seg.open(fs, true);
     await fs.fsyncDir(this.dir);
-    await this.#afterTruncation();
+    this.#host.checkpointDirty();
+    await this.#host.checkpointsWritten?.();
   }
 
   /** In-memory state for a log that now ends at `end` (truncation). */
