@@ -191,7 +191,7 @@ export class PartitionLog {
       .filter((m) => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
-    /** Epochs of the batches re-scanned by recovery, in offset order (Kafka's LogSegment.recover assigns them). */
+    /** Epochs of the batches re-scanned by recovery that reach the log start, in offset order (Kafka's LogSegment.recover assigns them). */
     const scanned: EpochEntry[] = [];
     if (bases.length === 0) {
       const seg = new Segment(this.dir, Math.max(0, opts.logStartOffset), now);
@@ -217,7 +217,9 @@ export class PartitionLog {
           }
         }
         if (!mustScan) continue;
-        const r = await seg.scan(fs, true, this.#config.indexIntervalBytes, (h, o) => scanned.push({ epoch: h.readInt32BE(o + 12), startOffset: baseOffsetAt(h, o) }));
+        const r = await seg.scan(fs, true, this.#config.indexIntervalBytes, (h, o) => {
+          if (lastOffsetAt(h, o) >= opts.logStartOffset) scanned.push({ epoch: h.readInt32BE(o + 12), startOffset: baseOffsetAt(h, o) });
+        });
         if (r.problem !== null && !isLast) {
           this.#offline = new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: corrupt segment ${seg.logPath}: ${r.problem}`);
           log.error(`${this.name}: corrupt segment ${seg.logPath} in the middle of the log (${r.problem}); partition marked offline, other partitions are unaffected`);
@@ -281,7 +283,7 @@ export class PartitionLog {
         if (seg.size === 0) continue;
         await seg.walk(fs, seg.baseOffset, seg.size, (h, o) => {
           const epoch = h.readInt32BE(o + 12);
-          if (epoch > cache!.latestEpoch) changed = cache!.assign(epoch, baseOffsetAt(h, o)) || changed;
+          if (epoch > cache!.latestEpoch && lastOffsetAt(h, o) >= this.#logStartOffset) changed = cache!.assign(epoch, baseOffsetAt(h, o)) || changed;
           return false;
         });
       }
@@ -702,7 +704,12 @@ export class PartitionLog {
         firstSize = batchSizeAt(h, o);
         return true;
       });
-      if (start < 0) return { ...at, error: null, batches: [] };
+      if (start < 0) {
+        // `offset` lies in a gap after this segment's data (a follower's or compacted log): the next segment.
+        const next = this.#segments[this.#segments.indexOf(seg) + 1];
+        if (next && next.baseOffset > offset && next.baseOffset < upper) return await this.read(next.baseOffset, maxBytes, opts);
+        return { ...at, error: null, batches: [] };
+      }
       let want = Math.min(Math.max(0, maxBytes), limit - start);
       if (firstSize > want) {
         if (!minOneBatch) return { ...at, error: null, batches: [] };
@@ -903,25 +910,34 @@ export class PartitionLog {
     const segs = this.#segments;
     let ci = 0;
     while (ci + 1 < segs.length && segs[ci + 1].baseOffset <= offset) ci++;
-    const c = segs[ci];
+    let c = segs[ci];
     // The cut: the first batch of the containing segment that reaches `offset`.
     let cutPos = c.size;
     let cutBase = offset;
     if (c.size > 0) {
       if (c.fd < 0) await c.open(fs, false);
-      c.readers++;
-      try {
-        await c.walk(fs, offset, c.size, (h, o, pos) => {
-          if (lastOffsetAt(h, o) < offset) return false;
-          cutPos = pos;
-          cutBase = baseOffsetAt(h, o);
-          return true;
-        });
-      } finally {
-        this.#release(c);
-      }
+      await this.#walkHeld(c, offset, c.size, (h, o, pos) => {
+        if (lastOffsetAt(h, o) < offset) return false;
+        cutPos = pos;
+        cutBase = baseOffsetAt(h, o);
+        return true;
+      });
     }
-    const newEnd = Math.min(offset, cutBase);
+    // A segment the cut empties goes whole (unless it is the first): the log then ends where the data does.
+    if (cutPos === 0 && ci > 0) {
+      c = segs[--ci];
+      cutPos = c.size;
+    }
+    // The new log end is the end of the last kept batch (the segment's base when none is kept), so a
+    // restart recovers the same log end (Kafka sets it to `offset`, which a reload does not reproduce in a gap).
+    // (A loaded segment's nextOffset is the next segment's base, past any gap: walk to its last batch.)
+    let newEnd = c.baseOffset;
+    if (cutPos > 0) {
+      await this.#walkHeld(c, cutPos < c.size ? cutBase - 1 : c.offsetIndex.lastOffset(), cutPos, (h, o) => {
+        newEnd = lastOffsetAt(h, o) + 1;
+        return false;
+      });
+    }
     const gone = segs.splice(ci + 1);
     this.#host.log.info(`${this.name}: truncating to offset ${offset} (log end ${this.#leo} -> ${newEnd}, ${gone.length} later segment(s) deleted)`);
     this.#setEnd(newEnd);
@@ -945,6 +961,15 @@ export class PartitionLog {
       await this.#rewriteTxnIndex(c);
     }
     await this.#afterTruncation();
+  }
+
+  async #walkHeld(seg: Segment, from: number, limit: number, visit: (h: Buffer, o: number, pos: number) => boolean): Promise<void> {
+    seg.readers++;
+    try {
+      await seg.walk(this.#host.fs, from, limit, visit);
+    } finally {
+      this.#release(seg);
+    }
   }
 
   async #truncateFully(offset: number): Promise<void> {
