@@ -350,3 +350,21 @@ t.test('a crash after every file-system step of truncateTo / truncateFullyAndSta
     t.ok(seen.size >= 2, `${what}: crashes landed both before and after (${[...seen].join(', ')})`);
   }
 });
+
+t.test('a read at an offset in a gap between segments returns the next segment (also after a restart)', async (t) => {
+  const clock = new ManualClock(T0);
+  const mem = new MemFs(() => clock.now());
+  const { s, log } = await open(mem, clock, { follows: false, create: true, configs: { 'segment.bytes': '150' } });
+  await log.appendAsFollower(fetched(0, 1, ['a', 'b']));
+  await log.appendAsFollower(fetched(2, 1, ['c']));
+  await log.appendAsFollower(fetched(7, 1, ['h']));
+  await s.close();
+  const r = await open(mem, clock, { follows: false });
+  r.log.setHighWatermark(8);
+  t.same(r.log.segmentBaseOffsets, [0, 7], 'the follower roll starts the segment at the fetched offset');
+  const at = await r.log.read(4, 1000); // segment 0 (offsets 0-2) reaches 7 after a reload
+  t.same(parseRecords(Buffer.concat(at.batches)).map((x) => [x.offset, x.value]), [[7, 'h']]);
+  t.equal(await r.log.truncateTo(5), true);
+  t.equal(r.log.logEndOffset, 3, 'truncating into the gap: the log ends after the last kept batch');
+  await r.s.close();
+});
