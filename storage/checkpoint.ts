@@ -1,4 +1,5 @@
-// Kafka's offset checkpoint files (recovery-point-offset-checkpoint, log-start-offset-checkpoint):
+// Kafka's offset checkpoint files (recovery-point-offset-checkpoint, log-start-offset-checkpoint,
+// replication-offset-checkpoint, cleaner-offset-checkpoint):
 //   0                  version
 //   2                  entry count
 //   orders 0 1234      topic partition offset
@@ -6,6 +7,8 @@ import { type FsLike, readWholeFile, writeFileAtomic } from './fs.ts';
 
 export const RECOVERY_POINT_FILE = 'recovery-point-offset-checkpoint';
 export const LOG_START_FILE = 'log-start-offset-checkpoint';
+/** High watermarks (Kafka's ReplicaManager writes it every replica.high.watermark.checkpoint.interval.ms). */
+export const HIGH_WATERMARK_FILE = 'replication-offset-checkpoint';
 /** First dirty offset of each compacted partition (the log cleaner's progress). */
 export const CLEANER_OFFSET_FILE = 'cleaner-offset-checkpoint';
 

@@ -2,10 +2,12 @@
 // when append() is called (no await between reading and advancing the next offset); the bytes go to a
 // per-partition write queue that writes in order, coalescing queued appends into one writev (group
 // write), and the log end offset / high watermark advance only once the bytes are written.
-import { assignOffsets, batchSizeAt, checkBatches, lastOffsetAt, maxTimestampAt } from './batch.ts';
+import { join } from 'node:path';
+import { assignOffsets, baseOffsetAt, batchSizeAt, checkBatches, lastOffsetAt, maxTimestampAt } from './batch.ts';
 import type { LogConfig } from './config.ts';
 import { type FsLike, readFully, readWholeFile, writeFileAtomic, writevFully } from './fs.ts';
 import { type CleanOptions, type CleanResult, cleanLog, recoverCleaning } from './cleaner.ts';
+import { type EpochEndOffset, type EpochEntry, LEADER_EPOCH_FILE, LeaderEpochCache } from './leader-epoch-cache.ts';
 import { Segment, segmentFileName } from './segment.ts';
 import { type AbortedTxn, parseTxnIndex, serializeTxnIndex } from './txn-index.ts';
 import type { Clock } from './clock.ts';
@@ -23,6 +25,8 @@ export interface ReadOptions {
   minOneBatch?: boolean;
   /** Exclusive upper bound: batches starting at or after it are not returned (the last stable offset for read_committed). */
   maxOffset?: number;
+  /** Read up to the log end instead of the high watermark (Kafka's FetchIsolation LOG_END: replica fetches). */
+  toLogEnd?: boolean;
 }
 
 interface LogPosition {
@@ -49,6 +53,13 @@ export interface LogHost {
   checkpointDirty(): void;
   /** A segment rolled and the previous one is synced and indexed (the broker snapshots producer state). */
   rolled?(log: PartitionLog): void;
+  /** Resolves once the checkpoint files reflect this log's current state (after a truncation). */
+  checkpointsWritten?(): Promise<void>;
+  /**
+   * Whether logs start with their high watermark following the log end (a leader whose ISR is itself, the
+   * single-node case; default true). A replicating broker opens storage with false and moves it itself.
+   */
+  readonly highWatermarkFollowsLogEnd?: boolean;
 }
 
 interface WriteOp {
@@ -80,6 +91,8 @@ export interface LoadOptions {
   logStartOffset: number;
   /** The previous shutdown was clean: segments before the active one are trusted. */
   clean: boolean;
+  /** From replication-offset-checkpoint (missing: 0, as Kafka); capped at the recovered log end. */
+  highWatermark?: number;
 }
 
 export class PartitionLog {
@@ -95,6 +108,17 @@ export class PartitionLog {
   #leo = 0;
   #logStartOffset = 0;
   #recoveryPoint = 0;
+  #highWatermark = 0;
+  #hwFollowsLogEnd = true;
+  #epochs = new LeaderEpochCache();
+  /** leader-epoch-checkpoint rewrites, in order; a flush waits for them before advancing the recovery point. */
+  #epochWrites: Promise<void> = Promise.resolve();
+  #epochWriteQueued = false;
+  /** leader-epoch-checkpoint writes queued or running. */
+  #epochWritesPending = 0;
+  /** truncateTo / truncateFullyAndStartAt in progress: appends, retention and cleaning wait it out (rejected). */
+  #truncating = false;
+  #deletedDir = false;
   #offline: StorageError | null = null;
   #closed = false;
   #queue: Array<WriteOp | RollOp> = [];
@@ -127,8 +151,21 @@ export class PartitionLog {
   get logEndOffset(): number { return this.#leo; }
   /** The offset the next append gets (the log end plus appends not yet written). */
   get nextOffset(): number { return this.#nextOffset; }
-  /** Equal to the log end offset until replication exists. */
-  get highWatermark(): number { return this.#leo; }
+  /** Offsets below it are committed: consumers read up to it. Follows the log end while highWatermarkFollowsLogEnd. */
+  get highWatermark(): number { return this.#highWatermark; }
+  /**
+   * True (the default): the high watermark moves with the log end, as a leader whose ISR is itself.
+   * A follower, or a leader with other ISR members, sets it to false and moves it with setHighWatermark.
+   */
+  get highWatermarkFollowsLogEnd(): boolean { return this.#hwFollowsLogEnd; }
+  set highWatermarkFollowsLogEnd(v: boolean) {
+    this.#hwFollowsLogEnd = v;
+    if (v) this.#highWatermark = this.#leo;
+  }
+  /** The leader-epoch cache's entries (epoch, start offset), oldest first. */
+  get leaderEpochs(): readonly EpochEntry[] { return this.#epochs.entries; }
+  /** The latest leader epoch of the log, -1 when none. */
+  get latestEpoch(): number { return this.#epochs.latestEpoch; }
   get recoveryPoint(): number { return Math.min(this.#recoveryPoint, this.#leo); }
   /** Set when the partition cannot take appends (corrupt segment, failed fsync); reads may still work. */
   get offline(): StorageError | null { return this.#offline; }
@@ -155,6 +192,8 @@ export class PartitionLog {
       .filter((m) => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
+    /** Epochs of the batches re-scanned by recovery that reach the log start, in offset order (Kafka's LogSegment.recover assigns them). */
+    const scanned: EpochEntry[] = [];
     if (bases.length === 0) {
       const seg = new Segment(this.dir, Math.max(0, opts.logStartOffset), now);
       await seg.open(fs, true);
@@ -179,7 +218,9 @@ export class PartitionLog {
           }
         }
         if (!mustScan) continue;
-        const r = await seg.scan(fs, true, this.#config.indexIntervalBytes);
+        const r = await seg.scan(fs, true, this.#config.indexIntervalBytes, (h, o) => {
+          if (lastOffsetAt(h, o) >= opts.logStartOffset) scanned.push({ epoch: h.readInt32BE(o + 12), startOffset: baseOffsetAt(h, o) });
+        });
         if (r.problem !== null && !isLast) {
           this.#offline = new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: corrupt segment ${seg.logPath}: ${r.problem}`);
           log.error(`${this.name}: corrupt segment ${seg.logPath} in the middle of the log (${r.problem}); partition marked offline, other partitions are unaffected`);
@@ -211,6 +252,102 @@ export class PartitionLog {
     }
     this.#logStartOffset = Math.min(Math.max(opts.logStartOffset, this.#segments[0].baseOffset), this.#leo);
     this.#recoveryPoint = opts.clean ? this.#leo : active.baseOffset;
+    this.#hwFollowsLogEnd = this.#host.highWatermarkFollowsLogEnd ?? true;
+    this.#highWatermark = this.#hwFollowsLogEnd ? this.#leo : Math.max(this.#logStartOffset, Math.min(opts.highWatermark ?? 0, this.#leo));
+    if (!this.#offline) await this.#loadEpochs(scanned);
+  }
+
+  /**
+   * leader-epoch-checkpoint, plus the epochs of batches recovery re-scanned (newer than the file when the
+   * crash came before its rewrite), cut to [log start, log end). Missing or corrupt: rebuilt by walking
+   * every batch header of the log.
+   */
+  async #loadEpochs(scanned: EpochEntry[]): Promise<void> {
+    const { fs, log } = this.#host;
+    const path = join(this.dir, LEADER_EPOCH_FILE);
+    let cache: LeaderEpochCache | null = null;
+    let existed = false;
+    try {
+      const buf = await readWholeFile(fs, path);
+      existed = buf !== null;
+      if (buf) cache = LeaderEpochCache.parse(buf.toString('utf8'));
+    } catch (e) {
+      log.warn(`${this.name}: ${path}: ${(e as Error).message}; rebuilding it from the log`);
+    }
+    let changed = false;
+    if (cache) {
+      for (const e of scanned) if (e.epoch > cache.latestEpoch) changed = cache.assign(e.epoch, e.startOffset) || changed;
+    } else {
+      cache = new LeaderEpochCache();
+      changed = existed;
+      for (const seg of this.#segments) {
+        if (seg.size === 0) continue;
+        await seg.walk(fs, seg.baseOffset, seg.size, (h, o) => {
+          const epoch = h.readInt32BE(o + 12);
+          if (epoch > cache!.latestEpoch && lastOffsetAt(h, o) >= this.#logStartOffset) changed = cache!.assign(epoch, baseOffsetAt(h, o)) || changed;
+          return false;
+        });
+      }
+    }
+    changed = cache.truncateFromEnd(this.#leo) || changed;
+    changed = cache.truncateFromStart(this.#logStartOffset) || changed;
+    this.#epochs = cache;
+    if (changed) {
+      this.#scheduleEpochWrite();
+      await this.#epochWrites;
+    }
+  }
+
+  /** Rewrites leader-epoch-checkpoint atomically (coalesced: one write covers every change made before it starts). */
+  #scheduleEpochWrite(): void {
+    if (this.#epochWriteQueued) return;
+    this.#epochWriteQueued = true;
+    this.#epochWritesPending++;
+    this.#epochWrites = this.#epochWrites.then(async () => {
+      this.#epochWriteQueued = false;
+      try {
+        if (!this.#deletedDir) await writeFileAtomic(this.#host.fs, join(this.dir, LEADER_EPOCH_FILE), this.#epochs.serialize());
+      } catch (e) {
+        // Kafka fails the log dir on a checkpoint write error; the recovery point stops here.
+        this.#markOffline('writing leader-epoch-checkpoint failed', e);
+      } finally {
+        this.#epochWritesPending--;
+      }
+    });
+  }
+
+  /** Kafka's maybeAssignEpochStartOffset: a leader records its new epoch at its log end when elected. */
+  assignEpochStartOffset(epoch: number, startOffset: number): void {
+    if (this.#epochs.assign(epoch, startOffset)) this.#scheduleEpochWrite();
+  }
+
+  /**
+   * OffsetForLeaderEpoch from the leader-epoch cache (Kafka's LeaderEpochFileCache.endOffsetFor): the largest
+   * epoch ≤ `epoch` and its end offset (the next epoch's start, or the log end for the latest); -1/-1 unknown.
+   */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.#epochs.endOffsetFor(epoch, this.#leo);
+  }
+
+  // ---- high watermark -----------------------------------------------------------------------------
+
+  /**
+   * Moves the high watermark forward (Kafka's maybeIncrementHighWatermark): capped at the log end, never
+   * backwards (only truncation lowers it). Returns the high watermark.
+   */
+  setHighWatermark(offset: number): number {
+    const hw = Math.min(offset, this.#leo);
+    if (hw > this.#highWatermark) this.#highWatermark = hw;
+    return this.#highWatermark;
+  }
+
+  /**
+   * A follower's update from its leader's fetch response (Kafka's updateHighWatermark): bounded to
+   * [log start, log end], and may move backwards (a new leader can have a lower high watermark).
+   */
+  updateHighWatermark(offset: number): number {
+    this.#highWatermark = Math.max(this.#logStartOffset, Math.min(offset, this.#leo));
+    return this.#highWatermark;
   }
 
   // ---- append -------------------------------------------------------------------------------------
@@ -221,8 +358,8 @@ export class PartitionLog {
    * flush.messages demands it); rejects with a StorageError.
    */
   append(records: Buffer, opts: { leaderEpoch?: number } = {}): Promise<AppendResult> {
-    if (this.#offline) return Promise.reject(this.#offline);
-    if (this.#closed) return Promise.reject(new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: log is closed`));
+    const refused = this.#refuseAppend();
+    if (refused) return Promise.reject(refused);
     const cfg = this.#config;
     let info;
     try {
@@ -242,13 +379,64 @@ export class PartitionLog {
     const baseOffset = this.#nextOffset;
     const logAppendTime = cfg.logAppendTime ? now : -1;
     this.#nextOffset = assignOffsets(records, baseOffset, opts.leaderEpoch, cfg.logAppendTime ? now : undefined);
+    return this.#enqueue(seg, records, { baseOffset, lastOffset: this.#nextOffset - 1, logAppendTime }, info.offsetCount);
+  }
+
+  #refuseAppend(): StorageError | null {
+    if (this.#offline) return this.#offline;
+    if (this.#closed) return new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: log is closed`);
+    if (this.#truncating) return new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: log is being truncated`);
+    return null;
+  }
+
+  #enqueue(seg: Segment, records: Buffer, result: AppendResult, offsetCount: number): Promise<AppendResult> {
     const pos = seg.reserved;
     seg.reserved += records.length;
-    const result: AppendResult = { baseOffset, lastOffset: this.#nextOffset - 1, logAppendTime };
     return new Promise<AppendResult>((resolve, reject) => {
-      this.#queue.push({ kind: 'write', seg, pos, buf: records, lastOffset: result.lastOffset, offsetCount: info.offsetCount, result, resolve, reject });
+      this.#queue.push({ kind: 'write', seg, pos, buf: records, lastOffset: result.lastOffset, offsetCount, result, resolve, reject });
       this.#draining ??= this.#drain();
     });
+  }
+
+  /**
+   * Kafka's appendAsFollower: batches fetched from the leader keep their offsets, leader epochs and
+   * timestamps. Their base offsets must lie at or above the next offset and increase (gaps are allowed, as
+   * a compacted leader log has them); an overlap rejects with OFFSET_OUT_OF_RANGE and writes nothing.
+   */
+  appendAsFollower(records: Buffer): Promise<AppendResult> {
+    const refused = this.#refuseAppend();
+    if (refused) return Promise.reject(refused);
+    const cfg = this.#config;
+    let info;
+    try {
+      info = checkBatches(records, cfg.maxMessageBytes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (records.length > cfg.segmentBytes) {
+      return Promise.reject(new StorageError('RECORD_LIST_TOO_LARGE', `${records.length} bytes exceed segment.bytes ${cfg.segmentBytes}`));
+    }
+    const firstOffset = baseOffsetAt(records, 0);
+    let next = this.#nextOffset;
+    for (let p = 0; p < records.length; p += batchSizeAt(records, p)) {
+      const base = baseOffsetAt(records, p);
+      if (base < next) {
+        return Promise.reject(new StorageError('OFFSET_OUT_OF_RANGE', p === 0
+          ? `${this.name}: follower append at offset ${base} overlaps the log (next offset ${this.#nextOffset}); truncate first`
+          : `${this.name}: follower append has batch offsets out of order (${base} after ${next - 1})`));
+      }
+      next = lastOffsetAt(records, p) + 1;
+    }
+    const lastOffset = next - 1;
+    const now = this.#host.clock.now();
+    let seg = this.#segments[this.#segments.length - 1];
+    const tooFar = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET;
+    if (tooFar || (seg.reserved > 0 && (seg.reserved + records.length > cfg.segmentBytes || now - seg.createdMs >= cfg.segmentMs))) {
+      this.#nextOffset = firstOffset; // a rolled segment starts at the first fetched offset, as Kafka's
+      seg = this.#roll(now);
+    }
+    this.#nextOffset = next;
+    return this.#enqueue(seg, records, { baseOffset: firstOffset, lastOffset, logAppendTime: -1 }, info.offsetCount);
   }
 
   /** Starts a new segment at the next offset; the previous one is synced and indexed in the background. */
@@ -301,14 +489,22 @@ export class PartitionLog {
   #commit(seg: Segment, group: WriteOp[]): void {
     const interval = this.#config.indexIntervalBytes;
     let messages = 0;
+    let epochsChanged = false;
     for (const op of group) {
-      for (let p = 0; p < op.buf.length; p += batchSizeAt(op.buf, p)) seg.onBatch(op.buf, p, op.pos + p, interval);
+      for (let p = 0; p < op.buf.length; p += batchSizeAt(op.buf, p)) {
+        seg.onBatch(op.buf, p, op.pos + p, interval);
+        // Kafka's append: a batch of a new leader epoch starts that epoch in the cache.
+        const epoch = op.buf.readInt32BE(p + 12);
+        if (epoch >= 0 && epoch !== this.#epochs.latestEpoch) epochsChanged = this.#epochs.assign(epoch, baseOffsetAt(op.buf, p)) || epochsChanged;
+      }
       seg.size = op.pos + op.buf.length;
       messages += op.offsetCount;
     }
     seg.lastModifiedMs = this.#host.clock.now();
     seg.unflushed = true;
     this.#leo = group[group.length - 1].lastOffset + 1;
+    if (this.#hwFollowsLogEnd) this.#highWatermark = this.#leo;
+    if (epochsChanged) this.#scheduleEpochWrite();
     this.#unflushedMessages += messages;
     if (this.#unflushedMessages >= this.#config.flushMessages) {
       // flush.messages: acknowledge only once synced; concurrent appends share one fdatasync.
@@ -359,6 +555,8 @@ export class PartitionLog {
           await this.#host.fs.fdatasync(prev.fd);
         }
         await prev.writeIndexes(this.#host.fs);
+        if (this.#epochWritesPending > 0) await this.#epochWrites;
+        if (this.#offline) return;
         if (prev.nextOffset > this.#recoveryPoint) {
           this.#recoveryPoint = prev.nextOffset;
           this.#host.checkpointDirty();
@@ -399,6 +597,9 @@ export class PartitionLog {
     const p = (async () => {
       try {
         for (const s of segs) if (s.fd >= 0) await this.#host.fs.fdatasync(s.fd);
+        // The recovery point covers only data whose leader epochs are in leader-epoch-checkpoint.
+        if (this.#epochWritesPending > 0) await this.#epochWrites;
+        if (this.#offline) throw this.#offline;
         if (target > this.#recoveryPoint) {
           this.#recoveryPoint = target;
           this.#host.checkpointDirty();
@@ -456,7 +657,7 @@ export class PartitionLog {
   // ---- read ---------------------------------------------------------------------------------------
 
   #position(): LogPosition {
-    return { highWatermark: this.#leo, logStartOffset: this.#logStartOffset, logEndOffset: this.#leo };
+    return { highWatermark: this.#highWatermark, logStartOffset: this.#logStartOffset, logEndOffset: this.#leo };
   }
 
   /** The segment holding `offset` among committed data, or undefined past the end. */
@@ -486,10 +687,11 @@ export class PartitionLog {
   async read(offset: number, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult> {
     const minOneBatch = opts.minOneBatch ?? true;
     const at = this.#position();
-    if (offset < at.logStartOffset || offset > at.highWatermark) {
-      return { ...at, error: 'OFFSET_OUT_OF_RANGE', message: `offset ${offset} is outside [${at.logStartOffset}, ${at.highWatermark}] of ${this.name}`, batches: [] };
+    const end = opts.toLogEnd ? at.logEndOffset : at.highWatermark;
+    if (offset < at.logStartOffset || offset > end) {
+      return { ...at, error: 'OFFSET_OUT_OF_RANGE', message: `offset ${offset} is outside [${at.logStartOffset}, ${end}] of ${this.name}`, batches: [] };
     }
-    const upper = Math.min(at.highWatermark, opts.maxOffset ?? Infinity);
+    const upper = Math.min(end, opts.maxOffset ?? Infinity);
     const seg = offset < upper ? this.#segmentFor(offset) : undefined;
     if (!seg || seg.size === 0) return { ...at, error: null, batches: [] };
     const limit = seg.size;
@@ -503,7 +705,12 @@ export class PartitionLog {
         firstSize = batchSizeAt(h, o);
         return true;
       });
-      if (start < 0) return { ...at, error: null, batches: [] };
+      if (start < 0) {
+        // `offset` lies in a gap after this segment's data (a follower's or compacted log): the next segment.
+        const next = this.#segments[this.#segments.indexOf(seg) + 1];
+        if (next && next.baseOffset > offset && next.baseOffset < upper) return await this.read(next.baseOffset, maxBytes, opts);
+        return { ...at, error: null, batches: [] };
+      }
       let want = Math.min(Math.max(0, maxBytes), limit - start);
       if (firstSize > want) {
         if (!minOneBatch) return { ...at, error: null, batches: [] };
@@ -569,6 +776,7 @@ export class PartitionLog {
 
   /** DeleteRecords: advances the log start offset (-1 = the high watermark); whole segments below it go. */
   deleteRecordsBefore(offset: number): number {
+    if (this.#truncating) throw new StorageError('KAFKA_STORAGE_ERROR', `${this.name}: log is being truncated`);
     const target = offset === -1 ? this.highWatermark : offset;
     if (target < 0 || target > this.highWatermark) {
       throw new StorageError('OFFSET_OUT_OF_RANGE', `${this.name}: cannot delete records before ${offset}; high watermark is ${this.highWatermark}`);
@@ -576,6 +784,7 @@ export class PartitionLog {
     if (target > this.#logStartOffset) {
       this.#logStartOffset = target;
       this.#host.checkpointDirty();
+      if (this.#epochs.truncateFromStart(target)) this.#scheduleEpochWrite();
       this.#deleteBelowLogStart();
     }
     return this.#logStartOffset;
@@ -587,7 +796,7 @@ export class PartitionLog {
     // Everything is below the start offset: roll so the old active segment becomes deletable.
     if (active.size > 0 && active.nextOffset <= this.#logStartOffset && this.#nextOffset === this.#leo) this.#roll(this.#host.clock.now());
     let n = 0;
-    while (n < segs.length - 1 && segs[n + 1].baseOffset <= this.#logStartOffset && segs[n].reserved === segs[n].size && !segs[n].cleaning) n++;
+    while (n < segs.length - 1 && segs[n + 1].baseOffset <= this.#logStartOffset && segs[n].reserved === segs[n].size && !segs[n].cleaning && !this.#truncating) n++;
     this.#remove(n, 'below the log start offset');
   }
 
@@ -600,6 +809,7 @@ export class PartitionLog {
     if (newStart > this.#logStartOffset) {
       this.#logStartOffset = newStart;
       this.#host.checkpointDirty();
+      if (this.#epochs.truncateFromStart(newStart)) this.#scheduleEpochWrite();
     }
     for (const seg of gone) {
       seg.deleted = true;
@@ -614,11 +824,13 @@ export class PartitionLog {
    * files in the background: never blocks appends or reads. Returns the number of segments removed.
    */
   applyRetention(): number {
+    if (this.#truncating) return 0;
     const before = this.#removed;
     const cfg = this.#config;
     const now = this.#host.clock.now();
     const segs = this.#segments;
-    const deletable = (s: Segment) => s !== segs[segs.length - 1] && s.reserved === s.size && !s.cleaning;
+    // Never above the high watermark (Kafka's deletableSegments): a follower keeps what is not yet committed.
+    const deletable = (s: Segment) => s !== segs[segs.length - 1] && s.reserved === s.size && !s.cleaning && s.nextOffset <= this.#highWatermark;
     if (cfg.deleteEnabled && cfg.retentionMs >= 0) {
       let n = 0;
       while (n < segs.length && deletable(segs[n]) && now - segs[n].largestTimestamp > cfg.retentionMs) n++;
@@ -640,11 +852,196 @@ export class PartitionLog {
     return this.#removed - before;
   }
 
+  // ---- truncation (replication) ------------------------------------------------------------------
+
+  /**
+   * Kafka's truncateTo: removes every batch at or above `offset` (a batch containing it goes whole). The log
+   * end becomes `offset`, or the base of the batch it fell inside; the high watermark, recovery point,
+   * cleaner checkpoint and leader-epoch cache follow. Waits for queued writes; appends, retention and
+   * cleaning are refused until it is done. Crash-safe: later segments are unlinked newest first (each
+   * unlink made durable) before the containing segment is cut, so a crash at any step leaves a prefix of
+   * the old log, never old data after a hole. Resolves to whether anything was removed.
+   */
+  async truncateTo(offset: number): Promise<boolean> {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new StorageError('OFFSET_OUT_OF_RANGE', `${this.name}: cannot truncate to ${offset}`);
+    const refused = this.#refuseAppend();
+    if (refused) throw refused;
+    this.#truncating = true;
+    try {
+      await this.idle();
+      await this.#txnWrites;
+      if (offset >= this.#leo) return false;
+      if (this.#segments[0].baseOffset > offset) {
+        await this.#truncateFully(offset);
+        return true;
+      }
+      await this.#truncateWithin(offset);
+      return true;
+    } catch (e) {
+      if (!(e instanceof StorageError)) this.#markOffline(`truncation to ${offset} failed`, e);
+      throw this.#offline ?? e;
+    } finally {
+      this.#truncating = false;
+    }
+  }
+
+  /**
+   * Kafka's truncateFullyAndStartAt: deletes the whole log and starts it empty at `offset` (a follower
+   * whose log is behind its leader's log start). Log start, log end and high watermark become `offset`.
+   */
+  async truncateFullyAndStartAt(offset: number): Promise<void> {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new StorageError('OFFSET_OUT_OF_RANGE', `${this.name}: cannot start at ${offset}`);
+    const refused = this.#refuseAppend();
+    if (refused) throw refused;
+    this.#truncating = true;
+    try {
+      await this.idle();
+      await this.#txnWrites;
+      await this.#truncateFully(offset);
+    } catch (e) {
+      if (!(e instanceof StorageError)) this.#markOffline(`truncation to start at ${offset} failed`, e);
+      throw this.#offline ?? e;
+    } finally {
+      this.#truncating = false;
+    }
+  }
+
+  async #truncateWithin(offset: number): Promise<void> {
+    const { fs } = this.#host;
+    const segs = this.#segments;
+    let ci = 0;
+    while (ci + 1 < segs.length && segs[ci + 1].baseOffset <= offset) ci++;
+    let c = segs[ci];
+    // The cut: the first batch of the containing segment that reaches `offset`.
+    let cutPos = c.size;
+    let cutBase = offset;
+    if (c.size > 0) {
+      if (c.fd < 0) await c.open(fs, false);
+      await this.#walkHeld(c, offset, c.size, (h, o, pos) => {
+        if (lastOffsetAt(h, o) < offset) return false;
+        cutPos = pos;
+        cutBase = baseOffsetAt(h, o);
+        return true;
+      });
+    }
+    // A segment the cut empties goes whole (unless it is the first): the log then ends where the data does.
+    if (cutPos === 0 && ci > 0) {
+      c = segs[--ci];
+      cutPos = c.size;
+    }
+    // The new log end is the end of the last kept batch (the segment's base when none is kept), so a
+    // restart recovers the same log end (Kafka sets it to `offset`, which a reload does not reproduce in a gap).
+    // (A loaded segment's nextOffset is the next segment's base, past any gap: walk to its last batch.)
+    let newEnd = c.baseOffset;
+    if (cutPos > 0) {
+      await this.#walkHeld(c, cutPos < c.size ? cutBase - 1 : c.offsetIndex.lastOffset(), cutPos, (h, o) => {
+        newEnd = lastOffsetAt(h, o) + 1;
+        return false;
+      });
+    }
+    const gone = segs.splice(ci + 1);
+    this.#host.log.info(`${this.name}: truncating to offset ${offset} (log end ${this.#leo} -> ${newEnd}, ${gone.length} later segment(s) deleted)`);
+    this.#setEnd(newEnd);
+    // On disk: later segments newest first, each unlink durable before the next step.
+    for (const seg of gone.reverse()) {
+      seg.deleted = true;
+      seg.keepFiles = true;
+      await this.#unlinkSegmentFiles(seg);
+      seg.readers++;
+      this.#release(seg);
+    }
+    const oldSize = (c.fd >= 0 ? (await fs.fstat(c.fd)).size : 0);
+    await c.truncateTo(fs, cutPos, newEnd);
+    if (c.fd >= 0 && oldSize > cutPos) {
+      await fs.ftruncate(c.fd, cutPos);
+      await fs.fdatasync(c.fd);
+    }
+    const aborted = c.aborted.filter((e) => e.lastOffset < newEnd);
+    if (aborted.length !== c.aborted.length) {
+      c.aborted = aborted;
+      await this.#rewriteTxnIndex(c);
+    }
+    await this.#afterTruncation();
+  }
+
+  async #walkHeld(seg: Segment, from: number, limit: number, visit: (h: Buffer, o: number, pos: number) => boolean): Promise<void> {
+    seg.readers++;
+    try {
+      await seg.walk(this.#host.fs, from, limit, visit);
+    } finally {
+      this.#release(seg);
+    }
+  }
+
+  async #truncateFully(offset: number): Promise<void> {
+    const { fs, clock } = this.#host;
+    const gone = this.#segments.splice(0);
+    this.#host.log.info(`${this.name}: truncating fully, log now starts at ${offset} (${gone.length} segment(s) deleted)`);
+    const seg = new Segment(this.dir, offset, clock.now());
+    this.#segments = [seg];
+    this.#epochs.clear();
+    this.#setEnd(offset);
+    this.#logStartOffset = offset;
+    this.#recoveryPoint = offset;
+    this.cleanerCheckpoint = offset;
+    if (!this.#hwFollowsLogEnd) this.#highWatermark = offset;
+    // The epoch file goes first: a crash from here on rebuilds the cache from whatever segments remain.
+    await this.#epochWrites;
+    await fs.unlink(join(this.dir, LEADER_EPOCH_FILE)).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    for (const s of gone.reverse()) {
+      s.deleted = true;
+      s.keepFiles = true;
+      await this.#unlinkSegmentFiles(s);
+      s.readers++;
+      this.#release(s);
+    }
+    await seg.open(fs, true);
+    await fs.fsyncDir(this.dir);
+    this.#host.checkpointDirty();
+    await this.#host.checkpointsWritten?.();
+  }
+
+  /** In-memory state for a log that now ends at `end` (truncation). */
+  #setEnd(end: number): void {
+    this.#leo = this.#nextOffset = end;
+    for (const s of this.#segments) s.reserved = s.size;
+    this.#highWatermark = this.#hwFollowsLogEnd ? end : Math.min(this.#highWatermark, end);
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, end);
+    this.#logStartOffset = Math.min(this.#logStartOffset, end);
+    this.cleanerCheckpoint = Math.min(this.cleanerCheckpoint, end);
+    this.#deleteHorizon = -1;
+    this.#epochs.truncateFromEnd(end);
+    this.#unflushedMessages = 0;
+  }
+
+  async #unlinkSegmentFiles(seg: Segment): Promise<void> {
+    const { fs } = this.#host;
+    for (const p of [seg.logPath, seg.indexPath, seg.timeIndexPath, seg.txnIndexPath]) {
+      await fs.unlink(p).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    }
+    await fs.fsyncDir(this.dir);
+  }
+
+  async #rewriteTxnIndex(seg: Segment): Promise<void> {
+    const { fs } = this.#host;
+    if (seg.aborted.length > 0) await writeFileAtomic(fs, seg.txnIndexPath, serializeTxnIndex(seg.aborted));
+    else await fs.unlink(seg.txnIndexPath).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+  }
+
+  /** Persists what a truncation changed outside the segments: leader epochs, then the checkpoint files. */
+  async #afterTruncation(): Promise<void> {
+    this.#scheduleEpochWrite();
+    await this.#epochWrites;
+    if (this.#offline) throw this.#offline;
+    this.#host.checkpointDirty();
+    await this.#host.checkpointsWritten?.();
+  }
+
   // ---- compaction (cleaner.ts) --------------------------------------------------------------------
 
   /** One log-cleaner pass if one is due (cleanup.policy=compact); concurrent calls share the running one. */
   compact(opts: CleanOptions): Promise<CleanResult | null> {
-    if (this.#closed || this.#offline) return Promise.resolve(null);
+    if (this.#closed || this.#offline || this.#truncating) return Promise.resolve(null);
     this.#cleaning ??= cleanLog({
       name: this.name, dir: this.dir, fs: this.#host.fs, clock: this.#host.clock, log: this.#host.log,
       config: () => this.#config,
@@ -706,6 +1103,7 @@ export class PartitionLog {
     this.#flushTimer = null;
     await this.idle();
     await this.#txnWrites;
+    await this.#epochWrites;
     let clean = this.#offline === null;
     if (clean) {
       try {
@@ -724,6 +1122,7 @@ export class PartitionLog {
   /** Closes without syncing or writing anything, and deletes the directory's files (topic deletion). */
   async closeForDelete(): Promise<void> {
     this.#closed = true;
+    this.#deletedDir = true;
     if (this.#flushTimer !== null) this.#host.clock.clearTimeout(this.#flushTimer);
     await this.idle();
     for (const s of this.#segments) {

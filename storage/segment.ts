@@ -99,7 +99,7 @@ export class Segment {
    * Scans the log from position 0, checking framing, offsets and (when checkCrc) CRC-32C of every batch,
    * and rebuilds the indexes from it. Stops at the first invalid batch.
    */
-  async scan(fs: FsLike, checkCrc: boolean, indexIntervalBytes: number): Promise<ScanResult> {
+  async scan(fs: FsLike, checkCrc: boolean, indexIntervalBytes: number, onBatch?: (h: Buffer, o: number) => void): Promise<ScanResult> {
     this.resetIndexes();
     const fileSize = (await fs.fstat(this.fd)).size;
     let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(fileSize, HEADER_SIZE)));
@@ -124,6 +124,7 @@ export class Segment {
       const problem = storedBatchProblem(buf, o, Math.min(bufLen - o, fileSize - pos), this.nextOffset, checkCrc);
       if (problem) return { validBytes: pos, fileSize, problem: `${problem} at position ${pos}` };
       this.onBatch(buf, o, pos, indexIntervalBytes);
+      onBatch?.(buf, o);
       pos += batchSizeAt(buf, o);
     }
     return { validBytes: pos, fileSize, problem: null };
@@ -192,6 +193,32 @@ export class Segment {
       pos += size;
     }
     return -1;
+  }
+
+  /**
+   * In-memory part of a truncation at byte `pos` (a batch start), the segment now ending at `nextOffset`:
+   * index entries at or past the cut go; the max timestamp is recomputed from the time index and the
+   * batches after the last offset-index entry (the only ones the time index may not cover).
+   */
+  async truncateTo(fs: FsLike, pos: number, nextOffset: number): Promise<void> {
+    this.offsetIndex.truncateToPosition(pos);
+    this.timeIndex.truncateToOffset(nextOffset);
+    this.size = this.reserved = pos;
+    this.nextOffset = nextOffset;
+    const ti = this.timeIndex;
+    this.maxTimestamp = ti.lastTimestamp();
+    this.offsetOfMaxTimestamp = ti.entries > 0 ? ti.entry(ti.entries - 1).offset : -1;
+    const from = this.offsetIndex.lastPosition();
+    this.bytesSinceIndex = pos - from;
+    if (pos === 0 || this.fd < 0) return;
+    await this.walk(fs, this.offsetIndex.lastOffset(), pos, (h, o) => {
+      const ts = maxTimestampAt(h, o);
+      if (ts > this.maxTimestamp) {
+        this.maxTimestamp = ts;
+        this.offsetOfMaxTimestamp = lastOffsetAt(h, o);
+      }
+      return false;
+    });
   }
 
   /** Closes the fd (once no read holds it) and, when deleting, unlinks the files. */

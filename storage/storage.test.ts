@@ -33,7 +33,10 @@ t.test('layout, append, read, clean restart on disk', async (t) => {
   await s.close();
 
   const pdir = join(dir, 'orders-1');
-  t.same(readdirSync(pdir).sort(), ['00000000000000000000.index', '00000000000000000000.log', '00000000000000000000.timeindex']);
+  t.same(readdirSync(pdir).sort(), ['00000000000000000000.index', '00000000000000000000.log', '00000000000000000000.timeindex', 'leader-epoch-checkpoint']);
+  t.equal(readFileSync(join(pdir, 'leader-epoch-checkpoint'), 'utf8'), '0\n1\n3 0\n', 'epoch 3 starts at 0 (Kafka format)');
+  t.notOk(existsSync(join(dir, 'orders-0', 'leader-epoch-checkpoint')), 'an empty log writes no epoch file');
+  t.equal(readFileSync(join(dir, 'replication-offset-checkpoint'), 'utf8'), '0\n2\norders 0 0\norders 1 4\n');
   t.ok(existsSync(join(dir, '.kafka_cleanshutdown')));
   t.equal(readFileSync(join(dir, 'recovery-point-offset-checkpoint'), 'utf8'), '0\n2\norders 0 0\norders 1 4\n');
   t.equal(readFileSync(join(dir, 'log-start-offset-checkpoint'), 'utf8'), '0\n2\norders 0 0\norders 1 0\n');

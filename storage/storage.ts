@@ -1,7 +1,7 @@
 // The storage of one broker: topic metadata, one PartitionLog per partition under
 // <data-dir>/<topic>-<partition>/, Kafka's checkpoint files, background retention, clean shutdown.
 import { join } from 'node:path';
-import { CLEANER_OFFSET_FILE, LOG_START_FILE, RECOVERY_POINT_FILE, readCheckpoint, tpKey, writeCheckpoint } from './checkpoint.ts';
+import { CLEANER_OFFSET_FILE, HIGH_WATERMARK_FILE, LOG_START_FILE, formatCheckpoint, RECOVERY_POINT_FILE, readCheckpoint, tpKey, writeCheckpoint } from './checkpoint.ts';
 import type { RecordCodecs } from './cleaner.ts';
 import { type LogConfig, resolveLogConfig } from './config.ts';
 import { type FsLike, nodeFs, readWholeFile, writeFileAtomic } from './fs.ts';
@@ -28,6 +28,14 @@ export interface OpenStorageOptions {
   retentionCheckIntervalMs?: number;
   /** The log cleaner (compaction of cleanup.policy=compact topics). */
   cleaner?: CleanerOptions;
+  /** replica.high.watermark.checkpoint.interval.ms: how often replication-offset-checkpoint is rewritten (default 5000; 0 = only at close). */
+  highWatermarkCheckpointIntervalMs?: number;
+  /**
+   * Logs open with their high watermark following the log end (default true: a leader whose ISR is itself,
+   * today's single node). false: the high watermark is recovered from replication-offset-checkpoint and
+   * moved by the caller (PartitionLog.setHighWatermark / updateHighWatermark).
+   */
+  highWatermarkFollowsLogEnd?: boolean;
 }
 
 export interface CleanerOptions {
@@ -74,16 +82,26 @@ export class Storage {
   #cleanerRun: Promise<number> | null = null;
   #closed = false;
   #rollListener: ((log: PartitionLog) => void) | null = null;
+  #hwTimer: unknown = null;
+  readonly #hwInterval: number;
+  /** replication-offset-checkpoint writes, in order; the text last written (skip unchanged rewrites). */
+  #hwWrites: Promise<void> = Promise.resolve();
+  #hwWritten = '';
   /** Background directory removals, awaited by close(). */
   readonly #pending = new Set<Promise<void>>();
 
-  private constructor(dataDir: string, fs: FsLike, clock: Clock, log: Logger, defaults: Record<string, string>, retentionInterval: number, cleaner: CleanerOptions) {
+  private constructor(dataDir: string, fs: FsLike, clock: Clock, log: Logger, defaults: Record<string, string>, retentionInterval: number, cleaner: CleanerOptions, hw: { intervalMs: number; followsLogEnd: boolean }) {
     this.dataDir = dataDir;
     this.fs = fs;
     this.#defaults = defaults;
     this.#retentionInterval = retentionInterval;
     this.#cleanerOpts = { enabled: cleaner.enabled ?? true, backoffMs: cleaner.backoffMs ?? 15_000, maxMapEntries: cleaner.maxMapEntries ?? 1_000_000, codecs: cleaner.codecs };
-    this.#host = { fs, clock, log, checkpointDirty: () => this.#scheduleCheckpoint(), rolled: (l) => this.#rollListener?.(l) };
+    this.#hwInterval = hw.intervalMs;
+    this.#host = {
+      fs, clock, log, checkpointDirty: () => this.#scheduleCheckpoint(), rolled: (l) => this.#rollListener?.(l),
+      checkpointsWritten: async () => { await this.settle(); await this.#checkpointHighWatermarks(); },
+      highWatermarkFollowsLogEnd: hw.followsLogEnd,
+    };
   }
 
   static async open(opts: OpenStorageOptions): Promise<Storage> {
@@ -94,9 +112,11 @@ export class Storage {
     if (!dataDir) throw new TypeError('openStorage: dataDir is required unless memory is true');
     const defaults = opts.defaults ?? {};
     resolveLogConfig({}, defaults); // fail fast on bad broker defaults
-    const s = new Storage(dataDir, fs, clock, opts.log ?? silentLogger, defaults, opts.retentionCheckIntervalMs ?? 300_000, opts.cleaner ?? {});
+    const s = new Storage(dataDir, fs, clock, opts.log ?? silentLogger, defaults, opts.retentionCheckIntervalMs ?? 300_000, opts.cleaner ?? {},
+      { intervalMs: opts.highWatermarkCheckpointIntervalMs ?? 5000, followsLogEnd: opts.highWatermarkFollowsLogEnd ?? true });
     await s.#load();
     s.#armRetention();
+    s.#armHighWatermarkCheckpoint();
     s.#armCleaner(s.#cleanerOpts.backoffMs);
     return s;
   }
@@ -111,6 +131,7 @@ export class Storage {
     const rp = await this.#readCheckpoint(RECOVERY_POINT_FILE);
     const lso = await this.#readCheckpoint(LOG_START_FILE);
     const cleaned = await this.#readCheckpoint(CLEANER_OFFSET_FILE);
+    const hws = await this.#readCheckpoint(HIGH_WATERMARK_FILE);
     const metaBuf = await readWholeFile(fs, join(this.dataDir, TOPICS_FILE));
     const meta = metaBuf ? JSON.parse(metaBuf.toString('utf8')) as { version: number; topics: TopicMeta[] } : { version: 1, topics: [] };
     for (const t of meta.topics) this.#topics.set(t.name, { name: t.name, topicId: t.topicId, partitions: t.partitions, configs: { ...t.configs } });
@@ -125,6 +146,7 @@ export class Storage {
           recoveryPoint: rp?.get(key) ?? 0,
           logStartOffset: lso?.get(key) ?? 0,
           clean: clean && rp?.has(key) === true,
+          highWatermark: hws?.get(key),
         }));
         logs[p].cleanerCheckpoint = cleaned?.get(key) ?? 0;
       }
@@ -363,6 +385,31 @@ export class Storage {
     return this.#cleanerRun;
   }
 
+  #armHighWatermarkCheckpoint(): void {
+    if (this.#hwInterval <= 0 || this.#closed) return;
+    this.#hwTimer = this.#host.clock.setTimeout(() => {
+      this.#hwTimer = null;
+      this.#checkpointHighWatermarks().finally(() => this.#armHighWatermarkCheckpoint());
+    }, this.#hwInterval);
+  }
+
+  /** Rewrites replication-offset-checkpoint when a high watermark changed since the last write (serialised). */
+  #checkpointHighWatermarks(): Promise<void> {
+    this.#hwWrites = this.#hwWrites.then(async () => {
+      const hws = new Map<string, number>();
+      for (const l of this.#allLogs()) hws.set(tpKey(l.topic, l.partition), l.highWatermark);
+      const text = formatCheckpoint(hws);
+      if (text === this.#hwWritten) return;
+      try {
+        await writeFileAtomic(this.fs, join(this.dataDir, HIGH_WATERMARK_FILE), Buffer.from(text));
+        this.#hwWritten = text;
+      } catch (e) {
+        this.#host.log.error(`writing ${HIGH_WATERMARK_FILE}: ${(e as Error).message}`);
+      }
+    });
+    return this.#hwWrites;
+  }
+
   #scheduleCheckpoint(): void {
     if (this.#checkpointRunning) {
       this.#checkpointAgain = true;
@@ -410,6 +457,7 @@ export class Storage {
     this.#closed = true;
     if (this.#retentionTimer !== null) this.#host.clock.clearTimeout(this.#retentionTimer);
     if (this.#cleanerTimer !== null) this.#host.clock.clearTimeout(this.#cleanerTimer);
+    if (this.#hwTimer !== null) this.#host.clock.clearTimeout(this.#hwTimer);
     await this.#cleanerRun;
     // Partitions close independently (flush, indexes, files): in parallel, so thousands of partitions stop
     // within a container's stop grace period.
@@ -418,6 +466,7 @@ export class Storage {
     await this.settle();
     await Promise.all(this.#pending);
     await this.#writeCheckpoints();
+    await this.#checkpointHighWatermarks();
     if (clean) {
       await writeFileAtomic(this.fs, join(this.dataDir, CLEAN_SHUTDOWN_FILE), Buffer.alloc(0));
     } else {
