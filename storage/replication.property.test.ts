@@ -6,7 +6,7 @@ import { openStorage, type Storage } from './storage.ts';
 import { MemFs } from './memfs.ts';
 import { LeaderEpochCache } from './leader-epoch-cache.ts';
 import { buildBatch } from './testing/records.ts';
-import { ManualClock } from './testing/helpers.ts';
+import { ManualClock } from './clock.ts';
 import { parseRecords } from './testing/records.ts';
 import type { PartitionLog } from './partition-log.ts';
 

@@ -9,7 +9,8 @@ import type { FsLike } from './fs.ts';
 import { LeaderEpochCache } from './leader-epoch-cache.ts';
 import type { PartitionLog } from './partition-log.ts';
 import { buildBatch, kv, parseRecords } from './testing/records.ts';
-import { ManualClock, readAll } from './testing/helpers.ts';
+import { ManualClock } from './clock.ts';
+import { readAll } from './testing/helpers.ts';
 import { CrashingFs } from './testing/crashing-fs.ts';
 
 const T0 = 1_700_000_000_000;
