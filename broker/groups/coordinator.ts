@@ -11,6 +11,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { decodeConsumerProtocolSubscription } from '../../protocol/generated/consumer-protocol-subscription.ts';
 import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
+import { kafkaErrorCode } from '../errors.ts';
 import {
   type GroupMetadataValue, type OffsetCommitValue,
   encodeGroupMetadataKey, encodeGroupMetadataValue, encodeOffsetCommitKey, encodeOffsetCommitValue,
@@ -273,9 +274,10 @@ export function appendErrorToResponseError(code: number): number {
   }
 }
 
-function errorCodeOf(err: unknown): number {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'number' ? appendErrorToResponseError(code) : ErrorCode.UNKNOWN_SERVER_ERROR;
+/** A failed append's error code for the response; an error without a Kafka code is UNKNOWN_SERVER_ERROR. */
+export function appendErrorCode(err: unknown): number {
+  const code = kafkaErrorCode(err);
+  return code === undefined ? ErrorCode.UNKNOWN_SERVER_ERROR : appendErrorToResponseError(code);
 }
 
 function joinError(memberId: string, errorCode: number): JoinResult {
@@ -441,7 +443,7 @@ export class GroupCoordinator {
 
   /** Resolves with an error code once the coordinator can serve (its log exists). */
   ready(): Promise<number> {
-    return (this.#store.ensure?.() ?? Promise.resolve()).then(() => ErrorCode.NONE, (err) => errorCodeOf(err));
+    return (this.#store.ensure?.() ?? Promise.resolve()).then(() => ErrorCode.NONE, (err) => appendErrorCode(err));
   }
 
   // ---------------------------------------------------------------- timers
@@ -581,7 +583,7 @@ export class GroupCoordinator {
   #append(groupId: string, records: CoordinatorRecord[], txn?: { producerId: bigint; producerEpoch: number }): Promise<number> {
     return this.#store.append(groupId, records, txn).then(() => ErrorCode.NONE, (err) => {
       this.#log.warn(`group ${groupId}: writing to __consumer_offsets failed: ${(err as Error).message}`);
-      return errorCodeOf(err);
+      return appendErrorCode(err);
     });
   }
 
@@ -608,7 +610,7 @@ export class GroupCoordinator {
       }, () => randomBytes(16).toString('base64url'));
       const result: JoinResult = { ...r, leader: '', skipAssignment: false, members: [] };
       if (r.errorCode !== ErrorCode.NONE) return resolve(result);
-      void mgr.written(req.groupId).then(() => resolve(result), (e: unknown) => resolve(joinError(r.memberId, appendErrorToResponseError(errorCodeOf(e)))));
+      void mgr.written(req.groupId).then(() => resolve(result), (e: unknown) => resolve(joinError(r.memberId, appendErrorCode(e))));
       return;
     }
     if (this.#consumer?.has(req.groupId)) this.#consumer.delete(req.groupId); // an empty consumer group gives way

@@ -37,6 +37,7 @@ import { ErrorCode } from '../../../protocol/generated/errors.ts';
 import { Reader } from '../../../protocol/reader.ts';
 import { Writer } from '../../../protocol/writer.ts';
 import type { Clock } from '../../../storage/clock.ts';
+import { KafkaError } from '../../errors.ts';
 import { ASSIGNORS, type AssignorMember, DEFAULT_ASSIGNOR, type TopicPartitionsMap } from './assignors.ts';
 import {
   type ClassicMemberMetadata, type ConsumerGroupKey, type TopicPartitionsRecord, decodeCurrentAssignmentValue, decodeEpochValue, decodeMemberValue,
@@ -252,11 +253,6 @@ export class ConsumerGroup {
   }
 }
 
-class HeartbeatError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) { super(message); this.code = code; }
-}
-
 const key = (topicId: string, p: number): string => `${topicId}:${p}`;
 
 function cloneMap(a: TopicPartitionsMap): TopicPartitionsMap {
@@ -328,7 +324,7 @@ export class ConsumerGroupManager {
     try {
       return this.#heartbeat(req);
     } catch (e) {
-      if (!(e instanceof HeartbeatError)) throw e;
+      if (!(e instanceof KafkaError)) throw e;
       return { errorCode: e.code, errorMessage: e.message, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
     } finally {
       this.#sync(req.groupId);
@@ -336,8 +332,8 @@ export class ConsumerGroupManager {
   }
 
   #validate(req: HeartbeatInput): void {
-    const bad = (msg: string) => new HeartbeatError(ErrorCode.INVALID_REQUEST, msg);
-    if (req.groupId === '') throw new HeartbeatError(ErrorCode.INVALID_GROUP_ID, 'GroupId can\'t be empty.');
+    const bad = (msg: string) => new KafkaError(ErrorCode.INVALID_REQUEST, msg);
+    if (req.groupId === '') throw new KafkaError(ErrorCode.INVALID_GROUP_ID, 'GroupId can\'t be empty.');
     if (req.apiVersion >= 1 && req.memberId === '') throw bad('MemberId can\'t be empty.');
     if (req.instanceId !== null && req.instanceId === '') throw bad('InstanceId can\'t be empty.');
     if (req.rackId !== null && req.rackId === '') throw bad('RackId can\'t be empty.');
@@ -352,11 +348,11 @@ export class ConsumerGroupManager {
     }
     if (req.subscribedTopicRegex !== null && req.subscribedTopicRegex !== '') {
       try { this.#regex(req.subscribedTopicRegex); } catch {
-        throw new HeartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression.`);
+        throw new KafkaError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression.`);
       }
     }
     if (req.serverAssignor !== null && !this.config.assignors.includes(req.serverAssignor)) {
-      throw new HeartbeatError(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.config.assignors.join(', ')}.`);
+      throw new KafkaError(ErrorCode.UNSUPPORTED_ASSIGNOR, `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.config.assignors.join(', ')}.`);
     }
   }
 
@@ -377,7 +373,7 @@ export class ConsumerGroupManager {
     let g = this.groups.get(req.groupId);
     if (!g || g.dead) {
       // Kafka's answer. Consumer-group state is not persisted yet: members see this after our restart.
-      if (req.memberEpoch !== 0) throw new HeartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${req.groupId} not found.`);
+      if (req.memberEpoch !== 0) throw new KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${req.groupId} not found.`);
       g = new ConsumerGroup(req.groupId);
       this.groups.set(req.groupId, g);
     }
@@ -396,14 +392,14 @@ export class ConsumerGroupManager {
       if (!member && req.instanceId !== null) member = this.#replaceStaticMember(g, req);
       if (!member) {
         if (g.members.size >= this.config.maxSize) {
-          throw new HeartbeatError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`);
+          throw new KafkaError(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${this.config.maxSize} members.`);
         }
         member = new ConsumerMember(req.memberId === '' ? crypto.randomUUID() : req.memberId);
         g.members.set(member.memberId, member);
         bump = true;
       }
     } else {
-      if (!member) throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      if (!member) throw new KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
       this.#checkEpoch(member, req.memberEpoch, req.topicPartitions);
     }
     const before = cloneMap(member.assigned);
@@ -449,12 +445,12 @@ export class ConsumerGroupManager {
 
   #checkEpoch(member: ConsumerMember, received: number, owned: TopicPartitionsList[] | null): void {
     if (received > member.memberEpoch) {
-      throw new HeartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a greater member epoch (${received}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`);
+      throw new KafkaError(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a greater member epoch (${received}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`);
     }
     if (received < member.memberEpoch) {
       // The previous epoch is accepted when the member lost our last answer: it owns a subset of its assignment.
       if (received !== member.previousMemberEpoch || !isSubset(owned, member.assigned)) {
-        throw new HeartbeatError(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a smaller member epoch (${received}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`);
+        throw new KafkaError(ErrorCode.FENCED_MEMBER_EPOCH, `The consumer group member has a smaller member epoch (${received}) than the one known by the group coordinator (${member.memberEpoch}). The member must abandon all its partitions and rejoin.`);
       }
     }
   }
@@ -463,7 +459,7 @@ export class ConsumerGroupManager {
     const g = this.groups.get(req.groupId);
     const member = g?.members.get(req.memberId);
     if (!g || !member) {
-      throw new HeartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
+      throw new KafkaError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${req.memberId} is not a member of group ${req.groupId}.`);
     }
     if (req.memberEpoch === -2 && member.instanceId !== null) {
       // Static leave: the member stays with its partitions (epoch −2) until its session times out or
@@ -488,7 +484,7 @@ export class ConsumerGroupManager {
     const old = [...g.members.values()].find((m) => m.instanceId === req.instanceId);
     if (!old) return undefined;
     if (old.memberEpoch !== -2) {
-      throw new HeartbeatError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member with unknown member id and instance id ${req.instanceId} cannot join the group ${g.groupId} because the previous member has not yet left the group.`);
+      throw new KafkaError(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member with unknown member id and instance id ${req.instanceId} cannot join the group ${g.groupId} because the previous member has not yet left the group.`);
     }
     this.#cancelTimers(old);
     const m = new ConsumerMember(req.memberId === '' ? crypto.randomUUID() : req.memberId);
