@@ -8,6 +8,7 @@ import {
   decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, encodeOffsetCommitValue, javaStringHashCode, partitionForGroup,
 } from './records.ts';
 import { ManualClock } from '../../storage/clock.ts';
+import { StorageError } from '../../storage/index.ts';
 import { subscription } from '../testing/groups.ts';
 
 
@@ -18,7 +19,7 @@ class MemLog {
   async append(groupId: string, recs: CoordinatorRecord[]) {
     if (this.failNext > 0) {
       this.failNext--;
-      throw Object.assign(new Error('disk full'), { code: ErrorCode.KAFKA_STORAGE_ERROR });
+      throw new StorageError('KAFKA_STORAGE_ERROR', 'disk full');
     }
     for (const r of recs) this.records.push({ groupId, ...r });
   }

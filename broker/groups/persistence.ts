@@ -7,6 +7,8 @@ import { buildRecordBatch, CONTROL_TYPE_COMMIT, records as iterateRecords } from
 import { markerType } from '../producers/index.ts';
 import { replayTopic } from '../internal-topic.ts';
 import type { Storage } from '../../storage/index.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { KafkaError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CoordinatorLog, CoordinatorRecord, GroupCoordinator } from './coordinator.ts';
 import {
@@ -45,12 +47,12 @@ export class OffsetsTopicLog implements CoordinatorLog {
 
   ensure(): Promise<void> {
     if (this.#storage.getTopic(OFFSETS_TOPIC)) return Promise.resolve();
-    if (!this.#create) return Promise.reject(Object.assign(new Error(`${OFFSETS_TOPIC} does not exist`), { code: 15 /* COORDINATOR_NOT_AVAILABLE */ }));
+    if (!this.#create) return Promise.reject(new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC} does not exist`));
     const configs = new Map(OFFSETS_TOPIC_CONFIGS);
     if (this.#segmentBytes !== undefined) configs.set('segment.bytes', String(this.#segmentBytes));
     this.#creating ??= this.#create(OFFSETS_TOPIC, this.#configuredPartitions, configs).then(
       () => { this.#creating = null; },
-      (err) => { this.#creating = null; throw Object.assign(new Error(`creating ${OFFSETS_TOPIC}: ${(err as Error).message}`), { code: 15 }); },
+      (err) => { this.#creating = null; throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `creating ${OFFSETS_TOPIC}: ${(err as Error).message}`, { cause: err }); },
     );
     return this.#creating;
   }
@@ -58,7 +60,7 @@ export class OffsetsTopicLog implements CoordinatorLog {
   async append(groupId: string, records: CoordinatorRecord[], txn?: { producerId: bigint; producerEpoch: number }): Promise<void> {
     await this.ensure();
     const log = this.#storage.partition(OFFSETS_TOPIC, this.partitionFor(groupId));
-    if (!log) throw Object.assign(new Error(`${OFFSETS_TOPIC} partition missing`), { code: 3 /* UNKNOWN_TOPIC_OR_PARTITION */ });
+    if (!log) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${OFFSETS_TOPIC} partition missing`);
     const now = this.#now();
     const batch = buildRecordBatch({
       records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })), now,

@@ -17,7 +17,7 @@ import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
 import type { ConsumerGroupManager } from '../groups/consumer/group.ts';
 import { consumerGroupConfig } from '../groups/index.ts';
-import { appendErrorToResponseError } from '../groups/coordinator.ts';
+import { appendErrorCode } from '../groups/coordinator.ts';
 
 /** The broker's consumer-group manager, created with Kafka's `group.consumer.*` configs on first use. */
 export function consumerGroupsOf(broker: BrokerContext): ConsumerGroupManager {
@@ -49,10 +49,7 @@ export const handler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGrou
       apiVersion: ctx.apiVersion,
     });
     // Answered once the group's records are in __consumer_offsets, as Kafka does.
-    const failed = await mgr.written(req.groupId).then(() => null, (e: unknown) => {
-      const code = (e as { code?: unknown })?.code;
-      return typeof code === 'number' ? appendErrorToResponseError(code) : ErrorCode.UNKNOWN_SERVER_ERROR;
-    });
+    const failed = await mgr.written(req.groupId).then(() => null, appendErrorCode);
     if (failed !== null && r.errorCode === ErrorCode.NONE) {
       return makeConsumerGroupHeartbeatResponse({ errorCode: failed, errorMessage: null });
     }

@@ -20,6 +20,7 @@ import {
   makeDeleteRecordsTopicResult,
 } from '../../protocol/generated/delete-records.ts';
 import type { BrokerContext } from '../context.ts';
+import { kafkaErrorCode } from '../errors.ts';
 import { defineHandler } from '../handler.ts';
 
 const INVALID_LOW_WATERMARK = -1n;
@@ -39,9 +40,8 @@ function deleteOne(broker: BrokerContext, topic: string, partition: number, offs
     const low = log.deleteRecordsBefore(Number(target));
     return makeDeleteRecordsPartitionResult({ partitionIndex: partition, lowWatermark: BigInt(low), errorCode: ErrorCode.NONE });
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
     broker.log.warn(`DeleteRecords ${topic}-${partition} before ${target}: ${(e as Error).message}`);
-    return fail(typeof code === 'number' ? code : ErrorCode.UNKNOWN_SERVER_ERROR);
+    return fail(kafkaErrorCode(e) ?? ErrorCode.UNKNOWN_SERVER_ERROR);
   }
 }
 

@@ -20,13 +20,13 @@ import {
   makeDeleteTopicsResponse,
 } from '../../protocol/generated/delete-topics.ts';
 import type { BrokerContext } from '../context.ts';
+import { kafkaErrorCode } from '../errors.ts';
 import { defineHandler } from '../handler.ts';
 import { ZERO_UUID } from '../topics.ts';
 
 /** Maps a failure of a broker/storage operation to a Kafka error code. */
 function errorCodeOf(e: unknown): number {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : ErrorCode.UNKNOWN_SERVER_ERROR;
+  return kafkaErrorCode(e) ?? ErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
 /** Resolves with `fallback` if `p` has not settled after `ms` milliseconds of the broker's clock. */

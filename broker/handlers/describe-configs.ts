@@ -21,6 +21,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { type DescribedConfig, describeBrokerConfigs, describeTopicConfigs, topicNameError } from '../configs/index.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
+import { KafkaError } from '../errors.ts';
 
 export const RESOURCE_TOPIC = 2;
 export const RESOURCE_BROKER = 4;
@@ -32,15 +33,10 @@ const KNOWN_TYPES = new Set([RESOURCE_TOPIC, RESOURCE_BROKER, RESOURCE_BROKER_LO
 /** Errors.INVALID_REQUEST's default message, which Kafka sends when the whole request is rejected. */
 const INVALID_REQUEST_MESSAGE = 'This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.';
 
-class ResourceError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) { super(message); this.code = code; }
-}
-
 /** Kafka's resourceNameToBrokerId check for BROKER resources; returns true for this node. */
 export function checkBrokerId(broker: BrokerContext, name: string, what = 'Broker'): void {
   if (!/^[+-]?\d+$/.test(name.trim()) || Number(name) > 2147483647 || Number(name) < -2147483648) {
-    throw new ResourceError(ErrorCode.INVALID_REQUEST, `${what} id must be an integer, but it is: ${name}`);
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, `${what} id must be an integer, but it is: ${name}`);
   }
 }
 
@@ -48,27 +44,27 @@ function describeOne(broker: BrokerContext, r: DescribeConfigsRequest['resources
   switch (r.resourceType) {
     case RESOURCE_TOPIC: {
       const err = topicNameError(r.resourceName);
-      if (err) throw new ResourceError(ErrorCode.INVALID_TOPIC_EXCEPTION, err);
+      if (err) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, err);
       const t = broker.topics.get(r.resourceName);
-      if (!t) throw new ResourceError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, '');
+      if (!t) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, '');
       return describeTopicConfigs(t.configs, broker.config, synonyms, docs, r.configurationKeys);
     }
     case RESOURCE_BROKER:
       if (r.resourceName === '') return []; // no dynamic cluster-wide defaults in gregor
       checkBrokerId(broker, r.resourceName);
       if (Number(r.resourceName) !== broker.nodeId) {
-        throw new ResourceError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${r.resourceName}`);
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${r.resourceName}`);
       }
       return describeBrokerConfigs(broker.config, synonyms, docs, r.configurationKeys);
     case RESOURCE_BROKER_LOGGER:
-      if (r.resourceName === '') throw new ResourceError(ErrorCode.INVALID_REQUEST, 'Broker id must not be empty');
+      if (r.resourceName === '') throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Broker id must not be empty');
       checkBrokerId(broker, r.resourceName);
       if (Number(r.resourceName) !== broker.nodeId) {
-        throw new ResourceError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} but received ${r.resourceName}`);
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.nodeId} but received ${r.resourceName}`);
       }
-      throw new ResourceError(ErrorCode.INVALID_REQUEST, 'Broker loggers are not supported by gregor');
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Broker loggers are not supported by gregor');
     default:
-      throw new ResourceError(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${r.resourceType === RESOURCE_GROUP ? 'GROUP' : 'CLIENT_METRICS'}`);
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type: ${r.resourceType === RESOURCE_GROUP ? 'GROUP' : 'CLIENT_METRICS'}`);
   }
 }
 
@@ -100,12 +96,10 @@ export const handler = defineHandler<DescribeConfigsRequest, DescribeConfigsResp
         }));
         return makeDescribeConfigsResult({ ...base(r), errorCode: ErrorCode.NONE, errorMessage: '', configs });
       } catch (e) {
-        if (!(e instanceof ResourceError)) throw e;
+        if (!(e instanceof KafkaError)) throw e;
         return makeDescribeConfigsResult({ ...base(r), errorCode: e.code, errorMessage: e.message, configs: [] });
       }
     });
     return makeDescribeConfigsResponse({ throttleTimeMs: 0, results });
   },
 });
-
-export { ResourceError };

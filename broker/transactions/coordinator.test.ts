@@ -4,6 +4,7 @@
 import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { ManualClock } from '../../storage/clock.ts';
+import { StorageError } from '../../storage/index.ts';
 import { memoryLogger } from '../log.ts';
 import { type MarkerWriter, type TopicPartition, TransactionCoordinator, type TxnStore } from './coordinator.ts';
 import type { TransactionLogValue } from './records.ts';
@@ -16,7 +17,7 @@ function harness(opts: { failAppends?: () => boolean; failMarkers?: () => boolea
   const store: TxnStore = {
     ensure: async () => {},
     append: async (id, v) => {
-      if (opts.failAppends?.()) throw Object.assign(new Error('disk full'), { code: 56 });
+      if (opts.failAppends?.()) throw new StorageError('KAFKA_STORAGE_ERROR', 'disk full');
       // Through the codec, as it would be stored.
       records.push([id, v === null ? null : decodeTransactionLogValue(encodeTransactionLogValue(v))]);
     },

@@ -21,6 +21,7 @@
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
+import { KafkaError } from '../errors.ts';
 import { type Periodic, every } from '../timers.ts';
 import { type TransactionLogValue, type TxnState } from './records.ts';
 
@@ -76,14 +77,6 @@ export interface TxnCoordinatorOptions {
 }
 
 export type InitResult = { errorCode: number; producerId: bigint; producerEpoch: number };
-
-class CoordinatorError extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
 
 const failure = (errorCode: number): InitResult => ({ errorCode, producerId: -1n, producerEpoch: -1 });
 
@@ -180,8 +173,8 @@ export class TransactionCoordinator {
     try {
       await this.#opts.store.append(m.transactionalId, toLogValue(target));
     } catch (err) {
-      const code = (err as { code?: number }).code;
-      throw new CoordinatorError(code === ErrorCode.COORDINATOR_NOT_AVAILABLE ? code : ErrorCode.COORDINATOR_NOT_AVAILABLE, `writing ${m.transactionalId}: ${(err as Error).message}`);
+      // Every failed write is COORDINATOR_NOT_AVAILABLE to the client, as Kafka maps it.
+      throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `writing ${m.transactionalId}: ${(err as Error).message}`, { cause: err });
     }
     if (this.#byProducer.get(m.producerId) === m) this.#byProducer.delete(m.producerId);
     Object.assign(m, target);
@@ -190,7 +183,7 @@ export class TransactionCoordinator {
   }
 
   static #code(err: unknown): number {
-    if (err instanceof CoordinatorError) return err.code;
+    if (err instanceof KafkaError) return err.code;
     throw err;
   }
 

@@ -3,6 +3,8 @@
 // created on first use (transaction.state.log.num.partitions partitions, compacted, uncompressed).
 import { buildRecordBatch, records as iterateRecords } from '../../protocol/records.ts';
 import type { Storage } from '../../storage/index.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { KafkaError } from '../errors.ts';
 import { partitionForGroup } from '../groups/records.ts';
 import { replayTopic } from '../internal-topic.ts';
 import type { Logger } from '../log.ts';
@@ -40,7 +42,7 @@ export class TransactionStateLog implements TxnStore {
     const configs = new Map([['cleanup.policy', 'compact'], ['compression.type', 'uncompressed'], ['segment.bytes', String(this.#segmentBytes)]]);
     this.#creating ??= this.#create(TRANSACTION_STATE_TOPIC, this.#configuredPartitions, configs).then(
       () => { this.#creating = null; },
-      (err) => { this.#creating = null; throw Object.assign(new Error(`creating ${TRANSACTION_STATE_TOPIC}: ${(err as Error).message}`), { code: 15 }); },
+      (err) => { this.#creating = null; throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `creating ${TRANSACTION_STATE_TOPIC}: ${(err as Error).message}`, { cause: err }); },
     );
     return this.#creating;
   }
@@ -48,7 +50,7 @@ export class TransactionStateLog implements TxnStore {
   async append(transactionalId: string, value: TransactionLogValue | null): Promise<void> {
     await this.ensure();
     const log = this.#storage.partition(TRANSACTION_STATE_TOPIC, this.partitionFor(transactionalId));
-    if (!log) throw Object.assign(new Error(`${TRANSACTION_STATE_TOPIC} partition missing`), { code: 15 });
+    if (!log) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${TRANSACTION_STATE_TOPIC} partition missing`);
     const now = this.#now();
     const batch = buildRecordBatch({ records: [{ key: encodeTransactionLogKey(transactionalId), value: value === null ? null : encodeTransactionLogValue(value), timestamp: now }], now });
     await log.append(batch, { leaderEpoch: 0 });

@@ -6,6 +6,7 @@ import { ErrorCode } from '../../../protocol/generated/errors.ts';
 import { type ConsumerGroupKey, decodeCurrentAssignmentValue, decodeEpochValue, decodeKey, decodeMemberValue, decodeTargetMemberValue } from '../records.ts';
 import { ConsumerGroupManager, type ConsumerGroupRecord, type HeartbeatInput, type TopicPartitionsList, type TopicView } from './group.ts';
 import { ManualClock } from '../../../storage/clock.ts';
+import { StorageError } from '../../../storage/index.ts';
 
 
 // Topic ids in Kafka's textual form (the records carry them as 16-byte UUIDs).
@@ -26,7 +27,7 @@ function setup(opts: { fail?: () => boolean } = {}) {
   const topics = new Topics();
   const log: Written[] = [];
   const persist = async (groupId: string, records: ConsumerGroupRecord[]) => {
-    if (opts.fail?.()) throw Object.assign(new Error('disk'), { code: ErrorCode.KAFKA_STORAGE_ERROR });
+    if (opts.fail?.()) throw new StorageError('KAFKA_STORAGE_ERROR', 'disk');
     for (const r of records) log.push({ groupId, key: decodeKey(r.key) as ConsumerGroupKey, value: r.value, raw: r });
   };
   const mgr = new ConsumerGroupManager({ clock, topics, persist });
