@@ -11,11 +11,11 @@ const LOAD_CHUNK_BYTES = 4 << 20;
  * it, and its records below `from` must be skipped. A read error ends that partition (logged).
  */
 export async function replayTopic(partitions: PartitionManager, topic: string, log: Logger, onBatch: (view: RecordBatchView, partition: number, from: number) => void): Promise<void> {
-  for (const plog of partitions.partitionsOf(topic)) {
-    const p = plog.index;
-    let offset = plog.logStartOffset;
-    while (offset < plog.highWatermark) {
-      const res = await plog.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
+  for (const part of partitions.partitionsOf(topic)) {
+    const p = part.index;
+    let offset = part.logStartOffset;
+    while (offset < part.highWatermark) {
+      const res = await part.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
       if (res.error !== null) {
         log.error(`loading ${topic}-${p} at ${offset}: ${res.message}`);
         break;

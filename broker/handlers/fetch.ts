@@ -58,18 +58,19 @@ function trimToBudget(buf: Buffer, budget: number, atLeastOne: boolean): Buffer 
 async function readOne(broker: BrokerContext, p: Wanted, maxBytes: number, isolationLevel: number): Promise<ReadOutcome> {
   const none = (errorCode: number, hw = -1, lso = -1): ReadOutcome => ({ p, errorCode, highWatermark: hw, logStartOffset: lso, records: null });
   if (p.resolveError !== ErrorCode.NONE) return none(p.resolveError);
-  const log = broker.partitions.getOrError(p.topic, p.partition);
-  if (typeof log === 'number') return none(log);
-  const epochError = log.checkLeaderEpoch(p.currentLeaderEpoch);
+  const partition = broker.partitions.getOrError(p.topic, p.partition);
+  if (typeof partition === 'number') return none(partition);
+  const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return none(epochError);
+  const log = partition.log;
   // Read before the await: the bound and the open transactions are one consistent view.
-  const lso = log.lastStableOffset;
+  const lso = partition.lastStableOffset;
   const committed = isolationLevel === READ_COMMITTED;
   const res = await log.read(p.fetchOffset, Math.max(0, Math.min(maxBytes, p.maxBytes)), committed ? { minOneBatch: true, maxOffset: lso } : { minOneBatch: true });
   if (res.error === 'OFFSET_OUT_OF_RANGE') return none(ErrorCode.OFFSET_OUT_OF_RANGE, res.highWatermark, res.logStartOffset);
   if (res.error !== null) return none(ErrorCode.KAFKA_STORAGE_ERROR, res.highWatermark, res.logStartOffset);
   const records = res.batches[0] ?? null;
-  const aborted = committed && records ? log.log.abortedTransactions(p.fetchOffset, lso).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset })) : undefined;
+  const aborted = committed && records ? log.abortedTransactions(p.fetchOffset, lso).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset })) : undefined;
   return { p, errorCode: ErrorCode.NONE, highWatermark: res.highWatermark, lastStableOffset: Math.min(lso, res.highWatermark), logStartOffset: res.logStartOffset, records, aborted };
 }
 
