@@ -84,7 +84,11 @@ export class Partition {
    * so a woken fetch sees the append's effect (e.g. a marker moving the last stable offset).
    */
   append(batches: Buffer, effects: AppendEffects = {}): Promise<AppendResult> {
-    if (this.#role !== 'leader') return Promise.reject(new Error(`${this.name}: not the leader`));
+    if (this.#role !== 'leader') {
+      const err = new Error(`${this.name}: not the leader`);
+      effects.failed?.(err);
+      return Promise.reject(err);
+    }
     return this.log.append(batches, { leaderEpoch: this.#leaderEpoch }).then(
       (res) => {
         try {
