@@ -6,6 +6,7 @@ import type { BrokerConfig } from './config.ts';
 import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
 import type { Logger } from './log.ts';
+import type { PartitionManager } from './partitions/index.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
 import type { TransactionCoordinator } from './transactions/index.ts';
@@ -28,6 +29,9 @@ export interface BrokerContext {
   readonly apiVersions: ReadonlyArray<{ readonly apiKey: number; readonly minVersion: number; readonly maxVersion: number }>;
   /** The address clients should use for the given listener. */
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
+  /** The hosted partitions: handlers reach a partition's log, epoch and producer state only through these. */
+  readonly partitions: PartitionManager;
+  /** Storage-wide operations (topic metadata, tests); partition data goes through `partitions`. */
   readonly storage: Storage;
   /** Long-polling fetches subscribe here; every successful append notifies. */
   readonly appends: AppendNotifier;

@@ -1,7 +1,7 @@
 // Replays an internal topic (`__consumer_offsets`, `__transaction_state`) into its coordinator at start.
 import { RecordBatchView } from '../protocol/records.ts';
-import type { Storage } from '../storage/index.ts';
 import type { Logger } from './log.ts';
+import type { PartitionManager } from './partitions/index.ts';
 
 const LOAD_CHUNK_BYTES = 4 << 20;
 
@@ -10,14 +10,12 @@ const LOAD_CHUNK_BYTES = 4 << 20;
  * `from` is the first offset not delivered before: a batch read again at a chunk boundary may start below
  * it, and its records below `from` must be skipped. A read error ends that partition (logged).
  */
-export async function replayTopic(storage: Storage, topic: string, log: Logger, onBatch: (view: RecordBatchView, partition: number, from: number) => void): Promise<void> {
-  const count = storage.getTopic(topic)?.partitions ?? 0;
-  for (let p = 0; p < count; p++) {
-    const plog = storage.partition(topic, p);
-    if (!plog) continue;
-    let offset = plog.logStartOffset;
-    while (offset < plog.highWatermark) {
-      const res = await plog.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
+export async function replayTopic(partitions: PartitionManager, topic: string, log: Logger, onBatch: (view: RecordBatchView, partition: number, from: number) => void): Promise<void> {
+  for (const part of partitions.partitionsOf(topic)) {
+    const p = part.index;
+    let offset = part.logStartOffset;
+    while (offset < part.highWatermark) {
+      const res = await part.read(offset, LOAD_CHUNK_BYTES, { minOneBatch: true });
       if (res.error !== null) {
         log.error(`loading ${topic}-${p} at ${offset}: ${res.message}`);
         break;

@@ -19,6 +19,7 @@ import type { Handler } from './handler.ts';
 import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
 import { type HandlerRow, handlerRows, loadHandler } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
+import { PartitionManager } from './partitions/index.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
 import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
@@ -148,22 +149,23 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     partitionsInFlight += n;
   };
   const appends = new AppendNotifier();
+  const partitions = new PartitionManager(storage, appends);
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({
-    config, storage, clock, log, randomBytes, topics,
+    config, partitions, clock, log, randomBytes, topics,
     // First use creates __consumer_offsets (or joins a creation under way).
     createTopic: (n, p, c) => context.pendingCreation(n) ?? context.createTopic(n, p, c),
   });
 
   const producers = new ProducerRegistry({
-    storage, clock, log,
+    partitions, fs: storage.fs, dataDir: storage.dataDir, clock, log,
     expirationMs: config.int('producer.id.expiration.ms'),
     expirationCheckIntervalMs: config.int('producer.id.expiration.check.interval.ms'),
   });
 
   const transactions = createTransactionCoordinator({
-    config, storage, producers, appends, clock, log,
+    config, partitions, producers, clock, log,
     createTopic: (n, p, c) => context.pendingCreation(n) ?? context.createTopic(n, p, c),
     // A marker in __consumer_offsets settles the producer's TxnOffsetCommit offsets.
     onMarker: (topic, _p, producerId, commit) => { if (topic === OFFSETS_TOPIC) groups.completeTxnOffsets(producerId, commit); },
@@ -171,7 +173,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, apiVersions: advertisedVersions(handlers),
-    storage, appends, groups, producers, transactions,
+    partitions, storage, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
@@ -181,6 +183,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       reservePartitions(partitions);
       const topicId = randomUuid(randomBytes);
       const p = storage.createTopic(name, { partitions, topicId, configs }).then(() => {
+        context.partitions.open(name);
         const t = topics.add({ name, topicId, partitions, configs: new Map(configs), internal: isInternalTopic(name) });
         log.info(`created topic ${name} with ${partitions} partition(s), id ${topicId}`);
         return t;
@@ -190,6 +193,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     },
     async deleteTopic(name: string): Promise<void> {
       if (!topics.remove(name)) throw new Error(`unknown topic ${name}`);
+      partitions.remove(name);
       await storage.deleteTopic(name);
       log.info(`deleted topic ${name}`);
     },
@@ -203,6 +207,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       } finally {
         partitionsInFlight -= added;
       }
+      partitions.open(name);
       t.partitions = total;
     },
     async alterTopicConfigs(name: string, configs: Map<string, string>): Promise<void> {
@@ -214,7 +219,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   };
 
   try {
-    await startGroupCoordinator({ coordinator: groups, storage, log });
+    await startGroupCoordinator({ coordinator: groups, partitions, log });
   } catch (err) {
     groups.close();
     await storage.close();
@@ -222,7 +227,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
   try {
     await producers.start();
-    await startTransactionCoordinator({ coordinator: transactions, storage, log });
+    await startTransactionCoordinator({ coordinator: transactions, partitions, log });
   } catch (err) {
     transactions.close();
     groups.close();

@@ -1125,6 +1125,7 @@ export class PartitionLog {
     this.#deletedDir = true;
     if (this.#flushTimer !== null) this.#host.clock.clearTimeout(this.#flushTimer);
     await this.idle();
+    await this.#epochWrites; // one under way would write into the directory being renamed away
     for (const s of this.#segments) {
       s.deleted = true;
       if (s.readers === 0) await s.dispose(this.#host.fs, false).catch(() => {});

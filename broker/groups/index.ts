@@ -1,8 +1,8 @@
-// The group coordinator wired to broker config and storage (server.ts creates it at start).
-import type { Storage } from '../../storage/index.ts';
+// The group coordinator wired to broker config and the hosted partitions (server.ts creates it at start).
 import type { BrokerConfig } from '../config.ts';
 import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
+import type { PartitionManager } from '../partitions/index.ts';
 import { type CoordinatorConfig, GroupCoordinator } from './coordinator.ts';
 import type { ConsumerGroupConfig, TopicView } from './consumer/group.ts';
 import { type CreateTopicFn, OffsetsTopicLog, loadOffsetsTopic } from './persistence.ts';
@@ -48,8 +48,8 @@ export function consumerGroupConfig(c: BrokerConfig): Partial<ConsumerGroupConfi
  * topics: given, the KIP-848 consumer groups exist from the start, so the groups replayed from
  * `__consumer_offsets` are served (and their members' sessions run) before any heartbeat.
  */
-export function createGroupCoordinator(opts: { config: BrokerConfig; storage: Storage; clock: Clock; log: Logger; randomBytes: (n: number) => Buffer; createTopic: CreateTopicFn; topics?: TopicView }): GroupCoordinator {
-  const store = new OffsetsTopicLog(opts.storage, opts.config.int('offsets.topic.num.partitions'), () => opts.clock.now(), opts.config.int('offsets.topic.segment.bytes'));
+export function createGroupCoordinator(opts: { config: BrokerConfig; partitions: PartitionManager; clock: Clock; log: Logger; randomBytes: (n: number) => Buffer; createTopic: CreateTopicFn; topics?: TopicView }): GroupCoordinator {
+  const store = new OffsetsTopicLog(opts.partitions, opts.config.int('offsets.topic.num.partitions'), () => opts.clock.now(), opts.config.int('offsets.topic.segment.bytes'));
   store.setCreateTopic(opts.createTopic);
   const gc = new GroupCoordinator({
     clock: opts.clock, log: opts.log, store, uuid: () => javaUuid(opts.randomBytes), config: coordinatorConfig(opts.config),
@@ -59,8 +59,8 @@ export function createGroupCoordinator(opts: { config: BrokerConfig; storage: St
 }
 
 /** Replays `__consumer_offsets` if it exists, starts offset expiration. */
-export async function startGroupCoordinator(opts: { coordinator: GroupCoordinator; storage: Storage; log: Logger }): Promise<void> {
-  const n = await loadOffsetsTopic({ storage: opts.storage, coordinator: opts.coordinator, log: opts.log });
+export async function startGroupCoordinator(opts: { coordinator: GroupCoordinator; partitions: PartitionManager; log: Logger }): Promise<void> {
+  const n = await loadOffsetsTopic({ partitions: opts.partitions, coordinator: opts.coordinator, log: opts.log });
   if (n > 0) opts.log.info(`loaded ${n} record(s) from __consumer_offsets: ${opts.coordinator.groups.size} group(s)`);
   opts.coordinator.startExpiration();
 }

@@ -6,10 +6,10 @@
 import { buildRecordBatch, CONTROL_TYPE_COMMIT, records as iterateRecords } from '../../protocol/records.ts';
 import { markerType } from '../producers/index.ts';
 import { replayTopic } from '../internal-topic.ts';
-import type { Storage } from '../../storage/index.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { KafkaError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { PartitionManager } from '../partitions/index.ts';
 import type { CoordinatorLog, CoordinatorRecord, GroupCoordinator } from './coordinator.ts';
 import {
   type ConsumerGroupKey, OFFSETS_TOPIC, decodeGroupMetadataValue, decodeKey, decodeOffsetCommitValue, partitionForGroup,
@@ -22,7 +22,7 @@ export const OFFSETS_TOPIC_CONFIGS: ReadonlyMap<string, string> = new Map([
 ]);
 
 export class OffsetsTopicLog implements CoordinatorLog {
-  readonly #storage: Storage;
+  readonly #partitions: PartitionManager;
   readonly #configuredPartitions: number;
   readonly #now: () => number;
   #create: CreateTopicFn | null = null;
@@ -30,8 +30,8 @@ export class OffsetsTopicLog implements CoordinatorLog {
   readonly #segmentBytes: number | undefined;
 
   /** segmentBytes: offsets.topic.segment.bytes (Kafka creates the topic with it). */
-  constructor(storage: Storage, partitions: number, now: () => number, segmentBytes?: number) {
-    this.#storage = storage;
+  constructor(hosted: PartitionManager, partitions: number, now: () => number, segmentBytes?: number) {
+    this.#partitions = hosted;
     this.#configuredPartitions = partitions;
     this.#now = now;
     this.#segmentBytes = segmentBytes;
@@ -41,12 +41,12 @@ export class OffsetsTopicLog implements CoordinatorLog {
   setCreateTopic(fn: CreateTopicFn): void { this.#create = fn; }
 
   /** An existing topic keeps its partition count (as in Kafka); else offsets.topic.num.partitions. */
-  get partitions(): number { return this.#storage.getTopic(OFFSETS_TOPIC)?.partitions ?? this.#configuredPartitions; }
+  get partitions(): number { return this.#partitions.partitionCount(OFFSETS_TOPIC) ?? this.#configuredPartitions; }
 
   partitionFor(groupId: string): number { return partitionForGroup(groupId, this.partitions); }
 
   ensure(): Promise<void> {
-    if (this.#storage.getTopic(OFFSETS_TOPIC)) return Promise.resolve();
+    if (this.#partitions.partitionCount(OFFSETS_TOPIC) !== undefined) return Promise.resolve();
     if (!this.#create) return Promise.reject(new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${OFFSETS_TOPIC} does not exist`));
     const configs = new Map(OFFSETS_TOPIC_CONFIGS);
     if (this.#segmentBytes !== undefined) configs.set('segment.bytes', String(this.#segmentBytes));
@@ -59,22 +59,22 @@ export class OffsetsTopicLog implements CoordinatorLog {
 
   async append(groupId: string, records: CoordinatorRecord[], txn?: { producerId: bigint; producerEpoch: number }): Promise<void> {
     await this.ensure();
-    const log = this.#storage.partition(OFFSETS_TOPIC, this.partitionFor(groupId));
-    if (!log) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${OFFSETS_TOPIC} partition missing`);
+    const partition = this.#partitions.get(OFFSETS_TOPIC, this.partitionFor(groupId));
+    if (!partition) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${OFFSETS_TOPIC} partition missing`);
     const now = this.#now();
     const batch = buildRecordBatch({
       records: records.map((r) => ({ key: r.key, value: r.value, timestamp: now })), now,
       ...(txn ? { producerId: txn.producerId, producerEpoch: txn.producerEpoch, baseSequence: 0, isTransactional: true } : {}),
     });
-    await log.append(batch, { leaderEpoch: 0 });
+    await partition.append(batch); // wakes fetches of __consumer_offsets
   }
 }
 
 /** Replays `__consumer_offsets` (when it exists) into the coordinator. */
-export async function loadOffsetsTopic(opts: { storage: Storage; coordinator: GroupCoordinator; log: Logger }): Promise<number> {
-  const { storage, coordinator, log } = opts;
+export async function loadOffsetsTopic(opts: { partitions: PartitionManager; coordinator: GroupCoordinator; log: Logger }): Promise<number> {
+  const { partitions, coordinator, log } = opts;
   let n = 0;
-  await replayTopic(storage, OFFSETS_TOPIC, log, (view, p, from) => {
+  await replayTopic(partitions, OFFSETS_TOPIC, log, (view, p, from) => {
     if (view.isControl) {
       // A transaction marker: TxnOffsetCommit offsets of that producer become committed or are dropped.
       if (view.baseOffset >= from) {

@@ -30,9 +30,9 @@ function deleteOne(broker: BrokerContext, topic: string, partition: number, offs
   const info = broker.topics.get(topic);
   if (!info || partition < 0 || partition >= info.partitions) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   if (info.internal) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION);
-  const log = broker.storage.partition(topic, partition);
-  if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  if (log.offline) return fail(ErrorCode.KAFKA_STORAGE_ERROR);
+  const hosted = broker.partitions.getOrError(topic, partition);
+  if (typeof hosted === 'number') return fail(hosted);
+  const log = hosted.log;
   if (!log.config.deleteEnabled) return fail(ErrorCode.POLICY_VIOLATION);
   const target = offset === -1n ? BigInt(log.highWatermark) : offset;
   if (target < 0n || target > BigInt(log.highWatermark)) return fail(ErrorCode.OFFSET_OUT_OF_RANGE);

@@ -22,32 +22,29 @@ import {
   makeDescribeLogDirsResult,
   makeDescribeLogDirsTopic,
 } from '../../protocol/generated/describe-log-dirs.ts';
-import { nodeFs } from '../../storage/index.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
   api: DescribeLogDirsApi,
   async handle(ctx, req) {
-    const storage = ctx.broker.storage;
-    const onDisk = storage.fs === nodeFs;
-    const logDir = onDisk ? path.resolve(storage.dataDir) : storage.dataDir;
+    const hosted = ctx.broker.partitions;
+    const { onDisk, path: dir } = hosted.logDir;
+    const logDir = onDisk ? path.resolve(dir) : dir;
 
     // Snapshot before the first await: the partitions as they are when the request arrives.
     const wanted = req.topics === null ? null : new Map(req.topics.map((t) => [t.topic, new Set(t.partitions)]));
     const topics: DescribeLogDirsTopic[] = [];
-    for (const meta of storage.topics()) {
-      const only = wanted?.get(meta.name);
+    for (const name of hosted.topicNames()) {
+      const only = wanted?.get(name);
       if (wanted && !only) continue;
       const partitions = [];
-      for (let p = 0; p < meta.partitions; p++) {
-        if (only && !only.has(p)) continue;
-        const log = storage.partition(meta.name, p);
-        if (!log) continue;
-        partitions.push(makeDescribeLogDirsPartition({ partitionIndex: p, partitionSize: BigInt(log.size), offsetLag: 0n, isFutureKey: false }));
+      for (const p of hosted.partitionsOf(name)) {
+        if (only && !only.has(p.index)) continue;
+        partitions.push(makeDescribeLogDirsPartition({ partitionIndex: p.index, partitionSize: BigInt(p.log.size), offsetLag: 0n, isFutureKey: false }));
       }
-      if (partitions.length > 0) topics.push(makeDescribeLogDirsTopic({ name: meta.name, partitions }));
+      if (partitions.length > 0) topics.push(makeDescribeLogDirsTopic({ name, partitions }));
     }
-    const offline = storage.offlinePartitions();
+    const offline = hosted.offline();
 
     let result;
     if (offline.length > 0) {

@@ -22,9 +22,9 @@ export const handler = defineHandler<DescribeProducersRequest, DescribeProducers
       topics: req.topics.map((t) => makeTopicResponse({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
-          const log = broker.topics.get(t.name) ? broker.storage.partition(t.name, partitionIndex) : undefined;
-          if (!log) return makePartitionResponse({ partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null });
-          const st = broker.producers.partition(log);
+          const partition = broker.topics.get(t.name) ? broker.partitions.get(t.name, partitionIndex) : undefined;
+          if (!partition) return makePartitionResponse({ partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null });
+          const st = partition.producerState;
           const activeProducers = [...st.entries()].map(([producerId, e]) => makeProducerState({
             producerId, producerEpoch: e.epoch,
             lastSequence: e.batches.length > 0 ? e.batches[e.batches.length - 1]!.lastSeq : -1,

@@ -24,7 +24,6 @@ import { defineHandler } from '../handler.ts';
 import { ZERO_UUID } from '../topics.ts';
 
 const READ_COMMITTED = 1;
-const LEADER_EPOCH = 0;
 const NO_RECORDS = Buffer.alloc(0);
 
 interface Wanted extends SessionPartition {
@@ -59,14 +58,13 @@ function trimToBudget(buf: Buffer, budget: number, atLeastOne: boolean): Buffer 
 async function readOne(broker: BrokerContext, p: Wanted, maxBytes: number, isolationLevel: number): Promise<ReadOutcome> {
   const none = (errorCode: number, hw = -1, lso = -1): ReadOutcome => ({ p, errorCode, highWatermark: hw, logStartOffset: lso, records: null });
   if (p.resolveError !== ErrorCode.NONE) return none(p.resolveError);
-  const log = broker.storage.partition(p.topic, p.partition);
-  if (!log) return none(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  if (log.offline) return none(ErrorCode.KAFKA_STORAGE_ERROR);
-  if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
-    return none(p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH);
-  }
+  const partition = broker.partitions.getOrError(p.topic, p.partition);
+  if (typeof partition === 'number') return none(partition);
+  const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);
+  if (epochError !== ErrorCode.NONE) return none(epochError);
+  const log = partition.log;
   // Read before the await: the bound and the open transactions are one consistent view.
-  const lso = broker.producers.lastStableOffset(log);
+  const lso = partition.lastStableOffset;
   const committed = isolationLevel === READ_COMMITTED;
   const res = await log.read(p.fetchOffset, Math.max(0, Math.min(maxBytes, p.maxBytes)), committed ? { minOneBatch: true, maxOffset: lso } : { minOneBatch: true });
   if (res.error === 'OFFSET_OUT_OF_RANGE') return none(ErrorCode.OFFSET_OUT_OF_RANGE, res.highWatermark, res.logStartOffset);

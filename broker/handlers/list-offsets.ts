@@ -17,7 +17,6 @@ import { partitionKey } from '../append-notifier.ts';
 import { defineHandler } from '../handler.ts';
 import { maxTimestampRecord, offsetForTimestamp } from '../record-lookup.ts';
 
-const LEADER_EPOCH = 0;
 const LATEST = -1, EARLIEST = -2, MAX_TIMESTAMP = -3, EARLIEST_LOCAL = -4, LATEST_TIERED = -5, EARLIEST_PENDING_UPLOAD = -6;
 /** The first version that knows each special timestamp. */
 const SPECIAL_SINCE: Record<number, number> = { [LATEST]: 0, [EARLIEST]: 0, [MAX_TIMESTAMP]: 7, [EARLIEST_LOCAL]: 8, [LATEST_TIERED]: 9, [EARLIEST_PENDING_UPLOAD]: 11 };
@@ -40,20 +39,21 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
         const fail = (code: number) => { out.errorCode = code; return out; };
         if (seen.get(partitionKey(t.name, p.partitionIndex))! > 1) return fail(ErrorCode.INVALID_REQUEST);
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        const log = broker.storage.partition(topic.name, p.partitionIndex);
-        if (!log) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-        if (log.offline) return fail(ErrorCode.KAFKA_STORAGE_ERROR);
-        if (version >= 4 && p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
-          return fail(p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH);
+        const partition = broker.partitions.getOrError(topic.name, p.partitionIndex);
+        if (typeof partition === 'number') return fail(partition);
+        if (version >= 4) {
+          const epochError = partition.checkLeaderEpoch(p.currentLeaderEpoch);
+          if (epochError !== ErrorCode.NONE) return fail(epochError);
         }
+        const log = partition.log;
         const ts = Number(p.timestamp);
-        const set = (offset: number, timestamp: number, epoch = LEADER_EPOCH) => {
+        const set = (offset: number, timestamp: number, epoch = partition.leaderEpoch) => {
           out.offset = BigInt(offset);
           out.timestamp = BigInt(timestamp);
           out.leaderEpoch = version >= 4 ? epoch : -1;
         };
         const lastFetchable = version >= 2 && req.isolationLevel === 1
-          ? broker.producers.lastStableOffset(log) : log.highWatermark;
+          ? partition.lastStableOffset : partition.highWatermark;
         if (ts < 0) {
           const since = SPECIAL_SINCE[ts];
           if (since === undefined || version < since) return fail(ErrorCode.UNSUPPORTED_VERSION);

@@ -32,7 +32,7 @@ function topicEntry(broker: BrokerContext, t: TopicInfo, includeOps: boolean): R
       errorCode: ErrorCode.NONE,
       partitionIndex: p,
       leaderId: broker.nodeId,
-      leaderEpoch: 0,
+      leaderEpoch: broker.partitions.get(t.name, p)?.leaderEpoch ?? 0,
       replicaNodes: [broker.nodeId],
       isrNodes: [broker.nodeId],
       offlineReplicas: [],

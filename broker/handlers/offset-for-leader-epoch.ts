@@ -1,5 +1,6 @@
-// OffsetForLeaderEpoch (key 23): this node has led every partition since creation with epoch 0, so
-// epoch 0 ends at the log end offset and any other epoch is unknown (-1/-1), as Kafka's epoch cache answers.
+// OffsetForLeaderEpoch (key 23): the partition's leader-epoch cache answers (Kafka's
+// Partition.lastOffsetForLeaderEpoch): the largest epoch ≤ the requested one and where it ends (the log
+// end for the current epoch); -1/-1 when unknown. The current leader epoch is checked first.
 import {
   OffsetForLeaderEpochApi,
   type OffsetForLeaderEpochRequest,
@@ -11,8 +12,6 @@ import {
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { defineHandler } from '../handler.ts';
 
-const LEADER_EPOCH = 0;
-
 export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
   api: OffsetForLeaderEpochApi,
   handle(ctx, req) {
@@ -22,14 +21,13 @@ export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeade
       partitions: t.partitions.map((p) => {
         const out = makeEpochEndOffset({ partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1n });
         const topic = broker.topics.get(t.topic);
-        const log = topic && p.partition >= 0 && p.partition < topic.partitions ? broker.storage.partition(t.topic, p.partition) : undefined;
-        if (!log) out.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (log.offline) out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
-        else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== LEADER_EPOCH) {
-          out.errorCode = p.currentLeaderEpoch > LEADER_EPOCH ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
-        } else if (p.leaderEpoch === LEADER_EPOCH) {
-          out.leaderEpoch = LEADER_EPOCH;
-          out.endOffset = BigInt(log.logEndOffset);
+        const partition = topic && p.partition >= 0 && p.partition < topic.partitions
+          ? broker.partitions.getOrError(t.topic, p.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (typeof partition === 'number') out.errorCode = partition;
+        else if ((out.errorCode = partition.checkLeaderEpoch(p.currentLeaderEpoch)) === ErrorCode.NONE) {
+          const end = partition.endOffsetForEpoch(p.leaderEpoch);
+          out.leaderEpoch = end.epoch;
+          out.endOffset = BigInt(end.endOffset);
         }
         return out;
       }),

@@ -215,12 +215,17 @@ const BATCH_ERRORS: Record<string, number> = {
   UNSUPPORTED_COMPRESSION_TYPE: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
 };
 
+/** A partition lookup's error as a produce result (an offline partition names its storage error). */
+function leaderError(broker: BrokerContext, t: TopicInfo, partition: number, code: number): PartitionResult {
+  const offline = code === ErrorCode.KAFKA_STORAGE_ERROR ? broker.partitions.get(t.name, partition)?.offline : null;
+  return offline ? { errorCode: code, errorMessage: offline.message } : { errorCode: code };
+}
+
 /** Validates and appends one partition's records. Synchronous up to the storage append unless the batch needs async work. */
 function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer | null, acks: number): PartitionResult | Promise<PartitionResult> {
   if (partition < 0 || partition >= t.partitions) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-  const log = broker.storage.partition(t.name, partition);
-  if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-  if (log.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: log.offline.message };
+  const log = broker.partitions.getOrError(t.name, partition);
+  if (typeof log === 'number') return leaderError(broker, t, partition, log);
   // One node: the in-sync replica set is this broker alone (Kafka checks this before validating records).
   const minIsr = Number(topicConfig(broker, t, 'min.insync.replicas', 'min.insync.replicas'));
   if (acks === -1 && minIsr > 1) {
@@ -269,9 +274,8 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
 
 /** Producer-state checks and the storage append of a validated batch. Synchronous up to log.append. */
 function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number, batch: Buffer): PartitionResult | Promise<PartitionResult> {
-  const log = broker.storage.partition(t.name, partition);
-  if (!log) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
-  if (log.offline) return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, errorMessage: log.offline.message };
+  const log = broker.partitions.getOrError(t.name, partition);
+  if (typeof log === 'number') return leaderError(broker, t, partition, log);
   // Idempotence: check and reserve synchronously, before the append (and before any await of this request).
   const view = new RecordBatchView(batch, 0);
   let producers: PartitionProducerState | null = null;
@@ -282,7 +286,7 @@ function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number,
       if (err === ErrorCode.INVALID_TXN_STATE) return { errorCode: err, errorMessage: 'Record was not part of an ongoing transaction' };
       if (err !== ErrorCode.NONE) return { errorCode: err };
     }
-    producers = broker.producers.partition(log);
+    producers = log.producerState;
     const c = producers.check(view, log.nextOffset);
     const duplicate = (m: { firstOffset: number; timestamp: number }): PartitionResult =>
       ({ errorCode: ErrorCode.NONE, baseOffset: m.firstOffset, logAppendTime: m.timestamp, logStartOffset: log.logStartOffset });
@@ -297,15 +301,16 @@ function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number,
   // Storage assigns offsets synchronously inside append(): this is the batch's base offset.
   const txnStart = reservation && view.isTransactional && producers!.beginTxn(view.producerId, log.nextOffset) ? log.nextOffset : -1;
 
-  return log.append(batch, { leaderEpoch: 0 }).then(
-    (res) => {
-      if (reservation) producers!.commit(reservation, res.baseOffset, res.lastOffset, res.logAppendTime >= 0 ? res.logAppendTime : maxTimestamp);
-      broker.appends.notify(t.name, partition);
-      return { errorCode: ErrorCode.NONE, baseOffset: res.baseOffset, logAppendTime: res.logAppendTime, logStartOffset: log.logStartOffset };
-    },
-    (err) => {
+  // The producer state advances (or is released) before waiting fetches are woken.
+  return log.append(batch, {
+    written: (res) => { if (reservation) producers!.commit(reservation, res.baseOffset, res.lastOffset, res.logAppendTime >= 0 ? res.logAppendTime : maxTimestamp); },
+    failed: () => {
       if (reservation) producers!.release(reservation);
       if (txnStart >= 0) producers!.abandonTxnStart(view.producerId, txnStart);
+    },
+  }).then(
+    (res) => ({ errorCode: ErrorCode.NONE, baseOffset: res.baseOffset, logAppendTime: res.logAppendTime, logStartOffset: log.logStartOffset }),
+    (err) => {
       if (!isStorageError(err)) throw err;
       broker.log.warn(`append to ${t.name}-${partition} failed: ${err.message}`);
       return { errorCode: err.code, errorMessage: err.message };

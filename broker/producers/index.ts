@@ -1,4 +1,5 @@
-// Producer ids and per-partition producer state for the whole broker, and their durability.
+// Producer ids and the durability of per-partition producer state for the whole broker (each Partition
+// holds its own state, broker/partitions/; this registry loads, snapshots and expires it).
 //
 // Snapshots: `<partition dir>/<20-digit offset>.snapshot` (Kafka's name; our own JSON content, written
 // atomically) holds the state of every producer after all batches below `offset`. They are written when a
@@ -12,9 +13,10 @@
 import { join } from 'node:path';
 import { CONTROL_TYPE_COMMIT, parseControlRecordKey, RecordBatchView, records as iterateRecords } from '../../protocol/records.ts';
 import { type FsLike, readWholeFile, writeFileAtomic } from '../../storage/fs.ts';
-import type { PartitionLog, Storage } from '../../storage/index.ts';
+import type { PartitionLog } from '../../storage/index.ts';
 import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
+import type { Partition, PartitionManager } from '../partitions/index.ts';
 import { type Periodic, every } from '../timers.ts';
 import { ProducerIdManager } from './id-manager.ts';
 import { type BatchMeta, lastSequence, PartitionProducerState } from './state.ts';
@@ -28,7 +30,11 @@ const SNAPSHOT_RE = /^(\d{20})\.snapshot$/;
 const REPLAY_READ_BYTES = 4 << 20;
 
 export interface ProducerRegistryOptions {
-  storage: Storage;
+  /** The hosted partitions; each holds its own producer state (Partition.producerState). */
+  partitions: PartitionManager;
+  /** Where producer-ids and snapshots live (the storage data dir and its file system). */
+  fs: FsLike;
+  dataDir: string;
   clock: Clock;
   log: Logger;
   /** producer.id.expiration.ms (Kafka default 86400000). */
@@ -61,79 +67,52 @@ export const snapshotFileName = (offset: number): string => `${String(offset).pa
 
 export class ProducerRegistry {
   readonly ids: ProducerIdManager;
-  readonly #storage: Storage;
+  readonly #partitions: PartitionManager;
   readonly #fs: FsLike;
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #expirationMs: number;
   readonly #expirationInterval: number;
   readonly #snapshotInterval: number;
-  /** Keyed by the log object: a deleted and re-created topic gets fresh logs, hence fresh state. */
-  readonly #states = new WeakMap<PartitionLog, PartitionProducerState>();
   #timers: Periodic[] = [];
   #snapshotting: Promise<void> = Promise.resolve();
   #closed = false;
   #started = false;
 
   constructor(opts: ProducerRegistryOptions) {
-    this.#storage = opts.storage;
-    this.#fs = opts.storage.fs;
+    this.#partitions = opts.partitions;
+    this.#fs = opts.fs;
     this.#clock = opts.clock;
     this.#log = opts.log;
     this.#expirationMs = opts.expirationMs;
     this.#expirationInterval = opts.expirationCheckIntervalMs;
     this.#snapshotInterval = opts.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
-    this.ids = new ProducerIdManager(this.#fs, opts.storage.dataDir);
+    this.ids = new ProducerIdManager(this.#fs, opts.dataDir);
   }
 
   /** Loads the producer id high-water mark and every partition's producer state; arms the timers. */
   async start(): Promise<void> {
     await this.ids.load();
     let producers = 0;
-    for (const t of this.#storage.topics()) {
-      for (let p = 0; p < t.partitions; p++) {
-        const log = this.#storage.partition(t.name, p);
-        if (!log || log.offline) continue;
-        const st = await this.#load(log, t.topicId);
-        producers += st.size;
-      }
+    for (const p of [...this.#partitions.all()]) {
+      if (p.offline || p.topicId === undefined) continue;
+      const st = await this.#load(p, p.topicId);
+      producers += st.size;
     }
     this.#started = true;
     if (producers > 0) this.#log.info(`producer state: ${producers} producer entr${producers === 1 ? 'y' : 'ies'} loaded`);
     this.#timers.push(every(this.#clock, this.#expirationInterval, () => this.expire()));
     this.#timers.push(every(this.#clock, this.#snapshotInterval, () => { this.snapshotAll(false).catch(() => {}); }));
-    this.#storage.onRoll((log) => { if (!this.#closed) this.snapshotAfterRoll(log).catch(() => {}); });
-  }
-
-
-  /** The producer state of a partition (empty for a log it has not seen: a new topic or partition). */
-  partition(log: PartitionLog): PartitionProducerState {
-    let st = this.#states.get(log);
-    if (!st) this.#states.set(log, (st = new PartitionProducerState(log.name)));
-    return st;
-  }
-
-  /** The partition's last stable offset: the first offset of its oldest open transaction, else the high watermark. */
-  lastStableOffset(log: PartitionLog): number {
-    return Math.min(this.#states.get(log)?.firstUnstableOffset ?? Infinity, log.highWatermark);
+    this.#partitions.onRoll((p) => { if (!this.#closed) this.snapshotAfterRoll(p).catch(() => {}); });
   }
 
   /** Removes idle producers everywhere (producer.id.expiration.ms). */
   expire(): number {
     const now = this.#clock.now();
     let n = 0;
-    for (const log of this.#logs()) n += this.#states.get(log)?.expire(now, this.#expirationMs) ?? 0;
+    for (const p of this.#partitions.all()) n += p.producerStateIfAny?.expire(now, this.#expirationMs) ?? 0;
     if (n > 0) this.#log.info(`producer state: expired ${n} idle producer(s)`);
     return n;
-  }
-
-  *#logs(): Generator<PartitionLog> {
-    for (const t of this.#storage.topics()) {
-      for (let p = 0; p < t.partitions; p++) {
-        const log = this.#storage.partition(t.name, p);
-        if (log) yield log;
-      }
-    }
   }
 
   /**
@@ -142,13 +121,13 @@ export class ProducerRegistry {
    */
   snapshotAll(force: boolean): Promise<void> {
     return this.#serial(async () => {
-      for (const log of [...this.#logs()]) await this.#snapshotIfChanged(log, force);
+      for (const p of [...this.#partitions.all()]) await this.#snapshotIfChanged(p, force);
     });
   }
 
-  /** A segment of `log` rolled: snapshot it (Kafka writes one per segment). */
-  snapshotAfterRoll(log: PartitionLog): Promise<void> {
-    return this.#serial(() => this.#snapshotIfChanged(log, false));
+  /** A segment of the partition rolled: snapshot it (Kafka writes one per segment). */
+  snapshotAfterRoll(p: Partition): Promise<void> {
+    return this.#serial(() => this.#snapshotIfChanged(p, false));
   }
 
   #serial(fn: () => Promise<void>): Promise<void> {
@@ -157,11 +136,12 @@ export class ProducerRegistry {
     return run;
   }
 
-  async #snapshotIfChanged(log: PartitionLog, force: boolean): Promise<void> {
-    const st = this.#states.get(log);
+  async #snapshotIfChanged(p: Partition, force: boolean): Promise<void> {
+    const st = p.producerStateIfAny;
+    const log = p.log;
     if (!st || log.offline) return;
     if (!st.dirty && (!force || st.snapshotOffset === log.logEndOffset)) return;
-    const topicId = this.#storage.getTopic(log.topic)?.topicId;
+    const topicId = this.#partitions.ofLog(log)?.topicId;
     if (topicId === undefined) return;
     try {
       await this.#writeSnapshot(log, st, topicId);
@@ -180,7 +160,7 @@ export class ProducerRegistry {
     // A transaction opened by a batch still in flight is left to the replay (which finds the batch, if written).
     data.txns = [...st.ongoingTxns()].filter(([, first]) => first < offset).map(([id, first]) => [String(id), first]);
     st.dirty = false;
-    if (this.#storage.partition(log.topic, log.partition) !== log) return; // deleted meanwhile
+    if (!this.#partitions.ofLog(log)) return; // deleted meanwhile
     // Aborts below `offset` must be durable in .txnindex: the replay after this snapshot will not re-add them.
     await log.txnIndexWritten();
     await writeFileAtomic(this.#fs, join(log.dir, snapshotFileName(offset)), Buffer.from(JSON.stringify(data)));
@@ -192,8 +172,9 @@ export class ProducerRegistry {
   }
 
   /** Newest usable snapshot, then replay of the batch headers after it. */
-  async #load(log: PartitionLog, topicId: string): Promise<PartitionProducerState> {
-    const st = this.partition(log);
+  async #load(p: Partition, topicId: string): Promise<PartitionProducerState> {
+    const log = p.log;
+    const st = p.producerState;
     let from = log.logStartOffset;
     const names = (await this.#fs.readdir(log.dir)).filter((f) => SNAPSHOT_RE.test(f)).sort().reverse();
     for (const f of names) {
@@ -276,7 +257,7 @@ export class ProducerRegistry {
     for (const t of this.#timers) t.stop();
     this.#timers = [];
     if (!this.#started) return; // a half-loaded state must never be written
-    await Promise.all([...this.#logs()].map((log) => log.idle()));
+    await Promise.all([...this.#partitions.all()].map((p) => p.log.idle()));
     await this.snapshotAll(true);
   }
 }

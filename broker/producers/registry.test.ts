@@ -2,20 +2,26 @@
 // and aborted ones (re-added to .txnindex) survive a crash with no snapshot, and a snapshot carries them.
 import t from 'tap';
 import { buildEndTxnMarker, buildRecordBatch } from '../../protocol/records.ts';
-import { MemFs, openStorage, silentLogger } from '../../storage/index.ts';
+import { type FsLike, MemFs, openStorage, silentLogger } from '../../storage/index.ts';
 import { systemClock } from '../../storage/clock.ts';
+import { AppendNotifier } from '../append-notifier.ts';
 import { memoryLogger } from '../log.ts';
+import { PartitionManager } from '../partitions/index.ts';
 import { ProducerRegistry } from './index.ts';
 
 const txn = (pid: bigint, seq: number, n: number) => buildRecordBatch({ records: Array.from({ length: n }, (_, i) => ({ key: `k${i}`, value: `v${i}` })), producerId: pid, producerEpoch: 0, baseSequence: seq, isTransactional: true });
 const plain = () => buildRecordBatch({ records: [{ key: 'p', value: 'p' }] });
 const marker = (pid: bigint, commit: boolean) => buildEndTxnMarker({ producerId: pid, producerEpoch: 0, commit, coordinatorEpoch: 0 });
 
+const registry = (partitions: PartitionManager, storage: { fs: FsLike; dataDir: string }) =>
+  new ProducerRegistry({ partitions, fs: storage.fs, dataDir: storage.dataDir, clock: systemClock, log: memoryLogger(), expirationMs: 86400000, expirationCheckIntervalMs: 0, snapshotIntervalMs: 0 });
+
 async function open(fs: MemFs) {
   const storage = await openStorage({ fs, dataDir: '/d', log: silentLogger });
-  const reg = new ProducerRegistry({ storage, clock: systemClock, log: memoryLogger(), expirationMs: 86400000, expirationCheckIntervalMs: 0, snapshotIntervalMs: 0 });
+  const partitions = new PartitionManager(storage, new AppendNotifier());
+  const reg = registry(partitions, storage);
   await reg.start();
-  return { storage, reg };
+  return { storage, reg, partitions };
 }
 
 async function writeHistory(fs: MemFs) {
@@ -33,10 +39,10 @@ async function writeHistory(fs: MemFs) {
 t.test('crash without a snapshot: the replay rebuilds open and aborted transactions', async (t) => {
   const fs = new MemFs();
   await writeHistory(fs); // never closed: a crash
-  const { storage, reg } = await open(fs);
+  const { storage, partitions } = await open(fs);
   t.teardown(() => storage.close());
   const log = storage.partition('t', 0)!;
-  const st = reg.partition(log);
+  const st = partitions.get('t', 0)!.producerState;
   t.equal(st.firstUnstableOffset, 3, 'producer 2 still has its transaction open');
   t.same(log.abortedTransactions(0, 10), [{ producerId: 1n, firstOffset: 1, lastOffset: 4, lastStableOffset: 3 }], 'the abort is back in the index');
 });
@@ -44,25 +50,26 @@ t.test('crash without a snapshot: the replay rebuilds open and aborted transacti
 t.test('clean shutdown: the snapshot carries the open transaction', async (t) => {
   const fs = new MemFs();
   const { storage } = await writeHistory(fs);
-  const reg0 = new ProducerRegistry({ storage, clock: systemClock, log: memoryLogger(), expirationMs: 86400000, expirationCheckIntervalMs: 0, snapshotIntervalMs: 0 });
+  const reg0 = registry(new PartitionManager(storage, new AppendNotifier()), storage);
   await reg0.start();
   await reg0.close();
   await storage.close();
-  const { storage: s2, reg } = await open(fs);
+  const { storage: s2, partitions } = await open(fs);
   t.teardown(() => s2.close());
   const log = s2.partition('t', 0)!;
   t.ok((await fs.readdir('/d/t-0')).some((f) => f.endsWith('.snapshot')), 'a snapshot was written');
-  t.equal(reg.partition(log).firstUnstableOffset, 3);
+  t.equal(partitions.get('t', 0)!.producerState.firstUnstableOffset, 3);
   t.equal(log.abortedTransactions(0, 10).length, 1);
 });
 
 t.test('a segment roll writes a snapshot (Kafka writes one per segment), exact with appends in flight', async (t) => {
   const fs = new MemFs();
-  const { storage, reg } = await open(fs);
+  const { storage, reg, partitions } = await open(fs);
   t.teardown(() => storage.close());
   await storage.createTopic('r', { partitions: 1, topicId: 'y', configs: { 'segment.bytes': '400' } });
+  partitions.open('r');
   const log = storage.partition('r', 0)!;
-  const st = reg.partition(log);
+  const st = partitions.get('r', 0)!.producerState;
   for (let seq = 0; seq < 20; seq += 2) {
     const batch = buildRecordBatch({ records: [{ key: 'a', value: 'x'.repeat(40) }, { key: 'b', value: 'y'.repeat(40) }], producerId: 9n, producerEpoch: 0, baseSequence: seq });
     const c = st.check({ producerId: 9n, producerEpoch: 0, baseSequence: seq, lastOffsetDelta: 1, maxTimestamp: Date.now() }, log.nextOffset);

@@ -1,9 +1,8 @@
-// The transaction coordinator wired to broker config and storage (server.ts creates it at start).
-import type { Storage } from '../../storage/index.ts';
-import type { AppendNotifier } from '../append-notifier.ts';
+// The transaction coordinator wired to broker config and the hosted partitions (server.ts creates it at start).
 import type { BrokerConfig } from '../config.ts';
 import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
+import type { PartitionManager } from '../partitions/index.ts';
 import type { ProducerRegistry } from '../producers/index.ts';
 import { TransactionCoordinator } from './coordinator.ts';
 import { createMarkerWriter } from './markers.ts';
@@ -16,9 +15,8 @@ export type { TxnState } from './records.ts';
 
 export interface TransactionsOptions {
   config: BrokerConfig;
-  storage: Storage;
+  partitions: PartitionManager;
   producers: ProducerRegistry;
-  appends: AppendNotifier;
   clock: Clock;
   log: Logger;
   createTopic: CreateTopicFn;
@@ -28,12 +26,12 @@ export interface TransactionsOptions {
 export function createTransactionCoordinator(opts: TransactionsOptions): TransactionCoordinator {
   const { config } = opts;
   const store = new TransactionStateLog({
-    storage: opts.storage, partitions: config.int('transaction.state.log.num.partitions'),
+    partitions: opts.partitions, numPartitions: config.int('transaction.state.log.num.partitions'),
     segmentBytes: config.int('transaction.state.log.segment.bytes'), now: () => opts.clock.now(), createTopic: opts.createTopic,
   });
   return new TransactionCoordinator({
     clock: opts.clock, log: opts.log, store,
-    markers: createMarkerWriter({ storage: opts.storage, producers: opts.producers, appends: opts.appends, clock: opts.clock, onMarker: opts.onMarker }),
+    markers: createMarkerWriter({ partitions: opts.partitions, clock: opts.clock, onMarker: opts.onMarker }),
     generateProducerId: () => opts.producers.ids.generate(),
     maxTimeoutMs: config.int('transaction.max.timeout.ms'),
     abortCheckIntervalMs: config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
@@ -43,8 +41,8 @@ export function createTransactionCoordinator(opts: TransactionsOptions): Transac
 }
 
 /** Replays `__transaction_state`, completes interrupted transactions, arms the timers. */
-export async function startTransactionCoordinator(opts: { coordinator: TransactionCoordinator; storage: Storage; log: Logger }): Promise<void> {
-  const n = await loadTransactionState({ storage: opts.storage, log: opts.log, replay: (id, v) => opts.coordinator.replay(id, v) });
+export async function startTransactionCoordinator(opts: { coordinator: TransactionCoordinator; partitions: PartitionManager; log: Logger }): Promise<void> {
+  const n = await loadTransactionState({ partitions: opts.partitions, log: opts.log, replay: (id, v) => opts.coordinator.replay(id, v) });
   if (n > 0) opts.log.info(`loaded ${n} record(s) from __transaction_state: ${opts.coordinator.size} transactional id(s)`);
   opts.coordinator.start();
 }

@@ -3,45 +3,39 @@
 // state closes the producer's transaction (moving the last stable offset), an abort is added to the
 // aborted-transaction index, and long-polling fetches are woken.
 import { buildEndTxnMarker } from '../../protocol/records.ts';
-import type { Storage } from '../../storage/index.ts';
-import type { AppendNotifier } from '../append-notifier.ts';
 import type { Clock } from '../../storage/clock.ts';
-import type { ProducerRegistry } from '../producers/index.ts';
+import type { PartitionManager } from '../partitions/index.ts';
 import type { MarkerWriter, TopicPartition } from './coordinator.ts';
 
 
 export interface MarkerWriterOptions {
-  storage: Storage;
-  producers: ProducerRegistry;
-  appends: AppendNotifier;
+  partitions: PartitionManager;
   clock: Clock;
   /** Called after a marker is written (the group coordinator applies or drops transactional offsets). */
   onMarker?: (topic: string, partition: number, producerId: bigint, commit: boolean) => void;
 }
 
 export function createMarkerWriter(opts: MarkerWriterOptions): MarkerWriter {
-  const { storage, producers, appends, clock } = opts;
+  const { partitions, clock } = opts;
   const one = async (producerId: bigint, producerEpoch: number, commit: boolean, tp: TopicPartition): Promise<void> => {
-    const log = storage.partition(tp.topic, tp.partition);
-    if (!log) return; // deleted since it joined the transaction: Kafka drops markers for unknown partitions
+    const partition = partitions.get(tp.topic, tp.partition);
+    if (!partition) return; // deleted since it joined the transaction: Kafka drops markers for unknown partitions
     const now = clock.now();
-    const st = producers.partition(log);
-    const at = log.nextOffset; // the marker's offset: storage assigns it synchronously in append()
+    const st = partition.producerState;
+    const at = partition.nextOffset; // the marker's offset: assigned synchronously in append()
     st.markerStarted(at);
-    let baseOffset: number;
-    try {
-      baseOffset = (await log.append(buildEndTxnMarker({ producerId, producerEpoch, commit, coordinatorEpoch: 0, timestamp: now, partitionLeaderEpoch: 0 }), { leaderEpoch: 0 })).baseOffset;
-    } catch (err) {
-      st.markerSettled(at);
-      throw err;
-    }
-    // Synchronously with the end of the append: no snapshot or fetch sees the marker without its effect.
-    const first = st.completeTxn(producerId, producerEpoch, 0, now);
-    st.markerSettled(at);
-    if (!commit && first !== undefined) {
-      log.addAbortedTxn({ producerId, firstOffset: first, lastOffset: baseOffset, lastStableOffset: Math.min(st.firstUnstableOffset ?? Infinity, log.highWatermark) });
-    }
-    appends.notify(tp.topic, tp.partition);
+    const marker = buildEndTxnMarker({ producerId, producerEpoch, commit, coordinatorEpoch: 0, timestamp: now, partitionLeaderEpoch: partition.leaderEpoch });
+    await partition.append(marker, {
+      // Synchronously with the end of the append, before fetches wake: none sees the marker without its effect.
+      written: ({ baseOffset }) => {
+        const first = st.completeTxn(producerId, producerEpoch, 0, now);
+        st.markerSettled(at);
+        if (!commit && first !== undefined) {
+          partition.log.addAbortedTxn({ producerId, firstOffset: first, lastOffset: baseOffset, lastStableOffset: Math.min(st.firstUnstableOffset ?? Infinity, partition.highWatermark) });
+        }
+      },
+      failed: () => st.markerSettled(at),
+    });
     opts.onMarker?.(tp.topic, tp.partition, producerId, commit);
   };
   return {

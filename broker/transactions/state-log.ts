@@ -2,12 +2,12 @@
 // abs(hash(transactionalId)) % n (Kafka's partitionFor) and replayed at start. Like Kafka, the topic is
 // created on first use (transaction.state.log.num.partitions partitions, compacted, uncompressed).
 import { buildRecordBatch, records as iterateRecords } from '../../protocol/records.ts';
-import type { Storage } from '../../storage/index.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { KafkaError } from '../errors.ts';
 import { partitionForGroup } from '../groups/records.ts';
 import { replayTopic } from '../internal-topic.ts';
 import type { Logger } from '../log.ts';
+import type { PartitionManager } from '../partitions/index.ts';
 import type { TxnStore } from './coordinator.ts';
 import {
   TRANSACTION_STATE_TOPIC, type TransactionLogValue, decodeTransactionLogKey, decodeTransactionLogValue,
@@ -17,28 +17,28 @@ import {
 export type CreateTopicFn = (name: string, partitions: number, configs: Map<string, string>) => Promise<unknown>;
 
 export class TransactionStateLog implements TxnStore {
-  readonly #storage: Storage;
+  readonly #partitions: PartitionManager;
   readonly #configuredPartitions: number;
   readonly #segmentBytes: number;
   readonly #now: () => number;
   readonly #create: CreateTopicFn;
   #creating: Promise<void> | null = null;
 
-  constructor(opts: { storage: Storage; partitions: number; segmentBytes: number; now: () => number; createTopic: CreateTopicFn }) {
-    this.#storage = opts.storage;
-    this.#configuredPartitions = opts.partitions;
+  constructor(opts: { partitions: PartitionManager; numPartitions: number; segmentBytes: number; now: () => number; createTopic: CreateTopicFn }) {
+    this.#partitions = opts.partitions;
+    this.#configuredPartitions = opts.numPartitions;
     this.#segmentBytes = opts.segmentBytes;
     this.#now = opts.now;
     this.#create = opts.createTopic;
   }
 
   /** An existing topic keeps its partition count; else transaction.state.log.num.partitions. */
-  get partitions(): number { return this.#storage.getTopic(TRANSACTION_STATE_TOPIC)?.partitions ?? this.#configuredPartitions; }
+  get partitions(): number { return this.#partitions.partitionCount(TRANSACTION_STATE_TOPIC) ?? this.#configuredPartitions; }
 
   partitionFor(transactionalId: string): number { return partitionForGroup(transactionalId, this.partitions); }
 
   ensure(): Promise<void> {
-    if (this.#storage.getTopic(TRANSACTION_STATE_TOPIC)) return Promise.resolve();
+    if (this.#partitions.partitionCount(TRANSACTION_STATE_TOPIC) !== undefined) return Promise.resolve();
     const configs = new Map([['cleanup.policy', 'compact'], ['compression.type', 'uncompressed'], ['segment.bytes', String(this.#segmentBytes)]]);
     this.#creating ??= this.#create(TRANSACTION_STATE_TOPIC, this.#configuredPartitions, configs).then(
       () => { this.#creating = null; },
@@ -49,19 +49,19 @@ export class TransactionStateLog implements TxnStore {
 
   async append(transactionalId: string, value: TransactionLogValue | null): Promise<void> {
     await this.ensure();
-    const log = this.#storage.partition(TRANSACTION_STATE_TOPIC, this.partitionFor(transactionalId));
-    if (!log) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${TRANSACTION_STATE_TOPIC} partition missing`);
+    const partition = this.#partitions.get(TRANSACTION_STATE_TOPIC, this.partitionFor(transactionalId));
+    if (!partition) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, `${TRANSACTION_STATE_TOPIC} partition missing`);
     const now = this.#now();
     const batch = buildRecordBatch({ records: [{ key: encodeTransactionLogKey(transactionalId), value: value === null ? null : encodeTransactionLogValue(value), timestamp: now }], now });
-    await log.append(batch, { leaderEpoch: 0 });
+    await partition.append(batch); // wakes fetches of __transaction_state
   }
 }
 
 /** Replays `__transaction_state` (when it exists); returns the number of records read. */
-export async function loadTransactionState(opts: { storage: Storage; log: Logger; replay: (id: string, v: TransactionLogValue | null) => void }): Promise<number> {
-  const { storage, log } = opts;
+export async function loadTransactionState(opts: { partitions: PartitionManager; log: Logger; replay: (id: string, v: TransactionLogValue | null) => void }): Promise<number> {
+  const { partitions, log } = opts;
   let n = 0;
-  await replayTopic(storage, TRANSACTION_STATE_TOPIC, log, (view, p, from) => {
+  await replayTopic(partitions, TRANSACTION_STATE_TOPIC, log, (view, p, from) => {
     if (view.isControl) return;
     for (const r of iterateRecords(view)) {
       if (r.offset < from || r.key === null) continue;
