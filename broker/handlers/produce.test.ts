@@ -10,6 +10,7 @@ import { batchOf, batchWithSection, bombBatch, FETCH, fetchRequest, PRODUCE, pro
 import { compress } from '../../protocol/compression.ts';
 import { records as iterateRecords, RecordBatchView } from '../../protocol/records.ts';
 import { startTestBroker } from '../testing/start.ts';
+import { FaultyFs, MemFs } from '../../storage/index.ts';
 
 async function setup(t: any, overrides: Record<string, string> = {}) {
   const tb = await startTestBroker(overrides);
@@ -211,14 +212,15 @@ t.test('idempotent: pipelined batches of one producer, and a retry pipelined beh
 });
 
 t.test('idempotent: a failed append releases its reservation; the retry is appended', async (t) => {
-  const { tb, c } = await setup(t);
+  const fsx = new FaultyFs(new MemFs());
+  const tb = await startTestBroker({}, { fs: fsx });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
   await tb.broker.context.createTopic('f', 1);
-  const log = tb.broker.context.storage.partition('f', 0)! as any;
-  const append = log.append.bind(log);
-  let fail = true;
-  log.append = (b: Buffer, o: unknown) => (fail ? (fail = false, Promise.reject(Object.assign(new (class StorageError extends Error {})('disk'), { code: ErrorCode.KAFKA_STORAGE_ERROR, kind: 'KAFKA_STORAGE_ERROR' }))) : append(b, o));
-  const first = await produce(c, 'f', 0, idem(3, 0, 0), 9).catch((e: Error) => e);
-  t.ok(first instanceof Error || (first as any).errorCode !== 0, 'first attempt failed');
+  fsx.failNext('write', { code: 'ENOSPC', pathIncludes: '/f-0/' });
+  const first = await produce(c, 'f', 0, idem(3, 0, 0), 9);
+  t.equal(first.errorCode, ErrorCode.KAFKA_STORAGE_ERROR, 'first attempt failed in the write');
   const c2 = await RawClient.connect(tb.port);
   t.teardown(() => c2.close());
   const r = await produce(c2, 'f', 0, idem(3, 0, 0), 9);
