@@ -1,8 +1,11 @@
-// broker.intercept (intercept.ts) and the injectable transport (transport.ts): faults belong to one broker.
+// Faults through a broker's options, never globals: broker.intercept (intercept.ts), the injectable transport
+// (transport.ts) and file system (BrokerOptions.fs).
+import nodeFs from 'node:fs';
 import { duplexPair, type Duplex } from 'node:stream';
 import t from 'tap';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { ManualClock } from '../storage/clock.ts';
+import { MemFs } from '../storage/index.ts';
 import type { BrokerOptions } from './server.ts';
 import { batchOf, PRODUCE } from './testing/produce.ts';
 import { RawClient } from './testing/raw-client.ts';
@@ -175,4 +178,21 @@ t.test('a custom transport carries real requests end to end (no TCP)', async (t)
   await tb.close();
   await c.waitClosed();
   t.throws(() => net.connect(tb.port), /ECONNREFUSED/, 'close() closed the listener');
+});
+
+t.test('fs: file storage on a MemFs keeps meta.properties and the logs there; a restart on it finds them', async (t) => {
+  const mem = new MemFs();
+  const dir = `/gregor-memfs-${process.pid}-${Date.now()}`;
+  const first = await startTestBroker({ 'log.dirs': dir }, { storage: 'file', fs: mem });
+  await first.broker.context.createTopic('kept', 1);
+  const c = await RawClient.connect(first.port);
+  t.equal(partitionOf(await c.request(PRODUCE, 9, produceBody('kept', 5))).baseOffset, 0n);
+  c.close();
+  await first.close();
+  t.ok(await mem.stat(`${dir}/meta.properties`), 'meta.properties is on the MemFs');
+  t.notOk(nodeFs.existsSync(dir), 'nothing on the real disk');
+  const second = await startTestBroker({ 'log.dirs': dir }, { storage: 'file', fs: mem });
+  t.teardown(() => second.close());
+  t.equal(second.broker.clusterId, first.broker.clusterId, 'cluster.id read back from meta.properties');
+  t.equal(logEnd(second, 'kept'), 5);
 });
