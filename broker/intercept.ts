@@ -3,7 +3,9 @@
 //
 // An interception names an API key, optionally versions and a predicate on the decoded request, and decides
 // per request what happens instead of (or around) the normal handling. Answers stay in request order: a
-// delayed or withheld answer holds back later answers on the same connection, as Kafka's would.
+// delayed or withheld answer holds back later answers on the same connection, as Kafka's would. Not seen by
+// interceptions: frames that close the connection before decoding (malformed, unknown API or version) and an
+// ApiVersions request newer than served (answered from its header alone).
 
 /** What happens to one intercepted request. `undefined` (from a decide function) passes it through. */
 export type InterceptAction =
@@ -113,7 +115,7 @@ function validateAction(a: InterceptAction): void {
     ('delay' in a && Number.isFinite(a.delay) && a.delay >= 0)
     || ('dropRequest' in a && a.dropRequest === true)
     || ('dropResponse' in a && a.dropResponse === true)
-    || ('errorCode' in a && Number.isInteger(a.errorCode))
+    || ('errorCode' in a && Number.isInteger(a.errorCode) && a.errorCode >= -32768 && a.errorCode <= 32767)
     || ('close' in a && (a.close === 'before' || a.close === 'after')));
   if (!ok) throw new TypeError(`intercept: not an action: ${JSON.stringify(a)}`);
 }
