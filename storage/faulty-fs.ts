@@ -56,9 +56,10 @@ export class FaultyFs implements FsLike {
   async open(path: string, flags: OpenFlags): Promise<number> {
     const f = this.#take('open', path);
     if (f) throw errnoError(f.code, `open ${path}`);
-    const fd = await this.inner.open(path, flags);
-    this.#paths.set(fd, path);
-    return fd;
+    return this.inner.open(path, flags).then((fd) => {
+      this.#paths.set(fd, path);
+      return fd;
+    });
   }
   close(fd: number): Promise<void> {
     this.#paths.delete(fd);
