@@ -24,6 +24,7 @@ import type { BrokerConfig } from './config.ts';
 import { ConfigError } from './config.ts';
 import type { Clock } from '../storage/clock.ts';
 import type { Logger } from './log.ts';
+import type { TransportSocket } from './transport.ts';
 import { every, type Periodic } from './timers.ts';
 
 /** What the limits need of a connection (broker/connection.ts; declared here so neither imports the other). */
@@ -104,7 +105,7 @@ export class ConnectionLimits implements ConnectionGate {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #open = new Set<GatedConnection>();
-  readonly #waiting: { socket: net.Socket; serve: Serve }[] = [];
+  readonly #waiting: { socket: TransportSocket; serve: Serve }[] = [];
   readonly #perIp = new Map<string, number>();
   readonly #allocated = new Map<GatedConnection, number>();
   readonly #blocked = new Set<GatedConnection>();
@@ -130,7 +131,7 @@ export class ConnectionLimits implements ConnectionGate {
    * A socket just accepted: served now, held for a slot, or closed (per-IP limit, backlog full). `serve`
    * turns it into a Connection that reports back through this gate.
    */
-  accept(socket: net.Socket, serve: Serve): void {
+  accept(socket: TransportSocket, serve: Serve): void {
     const ip = normalizeIp(socket.remoteAddress);
     const max = this.#s.perIpOverrides.get(ip) ?? this.#s.maxPerIp;
     const count = this.#perIp.get(ip) ?? 0;
@@ -160,7 +161,7 @@ export class ConnectionLimits implements ConnectionGate {
     });
   }
 
-  #admit(socket: net.Socket, serve: Serve): void {
+  #admit(socket: TransportSocket, serve: Serve): void {
     const conn = serve(this);
     this.#open.add(conn);
     if (this.#used >= this.#s.requestMemoryBytes) this.#block(conn);

@@ -12,7 +12,9 @@
 // that fails to load (EMFILE, …) is logged, that request answered with UNKNOWN_SERVER_ERROR (through the
 // API's codec alone; closed if the codec cannot load or the version cannot carry an error as a whole), and
 // the load retried on the API's next request.
-import type { Socket } from 'node:net';
+//
+// Fault injection (intercept.ts) happens here, after a request is decoded: the broker's interceptions may
+// drop it, answer it with an error, delay or drop its answer, or close the connection.
 import { FrameDecoder, FrameError } from '../protocol/frame.ts';
 // Not generated/index.ts: that imports every API's codec; only the handlers' codecs are loaded.
 import { apiNames } from '../protocol/generated/api-table.ts';
@@ -26,6 +28,8 @@ import { errorResponseFor } from './error-response.ts';
 import type { ApiDescriptor } from '../protocol/generated/index.ts';
 import type { HandlerImpl, RequestContext } from './handler.ts';
 import type { HandlerSlot, HandlerTable } from './handler-table.ts';
+import type { InterceptAction, Interceptors } from './intercept.ts';
+import type { TransportSocket } from './transport.ts';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.ts';
 
 const API_VERSIONS_KEY = 18;
@@ -39,11 +43,13 @@ interface Slot {
   done: boolean;
   /** Encoded frame chunks (size prefix first), or null for "no response" (acks=0). */
   chunks: Buffer[] | null;
+  /** An interception closes the connection where this answer would be written. */
+  closeReason?: string;
 }
 
 export class Connection {
   readonly id: string;
-  readonly #socket: Socket;
+  readonly #socket: TransportSocket;
   readonly #broker: BrokerContext;
   readonly #handlers: HandlerTable;
   readonly #listenerName: string;
@@ -60,9 +66,11 @@ export class Connection {
   #lastActive = 0;
   #readBlocked = false;
   readonly #maxInFlight: number;
+  readonly #intercepts: Interceptors | undefined;
 
-  constructor(socket: Socket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, handlers: HandlerTable, gate?: ConnectionGate) {
+  constructor(socket: TransportSocket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, handlers: HandlerTable, gate?: ConnectionGate, intercepts?: Interceptors) {
     this.id = id;
+    this.#intercepts = intercepts;
     this.#handlers = handlers;
     this.#gate = gate;
     this.#maxInFlight = gate?.maxInFlight ?? MAX_IN_FLIGHT;
@@ -73,7 +81,7 @@ export class Connection {
     this.#decoder = new FrameDecoder({ maxFrameBytes });
     // Java's InetAddress.toString() form, which Kafka puts in DescribeGroups' clientHost.
     this.#clientHost = `/${(socket.remoteAddress ?? '').replace(/^::ffff:/, '')}`;
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#maybeResume());
     socket.on('error', (err) => broker.log.debug(`connection ${id}: socket error: ${err.message}`));
@@ -173,6 +181,12 @@ export class Connection {
       return this.#bug(err);
     }
 
+    let action: InterceptAction | undefined;
+    if (this.#intercepts?.active) {
+      action = this.#intercepts.decide(req, { apiKey, apiVersion, correlationId, clientId, connectionId: this.id, listenerName: this.#listenerName });
+      if (action && this.#interceptBefore(action, handler, apiVersion, correlationId, req)) return;
+    }
+
     const ctx: RequestContext = {
       broker: this.#broker, apiKey, apiVersion, correlationId, clientId,
       listenerName: this.#listenerName, connectionId: this.id, clientHost: this.#clientHost,
@@ -187,6 +201,7 @@ export class Connection {
       return this.#bug(err, handler.api.name);
     }
     const answer = (res: unknown): void => {
+      if (action) return this.#interceptAfter(action, slot, res === null ? null : () => this.#encodeAnswer(handler, apiVersion, correlationId, req, res));
       if (res === null) return this.#complete(slot, null);
       const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res);
       if (chunks) this.#complete(slot, chunks);
@@ -194,6 +209,46 @@ export class Connection {
     if (result instanceof Promise) result.then(answer, (err) => this.#bug(err, handler.api.name));
     else answer(result);
     if (this.#queue.length >= this.#maxInFlight) this.#pause();
+  }
+
+  /** Applies the part of an interception that replaces handling; true when the request is not to be handled. */
+  #interceptBefore(action: InterceptAction, handler: HandlerImpl, version: number, correlationId: number, req: unknown): boolean {
+    const what = `${handler.api.name} v${version} (correlation id ${correlationId})`;
+    if ('dropRequest' in action) {
+      this.#broker.log.info(`connection ${this.id}: intercepted ${what}: request dropped`);
+      return true;
+    }
+    if ('close' in action && action.close === 'before') {
+      this.close(`intercepted ${what}: connection closed before handling`);
+      return true;
+    }
+    if ('errorCode' in action) {
+      const res = errorResponseFor(handler, req, version, action.errorCode);
+      if (res === null) this.close(`intercepted ${what}: errorCode ${action.errorCode} cannot be carried by this version; connection closed`);
+      else {
+        this.#broker.log.info(`connection ${this.id}: intercepted ${what}: answered error code ${action.errorCode}`);
+        this.#enqueueReady(this.#encode(handler, version, correlationId, res));
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Applies the part of an interception that acts on the handled request's answer (`encode`: null for no answer). */
+  #interceptAfter(action: InterceptAction, slot: Slot, encode: (() => Buffer[] | undefined) | null): void {
+    if ('dropResponse' in action) {
+      this.#broker.log.info(`connection ${this.id}: intercepted request handled, response dropped`);
+      return this.#complete(slot, null);
+    }
+    if ('close' in action) {
+      slot.closeReason = 'intercepted request handled, connection closed instead of answering';
+      return this.#complete(slot, null);
+    }
+    if ('delay' in action) {
+      const chunks = encode ? encode() : null;
+      if (chunks === undefined) return; // the connection was closed
+      this.#broker.clock.setTimeout(() => this.#complete(slot, chunks), action.delay);
+    }
   }
 
   /** Holds `frame` and every later one, and stops reading, until the entry's handler module is loaded. */
@@ -290,6 +345,16 @@ export class Connection {
     let wrote = false;
     while (this.#queue.length > 0 && this.#queue[0].done) {
       const slot = this.#queue.shift()!;
+      if (slot.closeReason !== undefined) {
+        // Earlier answers go out (end, not destroy); nothing after this one does.
+        if (wrote) this.#socket.uncork();
+        this.#broker.log.warn(`closing connection ${this.id}: ${slot.closeReason}`);
+        this.#closed = true;
+        this.#queue.length = 0;
+        this.#held = null;
+        this.#socket.end();
+        return;
+      }
       if (slot.chunks === null) continue;
       if (!wrote) { this.#socket.cork(); wrote = true; }
       for (const c of slot.chunks) this.#socket.write(c);

@@ -30,10 +30,11 @@ export interface HandlerImpl<Req = any, Res = any> {
   handle(ctx: RequestContext, req: Req): HandlerResult<Res>;
   /**
    * The response answering `req` with `errorCode` as a whole, shaped as Kafka's getErrorResponse for this
-   * API (used when the real response cannot be encoded). Without it the connection uses the generated
-   * response with its top-level errorCode set, if the API has one (broker/error-response.ts).
+   * API (used when the real response cannot be encoded, and by `intercept`'s errorCode). Without it the
+   * connection uses the generated response with its top-level errorCode set, if the API has one
+   * (broker/error-response.ts). null: this request gets no answer at all (acks=0 produce).
    */
-  errorResponse?(req: Req, version: number, errorCode: number): Res;
+  errorResponse?(req: Req, version: number, errorCode: number): Res | null;
 }
 
 /** The versions one API is served at (a row of handlers/index.ts, or a test's handler). */

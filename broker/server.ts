@@ -1,9 +1,7 @@
 // The broker: listeners, connections and the state handlers read.
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { type FsLike, openStorage, type Storage } from '../storage/index.ts';
+import { type FsLike, nodeFs, openStorage, readWholeFile, type Storage, writeFileAtomic } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
@@ -16,6 +14,8 @@ import { createGroupCoordinator, startGroupCoordinator } from './groups/index.ts
 import { type Clock, systemClock } from '../storage/clock.ts';
 import type { AdvertisedAddress, BrokerContext } from './context.ts';
 import type { Handler } from './handler.ts';
+import { type InterceptDecision, type Interception, type InterceptOptions, Interceptors } from './intercept.ts';
+import { type BoundServer, netTransport, type Transport } from './transport.ts';
 import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
 import { type HandlerRow, handlerRows, loadHandler } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
@@ -28,10 +28,17 @@ import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, isInternalTopic, MAX_PAR
 export interface BrokerOptions {
   /** Effective configuration; default: Kafka's defaults. */
   config?: BrokerConfig;
-  /** 'file' keeps data under log.dirs; 'memory' keeps nothing on disk. */
+  /** 'file' keeps data under log.dirs; 'memory' keeps nothing on disk (a fresh in-memory file system, or `fs`). */
   storage?: 'file' | 'memory';
-  /** The file system storage uses (tests inject faults with storage/faulty-fs.ts). */
-  storageFs?: FsLike;
+  /**
+   * The file system every byte of broker data goes through (storage's FsLike): meta.properties and the logs
+   * under log.dirs ('file'), or the logs under an in-memory root ('memory'). Default: node:fs ('file'), a
+   * fresh MemFs ('memory'). Tests pass a MemFs (shared across restarts: a crash keeps its contents) or a
+   * FaultyFs wrapping one to fail chosen operations (storage/index.ts exports both).
+   */
+  fs?: FsLike;
+  /** How listeners accept connections (transport.ts); default TCP (node:net). */
+  transport?: Transport;
   logger?: Logger;
   clock?: Clock;
   randomBytes?: (n: number) => Buffer;
@@ -55,6 +62,11 @@ export interface Broker {
   readonly context: BrokerContext;
   /** The handler table connections dispatch on. */
   readonly handlers: HandlerTable;
+  /**
+   * Fault injection for tests (intercept.ts): requests of `apiKey` to this broker only (matching `opts`) get
+   * the action `decide` gives (or returns; undefined passes a request through). remove() on the handle ends it.
+   */
+  intercept(apiKey: number, opts: InterceptOptions, decide: InterceptDecision): Interception;
   /** Stops listening, closes every connection. */
   close(): Promise<void>;
 }
@@ -74,11 +86,12 @@ function storageDefaults(config: BrokerConfig): Record<string, string> {
 }
 
 /** Reads or creates `<dir>/meta.properties` (Kafka's file: version, node.id, cluster.id). */
-function loadOrCreateMeta(dir: string, nodeId: number, configuredClusterId: string | null, rnd: (n: number) => Buffer): string {
-  fs.mkdirSync(dir, { recursive: true });
+async function loadOrCreateMeta(fs: FsLike, dir: string, nodeId: number, configuredClusterId: string | null, rnd: (n: number) => Buffer): Promise<string> {
+  await fs.mkdir(dir);
   const file = path.join(dir, 'meta.properties');
-  if (fs.existsSync(file)) {
-    const props = parseProperties(fs.readFileSync(file, 'utf8'));
+  const existing = await readWholeFile(fs, file);
+  if (existing) {
+    const props = parseProperties(existing.toString('utf8'));
     const stored = props.get('cluster.id');
     const storedNode = props.get('node.id');
     if (stored && configuredClusterId && stored !== configuredClusterId) {
@@ -90,9 +103,7 @@ function loadOrCreateMeta(dir: string, nodeId: number, configuredClusterId: stri
     if (stored) return stored;
   }
   const clusterId = configuredClusterId ?? randomUuid(rnd);
-  const tmp = file + '.tmp';
-  fs.writeFileSync(tmp, `#\n#${new Date().toISOString()}\nnode.id=${nodeId}\nversion=1\ncluster.id=${clusterId}\n`);
-  fs.renameSync(tmp, file);
+  await writeFileAtomic(fs, file, Buffer.from(`#\n#${new Date().toISOString()}\nnode.id=${nodeId}\nversion=1\ncluster.id=${clusterId}\n`));
   return clusterId;
 }
 
@@ -119,12 +130,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const advertisedSpecs = new Map(parseListeners(config.list('advertised.listeners')).map((l) => [l.name, l]));
 
   const clusterId = storage_ === 'file'
-    ? loadOrCreateMeta(config.list('log.dirs')[0], nodeId, config.get('cluster.id'), randomBytes)
+    ? await loadOrCreateMeta(options.fs ?? nodeFs, config.list('log.dirs')[0], nodeId, config.get('cluster.id'), randomBytes)
     : config.get('cluster.id') ?? randomUuid(randomBytes);
 
   const dataDir = config.list('log.dirs')[0];
   const storage: Storage = await openStorage({
-    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir, fs: options.storageFs,
+    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir, fs: options.fs,
     clock, log, defaults: storageDefaults(config),
     retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
     cleaner: {
@@ -236,7 +247,9 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
 
   const maxFrameBytes = config.int('socket.request.max.bytes');
-  const servers: net.Server[] = [];
+  const servers: BoundServer[] = [];
+  const transport = options.transport ?? netTransport;
+  const intercepts = new Interceptors();
   let nextConnectionId = 0;
   let limits: ConnectionLimits | undefined;
 
@@ -245,19 +258,14 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     // Loaded up front: Connection answers a too-new ApiVersions request without waiting for a module.
     await handlers[18]?.load();
     for (const spec of listenerSpecs) {
-      const server = net.createServer((socket) => {
-        gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g));
-      });
-      server.on('error', (err) => log.error(`listener ${spec.name}: ${err.message}`));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host, backlog: config.int('socket.listen.backlog.size') }, () => {
-          server.off('error', reject);
-          resolve();
-        });
+      const server = await transport.listen({
+        name: spec.name, port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host, backlog: config.int('socket.listen.backlog.size'),
+        onError: (err) => log.error(`listener ${spec.name}: ${err.message}`),
+      }, (socket) => {
+        gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g, intercepts));
       });
       servers.push(server);
-      const port = (server.address() as net.AddressInfo).port;
+      const port = server.port;
       const adv = advertisedSpecs.get(spec.name);
       const advertised = adv
         ? { host: WILDCARD_HOSTS.has(adv.host) ? 'localhost' : adv.host, port: adv.port === 0 ? port : adv.port }
@@ -266,7 +274,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       log.info(`listening on ${spec.name}://${spec.host || '*'}:${port}, advertised as ${advertised.host}:${advertised.port}`);
     }
   } catch (err) {
-    for (const s of servers) s.close();
+    for (const s of servers) void s.close();
     limits?.close();
     transactions.close();
     groups.close();
@@ -279,9 +287,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   let closing: Promise<void> | undefined;
   return {
     nodeId, clusterId, listeners: bound, context, handlers,
+    intercept: (apiKey, opts, decide) => intercepts.add(apiKey, opts, decide),
     close() {
       closing ??= (async () => {
-        const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        const stopped = servers.map((s) => s.close());
         limits!.close();
         for (const c of limits!.connections) c.close();
         await Promise.all(stopped);

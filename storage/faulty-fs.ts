@@ -11,7 +11,7 @@ interface Fault {
   partialBytes: number;
   /** Remaining calls to fail; Infinity = until heal(). */
   times: number;
-  /** Only calls whose path (open/rename/unlink/mkdir) contains this string. */
+  /** Only calls whose path contains this string (fd operations: the path the fd was opened with). */
   pathIncludes?: string;
 }
 
@@ -24,6 +24,8 @@ export class FaultyFs implements FsLike {
   #faults: Fault[] = [];
   /** Count of calls per op, for assertions. */
   readonly calls = new Map<string, number>();
+  /** Path each open fd was opened with, so fd operations can be targeted by path. */
+  readonly #paths = new Map<number, string>();
 
   constructor(inner: FsLike) {
     this.inner = inner;
@@ -54,16 +56,22 @@ export class FaultyFs implements FsLike {
   async open(path: string, flags: OpenFlags): Promise<number> {
     const f = this.#take('open', path);
     if (f) throw errnoError(f.code, `open ${path}`);
-    return this.inner.open(path, flags);
+    return this.inner.open(path, flags).then((fd) => {
+      this.#paths.set(fd, path);
+      return fd;
+    });
   }
-  close(fd: number): Promise<void> { return this.inner.close(fd); }
+  close(fd: number): Promise<void> {
+    this.#paths.delete(fd);
+    return this.inner.close(fd);
+  }
   async read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    const f = this.#take('read');
+    const f = this.#take('read', this.#paths.get(fd));
     if (f) throw errnoError(f.code, 'read');
     return this.inner.read(fd, buf, offset, length, position);
   }
   async write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    const f = this.#take('write');
+    const f = this.#take('write', this.#paths.get(fd));
     if (f) {
       if (f.partialBytes > 0) await this.inner.write(fd, buf, offset, Math.min(length, f.partialBytes), position);
       throw errnoError(f.code, 'write');
@@ -71,7 +79,7 @@ export class FaultyFs implements FsLike {
     return this.inner.write(fd, buf, offset, length, position);
   }
   async writev(fd: number, bufs: Uint8Array[], position: number): Promise<number> {
-    const f = this.#take('write');
+    const f = this.#take('write', this.#paths.get(fd));
     if (f) {
       let left = f.partialBytes;
       let pos = position;
@@ -87,12 +95,12 @@ export class FaultyFs implements FsLike {
     return this.inner.writev(fd, bufs, position);
   }
   async fdatasync(fd: number): Promise<void> {
-    const f = this.#take('fdatasync');
+    const f = this.#take('fdatasync', this.#paths.get(fd));
     if (f) throw errnoError(f.code, 'fdatasync');
     return this.inner.fdatasync(fd);
   }
   async ftruncate(fd: number, length: number): Promise<void> {
-    const f = this.#take('ftruncate');
+    const f = this.#take('ftruncate', this.#paths.get(fd));
     if (f) throw errnoError(f.code, 'ftruncate');
     return this.inner.ftruncate(fd, length);
   }

@@ -8,7 +8,7 @@ export type { Logger, StorageErrorKind } from './types.ts';
 export { type Clock, systemClock } from './clock.ts';
 export { LOG_CONFIG_DEFAULTS, resolveLogConfig } from './config.ts';
 export type { LogConfig } from './config.ts';
-export { nodeFs } from './fs.ts';
+export { nodeFs, readWholeFile, writeFileAtomic } from './fs.ts';
 export type { FsLike, FsStats, OpenFlags } from './fs.ts';
 export { MemFs } from './memfs.ts';
 export { FaultyFs } from './faulty-fs.ts';

@@ -149,7 +149,7 @@ t.test('a storage failure part-way through growth answers an error; the topic ke
   const { FaultyFs } = await import('../../storage/faulty-fs.ts');
   const { MemFs } = await import('../../storage/memfs.ts');
   const fs = new FaultyFs(new MemFs());
-  const tb = await startTestBroker({}, { storageFs: fs });
+  const tb = await startTestBroker({}, { fs });
   t.teardown(() => tb.close());
   const c = await RawClient.connect(tb.port);
   t.teardown(() => c.close());

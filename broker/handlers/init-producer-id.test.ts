@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { FaultyFs, MemFs } from '../../storage/index.ts';
 import { PRODUCER_IDS_FILE } from '../producers/index.ts';
 import { RawClient } from '../testing/raw-client.ts';
 import { startTestBroker } from '../testing/start.ts';
@@ -115,11 +116,9 @@ t.test('id blocks: persisted before use; a restart (clean or crash) never reuses
 });
 
 t.test('a failed block write answers COORDINATOR_LOAD_IN_PROGRESS and the next request retries', async (t) => {
-  const { tb, c } = await setup(t);
-  const fsx = tb.broker.context.storage.fs as any;
-  const open = fsx.open.bind(fsx);
-  let fail = true;
-  fsx.open = (p: string, f: string) => (fail && p.includes(PRODUCER_IDS_FILE) ? (fail = false, Promise.reject(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }))) : open(p, f));
+  const fsx = new FaultyFs(new MemFs());
+  const { c } = await setup(t, {}, { fs: fsx });
+  fsx.failNext('open', { code: 'ENOSPC', pathIncludes: PRODUCER_IDS_FILE });
   const r1 = await init(c, 4);
   t.same([r1.errorCode, r1.producerId], [ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1n]);
   const r2 = await init(c, 4);

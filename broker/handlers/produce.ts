@@ -19,10 +19,6 @@
 // first one of a transaction opens it in the partition's producer state at its offset, which holds the
 // last stable offset back until the marker. Replication: one node, so acks=-1 is acknowledged after the
 // local append.
-//
-// Test-only hook (off by default): GREGOR_TEST_DROP_AFTER_APPEND=N closes the connection instead of
-// answering every Nth produce request (acks ≠ 0) after its appends completed, so compat tests can make
-// clients retry batches that were in fact written.
 import {
   ProduceApi,
   type ProduceRequest,
@@ -200,14 +196,6 @@ async function validateAsync(batch: Buffer, tp: string, plan: Plan): Promise<Par
 /** Appends waiting for an asynchronous validation, per partition: later batches queue behind it, in arrival order. */
 const validating = new WeakMap<object, Promise<void>>();
 
-let dropEvery = Number(process.env.GREGOR_TEST_DROP_AFTER_APPEND ?? 0) || 0;
-let answered = 0;
-/** Tests: the in-process equivalent of GREGOR_TEST_DROP_AFTER_APPEND (0 turns it off). */
-export function setTestDropAfterAppend(n: number): void {
-  dropEvery = n;
-  answered = 0;
-}
-
 const BATCH_ERRORS: Record<string, number> = {
   CORRUPT_MESSAGE: ErrorCode.CORRUPT_MESSAGE,
   INVALID_RECORD: ErrorCode.INVALID_RECORD,
@@ -318,8 +306,26 @@ function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number,
   );
 }
 
+/**
+ * Kafka's ProduceRequest.getErrorResponse: every partition of the request with the error, offsets -1; no
+ * response for acks=0 (null), which a connection answers by closing, as Kafka does for acks=0 errors.
+ */
+export function errorResponse(req: ProduceRequest, _version: number, errorCode: number): ProduceResponse | null {
+  if (req.acks === 0) return null;
+  return makeProduceResponse({
+    throttleTimeMs: 0,
+    responses: req.topicData.map((td) => makeTopicProduceResponse({
+      name: td.name, topicId: td.topicId,
+      partitionResponses: td.partitionData.map((pd) => makePartitionProduceResponse({
+        index: pd.index, errorCode, baseOffset: -1n, logAppendTimeMs: -1n, logStartOffset: -1n, recordErrors: [], errorMessage: null,
+      })),
+    })),
+  });
+}
+
 export const handler = defineHandler<ProduceRequest, ProduceResponse>({
   api: ProduceApi,
+  errorResponse,
   handle(ctx, req) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
@@ -378,10 +384,6 @@ export const handler = defineHandler<ProduceRequest, ProduceResponse>({
         // No response for acks=0; Kafka closes the connection on an error so the producer notices.
         const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== 0));
         if (failed) ctx.closeConnection('acks=0 produce request failed');
-        return null;
-      }
-      if (dropEvery > 0 && ++answered % dropEvery === 0) {
-        ctx.closeConnection(`GREGOR_TEST_DROP_AFTER_APPEND=${dropEvery}: dropping produce response ${answered}`);
         return null;
       }
       return makeProduceResponse({ responses, throttleTimeMs: 0 });

@@ -1,6 +1,7 @@
 // A minimal Kafka client for tests: sends requests encoded with the generated codec over a raw socket
 // and decodes responses. Also sends arbitrary bytes, for malformed-input tests.
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { FrameDecoder } from '../../protocol/frame.ts';
 import { apis, requestHeaderVersion, responseHeaderVersion } from '../../protocol/generated/index.ts';
 import { encodeRequestHeader } from '../../protocol/generated/request-header.ts';
@@ -15,14 +16,14 @@ export interface RawResponse {
 }
 
 export class RawClient {
-  readonly socket: net.Socket;
+  readonly socket: Duplex;
   readonly #decoder = new FrameDecoder({ maxFrameBytes: 1 << 30 });
   readonly #frames: Buffer[] = [];
   readonly #waiters: Array<() => void> = [];
   #closed = false;
   #nextCorrelationId = 1;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: Duplex) {
     this.socket = socket;
     socket.on('data', (chunk: Buffer) => this.#decoder.push(chunk, (f) => { this.#frames.push(Buffer.from(f)); this.#wake(); }));
     socket.on('close', () => { this.#closed = true; this.#wake(); });
@@ -35,6 +36,9 @@ export class RawClient {
       s.once('error', reject);
     });
   }
+
+  /** A client over any byte stream (a custom transport's connection). */
+  static over(stream: Duplex): RawClient { return new RawClient(stream); }
 
   get closed(): boolean { return this.#closed; }
 
