@@ -233,6 +233,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const maxFrameBytes = config.int('socket.request.max.bytes');
   const servers: net.Server[] = [];
   let nextConnectionId = 0;
+  let closing: Promise<void> | undefined;
   let limits: ConnectionLimits | undefined;
 
   try {
@@ -241,6 +242,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
     await handlers[18]?.load();
     for (const spec of listenerSpecs) {
       const server = net.createServer((socket) => {
+        if (closing) return socket.destroy(); // accepted while shutting down
         gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g));
       });
       server.on('error', (err) => log.error(`listener ${spec.name}: ${err.message}`));
@@ -271,11 +273,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
   log.info(`gregor node ${nodeId} started, cluster ${clusterId}, storage ${storage_ === 'memory' ? 'in memory' : dataDir}`);
 
-  let closing: Promise<void> | undefined;
   return {
     nodeId, clusterId, listeners: bound, context, handlers,
     close() {
       closing ??= (async () => {
+        // server.close() settles once every accepted socket is gone: destroy them all, including those
+        // waiting for a max.connections slot and those ending after a close (Connection.close()).
         const stopped = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         limits!.close();
         for (const c of limits!.connections) c.close();
