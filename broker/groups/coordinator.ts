@@ -100,7 +100,7 @@ export interface LeaveResult {
 }
 
 export interface OffsetAndMetadata {
-  offset: number;
+  offset: number | bigint;
   leaderEpoch: number;
   metadata: string;
   commitTimestamp: number;
@@ -116,7 +116,7 @@ export interface CommitRequest {
   retentionTimeMs: number;
   apiVersion: number;
   /** Partitions to commit; `errorCode` already set (e.g. unknown topic) ones are skipped. */
-  partitions: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; errorCode: number }>;
+  partitions: Array<{ topic: string; partition: number; offset: number | bigint; leaderEpoch: number; metadata: string | null; errorCode: number }>;
 }
 
 export interface DescribedMember {
@@ -293,7 +293,7 @@ export interface TxnCommitRequest {
   memberId: string;
   groupInstanceId: string | null;
   generationId: number;
-  partitions: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; errorCode: number }>;
+  partitions: Array<{ topic: string; partition: number; offset: number | bigint; leaderEpoch: number; metadata: string | null; errorCode: number }>;
 }
 
 export class GroupCoordinator {
