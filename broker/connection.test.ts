@@ -2,9 +2,11 @@ import net from 'node:net';
 import t from 'tap';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { makeCreatableTopic, makeCreateTopicsRequest } from '../protocol/generated/create-topics.ts';
+import { DescribeClusterApi, makeDescribeClusterResponse } from '../protocol/generated/describe-cluster.ts';
 import { makeFetchPartition, makeFetchTopic } from '../protocol/generated/fetch.ts';
 import { makeMetadataRequest } from '../protocol/generated/metadata.ts';
 import { Reader } from '../protocol/reader.ts';
+import { defineHandler } from './handler.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { startTestBroker } from './testing/start.ts';
 
@@ -223,4 +225,27 @@ t.test('broker.close() ends connections that are closing or that a client keeps 
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
   t.ok(closed, 'broker.close() settled within 5 s');
   await idle.waitClosed();
+});
+
+t.test('a handler that throws or rejects: UNKNOWN_SERVER_ERROR (Kafka\'s handleError), connection kept, bug logged', async (t) => {
+  let calls = 0;
+  const failing = defineHandler({
+    api: DescribeClusterApi, minVersion: 0, maxVersion: 2,
+    handle: () => {
+      calls++;
+      if (calls === 1) throw new Error('boom (sync)');
+      if (calls === 2) return Promise.reject(new Error('boom (async)'));
+      return makeDescribeClusterResponse({ clusterId: 'c' });
+    },
+  });
+  const tb = await startTestBroker({}, { handlers: [failing] });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  for (const what of ['sync', 'async']) {
+    const res = await c.request(60, 0, {});
+    t.equal(res.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR, `${what}: UNKNOWN_SERVER_ERROR`);
+    t.ok(tb.logLines.some((l) => new RegExp(`internal error handling DescribeCluster v0.*boom \\(${what}\\)`).test(l)), `${what}: logged`);
+  }
+  t.equal((await c.request(60, 0, {})).clusterId, 'c', 'the connection still serves');
 });

@@ -5,7 +5,9 @@
 // finishes first. Bad input — an unknown API key, an unsupported version (other than ApiVersions),
 // a malformed frame — closes this connection only, with a log line. A response that cannot be encoded is
 // our bug: it is logged and the request answered with UNKNOWN_SERVER_ERROR (Kafka's error response shape
-// for the API, error-response.ts); only if that cannot be encoded either is the connection closed.
+// for the API, error-response.ts); only if that cannot be encoded either is the connection closed. A
+// handler that throws or rejects is our bug too: logged as an internal error and answered the same way
+// (Kafka's KafkaApis.handleError).
 //
 // Closing for bad input stops reading at once but first writes the answers owed to earlier requests:
 // Kafka reads one request at a time, so a client pipelining valid requests ahead of a bad frame gets
@@ -232,18 +234,20 @@ export class Connection {
       closeConnection: (reason) => this.#closeAfterQueued(reason, slot),
     };
     this.#queue.push(slot);
-    let result;
-    try {
-      result = handler.handle(ctx, req);
-    } catch (err) {
-      return this.#bug(err, handler.api.name, slot);
-    }
     const answer = (res: unknown): void => {
       if (res === null) return this.#complete(slot, null);
       const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res, slot);
       this.#complete(slot, chunks ?? null);
     };
-    if (result instanceof Promise) result.then(answer, (err) => this.#bug(err, handler.api.name, slot));
+    const failed = (err: unknown): void => this.#complete(slot, this.#answerFailure(err, handler, apiVersion, correlationId, req, slot) ?? null);
+    let result;
+    try {
+      result = handler.handle(ctx, req);
+    } catch (err) {
+      failed(err);
+      return;
+    }
+    if (result instanceof Promise) result.then(answer, failed);
     else answer(result);
     if (this.#queue.length >= this.#maxInFlight) this.#pause();
   }
@@ -292,6 +296,25 @@ export class Connection {
     } catch (err) {
       this.#closeAfterQueued(`${entry.name} v${version}: its handler could not be loaded, nor an error answered: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * A handler threw (or its promise rejected): our bug. Logged as an internal error and, as Kafka's
+   * KafkaApis.handleError does, answered with UNKNOWN_SERVER_ERROR; the connection closes (after the
+   * earlier answers) only if this version cannot carry that error (undefined).
+   */
+  #answerFailure(err: unknown, handler: HandlerImpl, version: number, correlationId: number, req: unknown, slot: Slot): Buffer[] | undefined {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const what = `${handler.api.name} v${version} (correlation id ${correlationId})`;
+    this.#broker.log.error(`connection ${this.id} ${handler.api.name}: internal error handling ${what}, answering UNKNOWN_SERVER_ERROR: ${e.stack ?? e.message}`);
+    try {
+      const res = errorResponseFor(handler, req, version, UNKNOWN_SERVER_ERROR);
+      if (res !== null) return this.#encode(handler, version, correlationId, res);
+      this.#closeAfterQueued(`${what} failed and the API has no error response for this version`, slot);
+    } catch (err2) {
+      this.#closeAfterQueued(`${what} failed and its error response cannot be encoded: ${(err2 as Error).message}`, slot);
+    }
+    return undefined;
   }
 
   /**
@@ -374,13 +397,12 @@ export class Connection {
   }
 
   /**
-   * An exception from our own code: a bug, never client input. Log it loudly and close only this
-   * connection, after the answers owed to earlier requests; `slot` (the failed request's) gets none.
+   * An exception from our own code outside a handler: a bug, never client input. Log it loudly and close
+   * only this connection, after the answers owed to earlier requests.
    */
-  #bug(err: unknown, api?: string, slot?: Slot): void {
+  #bug(err: unknown, api?: string): void {
     const e = err instanceof Error ? err : new Error(String(err));
     this.#broker.log.error(`connection ${this.id}${api ? ` ${api}` : ''}: internal error: ${e.stack ?? e.message}`);
-    this.#closeAfterQueued('internal error', slot);
-    if (slot) this.#complete(slot, null);
+    this.#closeAfterQueued('internal error');
   }
 }

@@ -13,7 +13,8 @@ export const FUZZ_OVERRIDES: Record<string, string> = {
   'group.min.session.timeout.ms': '100',
 };
 
-const INTERNAL = /internal error/;
+// Our bugs: exceptions (internal error) and responses that failed to encode (answered UNKNOWN_SERVER_ERROR).
+const INTERNAL = /internal error|response failed, answering UNKNOWN_SERVER_ERROR/;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export async function childTarget(overrides: Record<string, string> = {}): Promise<Target & { stop(): Promise<number | null>; tail(): string }> {
