@@ -22,10 +22,22 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { BrokerConfig } from './config.ts';
 import { ConfigError } from './config.ts';
-import type { Connection } from './connection.ts';
 import type { Clock } from '../storage/clock.ts';
 import type { Logger } from './log.ts';
 import { every, type Periodic } from './timers.ts';
+
+/**
+ * What the limits need of a connection (connection.ts's Connection); declared here so the two modules do
+ * not import each other.
+ */
+export interface GatedConnection {
+  readonly closed: boolean;
+  /** Gate-clock time since which nothing happened, or null while it is busy. */
+  readonly idleSince: number | null;
+  readonly allocatedBytes: number;
+  setReadBlocked(blocked: boolean): void;
+  close(reason?: string): void;
+}
 
 /** What a Connection reports to its limits (connection.ts). */
 export interface ConnectionGate {
@@ -33,10 +45,10 @@ export interface ConnectionGate {
   readonly maxInFlight: number;
   now(): number;
   /** The connection's allocatedBytes changed. */
-  buffered(conn: Connection): void;
+  buffered(conn: GatedConnection): void;
 }
 
-type Serve = (gate: ConnectionGate) => Connection;
+type Serve = (gate: ConnectionGate) => GatedConnection;
 
 export interface LimitSettings {
   maxConnections: number;
@@ -93,11 +105,11 @@ export class ConnectionLimits implements ConnectionGate {
   readonly #s: LimitSettings;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #open = new Set<Connection>();
+  readonly #open = new Set<GatedConnection>();
   readonly #waiting: { socket: net.Socket; serve: Serve }[] = [];
   readonly #perIp = new Map<string, number>();
-  readonly #allocated = new Map<Connection, number>();
-  readonly #blocked = new Set<Connection>();
+  readonly #allocated = new Map<GatedConnection, number>();
+  readonly #blocked = new Set<GatedConnection>();
   #used = 0;
   readonly #sweeper: Periodic;
 
@@ -109,7 +121,7 @@ export class ConnectionLimits implements ConnectionGate {
     this.#sweeper = every(clock, settings.idleMs >= 0 ? Math.min(1000, Math.max(5, Math.floor(settings.idleMs / 4))) : -1, () => this.#closeIdle());
   }
 
-  get connections(): ReadonlySet<Connection> { return this.#open; }
+  get connections(): ReadonlySet<GatedConnection> { return this.#open; }
   /** Bytes allocated to incomplete frames across connections (tests, diagnostics). */
   get requestMemoryUsed(): number { return this.#used; }
 
@@ -169,14 +181,14 @@ export class ConnectionLimits implements ConnectionGate {
     }
   }
 
-  buffered(conn: Connection): void {
+  buffered(conn: GatedConnection): void {
     if (!this.#open.has(conn)) return;
     this.#setAllocated(conn, conn.closed ? 0 : conn.allocatedBytes);
     // Between frames with memory exhausted: wait before reading the next one.
     if (this.#used >= this.#s.requestMemoryBytes && !this.#allocated.has(conn)) this.#block(conn);
   }
 
-  #setAllocated(conn: Connection, bytes: number): void {
+  #setAllocated(conn: GatedConnection, bytes: number): void {
     const before = this.#allocated.get(conn) ?? 0;
     if (bytes === before) return;
     if (bytes > 0) this.#allocated.set(conn, bytes);
@@ -194,7 +206,7 @@ export class ConnectionLimits implements ConnectionGate {
     }
   }
 
-  #block(conn: Connection): void {
+  #block(conn: GatedConnection): void {
     this.#blocked.add(conn);
     conn.setReadBlocked(true);
   }
