@@ -1,12 +1,20 @@
+import net from 'node:net';
 import t from 'tap';
 import { ErrorCode } from '../protocol/generated/errors.ts';
+import { makeCreatableTopic, makeCreateTopicsRequest } from '../protocol/generated/create-topics.ts';
+import { DescribeClusterApi, makeDescribeClusterResponse } from '../protocol/generated/describe-cluster.ts';
+import { makeFetchPartition, makeFetchTopic } from '../protocol/generated/fetch.ts';
 import { makeMetadataRequest } from '../protocol/generated/metadata.ts';
 import { Reader } from '../protocol/reader.ts';
+import { defineHandler } from './handler.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { startTestBroker } from './testing/start.ts';
 
+const PRODUCE = 0;
 const API_VERSIONS = 18;
 const METADATA = 3;
+const CREATE_TOPICS = 19;
+const FETCH = 1;
 
 t.test('pipelined requests are answered in request order', async (t) => {
   const tb = await startTestBroker();
@@ -143,4 +151,101 @@ t.test('a request split into single bytes is reassembled', async (t) => {
   }
   const frame = await c.nextFrame();
   t.equal(new Reader(frame).int32(), 77);
+});
+
+t.test('a malformed frame pipelined behind valid requests closes only after their answers are written', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  // Kafka reads one request at a time, so the requests before a malformed frame are always answered.
+  const trailers: Array<[string, Buffer]> = [
+    ['negative frame size', Buffer.from([0xff, 0xff, 0xff, 0xf0])],
+    ['frame shorter than a header', Buffer.from([0, 0, 0, 3, 0, 18, 0])],
+    ['unknown api key', Buffer.from([0, 0, 0, 8, 0x7f, 0x7f, 0, 0, 0, 0, 0, 9])],
+  ];
+  let n = 0;
+  for (const [name, trailer] of trailers) {
+    const c = await RawClient.connect(tb.port);
+    t.teardown(() => c.close());
+    // CreateTopics answers asynchronously (storage), so the malformed frame is read before the answer is ready.
+    const create = c.encodeRequest(CREATE_TOPICS, 5, makeCreateTopicsRequest({
+      topics: [makeCreatableTopic({ name: `pipelined-${n++}`, numPartitions: 1, replicationFactor: 1 })], timeoutMs: 5000,
+    }), 101);
+    const versions = c.encodeRequest(API_VERSIONS, 3, { clientSoftwareName: 'a', clientSoftwareVersion: 'b' }, 102);
+    c.sendRaw(Buffer.concat([create, versions, trailer]));
+    const first = c.decodeResponse(CREATE_TOPICS, 5, await c.nextFrame());
+    t.equal(first.correlationId, 101, `${name}: the CreateTopics answer arrives`);
+    t.equal(first.topics[0].errorCode, 0, `${name}: topic created`);
+    t.equal(new Reader(await c.nextFrame()).int32(), 102, `${name}: then the ApiVersions answer`);
+    await c.waitClosed();
+    t.ok(c.closed, `${name}: then the connection closes`);
+  }
+});
+
+t.test('a closing connection waits for owed answers at most connections.max.idle.ms', async (t) => {
+  const tb = await startTestBroker({ 'connections.max.idle.ms': '200' });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const created = await c.request(CREATE_TOPICS, 5, makeCreateTopicsRequest({ topics: [makeCreatableTopic({ name: 'slow', numPartitions: 1, replicationFactor: 1 })] }));
+  t.equal(created.topics[0].errorCode, 0);
+  // A long poll on an empty partition (answered after 60 s), then a malformed frame.
+  const fetch = c.encodeRequest(FETCH, 4, {
+    replicaId: -1, maxWaitMs: 60000, minBytes: 1, maxBytes: 1 << 20,
+    topics: [makeFetchTopic({ topic: 'slow', partitions: [makeFetchPartition({ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 })] })],
+  });
+  c.sendRaw(Buffer.concat([fetch, Buffer.from([0xff, 0xff, 0xff, 0xf0])]));
+  await c.waitClosed(10000);
+  t.ok(c.closed, 'closed by the idle bound, without waiting for the long poll');
+  await t.rejects(c.nextFrame(10), /closed before a response/, 'the long poll was not answered');
+});
+
+t.test('broker.close() ends connections that are closing or that a client keeps open', async (t) => {
+  const tb = await startTestBroker();
+  let closed = false;
+  t.teardown(() => closed || tb.close());
+  // A failed acks=0 Produce makes the broker end its side (after earlier answers); this client keeps its
+  // own side open (half-open, never reads).
+  const lingering = net.connect({ port: tb.port, host: '127.0.0.1', allowHalfOpen: true });
+  t.teardown(() => lingering.destroy());
+  await new Promise((r) => lingering.once('connect', r));
+  const before = tb.logLines.length;
+  const encoder = await RawClient.connect(tb.port);
+  encoder.close();
+  lingering.write(encoder.encodeRequest(PRODUCE, 9, { acks: 0, timeoutMs: 1000, topicData: [{ name: 'no such topic!', partitionData: [{ index: 0, records: null }] }] }));
+  const deadline = Date.now() + 5000;
+  while (!tb.logLines.slice(before).some((l) => /acks=0 produce request failed/.test(l))) {
+    t.ok(Date.now() < deadline, 'the broker closes on the failed acks=0 Produce');
+    if (Date.now() >= deadline) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const idle = await RawClient.connect(tb.port);
+  t.teardown(() => idle.close());
+  await idle.request(API_VERSIONS, 3, { clientSoftwareName: 'a', clientSoftwareVersion: 'b' });
+  const done = tb.close().then(() => { closed = true; });
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  t.ok(closed, 'broker.close() settled within 5 s');
+  await idle.waitClosed();
+});
+
+t.test('a handler that throws or rejects: UNKNOWN_SERVER_ERROR (Kafka\'s handleError), connection kept, bug logged', async (t) => {
+  let calls = 0;
+  const failing = defineHandler({
+    api: DescribeClusterApi, minVersion: 0, maxVersion: 2,
+    handle: () => {
+      calls++;
+      if (calls === 1) throw new Error('boom (sync)');
+      if (calls === 2) return Promise.reject(new Error('boom (async)'));
+      return makeDescribeClusterResponse({ clusterId: 'c' });
+    },
+  });
+  const tb = await startTestBroker({}, { handlers: [failing] });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  for (const what of ['sync', 'async']) {
+    const res = await c.request(60, 0, {});
+    t.equal(res.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR, `${what}: UNKNOWN_SERVER_ERROR`);
+    t.ok(tb.logLines.some((l) => new RegExp(`internal error handling DescribeCluster v0.*boom \\(${what}\\)`).test(l)), `${what}: logged`);
+  }
+  t.equal((await c.request(60, 0, {})).clusterId, 'c', 'the connection still serves');
 });

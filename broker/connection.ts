@@ -5,7 +5,16 @@
 // finishes first. Bad input — an unknown API key, an unsupported version (other than ApiVersions),
 // a malformed frame — closes this connection only, with a log line. A response that cannot be encoded is
 // our bug: it is logged and the request answered with UNKNOWN_SERVER_ERROR (Kafka's error response shape
-// for the API, error-response.ts); only if that cannot be encoded either is the connection closed.
+// for the API, error-response.ts); only if that cannot be encoded either is the connection closed. A
+// handler that throws or rejects is our bug too: logged as an internal error and answered the same way
+// (Kafka's KafkaApis.handleError).
+//
+// Closing for bad input stops reading at once but first writes the answers owed to earlier requests:
+// Kafka reads one request at a time, so a client pipelining valid requests ahead of a bad frame gets
+// their answers there too. Requests dispatched after the one that closes are not answered (Kafka would
+// not have read them). Waiting for earlier answers is bounded by connections.max.idle.ms (the idle
+// sweep, connection-limits.ts); once they are written the socket is ended, and destroyed when the
+// client closes its side or CLOSE_LINGER_MS later. broker.close() destroys every socket at once.
 //
 // Handler modules load on first use: a request for one not loaded yet holds this connection's later
 // frames (and its reading) until it is, so requests still reach their handlers in arrival order. A module
@@ -38,6 +47,8 @@ const UNKNOWN_SERVER_ERROR = -1;
 const MAX_IN_FLIGHT = 500;
 /** Stop reading while this many response bytes wait in the socket's buffer. */
 const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** After ending our side, how long to wait for the client's FIN before destroying the socket. */
+const CLOSE_LINGER_MS = 2000;
 
 interface Slot {
   done: boolean;
@@ -57,9 +68,15 @@ export class Connection {
   readonly #queue: Slot[] = [];
   #closed = false;
   #paused = false;
+  /** Set when a close was requested: no more reading or dispatching; closes once earlier answers are out. */
   #closeReason: string | null = null;
-  /** Frames held, in arrival order, while the handler of the first one loads (null: not waiting). */
-  #held: Buffer[] | null = null;
+  #closingSince = 0;
+  #linger: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Frames held, in arrival order, while the handler of the first one loads (null: not waiting). A string
+   * is a close reason (a malformed frame read after the held ones): it closes once those are dispatched.
+   */
+  #held: Array<Buffer | string> | null = null;
   readonly #clientHost: string;
   // Connection limits (connection-limits.ts): idle clock, and reading blocked while request memory is exhausted.
   readonly #gate: ConnectionGate | undefined;
@@ -85,7 +102,12 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#maybeResume());
     socket.on('error', (err) => broker.log.debug(`connection ${id}: socket error: ${err.message}`));
-    socket.on('close', () => { this.#closed = true; this.#queue.length = 0; this.#held = null; });
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#queue.length = 0;
+      this.#held = null;
+      if (this.#linger) clearTimeout(this.#linger);
+    });
   }
 
   get closed(): boolean { return this.#closed; }
@@ -93,9 +115,11 @@ export class Connection {
   /**
    * Since when (gate clock) this connection has done nothing: no request completed, no response written.
    * Bytes of an incomplete frame do not count, so a trickled frame (slowloris) still ages. Null while
-   * requests are in flight or reading is blocked by the gate.
+   * requests are in flight or reading is blocked by the gate. A closing connection waits for the answers
+   * it owes under the same bound: it is idle since the close was requested.
    */
   get idleSince(): number | null {
+    if (this.#closeReason !== null) return this.#closingSince;
     return this.#queue.length > 0 || this.#held !== null || this.#readBlocked ? null : this.#lastActive;
   }
 
@@ -113,20 +137,49 @@ export class Connection {
     }
   }
 
+  /** Closes now, dropping answers not yet written (idle limit, broker shutdown); also a closing or ended socket. */
   close(reason?: string): void {
-    if (this.#closed) return;
-    if (reason) this.#broker.log.warn(`closing connection ${this.id} from ${this.#socket.remoteAddress}:${this.#socket.remotePort}: ${reason}`);
+    if (this.#socket.destroyed) return;
+    if (reason && !this.#closed) this.#logClose(reason);
     this.#closed = true;
     this.#queue.length = 0;
     this.#held = null;
     this.#socket.destroy();
   }
 
-  /** Stops reading now; closes once every earlier response has been written. */
-  #closeAfterQueued(reason: string): void {
+  #logClose(reason: string): void {
+    this.#broker.log.warn(`closing connection ${this.id} from ${this.#socket.remoteAddress}:${this.#socket.remotePort}: ${reason}`);
+  }
+
+  /** No more reading or dispatching: closed, or closing once earlier answers are written. */
+  get #stopped(): boolean { return this.#closed || this.#closeReason !== null; }
+
+  /**
+   * Stops reading and dispatching now; closes once every answer owed to a request before `last` (and to
+   * `last` itself) has been written. Requests dispatched after `last` are dropped unanswered. Without
+   * `last` (bad input not yet dispatched) every request in flight is owed its answer.
+   */
+  #closeAfterQueued(reason: string, last?: Slot): void {
+    if (this.#stopped) return;
+    this.#logClose(reason);
     this.#closeReason = reason;
-    this.#socket.pause();
+    this.#closingSince = this.#gate?.now() ?? 0;
+    this.#held = null;
+    if (last) {
+      const i = this.#queue.indexOf(last);
+      if (i >= 0) this.#queue.length = i + 1;
+    }
+    this.#pause();
     this.#flush();
+  }
+
+  /** Every owed answer is written: end our side, read (and drop) until the client's FIN, destroy after a linger. */
+  #finishClose(): void {
+    this.#closed = true;
+    this.#socket.end();
+    this.#socket.resume();
+    this.#linger = setTimeout(() => this.#socket.destroy(), CLOSE_LINGER_MS);
+    this.#linger.unref?.();
   }
 
   #onData(chunk: Buffer): void {
@@ -135,14 +188,15 @@ export class Connection {
     let frames = 0;
     try {
       this.#decoder.push(chunk, (frame) => {
-        if (this.#closed) return;
+        if (this.#stopped) return;
         frames++;
         if (this.#held) this.#held.push(frame);
         else this.#onFrame(frame);
       });
     } catch (err) {
-      if (err instanceof FrameError) this.close(`malformed frame: ${err.message}`);
-      else this.#bug(err);
+      if (!(err instanceof FrameError)) this.#bug(err);
+      else if (this.#held && !this.#stopped) this.#held.push(`malformed frame: ${err.message}`);
+      else this.#closeAfterQueued(`malformed frame: ${err.message}`);
     }
     if (this.#gate) {
       if (frames > 0) this.#lastActive = this.#gate.now();
@@ -151,7 +205,7 @@ export class Connection {
   }
 
   #onFrame(frame: Buffer): void {
-    if (frame.length < 8) return this.close(`request frame of ${frame.length} bytes is too short for a header`);
+    if (frame.length < 8) return this.#closeAfterQueued(`request frame of ${frame.length} bytes is too short for a header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
@@ -162,9 +216,9 @@ export class Connection {
       this.#enqueueReady(this.#encode(entry.loaded, 0, correlationId, unsupportedApiVersionsResponse(entry.minVersion, entry.maxVersion)));
       return;
     }
-    if (!entry) return this.close(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}`);
+    if (!entry) return this.#closeAfterQueued(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}`);
     if (apiVersion < entry.minVersion || apiVersion > entry.maxVersion) {
-      return this.close(`unsupported version ${apiVersion} of ${entry.name} (supported ${entry.minVersion}-${entry.maxVersion})`);
+      return this.#closeAfterQueued(`unsupported version ${apiVersion} of ${entry.name} (supported ${entry.minVersion}-${entry.maxVersion})`);
     }
     const handler = entry.loaded;
     if (!handler) return this.#holdUntilLoaded(entry, frame);
@@ -177,7 +231,7 @@ export class Connection {
       clientId = header.clientId ?? '';
       req = handler.api.decodeRequest(r, apiVersion);
     } catch (err) {
-      if (err instanceof ProtocolError) return this.close(`malformed ${handler.api.name} v${apiVersion} request: ${err.message}`);
+      if (err instanceof ProtocolError) return this.#closeAfterQueued(`malformed ${handler.api.name} v${apiVersion} request: ${err.message}`);
       return this.#bug(err);
     }
 
@@ -187,26 +241,28 @@ export class Connection {
       if (action && this.#interceptBefore(action, handler, apiVersion, correlationId, req)) return;
     }
 
+    const slot: Slot = { done: false, chunks: null };
     const ctx: RequestContext = {
       broker: this.#broker, apiKey, apiVersion, correlationId, clientId,
       listenerName: this.#listenerName, connectionId: this.id, clientHost: this.#clientHost,
-      closeConnection: (reason) => this.#closeAfterQueued(reason),
+      closeConnection: (reason) => this.#closeAfterQueued(reason, slot),
     };
-    const slot: Slot = { done: false, chunks: null };
     this.#queue.push(slot);
+    const answer = (res: unknown): void => {
+      if (action) return this.#interceptAfter(action, slot, res === null ? null : () => this.#encodeAnswer(handler, apiVersion, correlationId, req, res, slot));
+      if (res === null) return this.#complete(slot, null);
+      const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res, slot);
+      this.#complete(slot, chunks ?? null);
+    };
+    const failed = (err: unknown): void => this.#complete(slot, this.#answerFailure(err, handler, apiVersion, correlationId, req, slot) ?? null);
     let result;
     try {
       result = handler.handle(ctx, req);
     } catch (err) {
-      return this.#bug(err, handler.api.name);
+      failed(err);
+      return;
     }
-    const answer = (res: unknown): void => {
-      if (action) return this.#interceptAfter(action, slot, res === null ? null : () => this.#encodeAnswer(handler, apiVersion, correlationId, req, res));
-      if (res === null) return this.#complete(slot, null);
-      const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res);
-      if (chunks) this.#complete(slot, chunks);
-    };
-    if (result instanceof Promise) result.then(answer, (err) => this.#bug(err, handler.api.name));
+    if (result instanceof Promise) result.then(answer, failed);
     else answer(result);
     if (this.#queue.length >= this.#maxInFlight) this.#pause();
   }
@@ -246,7 +302,7 @@ export class Connection {
     }
     if ('delay' in action) {
       const chunks = encode ? encode() : null;
-      if (chunks === undefined) return; // the connection was closed
+      if (chunks === undefined) return this.#complete(slot, null); // unanswerable: the connection closes after it
       this.#broker.clock.setTimeout(() => this.#complete(slot, chunks), action.delay);
     }
   }
@@ -257,8 +313,8 @@ export class Connection {
     this.#pause();
     entry.load().then(() => this.#releaseHeld(0), async (err: unknown) => {
       this.#broker.log.error(`connection ${this.id}: loading the ${entry.name} handler failed (retried on its next request): ${(err as Error)?.stack ?? err}`);
-      if (this.#closed || !this.#held) return;
-      await this.#answerWithoutHandler(entry, this.#held[0]!);
+      if (this.#stopped || !this.#held) return;
+      await this.#answerWithoutHandler(entry, this.#held[0] as Buffer);
       this.#releaseHeld(1);
     }).catch((err) => this.#bug(err, entry.name));
   }
@@ -267,10 +323,12 @@ export class Connection {
   #releaseHeld(from: number): void {
     const held = this.#held;
     this.#held = null;
-    if (this.#closed || !held) return;
-    for (let i = from; i < held.length && !this.#closed; i++) {
-      if (this.#held) { (this.#held as Buffer[]).push(held[i]!); continue; } // waiting for another module
-      this.#onFrame(held[i]!);
+    if (this.#stopped || !held) return;
+    for (let i = from; i < held.length && !this.#stopped; i++) {
+      const item = held[i]!;
+      if (this.#held) { (this.#held as Array<Buffer | string>).push(item); continue; } // waiting for another module
+      if (typeof item === 'string') this.#closeAfterQueued(item);
+      else this.#onFrame(item);
     }
     this.#maybeResume();
   }
@@ -283,23 +341,43 @@ export class Connection {
       // The codec module is named after the API, as the handler file is (ListOffsets → list-offsets.ts).
       const file = entry.name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
       const api = (await import(`../protocol/generated/${file}.ts`))[`${entry.name}Api`] as ApiDescriptor<unknown, unknown>;
-      if (this.#closed) return;
+      if (this.#stopped) return;
       const r = new Reader(frame);
       decodeRequestHeader(r, api.requestHeaderVersion(version));
       const req = api.decodeRequest(r, version);
       const res = errorResponseFor({ api }, req, version, UNKNOWN_SERVER_ERROR);
       if (res !== null) return this.#enqueueReady(this.#encode({ api }, version, correlationId, res));
-      this.close(`${entry.name} v${version}: its handler could not be loaded and this version cannot carry an error as a whole`);
+      this.#closeAfterQueued(`${entry.name} v${version}: its handler could not be loaded and this version cannot carry an error as a whole`);
     } catch (err) {
-      this.close(`${entry.name} v${version}: its handler could not be loaded, nor an error answered: ${(err as Error).message}`);
+      this.#closeAfterQueued(`${entry.name} v${version}: its handler could not be loaded, nor an error answered: ${(err as Error).message}`);
     }
   }
 
   /**
-   * Encodes `res`. If that throws (a bug of ours, e.g. a null in a non-nullable field) the request is answered
-   * with UNKNOWN_SERVER_ERROR instead; if that cannot be encoded either, the connection closes (undefined).
+   * A handler threw (or its promise rejected): our bug. Logged as an internal error and, as Kafka's
+   * KafkaApis.handleError does, answered with UNKNOWN_SERVER_ERROR; the connection closes (after the
+   * earlier answers) only if this version cannot carry that error (undefined).
    */
-  #encodeAnswer(handler: HandlerImpl, version: number, correlationId: number, req: unknown, res: unknown): Buffer[] | undefined {
+  #answerFailure(err: unknown, handler: HandlerImpl, version: number, correlationId: number, req: unknown, slot: Slot): Buffer[] | undefined {
+    const e = err instanceof Error ? err : new Error(String(err));
+    const what = `${handler.api.name} v${version} (correlation id ${correlationId})`;
+    this.#broker.log.error(`connection ${this.id} ${handler.api.name}: internal error handling ${what}, answering UNKNOWN_SERVER_ERROR: ${e.stack ?? e.message}`);
+    try {
+      const res = errorResponseFor(handler, req, version, UNKNOWN_SERVER_ERROR);
+      if (res !== null) return this.#encode(handler, version, correlationId, res);
+      this.#closeAfterQueued(`${what} failed and the API has no error response for this version`, slot);
+    } catch (err2) {
+      this.#closeAfterQueued(`${what} failed and its error response cannot be encoded: ${(err2 as Error).message}`, slot);
+    }
+    return undefined;
+  }
+
+  /**
+   * Encodes `res`. If that throws (a bug of ours, e.g. a null in a non-nullable field) the request is answered
+   * with UNKNOWN_SERVER_ERROR instead; if that cannot be encoded either, the connection closes after the
+   * earlier answers (undefined).
+   */
+  #encodeAnswer(handler: HandlerImpl, version: number, correlationId: number, req: unknown, res: unknown, slot: Slot): Buffer[] | undefined {
     const what = `${handler.api.name} v${version} (correlation id ${correlationId})`;
     try {
       return this.#encode(handler, version, correlationId, res);
@@ -310,9 +388,9 @@ export class Connection {
     try {
       const fallback = errorResponseFor(handler, req, version, UNKNOWN_SERVER_ERROR);
       if (fallback !== null) return this.#encode(handler, version, correlationId, fallback);
-      this.close(`the ${what} response cannot be encoded and the API has no error response for this version`);
+      this.#closeAfterQueued(`the ${what} response cannot be encoded and the API has no error response for this version`, slot);
     } catch (err) {
-      this.close(`the ${what} error response cannot be encoded either: ${(err as Error).message}`);
+      this.#closeAfterQueued(`the ${what} error response cannot be encoded either: ${(err as Error).message}`, slot);
     }
     return undefined;
   }
@@ -348,11 +426,15 @@ export class Connection {
       if (slot.closeReason !== undefined) {
         // Earlier answers go out (end, not destroy); nothing after this one does.
         if (wrote) this.#socket.uncork();
-        this.#broker.log.warn(`closing connection ${this.id}: ${slot.closeReason}`);
-        this.#closed = true;
+        if (this.#closeReason === null) {
+          this.#logClose(slot.closeReason);
+          this.#closeReason = slot.closeReason;
+          this.#closingSince = this.#gate?.now() ?? 0;
+        }
         this.#queue.length = 0;
         this.#held = null;
-        this.#socket.end();
+        this.#pause();
+        this.#finishClose();
         return;
       }
       if (slot.chunks === null) continue;
@@ -366,11 +448,7 @@ export class Connection {
     }
     if (this.#closeReason !== null) {
       // The loop above wrote every finished response at the head: an empty queue means none is pending.
-      if (this.#queue.length === 0) {
-        this.#broker.log.warn(`closing connection ${this.id}: ${this.#closeReason}`);
-        this.#closed = true;
-        this.#socket.end();
-      }
+      if (this.#queue.length === 0 && !this.#closed) this.#finishClose();
       return;
     }
     this.#maybeResume();
@@ -381,16 +459,19 @@ export class Connection {
   }
 
   #maybeResume(): void {
-    if (this.#paused && this.#held === null && !this.#readBlocked && this.#queue.length < this.#maxInFlight && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
+    if (this.#paused && !this.#stopped && this.#held === null && !this.#readBlocked && this.#queue.length < this.#maxInFlight && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
       this.#paused = false;
       this.#socket.resume();
     }
   }
 
-  /** An exception from our own code: a bug, never client input. Log it loudly, drop only this connection. */
+  /**
+   * An exception from our own code outside a handler: a bug, never client input. Log it loudly and close
+   * only this connection, after the answers owed to earlier requests.
+   */
   #bug(err: unknown, api?: string): void {
     const e = err instanceof Error ? err : new Error(String(err));
     this.#broker.log.error(`connection ${this.id}${api ? ` ${api}` : ''}: internal error: ${e.stack ?? e.message}`);
-    this.close();
+    this.#closeAfterQueued('internal error');
   }
 }

@@ -251,6 +251,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const transport = options.transport ?? netTransport;
   const intercepts = new Interceptors();
   let nextConnectionId = 0;
+  let closing: Promise<void> | undefined;
   let limits: ConnectionLimits | undefined;
 
   try {
@@ -262,6 +263,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         name: spec.name, port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host, backlog: config.int('socket.listen.backlog.size'),
         onError: (err) => log.error(`listener ${spec.name}: ${err.message}`),
       }, (socket) => {
+        if (closing) return socket.destroy(); // accepted while shutting down
         gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g, intercepts));
       });
       servers.push(server);
@@ -284,12 +286,13 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   }
   log.info(`gregor node ${nodeId} started, cluster ${clusterId}, storage ${storage_ === 'memory' ? 'in memory' : dataDir}`);
 
-  let closing: Promise<void> | undefined;
   return {
     nodeId, clusterId, listeners: bound, context, handlers,
     intercept: (apiKey, opts, decide) => intercepts.add(apiKey, opts, decide),
     close() {
       closing ??= (async () => {
+        // A listener's close settles once every accepted socket is gone: destroy them all, including those
+        // waiting for a max.connections slot and those ending after a close (Connection.close()).
         const stopped = servers.map((s) => s.close());
         limits!.close();
         for (const c of limits!.connections) c.close();

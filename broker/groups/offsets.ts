@@ -12,7 +12,7 @@ import type { CoordinatorConfig, CoordinatorRecord } from './types.ts';
 import { type OffsetCommitValue, encodeGroupMetadataKey, encodeOffsetCommitKey, encodeOffsetCommitValue } from './records.ts';
 
 export interface OffsetAndMetadata {
-  offset: number;
+  offset: number | bigint;
   leaderEpoch: number;
   metadata: string;
   commitTimestamp: number;
@@ -28,7 +28,7 @@ export interface CommitRequest {
   retentionTimeMs: number;
   apiVersion: number;
   /** Partitions to commit; `errorCode` already set (e.g. unknown topic) ones are skipped. */
-  partitions: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; errorCode: number }>;
+  partitions: Array<{ topic: string; partition: number; offset: number | bigint; leaderEpoch: number; metadata: string | null; errorCode: number }>;
 }
 
 export interface TxnCommitRequest {
@@ -38,7 +38,7 @@ export interface TxnCommitRequest {
   memberId: string;
   groupInstanceId: string | null;
   generationId: number;
-  partitions: Array<{ topic: string; partition: number; offset: number; leaderEpoch: number; metadata: string | null; errorCode: number }>;
+  partitions: Array<{ topic: string; partition: number; offset: number | bigint; leaderEpoch: number; metadata: string | null; errorCode: number }>;
 }
 
 export class GroupOffsets {

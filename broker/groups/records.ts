@@ -25,8 +25,12 @@ export function partitionForGroup(groupId: string, partitions: number): number {
 export interface OffsetCommitKey { type: 'offset'; group: string; topic: string; partition: number }
 export interface GroupMetadataKey { type: 'group'; group: string }
 
+/** An Int64 as a number when exact (|v| ≤ 2^53 − 1), else as the bigint: committed offsets are any long. */
+export const exactInt64 = (v: bigint): number | bigint => (v >= -0x1fffffffffffffn && v <= 0x1fffffffffffffn ? Number(v) : v);
+
 export interface OffsetCommitValue {
-  offset: number;
+  /** Any Int64 the client committed, exactly (exactInt64). */
+  offset: number | bigint;
   leaderEpoch: number;
   metadata: string;
   commitTimestamp: number;
@@ -366,7 +370,7 @@ export function decodeOffsetCommitValue(buf: Buffer): OffsetCommitValue {
   const version = r.int16();
   if (version < 0 || version > 4) throw new Error(`unknown OffsetCommitValue version ${version}`);
   const flex = version >= 4;
-  const offset = Number(r.int64());
+  const offset = exactInt64(r.int64());
   const leaderEpoch = version >= 3 ? r.int32() : -1;
   const metadata = flex ? r.compactString() : r.string();
   const commitTimestamp = Number(r.int64());

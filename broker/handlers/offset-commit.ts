@@ -15,6 +15,7 @@ import {
   makeOffsetCommitResponseTopic,
 } from '../../protocol/generated/offset-commit.ts';
 import type { CommitRequest } from '../groups/coordinator.ts';
+import { exactInt64 } from '../groups/records.ts';
 import { defineHandler } from '../handler.ts';
 import { ZERO_UUID } from '../topics.ts';
 
@@ -34,7 +35,7 @@ export const handler = defineHandler<OffsetCommitRequest, OffsetCommitResponse>(
         if (!topic) errorCode = missing;
         else if (p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         partitions.push({
-          topic: name, partition: p.partitionIndex, offset: Number(p.committedOffset),
+          topic: name, partition: p.partitionIndex, offset: exactInt64(p.committedOffset),
           leaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata, errorCode,
         });
       }

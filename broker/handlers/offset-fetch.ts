@@ -31,7 +31,7 @@ function fetchGroup(broker: BrokerContext, version: number, groupId: string, top
     if (err !== ErrorCode.NONE) return { errorCode: err, topics: [] };
   }
   const groups = broker.groups;
-  const entry = (partitionIndex: number, o: { offset: number; leaderEpoch: number; metadata: string } | undefined, errorCode: number = ErrorCode.NONE): PartitionOut => ({
+  const entry = (partitionIndex: number, o: { offset: number | bigint; leaderEpoch: number; metadata: string } | undefined, errorCode: number = ErrorCode.NONE): PartitionOut => ({
     partitionIndex, committedOffset: BigInt(o?.offset ?? -1), committedLeaderEpoch: o?.leaderEpoch ?? -1, metadata: o?.metadata ?? '', errorCode,
   });
   const committed = (topic: string, p: number): PartitionOut => requireStable && groups.hasPendingTxnOffset(groupId, topic, p)

@@ -17,6 +17,7 @@ import {
   makeTxnOffsetCommitResponseTopic,
 } from '../../protocol/generated/txn-offset-commit.ts';
 import type { TxnCommitRequest } from '../groups/coordinator.ts';
+import { exactInt64 } from '../groups/records.ts';
 import { defineHandler } from '../handler.ts';
 import { offsetsPartitionFor } from '../transactions/offsets-partition.ts';
 
@@ -30,7 +31,7 @@ export const handler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResp
       const topic = broker.topics.get(t.name);
       for (const p of t.partitions) {
         const errorCode = !topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NONE;
-        partitions.push({ topic: t.name, partition: p.partitionIndex, offset: Number(p.committedOffset), leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata, errorCode });
+        partitions.push({ topic: t.name, partition: p.partitionIndex, offset: exactInt64(p.committedOffset), leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata, errorCode });
       }
     }
     const respond = (codes: number[]): TxnOffsetCommitResponse => {

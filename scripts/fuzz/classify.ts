@@ -22,8 +22,6 @@ export interface FrameInfo {
   delayable: boolean;
   /** The decoded request, for well-formed frames. */
   request?: unknown;
-  /** A known defect that would take the whole broker down (see KNOWN_HAZARDS): not sent. */
-  hazard?: string;
   /** The codec's decoder threw something other than ProtocolError: a codec bug. */
   decoderBug?: string;
 }
@@ -54,26 +52,7 @@ export function classify(frame: Buffer, served: ReadonlyMap<number, ServedApi>, 
     if (!(err instanceof ProtocolError)) info.decoderBug = String((err as Error)?.stack ?? err);
     return info;
   }
-  info.hazard = knownHazard(info.apiKey, info.request);
   info.kind = info.apiKey === 0 && (info.request as { acks: number }).acks === 0 ? 'noAnswer' : 'answer';
   return info;
 }
 
-
-/**
- * Well-formed requests that exhaust the broker today (found by this fuzzer, reported, owned elsewhere):
- * they are counted and not sent, so a soak can go on finding other defects. Kafka bounds one request at
- * 10,000 metadata records (QuorumController.MAX_RECORDS_PER_USER_OP); gregor has no such bound yet, and
- * CreateTopics / CreatePartitions asking for ~2^31 partitions block the event loop and grow RSS to
- * several GiB until the process dies. Remove an entry once its handler is fixed.
- */
-export const HAZARD_PARTITIONS = 10_000;
-function knownHazard(apiKey: number, req: any): string | undefined {
-  if (apiKey === 19 && !req.validateOnly) {
-    for (const t of req.topics) if (t.numPartitions > HAZARD_PARTITIONS) return `CreateTopics numPartitions ${t.numPartitions}`;
-  }
-  if (apiKey === 37 && !req.validateOnly) {
-    for (const t of req.topics) if (t.count > HAZARD_PARTITIONS) return `CreatePartitions count ${t.count}`;
-  }
-  return undefined;
-}

@@ -44,8 +44,6 @@ export interface FuzzStats {
   wellFormed: number;
   closedByBroker: number;
   slow: number;
-  /** Frames not sent because they would hit a known broker-killing defect (classify.ts KNOWN hazards). */
-  hazardsSkipped: number;
   unattributed: number;
   healthyRounds: number;
   janitorRuns: number;
@@ -79,16 +77,8 @@ export function servedMap(apis: ServedApi[]): Map<number, ServedApi> { return ne
  * as Kafka reads them (one request at a time): a frame owed an answer is followed by the next only
  * once its answer is in, so a close is attributable to the frame that caused it.
  */
-export async function runConnection(port: number, frames: Array<{ index: number; frame: Buffer }>, served: ReadonlyMap<number, ServedApi>, opts: { deadlineMs: number; graceMs: number; maxFrameBytes: number; pipelined: boolean }): Promise<{ check: ConnectionCheck; closed: boolean; answers: number; slow: number; hazards: number }> {
+export async function runConnection(port: number, frames: Array<{ index: number; frame: Buffer }>, served: ReadonlyMap<number, ServedApi>, opts: { deadlineMs: number; graceMs: number; maxFrameBytes: number; pipelined: boolean }): Promise<{ check: ConnectionCheck; closed: boolean; answers: number; slow: number }> {
   const infos = frames.map((f) => classify(f.frame, served, opts.maxFrameBytes));
-  // Known hazards (classify.ts) are left out; the connection carries the rest.
-  const hazards = infos.filter((f) => f.hazard !== undefined).length;
-  if (hazards > 0) {
-    const keep = infos.map((f) => f.hazard === undefined);
-    frames = frames.filter((_, j) => keep[j]);
-    infos.splice(0, infos.length, ...infos.filter((_, j) => keep[j]));
-    if (frames.length === 0) return { check: new ConnectionCheck([], []), closed: false, answers: 0, slow: 0, hazards };
-  }
   const check = new ConnectionCheck(infos, frames.map((f) => f.index));
   let answers = 0;
   return new Promise((resolve) => {
@@ -100,7 +90,7 @@ export async function runConnection(port: number, frames: Array<{ index: number;
       clearTimeout(deadline); clearTimeout(grace);
       s.destroy();
       const { slow } = check.finish(closed, opts.pipelined);
-      resolve({ check, closed, answers, slow, hazards });
+      resolve({ check, closed, answers, slow });
     };
     const deadline = setTimeout(finish, opts.deadlineMs);
     let sent = 0;
@@ -189,7 +179,7 @@ export async function runFuzz(target: Target, o: FuzzOptions): Promise<FuzzStats
   const served = servedMap(plan.apis);
   const started = Date.now();
   const stats: FuzzStats = {
-    seed: o.seed, framesSent: 0, connections: 0, answers: 0, wellFormed: 0, closedByBroker: 0, slow: 0, hazardsSkipped: 0, unattributed: 0,
+    seed: o.seed, framesSent: 0, connections: 0, answers: 0, wellFormed: 0, closedByBroker: 0, slow: 0, unattributed: 0,
     healthyRounds: 0, janitorRuns: 0, advertisedPairs: plan.pairs.length, pairsAnswered: 0, pairsUnanswered: [],
     rssStart: target.rss(), rssPeak: 0, rssEnd: 0, elapsedMs: 0, defects: [], defectCounts: new Map(), crashed: false,
   };
@@ -241,7 +231,6 @@ export async function runFuzz(target: Target, o: FuzzOptions): Promise<FuzzStats
       stats.framesSent += n;
       stats.answers += r.answers;
       stats.slow += r.slow;
-      stats.hazardsSkipped += r.hazards;
       stats.unattributed += r.check.unattributed;
       if (r.closed) stats.closedByBroker++;
       r.check.infos.forEach((f, j) => {

@@ -1,4 +1,4 @@
-// npm run fuzz -- [--frames N] [--seed S] [--minutes M] [--concurrency C] [--in-process]
+// npm run fuzz -- [--frames N] [--seed S] [--minutes M] [--concurrency C] [--in-process] [--node-arg A ...]
 // npm run fuzz -- --seed S --replay I [--connection]   (frame I alone, or its whole connection)
 //
 // The soak: gregor runs as a child process with in-memory storage; the run stops after N frames or M
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     replay: { type: 'string' },
     connection: { type: 'boolean', default: false },
     'in-process': { type: 'boolean', default: false },
+    // Passed to the child gregor's node (diagnostics: --node-arg=--heapsnapshot-signal=SIGUSR2).
+    'node-arg': { type: 'string', multiple: true, default: [] },
     'janitor-every': { type: 'string', default: '20000' },
   },
 });
@@ -62,7 +64,7 @@ async function replay(index: number): Promise<number> {
 
 async function soak(): Promise<number> {
   const inProcess = values['in-process'];
-  const target = inProcess ? await inProcessTarget() : await childTarget();
+  const target = inProcess ? await inProcessTarget() : await childTarget({}, values['node-arg']);
   console.log(`fuzz: seed ${seed}, up to ${values.frames} frames or ${values.minutes} min, gregor ${inProcess ? 'in process' : `pid child on port ${target.port}`}`);
   try {
     const stats = await runFuzz(target, {

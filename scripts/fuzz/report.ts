@@ -27,7 +27,7 @@ export function formatStats(s: FuzzStats): string {
   const secs = s.elapsedMs / 1000;
   return [
     `seed ${s.seed}: ${s.framesSent} frames in ${secs.toFixed(1)} s (${Math.round(s.framesSent / Math.max(secs, 0.001))} frames/s), ${s.connections} connections`,
-    `  well-formed ${s.wellFormed}, answers ${s.answers}, connections closed by the broker ${s.closedByBroker}, held answers at deadline (long poll/rebalance) ${s.slow}, answers after a size lie ${s.unattributed}, known hazards not sent ${s.hazardsSkipped}`,
+    `  well-formed ${s.wellFormed}, answers ${s.answers}, connections closed by the broker ${s.closedByBroker}, held answers at deadline (long poll/rebalance) ${s.slow}, answers after a size lie ${s.unattributed}`,
     `  advertised API versions answered: ${s.pairsAnswered}/${s.advertisedPairs} (not: ${s.pairsUnanswered.join(' ') || '-'}); healthy client rounds ${s.healthyRounds}; janitor runs ${s.janitorRuns}`,
     `  broker RSS start ${MiB(s.rssStart)}, peak ${MiB(s.rssPeak)}, end ${MiB(s.rssEnd)}; crashed: ${s.crashed}`,
     `  defects: ${s.defects.length === 0 ? 'none' : ''}`,

@@ -13,11 +13,13 @@ export const FUZZ_OVERRIDES: Record<string, string> = {
   'group.min.session.timeout.ms': '100',
 };
 
-const INTERNAL = /internal error/;
+// Our bugs: exceptions (internal error) and responses that failed to encode (answered UNKNOWN_SERVER_ERROR).
+const INTERNAL = /internal error|response failed, answering UNKNOWN_SERVER_ERROR/;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export async function childTarget(overrides: Record<string, string> = {}): Promise<Target & { stop(): Promise<number | null>; tail(): string }> {
-  const args = [path.join(root, 'broker/bin/gregor.js'), '--storage', 'memory', '--override', 'listeners=PLAINTEXT://127.0.0.1:0'];
+/** `nodeArgs` go to node before the script (diagnostics: `--heapsnapshot-signal=SIGUSR2`, `--expose-gc`). */
+export async function childTarget(overrides: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Target & { pid: number; stop(): Promise<number | null>; tail(): string }> {
+  const args = [...nodeArgs, path.join(root, 'broker/bin/gregor.js'), '--storage', 'memory', '--override', 'listeners=PLAINTEXT://127.0.0.1:0'];
   for (const [k, v] of Object.entries({ ...FUZZ_OVERRIDES, ...overrides })) args.push('--override', `${k}=${v}`);
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   // Keep only a tail of the log (every malformed frame logs a line) and the internal errors.
@@ -50,6 +52,7 @@ export async function childTarget(overrides: Record<string, string> = {}): Promi
   };
   return {
     port,
+    pid: child.pid!,
     alive: () => child.exitCode === null && child.signalCode === null,
     rss,
     takeInternalErrors: () => { const e = errors; errors = []; return e; },
