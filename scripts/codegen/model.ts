@@ -117,7 +117,9 @@ const INT_RANGES: Record<string, [number, number]> = {
 };
 
 function parseDefault(raw: unknown, type: FieldType, nullableSomewhere: boolean, where: string): DefaultValue {
-  const text = raw === undefined ? undefined : typeof raw === 'string' ? raw : JSON.stringify(raw);
+  // A JSON null (`"default": null`, not the string "null") is no default at all for Kafka's generator
+  // (Jackson gives it a null String): arrays default to empty, structs to all-default members.
+  const text = raw === undefined || raw === null ? undefined : typeof raw === 'string' ? raw : JSON.stringify(raw);
   if (type.kind === 'array' || type.kind === 'struct') {
     if (text === undefined || text === '') return { kind: 'empty' };
     if (text === 'null') {

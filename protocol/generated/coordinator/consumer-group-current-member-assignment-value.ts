@@ -46,7 +46,7 @@ export function makeTopicPartitions(init?: Partial<TopicPartitions>): TopicParti
   const m: TopicPartitions = {
     topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
     partitions: [],
-    assignmentEpochs: null,
+    assignmentEpochs: [],
   };
   return init === undefined ? m : Object.assign(m, init);
 }
@@ -114,7 +114,7 @@ export function decodeTopicPartitions(r: Reader, version: number): TopicPartitio
     }
   }
   let $assignmentEpochs: number[] | null;
-  $assignmentEpochs = null;
+  $assignmentEpochs = [];
   let $unknown: UnknownTaggedField[] | undefined;
   const nt = r.uvarint();
   for (let t = 0; t < nt; t++) {
@@ -187,7 +187,7 @@ export function encodeTopicPartitions(w: Writer, version: number, m: TopicPartit
   }
   const u = m._unknownTaggedFields;
   let nt = u === undefined ? 0 : u.length;
-  const t0 = m.assignmentEpochs !== null;
+  const t0 = !((m.assignmentEpochs !== null && m.assignmentEpochs.length === 0));
   if (t0) nt++;
   w.uvarint(nt);
   let ui = 0;

@@ -56,7 +56,7 @@ export function makeConsumerGroupMemberMetadataValue(init?: Partial<ConsumerGrou
     subscribedTopicRegex: '',
     rebalanceTimeoutMs: -1,
     serverAssignor: '',
-    classicMemberMetadata: null,
+    classicMemberMetadata: makeClassicMemberMetadata(),
   };
   return init === undefined ? m : Object.assign(m, init);
 }
@@ -105,7 +105,7 @@ export function decodeConsumerGroupMemberMetadataValue(r: Reader, version: numbe
   let $serverAssignor: string | null;
   $serverAssignor = r.compactNullableString();
   let $classicMemberMetadata: ClassicMemberMetadata | null;
-  $classicMemberMetadata = null;
+  $classicMemberMetadata = makeClassicMemberMetadata();
   let $unknown: UnknownTaggedField[] | undefined;
   const nt = r.uvarint();
   for (let t = 0; t < nt; t++) {
@@ -204,7 +204,7 @@ export function encodeConsumerGroupMemberMetadataValue(w: Writer, version: numbe
   w.compactNullableString(m.serverAssignor);
   const u = m._unknownTaggedFields;
   let nt = u === undefined ? 0 : u.length;
-  const t0 = m.classicMemberMetadata !== null;
+  const t0 = !((m.classicMemberMetadata !== null && isDefaultClassicMemberMetadata(m.classicMemberMetadata)));
   if (t0) nt++;
   w.uvarint(nt);
   let ui = 0;
@@ -253,6 +253,14 @@ export function encodeClassicProtocol(w: Writer, version: number, m: ClassicProt
     w.uvarint(u.length);
     for (let i = 0; i < u.length; i++) w.rawTaggedField(u[i]!.tag, u[i]!.data);
   }
+}
+
+function isDefaultClassicMemberMetadata(m: ClassicMemberMetadata): boolean {
+  return (
+    m.sessionTimeoutMs === 0 &&
+    m.supportedProtocols.length === 0 &&
+    (m._unknownTaggedFields === undefined || m._unknownTaggedFields.length === 0)
+  );
 }
 
 /** The value as stored in the log: int16 version, then the value at that version. */
