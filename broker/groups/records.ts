@@ -1,11 +1,45 @@
 // The records the group coordinator keeps in `__consumer_offsets`, in Kafka's formats so Kafka's tooling
 // (kafka-console-consumer with the offsets formatters, kafka-dump-log --offsets-decoder) can read them.
-// Every key and value is int16 version + body. Keys: OffsetCommitKey (version 1 = record type 1) and
-// GroupMetadataKey (version 2 = record type 2). Values: OffsetCommitValue v3 (v1 when the commit carries
-// an expire timestamp, as Kafka writes it) and GroupMetadataValue v3; v0-4 of both are read.
-// A null value is a tombstone (the offset or group was deleted).
+// The codecs are generated from Kafka's group-coordinator JSON (protocol/generated/coordinator/); this
+// module maps them to the coordinator's shapes and picks the versions gregor writes. Every key is int16
+// record type + body, every value int16 version + body. Keys: OffsetCommitKey (type 1; type 0, the legacy
+// key, is read too), GroupMetadataKey (2), the KIP-848 consumer group keys (3-8). Values: OffsetCommitValue
+// v3 (v1 when the commit carries an expire timestamp, as Kafka writes it) and GroupMetadataValue v3, v0-4
+// of both read; the consumer group values v0 (flexible). A null value is a tombstone (the offset or group
+// was deleted). broker/groups/records-compat.test.ts holds the bytes the earlier hand-written codecs wrote.
 import { Reader } from '../../protocol/reader.ts';
-import { Writer } from '../../protocol/writer.ts';
+import {
+  readConsumerGroupCurrentMemberAssignmentKeyRecord, writeConsumerGroupCurrentMemberAssignmentKeyRecord,
+} from '../../protocol/generated/coordinator/consumer-group-current-member-assignment-key.ts';
+import {
+  type TopicPartitions, readConsumerGroupCurrentMemberAssignmentValueRecord, writeConsumerGroupCurrentMemberAssignmentValueRecord,
+} from '../../protocol/generated/coordinator/consumer-group-current-member-assignment-value.ts';
+import { readConsumerGroupMemberMetadataKeyRecord, writeConsumerGroupMemberMetadataKeyRecord } from '../../protocol/generated/coordinator/consumer-group-member-metadata-key.ts';
+import {
+  makeClassicMemberMetadata, readConsumerGroupMemberMetadataValueRecord, writeConsumerGroupMemberMetadataValueRecord,
+} from '../../protocol/generated/coordinator/consumer-group-member-metadata-value.ts';
+import { readConsumerGroupMetadataKeyRecord, writeConsumerGroupMetadataKeyRecord } from '../../protocol/generated/coordinator/consumer-group-metadata-key.ts';
+import { readConsumerGroupMetadataValueRecord, writeConsumerGroupMetadataValueRecord } from '../../protocol/generated/coordinator/consumer-group-metadata-value.ts';
+import {
+  readConsumerGroupPartitionMetadataKeyRecord, writeConsumerGroupPartitionMetadataKeyRecord,
+} from '../../protocol/generated/coordinator/consumer-group-partition-metadata-key.ts';
+import {
+  readConsumerGroupPartitionMetadataValueRecord, writeConsumerGroupPartitionMetadataValueRecord,
+} from '../../protocol/generated/coordinator/consumer-group-partition-metadata-value.ts';
+import {
+  readConsumerGroupTargetAssignmentMemberKeyRecord, writeConsumerGroupTargetAssignmentMemberKeyRecord,
+} from '../../protocol/generated/coordinator/consumer-group-target-assignment-member-key.ts';
+import {
+  readConsumerGroupTargetAssignmentMemberValueRecord, writeConsumerGroupTargetAssignmentMemberValueRecord,
+} from '../../protocol/generated/coordinator/consumer-group-target-assignment-member-value.ts';
+import {
+  readConsumerGroupTargetAssignmentMetadataKeyRecord, writeConsumerGroupTargetAssignmentMetadataKeyRecord,
+} from '../../protocol/generated/coordinator/consumer-group-target-assignment-metadata-key.ts';
+import { readGroupMetadataKeyRecord, writeGroupMetadataKeyRecord } from '../../protocol/generated/coordinator/group-metadata-key.ts';
+import { readGroupMetadataValueRecord, writeGroupMetadataValueRecord } from '../../protocol/generated/coordinator/group-metadata-value.ts';
+import { readLegacyOffsetCommitKeyRecord } from '../../protocol/generated/coordinator/legacy-offset-commit-key.ts';
+import { readOffsetCommitKeyRecord, writeOffsetCommitKeyRecord } from '../../protocol/generated/coordinator/offset-commit-key.ts';
+import { makeOffsetCommitValue, readOffsetCommitValueRecord, writeOffsetCommitValueRecord } from '../../protocol/generated/coordinator/offset-commit-value.ts';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -23,10 +57,10 @@ export function partitionForGroup(groupId: string, partitions: number): number {
 }
 
 export interface OffsetCommitKey { type: 'offset'; group: string; topic: string; partition: number }
-export interface GroupMetadataKey { type: 'group'; group: string }
 
 /** An Int64 as a number when exact (|v| ≤ 2^53 − 1), else as the bigint: committed offsets are any long. */
 export const exactInt64 = (v: bigint): number | bigint => (v >= -0x1fffffffffffffn && v <= 0x1fffffffffffffn ? Number(v) : v);
+export interface GroupMetadataKey { type: 'group'; group: string }
 
 export interface OffsetCommitValue {
   /** Any Int64 the client committed, exactly (exactInt64). */
@@ -58,42 +92,6 @@ export interface GroupMetadataValue {
   members: GroupMemberMetadata[];
 }
 
-export function encodeOffsetCommitKey(group: string, topic: string, partition: number): Buffer {
-  const w = new Writer(64);
-  w.int16(1);
-  w.string(group);
-  w.string(topic);
-  w.int32(partition);
-  return w.finishBuffer();
-}
-
-export function encodeGroupMetadataKey(group: string): Buffer {
-  const w = new Writer(32);
-  w.int16(2);
-  w.string(group);
-  return w.finishBuffer();
-}
-
-/** Decodes a key; null for record types this coordinator does not keep (share, streams records). */
-export function decodeKey(buf: Buffer): OffsetCommitKey | GroupMetadataKey | ConsumerGroupKey | null {
-  const r = new Reader(buf);
-  const version = r.int16();
-  if (version === 0 || version === 1) {
-    return { type: 'offset', group: r.string(), topic: r.string(), partition: r.int32() };
-  }
-  if (version === 2) return { type: 'group', group: r.string() };
-  const cg = CONSUMER_KEY_TYPES[version];
-  if (cg) {
-    const group = r.string();
-    return 'member' in cg ? { type: cg.type, group, member: r.string() } as ConsumerGroupKey : { type: cg.type, group } as ConsumerGroupKey;
-  }
-  return null;
-}
-
-// ---- KIP-848 consumer group records (Kafka's group-coordinator ConsumerGroup*Key/Value, keys 3-8) ----
-// Keys are non-flexible (int16 record type + strings); values are int16 version 0 + flexible bodies
-// (compact strings/arrays, tagged-field sections, none written). Unknown tagged fields are skipped.
-
 export type ConsumerGroupKey =
   | { type: 'cg-metadata'; group: string }
   | { type: 'cg-partition-metadata'; group: string }
@@ -101,26 +99,6 @@ export type ConsumerGroupKey =
   | { type: 'cg-target-metadata'; group: string }
   | { type: 'cg-target-member'; group: string; member: string }
   | { type: 'cg-current-assignment'; group: string; member: string };
-
-const CONSUMER_KEY_TYPES: Record<number, { type: ConsumerGroupKey['type']; member?: true }> = {
-  3: { type: 'cg-metadata' },
-  4: { type: 'cg-partition-metadata' },
-  5: { type: 'cg-member', member: true },
-  6: { type: 'cg-target-metadata' },
-  7: { type: 'cg-target-member', member: true },
-  8: { type: 'cg-current-assignment', member: true },
-};
-const CONSUMER_KEY_VERSION: Record<ConsumerGroupKey['type'], number> = {
-  'cg-metadata': 3, 'cg-partition-metadata': 4, 'cg-member': 5, 'cg-target-metadata': 6, 'cg-target-member': 7, 'cg-current-assignment': 8,
-};
-
-export function encodeConsumerGroupKey(k: ConsumerGroupKey): Buffer {
-  const w = new Writer(64);
-  w.int16(CONSUMER_KEY_VERSION[k.type]);
-  w.string(k.group);
-  if ('member' in k) w.string(k.member);
-  return w.finishBuffer();
-}
 
 export interface TopicPartitionsRecord { topicId: string; partitions: number[] }
 
@@ -153,281 +131,157 @@ export interface ConsumerGroupCurrentAssignmentValue {
 
 export interface ConsumerGroupTopicMetadata { topicId: string; topicName: string; numPartitions: number }
 
-function valueWriter(): Writer {
-  const w = new Writer(128);
-  w.int16(0);
-  return w;
+// ---- keys ----
+
+export function encodeOffsetCommitKey(group: string, topic: string, partition: number): Buffer {
+  return writeOffsetCommitKeyRecord({ group, topic, partition });
 }
 
-function writeTopicPartitions(w: Writer, list: TopicPartitionsRecord[]): void {
-  w.compactArrayLength(list.length);
-  for (const tp of list) {
-    w.uuid(tp.topicId);
-    w.compactArrayLength(tp.partitions.length);
-    for (const p of tp.partitions) w.int32(p);
-    w.uvarint(0);
+export function encodeGroupMetadataKey(group: string): Buffer {
+  return writeGroupMetadataKeyRecord({ group });
+}
+
+export function encodeConsumerGroupKey(k: ConsumerGroupKey): Buffer {
+  switch (k.type) {
+    case 'cg-metadata': return writeConsumerGroupMetadataKeyRecord({ groupId: k.group });
+    case 'cg-partition-metadata': return writeConsumerGroupPartitionMetadataKeyRecord({ groupId: k.group });
+    case 'cg-member': return writeConsumerGroupMemberMetadataKeyRecord({ groupId: k.group, memberId: k.member });
+    case 'cg-target-metadata': return writeConsumerGroupTargetAssignmentMetadataKeyRecord({ groupId: k.group });
+    case 'cg-target-member': return writeConsumerGroupTargetAssignmentMemberKeyRecord({ groupId: k.group, memberId: k.member });
+    case 'cg-current-assignment': return writeConsumerGroupCurrentMemberAssignmentKeyRecord({ groupId: k.group, memberId: k.member });
   }
 }
 
-function readTopicPartitions(r: Reader): TopicPartitionsRecord[] {
-  const n = r.compactArrayLength();
-  const out: TopicPartitionsRecord[] = [];
-  for (let i = 0; i < n; i++) {
-    const topicId = r.uuid();
-    const m = r.compactArrayLength();
-    const partitions: number[] = [];
-    for (let j = 0; j < m; j++) partitions.push(r.int32());
-    skipTaggedFields(r);
-    out.push({ topicId, partitions });
+/** Decodes a key; null for record types this coordinator does not keep (regex, share, streams records). */
+export function decodeKey(buf: Buffer): OffsetCommitKey | GroupMetadataKey | ConsumerGroupKey | null {
+  const recordType = new Reader(buf).int16();
+  switch (recordType) {
+    case 0: { const k = readLegacyOffsetCommitKeyRecord(buf); return { type: 'offset', group: k.group, topic: k.topic, partition: k.partition }; }
+    case 1: { const k = readOffsetCommitKeyRecord(buf); return { type: 'offset', group: k.group, topic: k.topic, partition: k.partition }; }
+    case 2: return { type: 'group', group: readGroupMetadataKeyRecord(buf).group };
+    case 3: return { type: 'cg-metadata', group: readConsumerGroupMetadataKeyRecord(buf).groupId };
+    case 4: return { type: 'cg-partition-metadata', group: readConsumerGroupPartitionMetadataKeyRecord(buf).groupId };
+    case 5: { const k = readConsumerGroupMemberMetadataKeyRecord(buf); return { type: 'cg-member', group: k.groupId, member: k.memberId }; }
+    case 6: return { type: 'cg-target-metadata', group: readConsumerGroupTargetAssignmentMetadataKeyRecord(buf).groupId };
+    case 7: { const k = readConsumerGroupTargetAssignmentMemberKeyRecord(buf); return { type: 'cg-target-member', group: k.groupId, member: k.memberId }; }
+    case 8: { const k = readConsumerGroupCurrentMemberAssignmentKeyRecord(buf); return { type: 'cg-current-assignment', group: k.groupId, member: k.memberId }; }
+    default: return null;
   }
-  return out;
 }
 
-function valueReader(buf: Buffer, what: string): Reader {
-  const r = new Reader(buf);
-  const version = r.int16();
-  if (version !== 0) throw new Error(`unknown ${what} version ${version}`);
-  return r;
-}
-
-/** ConsumerGroupMetadataValue and ConsumerGroupTargetAssignmentMetadataValue: one int32 epoch. */
-export function encodeEpochValue(epoch: number): Buffer {
-  const w = valueWriter();
-  w.int32(epoch);
-  w.uvarint(0);
-  return w.finishBuffer();
-}
-
-export function decodeEpochValue(buf: Buffer): number {
-  const r = valueReader(buf, 'epoch value');
-  const epoch = r.int32();
-  skipTaggedFields(r);
-  return epoch;
-}
-
-export function encodePartitionMetadataValue(topics: ConsumerGroupTopicMetadata[]): Buffer {
-  const w = valueWriter();
-  w.compactArrayLength(topics.length);
-  for (const t of topics) {
-    w.uuid(t.topicId);
-    w.compactString(t.topicName);
-    w.int32(t.numPartitions);
-    w.compactArrayLength(0); // PartitionMetadata (racks): no rack-aware assignment
-    w.uvarint(0);
-  }
-  w.uvarint(0);
-  return w.finishBuffer();
-}
-
-export function decodePartitionMetadataValue(buf: Buffer): ConsumerGroupTopicMetadata[] {
-  const r = valueReader(buf, 'ConsumerGroupPartitionMetadataValue');
-  const n = r.compactArrayLength();
-  const out: ConsumerGroupTopicMetadata[] = [];
-  for (let i = 0; i < n; i++) {
-    const topicId = r.uuid();
-    const topicName = r.compactString();
-    const numPartitions = r.int32();
-    const pm = r.compactArrayLength();
-    for (let j = 0; j < pm; j++) {
-      r.int32();
-      const racks = r.compactArrayLength();
-      for (let k = 0; k < racks; k++) r.compactString();
-      skipTaggedFields(r);
-    }
-    skipTaggedFields(r);
-    out.push({ topicId, topicName, numPartitions });
-  }
-  skipTaggedFields(r);
-  return out;
-}
-
-export function encodeMemberValue(m: ConsumerGroupMemberValue): Buffer {
-  const w = valueWriter();
-  w.compactNullableString(m.instanceId);
-  w.compactNullableString(m.rackId);
-  w.compactString(m.clientId);
-  w.compactString(m.clientHost);
-  w.compactArrayLength(m.subscribedTopicNames.length);
-  for (const n of m.subscribedTopicNames) w.compactString(n);
-  w.compactNullableString(m.subscribedTopicRegex);
-  w.int32(m.rebalanceTimeoutMs);
-  w.compactNullableString(m.serverAssignor);
-  if (m.classic) {
-    // Tagged field 0, a nullable struct: presence byte, then its fields and (empty) tagged fields.
-    const t = new Writer(64);
-    t.int8(1);
-    t.int32(m.classic.sessionTimeoutMs);
-    t.compactArrayLength(m.classic.protocols.length);
-    for (const p of m.classic.protocols) {
-      t.compactString(p.name);
-      t.compactBytes(p.metadata);
-      t.uvarint(0);
-    }
-    t.uvarint(0);
-    w.uvarint(1);
-    w.rawTaggedField(0, t.finishBuffer());
-  } else {
-    w.uvarint(0);
-  }
-  return w.finishBuffer();
-}
-
-export function decodeMemberValue(buf: Buffer): ConsumerGroupMemberValue {
-  const r = valueReader(buf, 'ConsumerGroupMemberMetadataValue');
-  const instanceId = r.compactNullableString();
-  const rackId = r.compactNullableString();
-  const clientId = r.compactString();
-  const clientHost = r.compactString();
-  const n = r.compactArrayLength();
-  const subscribedTopicNames: string[] = [];
-  for (let i = 0; i < n; i++) subscribedTopicNames.push(r.compactString());
-  const subscribedTopicRegex = r.compactNullableString();
-  const rebalanceTimeoutMs = r.int32();
-  const serverAssignor = r.compactNullableString();
-  let classic: ClassicMemberMetadata | null = null;
-  const tags = r.uvarint();
-  for (let i = 0; i < tags; i++) {
-    const tag = r.uvarint();
-    const size = r.uvarint();
-    if (tag !== 0) {
-      r.skip(size);
-      continue;
-    }
-    const t = r.sub(size);
-    if (t.int8() < 0) continue;
-    const sessionTimeoutMs = t.int32();
-    const np = t.compactArrayLength();
-    const protocols: ClassicMemberMetadata['protocols'] = [];
-    for (let j = 0; j < np; j++) {
-      const name = t.compactString();
-      const metadata = t.compactBytes();
-      skipTaggedFields(t);
-      protocols.push({ name, metadata });
-    }
-    classic = { sessionTimeoutMs, protocols };
-  }
-  return { instanceId, rackId, clientId, clientHost, subscribedTopicNames, subscribedTopicRegex, rebalanceTimeoutMs, serverAssignor, ...(classic ? { classic } : {}) };
-}
-
-export function encodeTargetMemberValue(list: TopicPartitionsRecord[]): Buffer {
-  const w = valueWriter();
-  writeTopicPartitions(w, list);
-  w.uvarint(0);
-  return w.finishBuffer();
-}
-
-export function decodeTargetMemberValue(buf: Buffer): TopicPartitionsRecord[] {
-  const r = valueReader(buf, 'ConsumerGroupTargetAssignmentMemberValue');
-  const list = readTopicPartitions(r);
-  skipTaggedFields(r);
-  return list;
-}
-
-export function encodeCurrentAssignmentValue(v: ConsumerGroupCurrentAssignmentValue): Buffer {
-  const w = valueWriter();
-  w.int32(v.memberEpoch);
-  w.int32(v.previousMemberEpoch);
-  w.int8(v.state);
-  writeTopicPartitions(w, v.assigned);
-  writeTopicPartitions(w, v.pendingRevocation);
-  w.uvarint(0);
-  return w.finishBuffer();
-}
-
-export function decodeCurrentAssignmentValue(buf: Buffer): ConsumerGroupCurrentAssignmentValue {
-  const r = valueReader(buf, 'ConsumerGroupCurrentMemberAssignmentValue');
-  const memberEpoch = r.int32();
-  const previousMemberEpoch = r.int32();
-  const state = r.int8();
-  const assigned = readTopicPartitions(r);
-  const pendingRevocation = readTopicPartitions(r);
-  skipTaggedFields(r);
-  return { memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation };
-}
+// ---- classic group values ----
 
 export function encodeOffsetCommitValue(v: OffsetCommitValue): Buffer {
+  // v1 carries the expire timestamp and no leader epoch; v3 the reverse (both fields are ignorable).
   const version = v.expireTimestamp >= 0 ? 1 : 3;
-  const w = new Writer(64 + v.metadata.length * 3);
-  w.int16(version);
-  w.int64(BigInt(v.offset));
-  if (version >= 3) w.int32(v.leaderEpoch);
-  w.string(v.metadata);
-  w.int64(BigInt(v.commitTimestamp));
-  if (version === 1) w.int64(BigInt(v.expireTimestamp));
-  return w.finishBuffer();
-}
-
-function skipTaggedFields(r: Reader): void {
-  const n = r.uvarint();
-  for (let i = 0; i < n; i++) {
-    r.uvarint();
-    r.skip(r.uvarint());
-  }
+  return writeOffsetCommitValueRecord(version, makeOffsetCommitValue({
+    offset: BigInt(v.offset), leaderEpoch: v.leaderEpoch, metadata: v.metadata, commitTimestamp: BigInt(v.commitTimestamp),
+    expireTimestamp: version === 1 ? BigInt(v.expireTimestamp) : -1n,
+  }));
 }
 
 export function decodeOffsetCommitValue(buf: Buffer): OffsetCommitValue {
-  const r = new Reader(buf);
-  const version = r.int16();
-  if (version < 0 || version > 4) throw new Error(`unknown OffsetCommitValue version ${version}`);
-  const flex = version >= 4;
-  const offset = exactInt64(r.int64());
-  const leaderEpoch = version >= 3 ? r.int32() : -1;
-  const metadata = flex ? r.compactString() : r.string();
-  const commitTimestamp = Number(r.int64());
-  const expireTimestamp = version === 1 ? Number(r.int64()) : -1;
-  if (flex) skipTaggedFields(r);
-  return { offset, leaderEpoch, metadata, commitTimestamp, expireTimestamp };
+  const m = readOffsetCommitValueRecord(buf);
+  return { offset: exactInt64(m.offset), leaderEpoch: m.leaderEpoch, metadata: m.metadata, commitTimestamp: Number(m.commitTimestamp), expireTimestamp: Number(m.expireTimestamp) };
 }
 
 export function encodeGroupMetadataValue(v: GroupMetadataValue): Buffer {
-  const w = new Writer(256);
-  w.int16(3);
-  w.string(v.protocolType);
-  w.int32(v.generation);
-  w.nullableString(v.protocol);
-  w.nullableString(v.leader);
-  w.int64(BigInt(v.currentStateTimestamp));
-  w.arrayLength(v.members.length);
-  for (const m of v.members) {
-    w.string(m.memberId);
-    w.nullableString(m.groupInstanceId);
-    w.string(m.clientId);
-    w.string(m.clientHost);
-    w.int32(m.rebalanceTimeout);
-    w.int32(m.sessionTimeout);
-    w.bytes(m.subscription);
-    w.bytes(m.assignment);
-  }
-  return w.finishBuffer();
+  return writeGroupMetadataValueRecord(3, {
+    protocolType: v.protocolType, generation: v.generation, protocol: v.protocol, leader: v.leader,
+    currentStateTimestamp: BigInt(v.currentStateTimestamp),
+    members: v.members.map((m) => ({
+      memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+      rebalanceTimeout: m.rebalanceTimeout, sessionTimeout: m.sessionTimeout, subscription: m.subscription, assignment: m.assignment,
+    })),
+  });
 }
 
 export function decodeGroupMetadataValue(buf: Buffer): GroupMetadataValue {
-  const r = new Reader(buf);
-  const version = r.int16();
-  if (version < 0 || version > 4) throw new Error(`unknown GroupMetadataValue version ${version}`);
-  const flex = version >= 4;
-  const str = () => (flex ? r.compactString() : r.string());
-  const nstr = () => (flex ? r.compactNullableString() : r.nullableString());
-  const bytes = () => Buffer.from(flex ? r.compactBytes() : r.bytes());
-  const protocolType = str();
-  const generation = r.int32();
-  const protocol = nstr();
-  const leader = nstr();
-  const currentStateTimestamp = version >= 2 ? Number(r.int64()) : -1;
-  const n = flex ? r.compactArrayLength() : r.arrayLength();
-  const members: GroupMemberMetadata[] = [];
-  for (let i = 0; i < n; i++) {
-    const memberId = str();
-    const groupInstanceId = version >= 3 ? nstr() : null;
-    const clientId = str();
-    const clientHost = str();
-    const rebalanceTimeout = version >= 1 ? r.int32() : -1;
-    const sessionTimeout = r.int32();
-    const subscription = bytes();
-    const assignment = bytes();
-    if (flex) skipTaggedFields(r);
-    members.push({ memberId, groupInstanceId, clientId, clientHost, rebalanceTimeout: rebalanceTimeout < 0 ? sessionTimeout : rebalanceTimeout, sessionTimeout, subscription, assignment });
-  }
-  if (flex) skipTaggedFields(r);
-  return { protocolType, generation, protocol, leader, currentStateTimestamp, members };
+  const v = readGroupMetadataValueRecord(buf);
+  return {
+    protocolType: v.protocolType, generation: v.generation, protocol: v.protocol, leader: v.leader,
+    currentStateTimestamp: Number(v.currentStateTimestamp),
+    members: v.members.map((m) => ({
+      memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost,
+      // v0 has no rebalance timeout: it was the session timeout then.
+      rebalanceTimeout: m.rebalanceTimeout < 0 ? m.sessionTimeout : m.rebalanceTimeout, sessionTimeout: m.sessionTimeout,
+      // Copies: the group keeps them, and the input is a view into a log segment read.
+      subscription: Buffer.from(m.subscription), assignment: Buffer.from(m.assignment),
+    })),
+  };
+}
+
+// ---- KIP-848 consumer group values (v0, flexible; tagged fields gregor does not use stay at their defaults) ----
+
+const toTopicPartitions = (list: TopicPartitionsRecord[]): TopicPartitions[] =>
+  list.map((tp) => ({ topicId: tp.topicId, partitions: tp.partitions, assignmentEpochs: [] }));
+const fromTopicPartitions = (list: Array<{ topicId: string; partitions: number[] }>): TopicPartitionsRecord[] =>
+  list.map((tp) => ({ topicId: tp.topicId, partitions: tp.partitions }));
+
+/** ConsumerGroupMetadataValue and ConsumerGroupTargetAssignmentMetadataValue: one int32 epoch (their tag 0, an int64 in both, is not used). */
+export function encodeEpochValue(epoch: number): Buffer {
+  return writeConsumerGroupMetadataValueRecord(0, { epoch, metadataHash: 0n });
+}
+
+export function decodeEpochValue(buf: Buffer): number {
+  return readConsumerGroupMetadataValueRecord(buf).epoch;
+}
+
+export function encodePartitionMetadataValue(topics: ConsumerGroupTopicMetadata[]): Buffer {
+  // PartitionMetadata (racks) stays empty: no rack-aware assignment.
+  return writeConsumerGroupPartitionMetadataValueRecord(0, {
+    topics: topics.map((t) => ({ topicId: t.topicId, topicName: t.topicName, numPartitions: t.numPartitions, partitionMetadata: [] })),
+  });
+}
+
+export function decodePartitionMetadataValue(buf: Buffer): ConsumerGroupTopicMetadata[] {
+  return readConsumerGroupPartitionMetadataValueRecord(buf).topics.map((t) => ({ topicId: t.topicId, topicName: t.topicName, numPartitions: t.numPartitions }));
+}
+
+export function encodeMemberValue(m: ConsumerGroupMemberValue): Buffer {
+  // No classic metadata = the all-default struct, which is not written (Kafka's rule for its `null` default).
+  // A classic member always has protocols (JoinGroup requires them), so it is never the default.
+  const c = m.classic;
+  return writeConsumerGroupMemberMetadataValueRecord(0, {
+    instanceId: m.instanceId, rackId: m.rackId, clientId: m.clientId, clientHost: m.clientHost,
+    subscribedTopicNames: m.subscribedTopicNames, subscribedTopicRegex: m.subscribedTopicRegex,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs, serverAssignor: m.serverAssignor,
+    classicMemberMetadata: c ? { sessionTimeoutMs: c.sessionTimeoutMs, supportedProtocols: c.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) } : makeClassicMemberMetadata(),
+  });
+}
+
+export function decodeMemberValue(buf: Buffer): ConsumerGroupMemberValue {
+  const v = readConsumerGroupMemberMetadataValueRecord(buf);
+  const c = v.classicMemberMetadata;
+  const classic = c !== null && (c.sessionTimeoutMs !== 0 || c.supportedProtocols.length > 0)
+    ? { sessionTimeoutMs: c.sessionTimeoutMs, protocols: c.supportedProtocols.map((p) => ({ name: p.name, metadata: p.metadata })) }
+    : null;
+  return {
+    instanceId: v.instanceId, rackId: v.rackId, clientId: v.clientId, clientHost: v.clientHost, subscribedTopicNames: v.subscribedTopicNames,
+    subscribedTopicRegex: v.subscribedTopicRegex, rebalanceTimeoutMs: v.rebalanceTimeoutMs, serverAssignor: v.serverAssignor,
+    ...(classic ? { classic } : {}),
+  };
+}
+
+export function encodeTargetMemberValue(list: TopicPartitionsRecord[]): Buffer {
+  return writeConsumerGroupTargetAssignmentMemberValueRecord(0, { topicPartitions: list.map((tp) => ({ topicId: tp.topicId, partitions: tp.partitions })) });
+}
+
+export function decodeTargetMemberValue(buf: Buffer): TopicPartitionsRecord[] {
+  return fromTopicPartitions(readConsumerGroupTargetAssignmentMemberValueRecord(buf).topicPartitions);
+}
+
+export function encodeCurrentAssignmentValue(v: ConsumerGroupCurrentAssignmentValue): Buffer {
+  return writeConsumerGroupCurrentMemberAssignmentValueRecord(0, {
+    memberEpoch: v.memberEpoch, previousMemberEpoch: v.previousMemberEpoch, state: v.state,
+    assignedPartitions: toTopicPartitions(v.assigned), partitionsPendingRevocation: toTopicPartitions(v.pendingRevocation),
+  });
+}
+
+export function decodeCurrentAssignmentValue(buf: Buffer): ConsumerGroupCurrentAssignmentValue {
+  const v = readConsumerGroupCurrentMemberAssignmentValueRecord(buf);
+  return {
+    memberEpoch: v.memberEpoch, previousMemberEpoch: v.previousMemberEpoch, state: v.state,
+    assigned: fromTopicPartitions(v.assignedPartitions), pendingRevocation: fromTopicPartitions(v.partitionsPendingRevocation),
+  };
 }
