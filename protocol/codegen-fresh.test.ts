@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { fetchKafkaMessages, messagesDir } from '../scripts/fetch-kafka-messages.ts';
-import { DEFAULT_ERRORS, DEFAULT_OUT, generate, writeFiles } from '../scripts/codegen/main.ts';
+import { DEFAULT_ERRORS, DEFAULT_OUT, generate, listGenerated, writeFiles } from '../scripts/codegen/main.ts';
 
 t.test('protocol/generated is up to date (run `npm run gen`)', async (t) => {
   const messages = fs.existsSync(messagesDir()) ? messagesDir() : await fetchKafkaMessages();
@@ -12,14 +12,15 @@ t.test('protocol/generated is up to date (run `npm run gen`)', async (t) => {
   t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const files = generate({ messages, errors: DEFAULT_ERRORS });
   writeFiles(files, tmp);
-  const fresh = fs.readdirSync(tmp).sort();
-  const committed = fs.readdirSync(DEFAULT_OUT).filter((f) => f.endsWith('.ts')).sort();
+  const fresh = listGenerated(tmp);
+  const committed = listGenerated(DEFAULT_OUT);
   t.same(committed, fresh, 'same file list');
   const differing = fresh.filter(
     (f) => !fs.existsSync(path.join(DEFAULT_OUT, f)) || !fs.readFileSync(path.join(tmp, f)).equals(fs.readFileSync(path.join(DEFAULT_OUT, f))),
   );
   t.same(differing, [], 'no file differs');
   t.ok(fresh.length > 100, `${fresh.length} files generated`);
+  t.ok(fresh.includes('coordinator/offset-commit-value.ts') && fresh.includes('coordinator/transaction-log-value.ts'), 'coordinator records generated');
 });
 
 t.test('generation is deterministic', async (t) => {

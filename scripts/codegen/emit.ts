@@ -9,7 +9,7 @@ export function banner(kafkaVersion: string): string {
 }
 
 /** Line buffer with indentation. */
-class Code {
+export class Code {
   readonly lines: string[] = [];
   #indent = 0;
   line(s = ''): void {
@@ -35,7 +35,7 @@ class Code {
 }
 
 /** Per-file state: imports used, isDefault helpers needed. */
-class FileState {
+export class FileState {
   readonly imports = new Set<string>();
   readonly isDefaultNeeded = new Set<StructModel>();
   readonly structs: StructModel[] = [];
@@ -494,7 +494,7 @@ function emitIsDefault(c: Code, s: StructModel, st: FileState): void {
   c.close();
 }
 
-function emitMessage(c: Code, msg: MessageModel, st: FileState): void {
+export function emitMessage(c: Code, msg: MessageModel, st: FileState): void {
   const all = [msg.root, ...msg.structs];
   for (const s of all) {
     c.line();
@@ -515,7 +515,7 @@ function emitMessage(c: Code, msg: MessageModel, st: FileState): void {
   st.structs.push(...all);
 }
 
-function emitIsDefaults(c: Code, st: FileState): void {
+export function emitIsDefaults(c: Code, st: FileState): void {
   // isDefault helpers may require others (nested structs); emit in struct definition order.
   const done = new Set<StructModel>();
   for (let again = true; again; ) {
@@ -536,18 +536,19 @@ function emitIsDefaults(c: Code, st: FileState): void {
   }
 }
 
-function header(kafkaVersion: string, body: Code, st: FileState, extraTypeImports: string[] = []): string {
+/** Banner, imports, body. `base`: path from the file's directory to protocol/ (`..` or `../..`). */
+export function header(kafkaVersion: string, body: Code, st: FileState, extraTypeImports: string[] = [], base = '..'): string {
   const out = new Code();
   out.line(banner(kafkaVersion));
   out.line();
   const readerValues = ['ProtocolError', 'Reader'];
   if (st.imports.has('EMPTY_BUFFER')) readerValues.unshift('EMPTY_BUFFER');
   const readerTypes = st.imports.has('UnknownTaggedField') ? ['type UnknownTaggedField'] : [];
-  out.line(`import { ${[...readerValues, ...readerTypes].join(', ')} } from '../reader.ts';`);
+  out.line(`import { ${[...readerValues, ...readerTypes].join(', ')} } from '${base}/reader.ts';`);
   const writerValues = ['Writer'];
   if (st.imports.has('nullError')) writerValues.push('nullError');
   if (st.imports.has('unsupportedFieldError')) writerValues.push('unsupportedFieldError');
-  out.line(`import { ${writerValues.join(', ')} } from '../writer.ts';`);
+  out.line(`import { ${writerValues.join(', ')} } from '${base}/writer.ts';`);
   for (const i of extraTypeImports) out.line(i);
   return `${out.toString()}\n${body.toString()}\n`;
 }

@@ -1,35 +1,56 @@
 #!/usr/bin/env node
 // Codec generator: Kafka message definitions (JSON) -> protocol/generated/*.ts
 //
-//   node scripts/codegen/main.ts [--messages DIR] [--errors FILE] [--out DIR] [--kafka-version V]
+//   node scripts/codegen/main.ts [--messages DIR] [--coordinator-records DIR] [--errors FILE] [--out DIR] [--kafka-version V]
 //
 // Defaults: messages fetched/extracted by scripts/fetch-kafka-messages.ts into .cache/kafka-messages/,
-// errors from ../shared/kafka-protocol/errors.tsv (relative to the repo root), out protocol/generated.
+// coordinator records from scripts/codegen/coordinator-records/ (committed), errors from
+// ../shared/kafka-protocol/errors.tsv (relative to the repo root), out protocol/generated.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KAFKA_MESSAGES_VERSION, fetchKafkaMessages } from '../fetch-kafka-messages.ts';
+import { emitCoordinatorFiles, loadCoordinatorRecords } from './coordinator.ts';
 import { type GeneratedFile, emitAll } from './emit.ts';
 import { loadModel } from './model.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_ERRORS = path.resolve(REPO_ROOT, '..', 'shared', 'kafka-protocol', 'errors.tsv');
 export const DEFAULT_OUT = path.join(REPO_ROOT, 'protocol', 'generated');
+export const DEFAULT_COORDINATOR_RECORDS = path.join(REPO_ROOT, 'scripts', 'codegen', 'coordinator-records');
 
 /** Generates every file in memory (sorted by path). */
-export function generate(opts: { messages: string; errors: string; kafkaVersion?: string }): GeneratedFile[] {
+export function generate(opts: { messages: string; errors: string; coordinatorRecords?: string; kafkaVersion?: string }): GeneratedFile[] {
   const model = loadModel(opts.messages);
   const tsv = fs.readFileSync(opts.errors, 'utf8');
-  return emitAll(model, tsv, opts.kafkaVersion ?? KAFKA_MESSAGES_VERSION);
+  const version = opts.kafkaVersion ?? KAFKA_MESSAGES_VERSION;
+  const coordinator = emitCoordinatorFiles(loadCoordinatorRecords(opts.coordinatorRecords ?? DEFAULT_COORDINATOR_RECORDS), version);
+  const files = [...emitAll(model, tsv, version), ...coordinator];
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (seen.has(f.path)) throw new Error(`two generated files named ${f.path}`);
+    seen.add(f.path);
+  }
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** Writes the files into `out`, removing stale generated *.ts files. Returns the number written. */
+/** Every *.ts under `dir`, as paths relative to it with `/` separators, sorted. */
+export function listGenerated(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...listGenerated(path.join(dir, e.name)).map((f) => `${e.name}/${f}`));
+    else if (e.name.endsWith('.ts')) out.push(e.name);
+  }
+  return out.sort();
+}
+
+/** Writes the files into `out` (paths may have one directory), removing stale generated *.ts files. Returns the number written. */
 export function writeFiles(files: GeneratedFile[], out: string): number {
-  fs.mkdirSync(out, { recursive: true });
   const keep = new Set(files.map((f) => f.path));
-  for (const name of fs.readdirSync(out)) {
-    if (name.endsWith('.ts') && !keep.has(name)) fs.rmSync(path.join(out, name));
+  for (const dir of new Set(files.map((f) => path.dirname(f.path)))) fs.mkdirSync(path.join(out, dir), { recursive: true });
+  for (const name of listGenerated(out)) {
+    if (!keep.has(name)) fs.rmSync(path.join(out, name));
   }
   for (const f of files) {
     const p = path.join(out, f.path);
@@ -48,13 +69,14 @@ async function main(argv: string[]): Promise<void> {
     return v;
   };
   for (const a of argv) {
-    if (a.startsWith('--') && !['--messages', '--errors', '--out', '--kafka-version'].includes(a)) throw new Error(`unknown option ${a}`);
+    if (a.startsWith('--') && !['--messages', '--coordinator-records', '--errors', '--out', '--kafka-version'].includes(a)) throw new Error(`unknown option ${a}`);
   }
   const kafkaVersion = opt('--kafka-version') ?? KAFKA_MESSAGES_VERSION;
   const messages = path.resolve(opt('--messages') ?? (await fetchKafkaMessages({ version: kafkaVersion })));
   const errors = path.resolve(opt('--errors') ?? DEFAULT_ERRORS);
   const out = path.resolve(opt('--out') ?? DEFAULT_OUT);
-  const files = generate({ messages, errors, kafkaVersion });
+  const coordinatorRecords = path.resolve(opt('--coordinator-records') ?? DEFAULT_COORDINATOR_RECORDS);
+  const files = generate({ messages, errors, coordinatorRecords, kafkaVersion });
   const n = writeFiles(files, out);
   process.stdout.write(`codegen: ${n} files from ${messages} into ${path.relative(process.cwd(), out) || '.'}\n`);
 }

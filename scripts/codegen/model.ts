@@ -59,7 +59,7 @@ export interface StructModel {
 export interface MessageModel {
   readonly file: string;
   readonly name: string;
-  readonly type: 'request' | 'response' | 'header' | 'data' | 'metadata';
+  readonly type: 'request' | 'response' | 'header' | 'data' | 'metadata' | 'coordinator-key' | 'coordinator-value';
   readonly apiKey: number | null;
   readonly validVersions: Range;
   readonly flexibleVersions: Range;
@@ -182,7 +182,7 @@ export function loadMessageFile(file: string): MessageModel {
 
 function buildMessage(raw: RawMessage, file: string): MessageModel {
   const where = `${file} (${raw.name})`;
-  if (!['request', 'response', 'header', 'data', 'metadata'].includes(raw.type)) throw new Error(`${where}: unknown type ${raw.type}`);
+  if (!['request', 'response', 'header', 'data', 'metadata', 'coordinator-key', 'coordinator-value'].includes(raw.type)) throw new Error(`${where}: unknown type ${raw.type}`);
   const validVersions = parseRange(raw.validVersions, `${where} validVersions`);
   const flexibleVersions = raw.flexibleVersions === undefined ? NONE : parseRange(raw.flexibleVersions, `${where} flexibleVersions`);
   if (!isEmpty(flexibleVersions) && flexibleVersions.hi !== ALL.hi) throw new Error(`${where}: flexibleVersions must be open-ended`);
@@ -342,7 +342,7 @@ export interface ProtocolModel {
   readonly data: MessageModel[];
 }
 
-/** Loads every *.json of `dir` and pairs requests with responses. Metadata records are ignored. */
+/** Loads every *.json of `dir` and pairs requests with responses. Metadata and coordinator records are ignored. */
 export function loadModel(dir: string): ProtocolModel {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   if (files.length === 0) throw new Error(`no *.json message definitions in ${dir}`);
@@ -397,7 +397,7 @@ export function loadModel(dir: string): ProtocolModel {
  * more than one message of the file or equals a message name (or another reserved identifier of the
  * file); then every such struct is prefixed with its message's name.
  */
-function assignStructNames(msgs: MessageModel[], reserved: string[]): void {
+export function assignStructNames(msgs: MessageModel[], reserved: string[]): void {
   const count = new Map<string, number>();
   for (const m of msgs) for (const s of m.structs) count.set(s.jsonName, (count.get(s.jsonName) ?? 0) + 1);
   const taken = new Set<string>([...msgs.map((m) => m.name), ...reserved]);
