@@ -99,12 +99,38 @@ export async function fetchKafkaMessages(
   opts: { version?: string; dir?: string; log?: (msg: string) => void } = {},
 ): Promise<string> {
   const version = opts.version ?? KAFKA_MESSAGES_VERSION;
-  const dir = opts.dir ?? defaultCacheDir(version);
-  const log = opts.log ?? ((m: string) => process.stderr.write(`[fetch-kafka-messages] ${m}\n`));
-  const outDir = messagesDir(version, dir);
+  return fetchJarJson('kafka-clients', PREFIX, opts.dir ?? defaultCacheDir(version), version, opts.log);
+}
+
+/** Where the KRaft metadata record definitions (common/metadata/*.json of kafka-metadata) are extracted. */
+export function defaultMetadataCacheDir(version = KAFKA_MESSAGES_VERSION): string {
+  return path.join(REPO_ROOT, '.cache', 'kafka-metadata-records', version);
+}
+
+export function metadataRecordsDir(version = KAFKA_MESSAGES_VERSION, dir = defaultMetadataCacheDir(version)): string {
+  return path.join(dir, 'common', 'metadata');
+}
+
+/**
+ * Ensures <dir>/common/metadata/*.json (Kafka's `__cluster_metadata` record definitions, shipped in the
+ * kafka-metadata jar) exist for `version`. Returns the directory of the JSON files.
+ */
+export async function fetchKafkaMetadataRecords(
+  opts: { version?: string; dir?: string; log?: (msg: string) => void } = {},
+): Promise<string> {
+  const version = opts.version ?? KAFKA_MESSAGES_VERSION;
+  return fetchJarJson('kafka-metadata', METADATA_PREFIX, opts.dir ?? defaultMetadataCacheDir(version), version, opts.log);
+}
+
+const METADATA_PREFIX = 'common/metadata/';
+
+/** Extracts the `prefix*.json` entries (one level) of org.apache.kafka:<artifact>:<version> into `dir`. */
+async function fetchJarJson(artifact: string, prefix: string, dir: string, version: string, logOpt?: (msg: string) => void): Promise<string> {
+  const log = logOpt ?? ((m: string) => process.stderr.write(`[fetch-kafka-messages] ${m}\n`));
+  const outDir = path.join(dir, ...prefix.split('/').filter(Boolean));
   if (fs.existsSync(path.join(dir, DONE_MARKER))) return outDir;
 
-  const coords = `org.apache.kafka:kafka-clients:${version}:jar`;
+  const coords = `org.apache.kafka:${artifact}:${version}:jar`;
   log(`fetching ${coords} (mvn)`);
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const tmp = fs.mkdtempSync(path.join(path.dirname(dir), `.fetch-${version}-`));
@@ -116,12 +142,12 @@ export async function fetchKafkaMessages(
   }
   const sha1 = createHash('sha1').update(jar).digest('hex');
 
-  const entries = readZip(jar, (n) => n.startsWith(PREFIX) && !n.slice(PREFIX.length).includes('/'));
-  if (entries.length === 0) throw new Error(`${coords}: no ${PREFIX} entries`);
+  const entries = readZip(jar, (n) => n.startsWith(prefix) && n.endsWith('.json') && !n.slice(prefix.length).includes('/'));
+  if (entries.length === 0) throw new Error(`${coords}: no ${prefix} entries`);
   fs.mkdirSync(outDir, { recursive: true });
   for (const e of entries) fs.writeFileSync(path.join(dir, e.name), e.data);
-  fs.writeFileSync(path.join(dir, `kafka-clients-${version}.jar`), jar);
-  fs.writeFileSync(path.join(dir, `kafka-clients-${version}.jar.sha1`), `${sha1}\n`);
+  fs.writeFileSync(path.join(dir, `${artifact}-${version}.jar`), jar);
+  fs.writeFileSync(path.join(dir, `${artifact}-${version}.jar.sha1`), `${sha1}\n`);
   fs.writeFileSync(path.join(dir, DONE_MARKER), `${entries.length} files from ${coords}\n`);
   log(`extracted ${entries.length} files into ${outDir}`);
   return outDir;

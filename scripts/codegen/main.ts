@@ -1,18 +1,20 @@
 #!/usr/bin/env node
 // Codec generator: Kafka message definitions (JSON) -> protocol/generated/*.ts
 //
-//   node scripts/codegen/main.ts [--messages DIR] [--coordinator-records DIR] [--errors FILE] [--out DIR] [--kafka-version V]
+//   node scripts/codegen/main.ts [--messages DIR] [--metadata-records DIR] [--coordinator-records DIR] [--errors FILE] [--out DIR] [--kafka-version V]
 //
 // Defaults: messages fetched/extracted by scripts/fetch-kafka-messages.ts into .cache/kafka-messages/,
+// metadata records (kafka-metadata jar) into .cache/kafka-metadata-records/,
 // coordinator records from scripts/codegen/coordinator-records/ (committed), errors from
 // ../shared/kafka-protocol/errors.tsv (relative to the repo root), out protocol/generated.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KAFKA_MESSAGES_VERSION, fetchKafkaMessages } from '../fetch-kafka-messages.ts';
+import { KAFKA_MESSAGES_VERSION, fetchKafkaMessages, fetchKafkaMetadataRecords } from '../fetch-kafka-messages.ts';
 import { emitCoordinatorFiles, loadCoordinatorRecords } from './coordinator.ts';
 import { type GeneratedFile, emitAll } from './emit.ts';
+import { emitMetadataFiles, loadMetadataRecords } from './metadata.ts';
 import { loadModel } from './model.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,12 +23,13 @@ export const DEFAULT_OUT = path.join(REPO_ROOT, 'protocol', 'generated');
 export const DEFAULT_COORDINATOR_RECORDS = path.join(REPO_ROOT, 'scripts', 'codegen', 'coordinator-records');
 
 /** Generates every file in memory (sorted by path). */
-export function generate(opts: { messages: string; errors: string; coordinatorRecords?: string; kafkaVersion?: string }): GeneratedFile[] {
+export function generate(opts: { messages: string; metadataRecords: string; errors: string; coordinatorRecords?: string; kafkaVersion?: string }): GeneratedFile[] {
   const model = loadModel(opts.messages);
   const tsv = fs.readFileSync(opts.errors, 'utf8');
   const version = opts.kafkaVersion ?? KAFKA_MESSAGES_VERSION;
   const coordinator = emitCoordinatorFiles(loadCoordinatorRecords(opts.coordinatorRecords ?? DEFAULT_COORDINATOR_RECORDS), version);
-  const files = [...emitAll(model, tsv, version), ...coordinator];
+  const metadata = emitMetadataFiles(loadMetadataRecords(opts.metadataRecords), version);
+  const files = [...emitAll(model, tsv, version), ...coordinator, ...metadata];
   const seen = new Set<string>();
   for (const f of files) {
     if (seen.has(f.path)) throw new Error(`two generated files named ${f.path}`);
@@ -69,14 +72,15 @@ async function main(argv: string[]): Promise<void> {
     return v;
   };
   for (const a of argv) {
-    if (a.startsWith('--') && !['--messages', '--coordinator-records', '--errors', '--out', '--kafka-version'].includes(a)) throw new Error(`unknown option ${a}`);
+    if (a.startsWith('--') && !['--messages', '--metadata-records', '--coordinator-records', '--errors', '--out', '--kafka-version'].includes(a)) throw new Error(`unknown option ${a}`);
   }
   const kafkaVersion = opt('--kafka-version') ?? KAFKA_MESSAGES_VERSION;
   const messages = path.resolve(opt('--messages') ?? (await fetchKafkaMessages({ version: kafkaVersion })));
+  const metadataRecords = path.resolve(opt('--metadata-records') ?? (await fetchKafkaMetadataRecords({ version: kafkaVersion })));
   const errors = path.resolve(opt('--errors') ?? DEFAULT_ERRORS);
   const out = path.resolve(opt('--out') ?? DEFAULT_OUT);
   const coordinatorRecords = path.resolve(opt('--coordinator-records') ?? DEFAULT_COORDINATOR_RECORDS);
-  const files = generate({ messages, errors, coordinatorRecords, kafkaVersion });
+  const files = generate({ messages, metadataRecords, errors, coordinatorRecords, kafkaVersion });
   const n = writeFiles(files, out);
   process.stdout.write(`codegen: ${n} files from ${messages} into ${path.relative(process.cwd(), out) || '.'}\n`);
 }
