@@ -60,7 +60,7 @@ export async function runContainer(image: string, name: string, env: Record<stri
 }
 
 export async function removeContainer(name: string): Promise<void> {
-  await podman(['rm', '-f', '-t', '0', name], 30_000);
+  await podman(['rm', '-f', '-v', '-t', '0', name], 30_000); // -v: also its anonymous /var/lib/gregor volume
 }
 
 /** Resolves when a TCP connect to 127.0.0.1:port succeeds (deadline: timeoutMs). */
