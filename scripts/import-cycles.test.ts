@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SKIP = new Set(['node_modules', '.git', '.cache', 'data', 'bench']);
+const SKIP = new Set(['node_modules', '.git', '.cache', 'data', 'bench', 'dist']);
 
 function sources(dir: string, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
