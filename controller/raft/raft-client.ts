@@ -69,7 +69,7 @@ type State =
   | { kind: 'prospective'; epoch: number; votedId: number; leaderId: number; granted: Set<number>; rejected: Set<number>; electionDeadline: number }
   | { kind: 'candidate'; epoch: number; granted: Set<number>; rejected: Set<number>; electionDeadline: number; backoffUntil: number; retries: number }
   | { kind: 'leader'; epoch: number; epochStartOffset: number; replicas: Map<number, ReplicaProgress>; checkQuorumDeadline: number; fetchedSince: Set<number>; bqeResendAt: number; granted: number[] }
-  | { kind: 'follower'; epoch: number; leaderId: number; fetchDeadline: number; retryAt: number; inflight: number; flushing: boolean; snapshot: SnapshotFetch | null }
+  | { kind: 'follower'; epoch: number; leaderId: number; fetchDeadline: number; retryAt: number; inflight: number; flushing: boolean; snapshot: SnapshotFetch | null; fetchedOk: boolean }
   | { kind: 'resigned'; epoch: number; electionDeadline: number };
 
 interface SnapshotFetch { id: OffsetAndEpoch; chunks: Buffer[]; received: number; size: number }
@@ -384,7 +384,7 @@ export class RaftClient {
   #toFollower(epoch: number, leaderId: number, now: number, fetchNow = true): void {
     this.#leaveState();
     const votedId = epoch === this.#election.epoch ? this.#election.votedId : NO_LEADER;
-    this.#state = { kind: 'follower', epoch, leaderId, fetchDeadline: now + this.config.fetchTimeoutMs, retryAt: now, inflight: 0, flushing: false, snapshot: null };
+    this.#state = { kind: 'follower', epoch, leaderId, fetchDeadline: now + this.config.fetchTimeoutMs, retryAt: now, inflight: 0, flushing: false, snapshot: null, fetchedOk: false };
     this.#persist({ epoch, leaderId, votedId });
     this.#notifyLeader();
     if (fetchNow) this.#sendFetch(now);
@@ -713,8 +713,9 @@ export class RaftClient {
       case 'candidate':
         return preVote ? upToDate : candidate === this.nodeId;
       case 'follower':
-        // KIP-996: a follower that still hears from its leader rejects pre-votes; real votes of its epoch too.
-        return preVote && upToDate && now >= s.fetchDeadline;
+        // KIP-996: a follower that has heard from its leader (a successful fetch in this state) rejects pre-votes;
+        // real votes of its epoch too.
+        return preVote && upToDate && (!s.fetchedOk || now >= s.fetchDeadline);
       case 'leader':
       case 'resigned':
         return false;
@@ -803,10 +804,14 @@ export class RaftClient {
     const epochError = p.currentLeaderEpoch < s.epoch ? ErrorCode.FENCED_LEADER_EPOCH : p.currentLeaderEpoch > s.epoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : s.kind !== 'leader' ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.NONE;
     if (epochError !== ErrorCode.NONE || s.kind !== 'leader') return this.#fetchResponse(ErrorCode.NONE, (pd) => { pd.errorCode = epochError; });
     const fetchOffset = Number(p.fetchOffset);
-    const snap = this.#log.latestSnapshot();
-    if (fetchOffset < this.#log.startOffset()) {
-      if (snap === null) throw new RaftFatalError(`log starts at ${this.#log.startOffset()} without a snapshot`);
-      const id = snap;
+    const start = this.#log.startOffset();
+    const startEpoch = this.#log.epochAt(start);
+    // Kafka's ReplicatedLog.validateOffsetAndEpoch: with a snapshot at the log start, a fetch below it, at it with
+    // another epoch, or with an epoch older than it gets the latest snapshot (the epoch history before the log
+    // start is gone, so the divergence point cannot be computed).
+    if (start > 0 && (fetchOffset < start || (fetchOffset === start && p.lastFetchedEpoch !== startEpoch) || p.lastFetchedEpoch < startEpoch)) {
+      const id = this.#log.latestSnapshot();
+      if (id === null) throw new RaftFatalError(`log starts at ${start} without a snapshot`);
       this.#recordFetch(replicaId, -1, now, s);
       return this.#fetchResponse(ErrorCode.NONE, (pd) => { pd.snapshotId = makeSnapshotId({ endOffset: BigInt(id.offset), epoch: id.epoch }); });
     }
@@ -858,7 +863,7 @@ export class RaftClient {
     const l = this.leaderAndEpoch();
     const resp = (top: number, fill?: (pd: ReturnType<typeof makeFetchSnapshotResponsePartitionSnapshot>) => void): FetchSnapshotResponse => {
       if (top !== ErrorCode.NONE) return makeFetchSnapshotResponse({ errorCode: top });
-      const pd = makeFetchSnapshotResponsePartitionSnapshot({ index: 0, currentLeader: makeSnapLeader({ leaderId: l.leaderId, leaderEpoch: l.epoch }) });
+      const pd = makeFetchSnapshotResponsePartitionSnapshot({ index: 0, unalignedRecords: Buffer.alloc(0), currentLeader: makeSnapLeader({ leaderId: l.leaderId, leaderEpoch: l.epoch }) });
       fill?.(pd);
       return makeFetchSnapshotResponse({ topics: [makeFetchSnapshotResponseTopicSnapshot({ name: METADATA_TOPIC, partitions: [pd] })] });
     };
@@ -967,10 +972,11 @@ export class RaftClient {
       return;
     }
     st.fetchDeadline = now + this.config.fetchTimeoutMs;
+    st.fetchedOk = true;
     if (p.divergingEpoch.epoch >= 0) {
       const local = this.#log.endOffsetForEpoch(p.divergingEpoch.epoch);
       const to = Math.min(local.offset, Number(p.divergingEpoch.endOffset));
-      if (to < this.#hw) throw new RaftFatalError(`node ${this.nodeId}: leader ${from} asks to truncate to ${to}, below the high watermark ${this.#hw}`);
+      if (to < this.#hw) throw new RaftFatalError(`node ${this.nodeId}: leader ${from} asks to truncate to ${to} (diverging ${p.divergingEpoch.epoch}/${p.divergingEpoch.endOffset}, local ${local.epoch}/${local.offset}, start ${this.#log.startOffset()}, end ${this.#log.endOffset()}, last epoch ${this.#log.lastFetchedEpoch()}), below the high watermark ${this.#hw}`);
       if (to < this.#log.startOffset()) throw new RaftFatalError(`node ${this.nodeId}: truncation to ${to} below the log start ${this.#log.startOffset()}`);
       this.#log.truncateTo(to);
       this.#sendFetch(now);
@@ -1039,6 +1045,7 @@ export class RaftClient {
       return;
     }
     st.fetchDeadline = now + this.config.fetchTimeoutMs;
+    st.fetchedOk = true;
     const chunk = p.unalignedRecords ?? Buffer.alloc(0);
     if (Number(p.snapshotId.endOffset) !== snap.id.offset || p.snapshotId.epoch !== snap.id.epoch || Number(p.position) !== snap.received || chunk.length === 0) {
       st.snapshot = null;
