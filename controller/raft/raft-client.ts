@@ -407,7 +407,9 @@ export class RaftClient {
     if (epoch > s.epoch) {
       if (leaderId !== NO_LEADER && leaderId !== this.nodeId) this.#toFollower(epoch, leaderId, now);
       else this.#toUnattached(epoch, NO_LEADER, now);
-    } else if (epoch === s.epoch && leaderId !== NO_LEADER && leaderId !== this.nodeId && s.kind !== 'follower' && s.kind !== 'leader' && s.kind !== 'resigned') {
+    } else if (epoch === s.epoch && leaderId !== NO_LEADER && leaderId !== this.nodeId && (s.kind === 'unattached' || s.kind === 'candidate' || (s.kind === 'prospective' && s.leaderId === NO_LEADER))) {
+      // Only a node that knows no leader of its epoch adopts one (Kafka: !quorum.hasLeader()); a prospective node
+      // that left a leader it lost keeps its pre-vote going.
       this.#toFollower(epoch, leaderId, now);
     }
   }
@@ -601,6 +603,12 @@ export class RaftClient {
   #sendFetch(now: number): void {
     const s = this.#state;
     if (s.kind !== 'follower') return;
+    if (this.#log.flushedOffset() < this.#log.endOffset()) {
+      // The fetch offset tells the leader the log is durable up to it: flush first (e.g. batches appended under
+      // the previous leader whose flush has not completed).
+      this.#flushThenFetch(s);
+      return;
+    }
     if (s.inflight !== 0) this.#inflight.delete(s.inflight);
     s.retryAt = now + this.config.requestTimeoutMs;
     if (s.snapshot !== null) {
@@ -991,10 +999,12 @@ export class RaftClient {
     if (recs.length > 0) {
       const batches = splitBatches(recs, (b) => validateBatch(b) === null);
       let expect = this.#log.endOffset();
+      let epoch = this.#log.lastFetchedEpoch();
       const contiguous = batches !== null && batches.every((b) => {
         const v = new RecordBatchView(b);
-        const ok = v.baseOffset === expect && v.partitionLeaderEpoch <= st.epoch;
+        const ok = v.baseOffset === expect && v.partitionLeaderEpoch <= st.epoch && v.partitionLeaderEpoch >= epoch;
         expect = v.lastOffset + 1;
+        epoch = v.partitionLeaderEpoch;
         return ok;
       });
       if (batches === null || !contiguous) {
@@ -1011,14 +1021,15 @@ export class RaftClient {
       return;
     }
     // Fetch again only once what was appended is durable: the fetch offset tells the leader it is.
+    this.#flushThenFetch(st);
+  }
+
+  #flushThenFetch(st: Extract<State, { kind: 'follower' }>): void {
+    if (st.flushing) return;
     st.flushing = true;
-    const epoch = st.epoch;
     this.#log.flush(() => {
-      if (this.#closed) return;
-      const cur = this.#state;
-      if (cur.kind !== 'follower' || cur.epoch !== epoch) return;
-      if (this.#log.flushedOffset() < this.#log.endOffset()) return; // a later flush covers the rest
-      cur.flushing = false;
+      if (this.#closed || this.#state !== st) return;
+      st.flushing = false;
       this.#sendFetch(this.#clock.now());
       this.#schedule();
     });

@@ -171,6 +171,7 @@ export class Sim {
   acked = new Map<number, string>();
   #leaders = new Map<number, number>();
   #maxLeaderHw = -1;
+  #maxLeaderHwEpoch = -1;
   #proposals = 0;
   stats = { elections: 0, crashes: 0, snapshots: 0, snapshotInstalls: 0 };
 
@@ -319,9 +320,13 @@ export class Sim {
     }
     if (top !== null) {
       const lhw = top.client!.leaderHighWatermark();
-      if (lhw >= 0) {
-        if (lhw < this.#maxLeaderHw) this.fail(`leader ${top.id} (epoch ${top.client!.epoch}) high watermark ${lhw} below an earlier leader's ${this.#maxLeaderHw}`);
+      // Kafka's MonotonicHighWatermark, on the newest leader: a stale leader of an older epoch (partitioned, not yet
+      // resigned by check-quorum) may still report its old HW.
+      const e = top.client!.epoch;
+      if (lhw >= 0 && e >= this.#maxLeaderHwEpoch) {
+        if (lhw < this.#maxLeaderHw) this.fail(`leader ${top.id} (epoch ${e}) high watermark ${lhw} below ${this.#maxLeaderHw}, seen in epoch ${this.#maxLeaderHwEpoch}`);
         this.#maxLeaderHw = lhw;
+        this.#maxLeaderHwEpoch = e;
       }
     }
   }
@@ -330,7 +335,9 @@ export class Sim {
   checkPrefix(): void {
     let leader: SimNode | null = null;
     for (const n of this.nodes) if (n.up && n.client?.isLeader() && (leader === null || n.client.epoch > leader.client!.epoch)) leader = n;
-    if (leader === null) return;
+    // Only the leader of the newest elected epoch must hold every committed batch: a stale leader of an older
+    // epoch (partitioned, not yet resigned) may miss batches committed since.
+    if (leader === null || leader.client!.epoch < Math.max(...this.#leaders.keys())) return;
     const lb = new Map<number, Buffer>();
     for (const b of leader.log.batches()) lb.set(b.base, b.buf);
     for (const n of this.nodes) {
@@ -407,9 +414,21 @@ export class Sim {
     this.stats.snapshots++;
   }
 
-  /** Runs events until `until` returns true or sim time passes `deadline`; returns whether `until` held. */
-  runUntil(until: () => boolean, deadline: number, maxEvents = Infinity, chaosEveryMs = 0): boolean {
-    let nextChaos = chaosEveryMs > 0 ? this.time + chaosEveryMs : Infinity;
+  #chaosOn = false;
+
+  /** Starts a random fault every ~`everyMs` of simulated time (a self-rescheduling event). */
+  startChaos(everyMs: number): void {
+    this.#chaosOn = true;
+    const tick = (): void => {
+      if (!this.#chaosOn) return;
+      this.chaos();
+      this.schedule(1 + this.int(2 * everyMs), tick);
+    };
+    this.schedule(everyMs, tick);
+  }
+
+  /** Runs events until `until` returns true, sim time passes `deadline` or `maxEvents` ran; returns whether `until` held. */
+  runUntil(until: () => boolean, deadline: number, maxEvents = Infinity): boolean {
     let n = 0;
     for (;;) {
       if (until()) return true;
@@ -417,14 +436,6 @@ export class Sim {
       const e = this.#queue.pop();
       if (e === undefined || e.at > deadline) return false;
       if (e.cancelled) continue;
-      if (e.at >= nextChaos) {
-        this.time = nextChaos;
-        this.chaos();
-        this.checkInvariants();
-        nextChaos += chaosEveryMs;
-        this.#queue.push(e);
-        continue;
-      }
       this.time = e.at;
       this.events++;
       n++;
@@ -435,6 +446,7 @@ export class Sim {
   }
 
   heal(): void {
+    this.#chaosOn = false;
     this.cut.clear();
     this.loss = 0;
     this.dup = 0;
@@ -456,8 +468,11 @@ function corruptPayload(m: RaftMessage, rng: () => number): void {
   if (m.api === 'Fetch') {
     const p = m.body.responses[0]?.partitions[0];
     if (p?.records && p.records.length > 61) {
+      // Bytes the CRC covers (attributes to the end of the first batch): baseOffset, length and leader epoch are
+      // outside it in Kafka's format too (TCP's checksum guards them on a real network).
       const b = Buffer.from(p.records);
-      b[61 + Math.floor(rng() * (b.length - 61))]! ^= 0xff;
+      const size = Math.min(b.length, 12 + b.readInt32BE(8));
+      b[21 + Math.floor(rng() * (size - 21))]! ^= 0xff;
       p.records = b;
     }
   } else if (m.api === 'FetchSnapshot') {
@@ -474,7 +489,8 @@ function corruptPayload(m: RaftMessage, rng: () => number): void {
 export function runSeed(opts: SimOptions): SimResult {
   const sim = new Sim(opts);
   // Chaos phase: events interleaved with a random fault every ~100 ms of simulated time.
-  sim.runUntil(() => false, Infinity, opts.steps, 100);
+  sim.startChaos(100);
+  sim.runUntil(() => false, Infinity, opts.steps);
   sim.checkPrefix();
   // Heal, then: a leader is elected, a fresh proposal commits, every node has applied it, and every proposal
   // acknowledged as committed is in every node's state machine.
