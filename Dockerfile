@@ -27,4 +27,5 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["node
 # Exec form, no shell: node is PID 1 and gets docker stop's SIGTERM itself. PID 1 has no default signal actions,
 # so the CLI installs its own SIGTERM/SIGINT handlers before the broker starts (clean stop; a second signal exits).
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "broker/bin/gregor.js", "--data-dir", "/var/lib/gregor"]
+# --default, not --data-dir: KAFKA_LOG_DIRS / KAFKA_CFG_LOG_DIRS / a properties file given by the user win over it.
+ENTRYPOINT ["node", "broker/bin/gregor.js", "--default", "log.dirs=/var/lib/gregor"]

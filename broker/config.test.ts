@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
-import { brokerConfigDefs, buildBrokerConfig, configFromEnv, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
+import { brokerConfigDefs, buildBrokerConfig, configFromEnv, ineffectiveSettings, parseListeners, parseProperties, readEnvironment } from './config.ts';
 import { TOPIC_CONFIGS } from './configs/topic-configs.ts';
 
 t.test('defaults are Kafka\'s', async (t) => {
@@ -120,4 +120,115 @@ t.test('single-node checks: process.roles, controller.quorum.voters, log.dirs, g
   t.throws(() => build({ 'log.dirs': '/a,/b' }), { message: /log\.dirs/ });
   t.throws(() => build({ 'group.consumer.session.timeout.ms': '1000' }), { message: /group\.consumer\.session\.timeout\.ms must be between/ });
   t.throws(() => build({ 'group.consumer.heartbeat.interval.ms': '50000', 'group.consumer.max.heartbeat.interval.ms': '60000', 'group.consumer.session.timeout.ms': '50000' }), { message: /less than/ });
+});
+
+// ---- compose dialects: the environment as Kafka's Docker images read it ---------------------------------
+
+const fromEnv = (env: Record<string, string>, more: { defaults?: Record<string, string>; file?: Record<string, string> } = {}) => {
+  const e = readEnvironment(env);
+  return buildBrokerConfig({
+    defaults: more.defaults && new Map(Object.entries(more.defaults)), file: more.file && new Map(Object.entries(more.file)),
+    env: e.configs, envOrigins: e.origins,
+  });
+};
+
+t.test("cp-kafka's classic two-listener file: listeners derived from the advertised ones", async (t) => {
+  const c = fromEnv({
+    KAFKA_BROKER_ID: '1',
+    KAFKA_ZOOKEEPER_CONNECT: 'zookeeper:2181',
+    KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092',
+    KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT',
+    KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
+    KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+    KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+    KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+    KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+    KAFKA_JMX_PORT: '9101',
+  });
+  t.same(c.list('listeners'), ['PLAINTEXT://:29092', 'PLAINTEXT_HOST://:9092']);
+  t.equal(c.notes.length, 1);
+  t.match(c.notes[0], /derived listeners=PLAINTEXT:\/\/:29092,PLAINTEXT_HOST:\/\/:9092 from advertised\.listeners/);
+  // Set explicitly, listeners are left alone (and then must contain every advertised name).
+  const explicit = fromEnv({ KAFKA_LISTENERS: 'PLAINTEXT://:9092', KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://kafka:9092' });
+  t.same(explicit.list('listeners'), ['PLAINTEXT://:9092']);
+  t.same(explicit.notes, []);
+});
+
+t.test('listener checks: advertised names bound, names in the protocol map, distinct ports', async (t) => {
+  t.throws(() => fromEnv({ KAFKA_LISTENERS: 'PLAINTEXT://:9092', KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092', KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT' }),
+    { name: 'ConfigError', message: /advertised\.listeners: PLAINTEXT_HOST is not one of the listeners \(PLAINTEXT\)/ });
+  t.throws(() => fromEnv({ KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092' }),
+    { name: 'ConfigError', message: /listener PLAINTEXT_HOST has no security protocol: add PLAINTEXT_HOST:PLAINTEXT to listener\.security\.protocol\.map/ });
+  t.throws(() => fromEnv({ KAFKA_LISTENERS: 'A://:9092,B://:9092', KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'A:PLAINTEXT,B:PLAINTEXT' }), { message: /A and B both use port 9092/ });
+  t.throws(() => fromEnv({ KAFKA_LISTENERS: 'SSL://:9093' }), { message: /listener SSL: security protocol SSL is not supported/ });
+  t.throws(() => fromEnv({ KAFKA_LISTENERS: 'X://:9093', KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'X:SASL_PLAINTEXT' }), { message: /security protocol SASL_PLAINTEXT is not supported/ });
+  // apache/kafka's KRaft file: a CONTROLLER listener, mapped explicitly or (map unset) as PLAINTEXT, as Kafka does.
+  t.doesNotThrow(() => fromEnv({
+    KAFKA_NODE_ID: '1', KAFKA_PROCESS_ROLES: 'broker,controller', KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+    KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093', KAFKA_ADVERTISED_LISTENERS: 'PLAINTEXT://localhost:9092',
+    KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER', KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+  }));
+  t.doesNotThrow(() => fromEnv({ KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093', KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER' }));
+  t.throws(() => fromEnv({ KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093', KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT', KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER' }),
+    { message: /listener CONTROLLER has no security protocol/ });
+});
+
+t.test('unknown KAFKA_* variables are refused naming them; JVM, ZooKeeper and image-script ones are listed as ignored', async (t) => {
+  t.throws(() => readEnvironment({ KAFKA_NUM_PARTITONS: '3' }), { name: 'ConfigError', message: /unknown config "num\.partitons" \(from environment variable KAFKA_NUM_PARTITONS\)/ });
+  t.throws(() => readEnvironment({ KAFKA_CFG_NUM_PARTITONS: '3' }), { message: /KAFKA_CFG_NUM_PARTITONS/ });
+  t.throws(() => readEnvironment({ KAFKA_ADVERTISED_HOST_NAME: 'localhost' }), { message: /advertised\.host\.name.*removed in Kafka 3\.0: use KAFKA_ADVERTISED_LISTENERS/ });
+  t.throws(() => readEnvironment({ KAFKA_PORT: '9092' }), { message: /"port".*use KAFKA_LISTENERS/ });
+  const e = readEnvironment({
+    KAFKA_HEAP_OPTS: '-Xmx1G', KAFKA_JVM_PERFORMANCE_OPTS: '-XX:+UseG1GC', KAFKA_OPTS: '-Dx', KAFKA_JMX_PORT: '9101', KAFKA_JMX_HOSTNAME: 'localhost',
+    KAFKA_LOG4J_LOGGERS: 'kafka=WARN', KAFKA_LOG4J_ROOT_LOGLEVEL: 'WARN', KAFKA_ZOOKEEPER_CONNECT: 'zk:2181', KAFKA_CFG_ZOOKEEPER_CONNECT: 'zk:2181',
+    KAFKA_HOME: '/opt/kafka', KAFKA_VERSION: '3.7.0', KAFKA_ENABLE_KRAFT: 'yes', KAFKA_CLIENT_USERS: 'u', KAFKA_CLIENT_PASSWORDS_FILE: '/run/secrets/p',
+    KAFKA_CONFLUENT_SUPPORT_METRICS_ENABLE: 'false', KAFKA_PORT_9092_TCP: 'tcp://10.0.0.7:9092', KAFKA_SERVICE_HOST: '10.0.0.7',
+    KAFKA_NUM_PARTITIONS: '3', ALLOW_PLAINTEXT_LISTENER: 'yes', PATH: '/usr/bin', HOSTNAME: 'x', CI: 'true',
+  });
+  t.same([...e.configs], [['num.partitions', '3']], 'only the broker config is taken; variables without the prefixes are never looked at');
+  t.same(e.ignored.map((i) => i.name).sort(), [
+    'KAFKA_CFG_ZOOKEEPER_CONNECT', 'KAFKA_CLIENT_PASSWORDS_FILE', 'KAFKA_CLIENT_USERS', 'KAFKA_CONFLUENT_SUPPORT_METRICS_ENABLE', 'KAFKA_ENABLE_KRAFT',
+    'KAFKA_HEAP_OPTS', 'KAFKA_HOME', 'KAFKA_JMX_HOSTNAME', 'KAFKA_JMX_PORT', 'KAFKA_JVM_PERFORMANCE_OPTS', 'KAFKA_LOG4J_LOGGERS', 'KAFKA_OPTS',
+    'KAFKA_PORT_9092_TCP', 'KAFKA_SERVICE_HOST', 'KAFKA_VERSION', 'KAFKA_ZOOKEEPER_CONNECT',
+  ], 'KAFKA_LOG4J_ROOT_LOGLEVEL is not listed: the CLI reads it as the log level');
+  t.match(e.ignored.find((i) => i.name === 'KAFKA_HEAP_OPTS')!.why, /JVM/);
+  // A Kubernetes service named kafka sets KAFKA_PORT=tcp://…: a link, not the old port config.
+  t.same(readEnvironment({ KAFKA_PORT: 'tcp://10.0.0.7:9092' }).ignored.map((i) => i.name), ['KAFKA_PORT']);
+  t.same(readEnvironment({ GREGOR_CACHE_DIR: '/x', GREGOR_LOG_LEVEL: 'warn' }).unknownGregor, ['GREGOR_CACHE_DIR']);
+});
+
+t.test('two spellings of one config: equal is fine, different is refused naming both', async (t) => {
+  t.equal(fromEnv({ KAFKA_NUM_PARTITIONS: '3', KAFKA_CFG_NUM_PARTITIONS: '3' }).int('num.partitions'), 3);
+  t.throws(() => readEnvironment({ KAFKA_NUM_PARTITIONS: '3', KAFKA_CFG_NUM_PARTITIONS: '4' }), { message: /KAFKA_CFG_NUM_PARTITIONS="4" and KAFKA_NUM_PARTITIONS="3" both set num\.partitions|KAFKA_NUM_PARTITIONS="3" and KAFKA_CFG_NUM_PARTITIONS="4"/ });
+  t.throws(() => readEnvironment({ CLUSTER_ID: 'MkU3OEVBNTcwNTJENDM2Qk', KAFKA_KRAFT_CLUSTER_ID: 'abcdefghijklmnopqrstuv' }), { message: /both set cluster\.id/ });
+});
+
+t.test('CLUSTER_ID (apache/kafka, cp-kafka), KAFKA_KRAFT_CLUSTER_ID (bitnami) set the cluster id; a malformed one is refused', async (t) => {
+  t.equal(fromEnv({ CLUSTER_ID: 'MkU3OEVBNTcwNTJENDM2Qk' }).get('cluster.id'), 'MkU3OEVBNTcwNTJENDM2Qk');
+  t.equal(fromEnv({ KAFKA_KRAFT_CLUSTER_ID: 'abcdefghijklmnopqrstuv' }).get('cluster.id'), 'abcdefghijklmnopqrstuv');
+  t.throws(() => fromEnv({ CLUSTER_ID: 'my-cluster' }), { name: 'ConfigError', message: /^CLUSTER_ID: cluster id "my-cluster" is not a UUID in base64url/ });
+  t.throws(() => buildBrokerConfig({ overrides: new Map([['cluster.id', 'x']]) }), { message: /--override cluster\.id: cluster id "x"/ });
+});
+
+t.test('precedence with --default: defaults < file < env < overrides; KAFKA_LOG_DIRS / KAFKA_CFG_LOG_DIRS win over the image default', async (t) => {
+  const image = { 'log.dirs': '/var/lib/gregor' };
+  t.same(fromEnv({}, { defaults: image }).list('log.dirs'), ['/var/lib/gregor']);
+  t.same(fromEnv({ KAFKA_LOG_DIRS: '/data' }, { defaults: image }).list('log.dirs'), ['/data']);
+  t.same(fromEnv({ KAFKA_CFG_LOG_DIRS: '/bitnami/kafka/data' }, { defaults: image }).list('log.dirs'), ['/bitnami/kafka/data']);
+  t.same(fromEnv({}, { defaults: image, file: { 'log.dir': '/f' } }).list('log.dirs'), ['/f']);
+  t.throws(() => buildBrokerConfig({ defaults: new Map([['nope', '1']]) }), { message: /unknown config "nope"/ });
+});
+
+t.test('unsupported and invalid values from the environment name the variable', async (t) => {
+  t.throws(() => fromEnv({ KAFKA_NUM_PARTITIONS: 'three' }), { message: /num\.partitions: expected an integer.*\(from environment variable KAFKA_NUM_PARTITIONS\)/ });
+  t.throws(() => fromEnv({ KAFKA_CFG_SSL_KEYSTORE_LOCATION: '/x.jks' }), { message: /ssl\.keystore\.location.*\(from environment variable KAFKA_CFG_SSL_KEYSTORE_LOCATION\)/ });
+});
+
+t.test('gregor settings: GREGOR_<NAME> and the create-topics variables', async (t) => {
+  const e = readEnvironment({ GREGOR_CREATE_TOPICS: 'a:1:1', KAFKA_CREATE_TOPICS: 'b:2:1:compact' });
+  t.equal(e.configs.get('gregor.create.topics'), 'a:1:1,b:2:1:compact');
+  t.equal(fromEnv({ KAFKA_CREATE_TOPICS: 'x:3:1' }).get('gregor.create.topics'), 'x:3:1');
+  t.equal(buildBrokerConfig({ overrides: new Map([['gregor.create.topics', 'y']]) }).get('gregor.create.topics'), 'y');
+  t.equal(buildBrokerConfig().get('gregor.create.topics'), '');
+  t.throws(() => readEnvironment({ KAFKA_GREGOR_CREATE_TOPICS: 'y' }), { message: /unknown config "gregor\.create\.topics" \(from environment variable KAFKA_GREGOR_CREATE_TOPICS\)/ });
 });

@@ -3,6 +3,7 @@
 // Unknown names in a file or override are rejected at start (Kafka warns; we refuse so typos surface).
 
 import { BROKER_CONFIGS, type Support } from './configs/broker-configs.ts';
+import { ignoredEnvReason, REMOVED_CONFIG_HINTS } from './configs/env-vars.ts';
 
 import type { ConfigType } from './configs/broker-configs.ts';
 export type { ConfigType };
@@ -38,7 +39,9 @@ export class ConfigError extends Error {
 
 export class BrokerConfig {
   readonly #values: Map<string, string>;
-  constructor(values: Map<string, string>) { this.#values = values; }
+  /** What was derived while building (e.g. listeners from advertised.listeners): logged at start. */
+  readonly notes: readonly string[];
+  constructor(values: Map<string, string>, notes: readonly string[] = []) { this.#values = values; this.notes = notes; }
 
   /** The effective value as a string, or null when unset and without default. */
   get(name: string): string | null {
@@ -101,45 +104,144 @@ export function parseProperties(text: string): Map<string, string> {
 }
 
 /**
- * Maps environment variables to config names the way Kafka's Docker images do: strip `KAFKA_CFG_` or
- * `KAFKA_`, lower-case, `___` → `-`, `__` → `_`, `_` → `.`. Only names that are known configs are taken,
- * so unrelated variables (KAFKA_HEAP_OPTS, …) are ignored.
+ * gregor's own settings, under the `gregor.` prefix (environment: GREGOR_<NAME>, `_` → `.`). Not Kafka
+ * configs: accepted in server.properties / --override / the environment, never listed by DescribeConfigs.
  */
-export function configFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(env)) {
+export const gregorConfigDefs: readonly ConfigDef[] = [
+  // Topics created at start (startup-topics.ts): `name[:partitions[:replicas[:config...]]]`, comma separated.
+  { name: 'gregor.create.topics', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
+];
+for (const d of gregorConfigDefs) defsByName.set(d.name, d);
+
+/** Where an environment variable's config came from, for messages naming it. */
+export type EnvOrigins = Map<string, string>;
+
+export interface EnvironmentConfig {
+  /** Config name → value. */
+  configs: Map<string, string>;
+  /** Config name → the variable(s) that set it (for messages). */
+  origins: EnvOrigins;
+  /** KAFKA_* variables deliberately ignored, with why (logged at start; values never shown). */
+  ignored: { name: string; why: string }[];
+  /** GREGOR_* variables that are no gregor setting (warned about: a typo would otherwise go unnoticed). */
+  unknownGregor: string[];
+}
+
+/** `KAFKA_AUTO_CREATE_TOPICS_ENABLE` → `auto.create.topics.enable` (the images' rule: `___` → `-`, `__` → `_`, `_` → `.`). */
+function envToConfigName(rest: string): string {
+  return rest.toLowerCase().replace(/___/g, '-').replace(/__/g, '\u0000').replace(/_/g, '.').replace(/\u0000/g, '_');
+}
+
+/** Environment variables that are no config keys but read by the CLI (bin/gregor.ts logSettings). */
+const GREGOR_CLI_ENV = new Set(['GREGOR_LOG_LEVEL', 'GREGOR_LOG_FORMAT']);
+const KAFKA_CLI_ENV = new Set(['KAFKA_LOG4J_ROOT_LOGLEVEL']);
+
+/**
+ * Reads broker configs from the environment the way Kafka's Docker images do: `KAFKA_<NAME>` (apache/kafka,
+ * cp-kafka) and `KAFKA_CFG_<NAME>` (bitnami) name a broker config; `CLUSTER_ID` (apache/kafka, cp-kafka) and
+ * `KAFKA_KRAFT_CLUSTER_ID` (bitnami) the cluster id; `KAFKA_CREATE_TOPICS` (wurstmeister) and
+ * `GREGOR_CREATE_TOPICS` topics to create at start; `GREGOR_<NAME>` gregor's own settings. A KAFKA_* variable
+ * that is neither a config nor one the images use for their JVM, ZooKeeper or scripts (configs/env-vars.ts)
+ * is refused with a ConfigError naming it; two spellings of one config that disagree are refused too.
+ * Variables without these prefixes are never looked at: whatever the CI or shell has set cannot break a start.
+ */
+export function readEnvironment(env: NodeJS.ProcessEnv): EnvironmentConfig {
+  const configs = new Map<string, string>();
+  const origins: EnvOrigins = new Map();
+  const ignored: { name: string; why: string }[] = [];
+  const unknownGregor: string[] = [];
+  const topicLists: string[] = [];
+  const set = (name: string, value: string, from: string) => {
+    const prev = configs.get(name);
+    if (prev !== undefined && prev !== value) {
+      throw new ConfigError(`${origins.get(name)}=${JSON.stringify(prev)} and ${from}=${JSON.stringify(value)} both set ${name}; remove one`);
+    }
+    configs.set(name, value);
+    origins.set(name, origins.has(name) ? `${origins.get(name)} and ${from}` : from);
+  };
+  for (const k of Object.keys(env).sort()) {
+    const v = env[k];
     if (v === undefined) continue;
-    const m = /^KAFKA_(?:CFG_)?(.+)$/.exec(k);
-    if (!m) continue;
-    const name = m[1].toLowerCase().replace(/___/g, '-').replace(/__/g, '\u0000').replace(/_/g, '.').replace(/\u0000/g, '_');
-    if (defsByName.has(name)) out.set(name, v);
+    if (k === 'CLUSTER_ID' || k === 'KAFKA_KRAFT_CLUSTER_ID') { set('cluster.id', v, k); continue; }
+    if (k === 'KAFKA_CREATE_TOPICS' || k === 'GREGOR_CREATE_TOPICS') { if (v.trim() !== '') topicLists.push(v); continue; }
+    if (k.startsWith('GREGOR_')) {
+      const name = `gregor.${envToConfigName(k.slice('GREGOR_'.length))}`;
+      if (defsByName.has(name)) set(name, v, k);
+      else if (!GREGOR_CLI_ENV.has(k)) unknownGregor.push(k);
+      continue;
+    }
+    const m = /^KAFKA_(CFG_)?(.+)$/.exec(k);
+    if (!m || KAFKA_CLI_ENV.has(k)) continue;
+    const name = envToConfigName(m[2]);
+    if (defsByName.has(name) && !name.startsWith('gregor.')) { set(defsByName.get(name)!.name, v, k); continue; }
+    const why = ignoredEnvReason(k, v);
+    if (why) { ignored.push({ name: k, why }); continue; }
+    const hint = REMOVED_CONFIG_HINTS.get(name);
+    throw new ConfigError(`unknown config "${name}" (from environment variable ${k})${hint ? `: ${hint}` : ''}; Kafka's Docker images turn KAFKA_<NAME> into a broker config, and gregor knows no config by that name`);
   }
-  return out;
+  if (topicLists.length > 0) {
+    configs.set('gregor.create.topics', topicLists.join(','));
+    origins.set('gregor.create.topics', ['GREGOR_CREATE_TOPICS', 'KAFKA_CREATE_TOPICS'].filter((n) => env[n]?.trim()).join(' and '));
+  }
+  return { configs, origins, ignored, unknownGregor };
+}
+
+/** The configs `readEnvironment` finds (throws ConfigError for an unknown KAFKA_* name). */
+export function configFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
+  return readEnvironment(env).configs;
 }
 
 export interface ConfigSources {
+  /** Lowest precedence: defaults an image or launcher sets (the CLI's --default), below the file. */
+  defaults?: Map<string, string>;
   file?: Map<string, string>;
   env?: Map<string, string>;
+  /** Which environment variable set each `env` entry (readEnvironment's origins), for messages. */
+  envOrigins?: EnvOrigins;
   overrides?: Map<string, string>;
 }
 
 export function buildBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
   const values = new Map<string, string>();
-  for (const src of [sources.file, sources.env, sources.overrides]) {
+  for (const src of [sources.defaults, sources.file, sources.env, sources.overrides]) {
     if (!src) continue;
     for (const [name, raw] of src) {
-      const def = defsByName.get(name);
-      if (!def) throw new ConfigError(`unknown config "${name}"`);
-      const value = validate(def, raw);
-      if (def.support?.kind === 'unsupported' && !isDefault(def, value)) {
-        throw new ConfigError(`gregor does not implement ${name} (${def.support.why}); remove it or set it to its default${def.default === null ? '' : ` ${JSON.stringify(def.default)}`}`);
+      try {
+        const def = defsByName.get(name);
+        if (!def) throw new ConfigError(`unknown config "${name}"`);
+        const value = validate(def, raw);
+        if (def.support?.kind === 'unsupported' && !isDefault(def, value)) {
+          throw new ConfigError(`gregor does not implement ${name} (${def.support.why}); remove it or set it to its default${def.default === null ? '' : ` ${JSON.stringify(def.default)}`}`);
+        }
+        values.set(def.name, value);
+      } catch (err) {
+        const from = src === sources.env ? sources.envOrigins?.get(name) : undefined;
+        if (err instanceof ConfigError && from) throw new ConfigError(`${err.message} (from environment variable ${from})`);
+        throw err;
       }
-      values.set(def.name, value);
     }
   }
-  const config = new BrokerConfig(values);
+  const notes: string[] = [];
+  deriveListeners(values, notes);
+  const config = new BrokerConfig(values, notes);
   checkSingleNode(config);
+  checkListeners(config);
+  checkClusterId(config, sources);
   return config;
+}
+
+/**
+ * cp-kafka's rule (its image's `configure` script): with advertised.listeners set and listeners not, each
+ * advertised listener is bound on every interface at its port, so the classic two-listener compose file
+ * (PLAINTEXT://kafka:29092,PLAINTEXT_HOST://localhost:9092) serves both. cp-kafka writes 0.0.0.0; gregor binds
+ * the wildcard, which is 0.0.0.0 and also IPv6.
+ */
+function deriveListeners(values: Map<string, string>, notes: string[]): void {
+  const advertised = values.get('advertised.listeners');
+  if (values.has('listeners') || advertised === undefined || advertised.trim() === '') return;
+  const derived = parseListeners(advertised.split(',').map((s) => s.trim()).filter(Boolean)).map((l) => `${l.name}://:${l.port}`).join(',');
+  values.set('listeners', derived);
+  notes.push(`listeners not set: derived listeners=${derived} from advertised.listeners=${advertised} (every interface, as cp-kafka's image does)`);
 }
 
 /** Whether `value` equals the config's default (null default: only the empty value). */
@@ -184,6 +286,65 @@ function checkSingleNode(config: BrokerConfig): void {
   }
   if (config.int('group.consumer.heartbeat.interval.ms') >= config.int('group.consumer.session.timeout.ms')) {
     throw new ConfigError('group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms');
+  }
+}
+
+/** Where a config's effective value was set, for messages: "--override", "KAFKA_X", "the properties file". */
+function sourceOf(name: string, sources: ConfigSources): string {
+  if (sources.overrides?.has(name)) return `--override ${name}`;
+  if (sources.env?.has(name)) return sources.envOrigins?.get(name) ?? `the environment (${name})`;
+  if (sources.file?.has(name)) return `${name} in the properties file`;
+  return name;
+}
+
+/** Kafka's storage tool takes a cluster id only as a UUID in base64url (22 characters). */
+function checkClusterId(config: BrokerConfig, sources: ConfigSources): void {
+  const id = config.get('cluster.id');
+  if (id === null || /^[A-Za-z0-9_-]{22}$/.test(id)) return;
+  throw new ConfigError(`${sourceOf('cluster.id', sources)}: cluster id "${id}" is not a UUID in base64url (22 characters of A-Z a-z 0-9 _ -, e.g. from \`kafka-storage random-uuid\`); Kafka refuses it too`);
+}
+
+const KAFKA_PROTOCOLS = new Set(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']);
+
+/**
+ * Kafka's listener checks (KafkaConfig): names and ports unique, each listener's name mapped to a security
+ * protocol, each advertised listener one that is bound. gregor serves PLAINTEXT only.
+ */
+function checkListeners(config: BrokerConfig): void {
+  const listeners = parseListeners(config.list('listeners'));
+  if (listeners.length === 0) throw new ConfigError('listeners is empty');
+  const advertised = parseListeners(config.list('advertised.listeners'));
+  const map = new Map<string, string>();
+  for (const e of config.list('listener.security.protocol.map')) {
+    const m = /^([^:]+):([^:]+)$/.exec(e);
+    if (!m) throw new ConfigError(`listener.security.protocol.map: malformed entry "${e}" (expected NAME:PROTOCOL)`);
+    map.set(m[1].trim().toUpperCase(), m[2].trim().toUpperCase());
+  }
+  if (!config.isSet('listener.security.protocol.map')) {
+    // Kafka's default maps each protocol's own name; controller listeners not in it count as PLAINTEXT.
+    for (const p of KAFKA_PROTOCOLS) if (!map.has(p)) map.set(p, p);
+    for (const c of config.list('controller.listener.names')) if (!map.has(c.toUpperCase())) map.set(c.toUpperCase(), 'PLAINTEXT');
+  }
+  const seen = new Map<string, ListenerSpec>();
+  for (const l of listeners) {
+    if (seen.has(l.name)) throw new ConfigError(`listeners: listener name ${l.name} appears twice (${config.get('listeners')})`);
+    const samePort = l.port === 0 ? undefined : [...seen.values()].find((o) => o.port === l.port);
+    if (samePort) throw new ConfigError(`listeners: ${samePort.name} and ${l.name} both use port ${l.port}; each listener needs its own port (${config.get('listeners')})`);
+    seen.set(l.name, l);
+    const proto = map.get(l.name);
+    if (proto === undefined) {
+      throw new ConfigError(`listener ${l.name} has no security protocol: add ${l.name}:PLAINTEXT to listener.security.protocol.map (now "${config.get('listener.security.protocol.map')}"); Kafka refuses this too`);
+    }
+    if (proto !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name}: security protocol ${proto} is not supported; only PLAINTEXT`);
+  }
+  const bound = listeners.map((l) => l.name).join(',');
+  const advertisedSeen = new Set<string>();
+  for (const a of advertised) {
+    if (advertisedSeen.has(a.name)) throw new ConfigError(`advertised.listeners: listener name ${a.name} appears twice`);
+    advertisedSeen.add(a.name);
+    if (!seen.has(a.name)) {
+      throw new ConfigError(`advertised.listeners: ${a.name} is not one of the listeners (${bound}), so nothing would serve ${a.host}:${a.port}; add ${a.name}://:${a.port} to listeners, or leave listeners unset to bind every advertised listener; Kafka refuses this too`);
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
 import { type BrokerConfig, buildBrokerConfig, ConfigError, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
+import { createStartupTopics, startupTopics } from './startup-topics.ts';
 import { Connection } from './connection.ts';
 import { ConnectionLimits, limitSettings } from './connection-limits.ts';
 import { FetchSessionCache } from './fetch-sessions.ts';
@@ -95,7 +96,8 @@ async function loadOrCreateMeta(fs: FsLike, dir: string, nodeId: number, configu
     const stored = props.get('cluster.id');
     const storedNode = props.get('node.id');
     if (stored && configuredClusterId && stored !== configuredClusterId) {
-      throw new ConfigError(`cluster.id ${configuredClusterId} does not match ${stored} stored in ${file}`);
+      // Kafka: "Invalid cluster.id in: <file>. Expected <stored>, but read <configured>"; the data is another cluster's.
+      throw new ConfigError(`cluster id ${configuredClusterId} (CLUSTER_ID / cluster.id) does not match ${stored}, the cluster id of the data in ${dir} (${file}); use an empty data directory for a new cluster, or set the cluster id to ${stored}`);
     }
     if (storedNode !== undefined && Number(storedNode) !== nodeId) {
       throw new ConfigError(`node.id ${nodeId} does not match ${storedNode} stored in ${file}`);
@@ -115,17 +117,11 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const nodeId = config.int('node.id');
   const storage_ = options.storage ?? 'file';
 
+  // Names, ports, security protocols and advertised listeners were checked by buildBrokerConfig.
   const listenerSpecs = parseListeners(config.list('listeners'));
-  if (listenerSpecs.length === 0) throw new ConfigError('listeners is empty');
-  const protocolMap = new Map(config.list('listener.security.protocol.map').map((e) => {
-    const [name, proto] = e.split(':');
-    return [name.toUpperCase(), (proto ?? '').toUpperCase()] as const;
-  }));
-  for (const l of listenerSpecs) {
-    const proto = protocolMap.get(l.name) ?? (l.name === 'PLAINTEXT' ? 'PLAINTEXT' : undefined);
-    if (proto !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name}: security protocol ${proto ?? '(unmapped)'} is not supported; only PLAINTEXT`);
-  }
+  const topicsToCreate = startupTopics(config);
   const connectionLimits = await limitSettings(config);
+  for (const line of config.notes) log.info(line);
   for (const line of ineffectiveSettings(config)) log.warn(line);
   const advertisedSpecs = new Map(parseListeners(config.list('advertised.listeners')).map((l) => [l.name, l]));
 
@@ -242,6 +238,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   } catch (err) {
     transactions.close();
     groups.close();
+    await storage.close();
+    throw err;
+  }
+
+  try {
+    // Before any listener: a client never sees these topics missing.
+    await createStartupTopics(context, topicsToCreate, log);
+  } catch (err) {
+    transactions.close();
+    groups.close();
+    await producers.close();
     await storage.close();
     throw err;
   }

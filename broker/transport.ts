@@ -41,11 +41,12 @@ export interface Transport {
 export const netTransport: Transport = {
   listen(spec, onConnection) {
     const server = net.createServer(onConnection);
-    server.on('error', (err) => spec.onError(err));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port: spec.port, host: spec.host, backlog: spec.backlog }, () => {
         server.off('error', reject);
+        // Only once bound: a failure to bind is the caller's (rejected), not logged a second time.
+        server.on('error', (err) => spec.onError(err));
         resolve({
           port: (server.address() as net.AddressInfo).port,
           close: () => new Promise<void>((r) => server.close(() => r())),
