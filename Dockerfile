@@ -8,9 +8,11 @@ ENV NODE_ENV=production NODE_COMPILE_CACHE=/app/compile-cache
 COPY package.json package-lock.json ./
 # Production dependencies only; their native parts (crc32c, snappy, lz4) ship prebuilt: no compiler, no scripts.
 # The data dir and the compile cache belong to the unprivileged user the broker runs as (uid 1000, `node` in the
-# official image); a named volume mounted at /var/lib/gregor starts with that ownership.
+# official image); a named volume mounted at /var/lib/gregor starts with that ownership. The data dirs the
+# cp-kafka and bitnami images use are made too, so a pasted KAFKA_LOG_DIRS (and a volume mounted there) works.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force \
- && mkdir -p /var/lib/gregor compile-cache && chown 1000:1000 /var/lib/gregor compile-cache
+ && mkdir -p /var/lib/gregor /var/lib/kafka/data /bitnami/kafka/data compile-cache \
+ && chown 1000:1000 /var/lib/gregor /var/lib/kafka/data /bitnami/kafka/data compile-cache
 COPY broker ./broker
 COPY protocol ./protocol
 COPY storage ./storage
