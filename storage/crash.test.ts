@@ -14,7 +14,7 @@ function runAndKill(dataDir: string, startSeq: number, killAfterMs: number): Pro
     const acked = new Map<number, number>();
     let buf = '';
     let timer: NodeJS.Timeout | undefined;
-    const deadline = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('child never became ready')); }, 20_000);
+    const deadline = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('child never became ready')); }, 60_000); // generous: a loaded 2-core machine
     p.stdout.setEncoding('utf8');
     p.stdout.on('data', (chunk: string) => {
       buf += chunk;
