@@ -140,6 +140,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
       // Kafka's map costs 24 bytes per key; a JS Map entry is ~5x that, so the same budget maps fewer keys.
       maxMapEntries: Math.max(1000, Math.floor(config.int('log.cleaner.dedupe.buffer.size') / 128)),
       codecs: { compress: (c, d) => compress(c, d), decompress: (c, d) => decompress(c, d) },
+      ioMaxBytesPerSecond: Number(config.get('log.cleaner.io.max.bytes.per.second')),
     },
   });
   const topics = new TopicRegistry();

@@ -1,5 +1,5 @@
 // Log compaction: latest value per key, offsets kept, tombstones and their delete horizon, lag and ratio
-// configs, producer headers, compressed batches, and recovery from a crash at every step of a clean.
+// configs, producer headers, transactional data, compressed batches, and recovery from a crash at every step of a clean.
 import t from 'tap';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { crc32c } from '@node-rs/crc32';
@@ -241,7 +241,7 @@ t.test('producer batches: an emptied batch stays as a header only if it is its p
   await s.close();
 });
 
-t.test('transactional and control batches are left untouched', async (t) => {
+t.test('committed transactional records are compacted like any other (cleaner-txn.test.ts has the rest)', async (t) => {
   const { s, log } = await setup(COMPACT);
   const txn = withProducer(kv('a', 'txn-old'), 9n, 0);
   txn.writeInt16BE(0x10, 21);
@@ -250,7 +250,7 @@ t.test('transactional and control batches are left untouched', async (t) => {
   for (let i = 0; i < 30; i++) await log.append(kv('a', `v${i}`));
   await s.runCleaner();
   const got = live(await records(log));
-  t.same(got.filter((r) => r.value === 'txn-old').map((r) => r.offset), [0], 'transactional record kept');
+  t.same(got.filter((r) => r.value === 'txn-old').map((r) => r.offset), [], 'superseded transactional record removed');
   t.equal(latest(got).get('a')?.value, 'v29');
   await s.close();
 });

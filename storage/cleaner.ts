@@ -1,47 +1,45 @@
 // Log compaction (cleanup.policy=compact), after Kafka's LogCleaner (re-derived from its behaviour):
 //
 // - Only non-active segments are cleaned. The dirty section runs from the cleaner checkpoint
-//   (`cleaner-offset-checkpoint`) to the first uncleanable offset: the active segment, a segment still
-//   being written, or the first segment younger than min.compaction.lag.ms. A pass runs when the dirty
-//   bytes are ≥ min.cleanable.dirty.ratio of the cleanable bytes, when the oldest dirty batch is older than
-//   max.compaction.lag.ms, or when a kept tombstone's delete horizon has passed.
-// - An offset map (key → latest offset) is built over the dirty section; then every segment from the log
-//   start to the end of the mapped range is rewritten, in groups of consecutive segments that fit in
-//   segment.bytes, keeping a record only if it is the latest for its key. Records without a key are
-//   dropped (Kafka's cleaner does the same; produce refuses them on compacted topics).
+//   (`cleaner-offset-checkpoint`) to the first uncleanable offset: the active segment, the segment holding
+//   the last stable offset (first open transaction, else the high watermark), a segment still being
+//   written, or the first segment younger than min.compaction.lag.ms. A pass runs when the dirty bytes are
+//   ≥ min.cleanable.dirty.ratio of the cleanable bytes, when the oldest dirty batch is older than
+//   max.compaction.lag.ms, or when a kept tombstone's or marker's delete horizon has passed.
+// - An offset map (key → latest offset) is built over the dirty section (aborted transactions' data and
+//   markers stay out of it); then every segment from the log start to the end of the mapped range is
+//   rewritten, in groups of consecutive segments that fit in segment.bytes, keeping a record only if it is
+//   the latest for its key. Records without a key are dropped (as Kafka's cleaner; produce refuses them on
+//   compacted topics). Transactions: cleaner-txn.ts; the per-batch decision: cleaner-filter.ts.
 // - Batches keep their base offset and last offset delta (the producer's sequence stays valid); an
 //   emptied batch is dropped unless it is its producer's last batch or the last batch of its group (the
 //   segment keeps its end offset, which also makes crash recovery exact), then only its header stays.
-// - Tombstones (null value): the first cleaning that keeps one stamps its batch with a delete horizon
-//   (KIP-534: attribute bit 6 set, base timestamp = now + delete.retention.ms, record timestamp deltas
-//   re-encoded against it); a later cleaning after the horizon removes it.
-// - Left untouched: transactional batches and control batches (markers), and compressed batches when no
-//   codec is injected or they fail to decode. Their keys do not enter the offset map, so they never make
-//   another record obsolete; they are only kept, never lost. (Kafka cleans committed transactional data
-//   and removes markers of emptied transactions; that waits for transactions.)
-// - A segment with aborted transactions (`.txnindex`) is cleaned on its own, keeping its base offset, so
-//   its `.txnindex` stays valid as it is.
+// - Tombstones (null value) and markers of emptied transactions: the first cleaning that keeps one stamps
+//   its batch with a delete horizon (KIP-534: attribute bit 6 set, base timestamp = now +
+//   delete.retention.ms, record timestamp deltas re-encoded against it); a later cleaning after the
+//   horizon removes it. The horizon is in the batch, so it survives restarts.
+// - Left untouched: compressed batches when no codec is injected or they fail to decode.
 //
-// Crash safety. The cleaned group is written to `<base>.log.cleaned` and synced; renaming it to
-// `<base>.log.swap` is the commit point. Then the old segments' files are unlinked and the swap is renamed
-// over `<base>.log`; index files are written last. At load (recoverCleaning): `.cleaned` files are
-// deleted (the old segments are intact); a `.swap` file replaces every segment whose base lies within its
-// offset range, then takes its name; missing indexes are rebuilt from the log. Offsets never move.
-import { createHash } from 'node:crypto';
+// Crash safety. The cleaned group is written to `<base>.log.cleaned` (its aborted-transaction entries to
+// `<base>.txnindex.cleaned`) and synced; renaming the index to `<base>.txnindex.swap` and then the log to
+// `<base>.log.swap` is the commit point. Then the old segments' files are renamed to `*.deleted` (removed
+// after file.delete.delay.ms, deletes.ts), the txnindex swap and the log swap take their names; index
+// files are written last. At load (recoverCleaning): `.cleaned` files and a txnindex swap without a log
+// swap are deleted (the old segments are intact); a `.log.swap` replaces every segment whose base lies
+// within its offset range, then takes its name; missing indexes are rebuilt from the log. Offsets never move.
 import { join } from 'node:path';
-import { crc32c } from '@node-rs/crc32';
-import { ATTRIBUTES_OFFSET, CRC_OFFSET, HEADER_SIZE, LOG_OVERHEAD, MAGIC_OFFSET, baseOffsetAt, batchSizeAt, lastOffsetAt, maxTimestampAt, readInt64, writeInt64 } from './batch.ts';
+import { ATTRIBUTES_OFFSET, HEADER_SIZE, MAGIC_OFFSET, batchSizeAt, lastOffsetAt, maxTimestampAt } from './batch.ts';
+import { type FilterContext, PRODUCER_ID_OFFSET, type RecordCodecs, filterBatch, keyId, mappableRecords } from './cleaner-filter.ts';
+import { ATTR_CONTROL, CleanedTransactions, type TransactionBounds, abortedIn } from './cleaner-txn.ts';
 import type { LogConfig } from './config.ts';
-import { type FsLike, readFully, writevFully } from './fs.ts';
+import { type FsLike, readFully, writeFully, writevFully } from './fs.ts';
 import { Segment, segmentFileName } from './segment.ts';
 import type { Clock } from './clock.ts';
+import { serializeTxnIndex } from './txn-index.ts';
 import { type Logger, StorageError } from './types.ts';
 
-/** Compression codecs, injected by the broker (storage imports nothing of ours). Codec ids are Kafka's (1 gzip … 4 zstd). */
-export interface RecordCodecs {
-  decompress(codec: number, data: Buffer): Buffer;
-  compress(codec: number, data: Buffer): Buffer;
-}
+export type { RecordCodecs } from './cleaner-filter.ts';
+export type { TransactionBounds } from './cleaner-txn.ts';
 
 export interface CleanOptions {
   /** Upper bound on distinct keys in the offset map of one pass (memory bound; the rest waits for the next pass). */
@@ -49,6 +47,8 @@ export interface CleanOptions {
   codecs?: RecordCodecs;
   /** Clean whatever is cleanable now, ignoring the dirty ratio (tests). */
   force?: boolean;
+  /** log.cleaner.io.max.bytes.per.second: pauses the pass (never appends) to keep its reads and writes under it. */
+  throttle?: Throttler;
 }
 
 export interface CleanResult {
@@ -70,12 +70,15 @@ export interface CleanerView {
   config(): LogConfig;
   segments(): readonly Segment[];
   logStartOffset(): number;
+  highWatermark(): number;
+  /** The owner's producer state (the broker's partition); null: no transactions known, every producer active. */
+  transactions(): TransactionBounds | null;
   closed(): boolean;
   /** First dirty offset (the cleaner checkpoint). */
   checkpoint(): number;
   /** Records the outcome of a pass: new checkpoint and the earliest delete horizon kept (-1 none). */
   cleaned(upTo: number, deleteHorizon: number): void;
-  /** Earliest delete horizon of tombstones kept by the last pass, -1 if none or unknown. */
+  /** Earliest delete horizon of tombstones or markers kept by the last pass, -1 if none or unknown. */
   deleteHorizon(): number;
   hold(seg: Segment): void;
   release(seg: Segment): void;
@@ -84,122 +87,48 @@ export interface CleanerView {
   /** Synchronously replaces the consecutive segments `old` by `next`; false if they are no longer in the log. */
   replace(old: Segment[], next: Segment): boolean;
   markOffline(what: string, err: unknown): void;
+  /** Renames a replaced segment file to `*.deleted` and removes it later (file.delete.delay.ms). */
+  deleteLater(path: string): Promise<void>;
 }
 
-const ATTR_COMPRESSION = 0x07;
-const ATTR_LOG_APPEND_TIME = 0x08;
-const ATTR_TRANSACTIONAL = 0x10;
-const ATTR_CONTROL = 0x20;
-const ATTR_DELETE_HORIZON = 0x40;
-const BASE_TIMESTAMP_OFFSET = 27;
-const PRODUCER_ID_OFFSET = 43;
-const RECORDS_COUNT_OFFSET = 57;
 const READ_CHUNK = 1 << 20;
 const WRITE_CHUNK = 1 << 20;
 const MAX_RELATIVE_OFFSET = 2 ** 31 - 1;
 
-// ---- varints (Kafka's zig-zag varint/varlong; numbers are exact up to 2^53) ----------------------------
-
-function readVarlong(b: Buffer, pos: { p: number }): number {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (pos.p >= b.length) throw new RangeError('varint past the end');
-    const byte = b[pos.p++];
-    v += (byte & 0x7f) * mul;
-    if ((byte & 0x80) === 0) return v % 2 === 1 ? -(v + 1) / 2 : v / 2;
-    mul *= 128;
+/** Kafka's Throttler for log.cleaner.io.max.bytes.per.second: sleeps (clock timers) when the rate runs ahead. */
+export class Throttler {
+  readonly #clock: Clock;
+  readonly #bytesPerSec: number;
+  #periodStart = -1;
+  #bytes = 0;
+  constructor(clock: Clock, bytesPerSec: number) {
+    this.#clock = clock;
+    this.#bytesPerSec = bytesPerSec;
   }
-  throw new RangeError('varint too long');
-}
 
-function writeVarlong(n: number, out: number[]): void {
-  let z = n >= 0 ? n * 2 : -n * 2 - 1;
-  while (z >= 0x80) {
-    out.push((z % 0x80) | 0x80);
-    z = Math.floor(z / 0x80);
-  }
-  out.push(z);
-}
-
-interface RecordView {
-  /** Where the record's length varint starts; the body is [start, end). */
-  lenStart: number;
-  start: number;
-  end: number;
-  /** Where the timestamp delta field starts and ends (attributes byte precedes it). */
-  tsStart: number;
-  tsEnd: number;
-  timestampDelta: number;
-  offsetDelta: number;
-  keyStart: number;
-  /** -1 = null key */
-  keyLen: number;
-  valueNull: boolean;
-}
-
-/** The records of an uncompressed records section; throws RangeError on damage. */
-function parseRecords(recs: Buffer, count: number): RecordView[] {
-  const out: RecordView[] = [];
-  const pos = { p: 0 };
-  for (let i = 0; i < count; i++) {
-    const lenStart = pos.p;
-    const len = readVarlong(recs, pos);
-    const start = pos.p;
-    const end = start + len;
-    if (len < 1 || end > recs.length) throw new RangeError(`record ${i}: bad length ${len}`);
-    pos.p++; // attributes
-    const tsStart = pos.p;
-    const timestampDelta = readVarlong(recs, pos);
-    const tsEnd = pos.p;
-    const offsetDelta = readVarlong(recs, pos);
-    const keyLen = readVarlong(recs, pos);
-    const keyStart = pos.p;
-    if (keyLen > 0) pos.p += keyLen;
-    const valueLen = readVarlong(recs, pos);
-    if (pos.p > end || keyLen < -1 || valueLen < -1) throw new RangeError(`record ${i}: fields overrun it`);
-    out.push({ lenStart, start, end, tsStart, tsEnd, timestampDelta, offsetDelta, keyStart, keyLen, valueNull: valueLen < 0 });
-    pos.p = end;
-  }
-  return out;
-}
-
-/** Offset-map key: short keys as themselves, longer ones by MD5 (as Kafka's SkimpyOffsetMap). */
-function keyId(recs: Buffer, start: number, len: number): string {
-  if (len <= 16) return 'r' + recs.toString('latin1', start, start + len);
-  return 'h' + createHash('md5').update(recs.subarray(start, start + len)).digest('base64');
-}
-
-interface Decoded {
-  base: number;
-  baseTimestamp: number;
-  attrs: number;
-  recs: Buffer;
-  records: RecordView[];
-}
-
-/** Decodes a data batch's records, or null if it must stay untouched (transactional, control, undecodable). */
-function decode(batch: Buffer, codecs: RecordCodecs | undefined): Decoded | null {
-  const attrs = batch.readInt16BE(ATTRIBUTES_OFFSET);
-  if (attrs & (ATTR_TRANSACTIONAL | ATTR_CONTROL)) return null;
-  const codec = attrs & ATTR_COMPRESSION;
-  let recs = batch.subarray(HEADER_SIZE);
-  try {
-    if (codec !== 0) {
-      if (!codecs) return null;
-      recs = codecs.decompress(codec, recs);
+  async maybeThrottle(bytes: number): Promise<void> {
+    if (!(this.#bytesPerSec > 0) || !Number.isFinite(this.#bytesPerSec)) return;
+    const now = this.#clock.now();
+    if (this.#periodStart < 0) this.#periodStart = now;
+    this.#bytes += bytes;
+    const elapsed = now - this.#periodStart;
+    const due = (this.#bytes / this.#bytesPerSec) * 1000;
+    if (due > elapsed) {
+      const sleep = Math.ceil(due - elapsed);
+      await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, sleep));
     }
-    const records = parseRecords(recs, batch.readInt32BE(RECORDS_COUNT_OFFSET));
-    return { base: baseOffsetAt(batch, 0), baseTimestamp: readInt64(batch, BASE_TIMESTAMP_OFFSET), attrs, recs, records };
-  } catch {
-    return null;
+    // Kafka measures over 300 ms periods; a longer window would let an idle gap buy a later burst.
+    if (this.#clock.now() - this.#periodStart >= 300) {
+      this.#periodStart = this.#clock.now();
+      this.#bytes = 0;
+    }
   }
 }
 
 // ---- reading and writing segments ----------------------------------------------------------------------
 
 /** Every committed batch of a segment in order, each as its own buffer (safe to keep). */
-async function* batchesOf(fs: FsLike, seg: Segment, limit: number): AsyncGenerator<Buffer> {
+async function* batchesOf(fs: FsLike, seg: Segment, limit: number, throttle?: Throttler): AsyncGenerator<Buffer> {
   let buf = Buffer.alloc(0);
   let bufStart = 0;
   let pos = 0;
@@ -208,6 +137,7 @@ async function* batchesOf(fs: FsLike, seg: Segment, limit: number): AsyncGenerat
       buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, limit - pos));
       bufStart = pos;
       buf = buf.subarray(0, await readFully(fs, seg.fd, buf, pos));
+      await throttle?.maybeThrottle(buf.length);
     }
     let o = pos - bufStart;
     const size = buf.length - o >= 12 ? batchSizeAt(buf, o) : 0;
@@ -215,6 +145,7 @@ async function* batchesOf(fs: FsLike, seg: Segment, limit: number): AsyncGenerat
       buf = Buffer.allocUnsafe(Math.max(size, Math.min(READ_CHUNK, limit - pos)));
       bufStart = pos;
       buf = buf.subarray(0, await readFully(fs, seg.fd, buf, pos));
+      await throttle?.maybeThrottle(buf.length);
       o = 0;
     }
     if (size < HEADER_SIZE || pos + size > limit || o + size > buf.length || buf[o + MAGIC_OFFSET] !== 2) {
@@ -229,12 +160,14 @@ class SegmentWriter {
   readonly seg: Segment;
   readonly #fs: FsLike;
   readonly #interval: number;
+  readonly #throttle: Throttler | undefined;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #written = 0;
   pos = 0;
 
-  constructor(fs: FsLike, seg: Segment, indexIntervalBytes: number) {
+  constructor(fs: FsLike, seg: Segment, indexIntervalBytes: number, throttle: Throttler | undefined) {
+    this.#throttle = throttle;
     this.#fs = fs;
     this.seg = seg;
     this.#interval = indexIntervalBytes;
@@ -251,102 +184,11 @@ class SegmentWriter {
   async flush(): Promise<void> {
     if (this.#pending.length === 0) return;
     await writevFully(this.#fs, this.seg.fd, this.#pending, this.#written);
+    await this.#throttle?.maybeThrottle(this.pos - this.#written);
     this.#written = this.pos;
     this.#pending = [];
     this.#pendingBytes = 0;
   }
-}
-
-// ---- filtering a batch -----------------------------------------------------------------------------
-
-interface FilterContext {
-  map: Map<string, number>;
-  /** Producer id → last offset of its last data batch in the log. */
-  lastOfProducer: Map<bigint, number>;
-  now: number;
-  deleteRetentionMs: number;
-  codecs: RecordCodecs | undefined;
-  /** One past the group's last offset: its last batch always stays (at least as a header). */
-  groupEnd: number;
-}
-
-interface Filtered {
-  /** The batch to write: the input itself when unchanged, a rebuilt one, or null to drop it. */
-  out: Buffer | null;
-  /** Delete horizon of the tombstones this batch keeps, -1 if none. */
-  horizon: number;
-}
-
-function finishBatch(b: Buffer): Buffer {
-  b.writeUInt32BE(crc32c(b.subarray(ATTRIBUTES_OFFSET)), CRC_OFFSET);
-  return b;
-}
-
-/** Kafka's empty batch header: offsets, producer id/epoch/sequence and max timestamp kept, no records. */
-function emptyHeader(batch: Buffer): Buffer {
-  const h = Buffer.from(batch.subarray(0, HEADER_SIZE));
-  const attrs = batch.readInt16BE(ATTRIBUTES_OFFSET) & (ATTR_LOG_APPEND_TIME | ATTR_TRANSACTIONAL | ATTR_CONTROL);
-  h.writeInt32BE(HEADER_SIZE - LOG_OVERHEAD, 8);
-  h.writeInt16BE(attrs, ATTRIBUTES_OFFSET);
-  writeInt64(h, BASE_TIMESTAMP_OFFSET, maxTimestampAt(batch, 0));
-  h.writeInt32BE(0, RECORDS_COUNT_OFFSET);
-  return finishBatch(h);
-}
-
-function filterBatch(batch: Buffer, ctx: FilterContext): Filtered {
-  const d = decode(batch, ctx.codecs);
-  if (d === null) return { out: batch, horizon: -1 };
-  const hasHorizon = (d.attrs & ATTR_DELETE_HORIZON) !== 0;
-  const oldHorizon = hasHorizon ? d.baseTimestamp : -1;
-  const kept: RecordView[] = [];
-  let tombstones = false;
-  for (const r of d.records) {
-    if (r.keyLen < 0) continue;
-    const offset = d.base + r.offsetDelta;
-    const latest = ctx.map.get(keyId(d.recs, r.keyStart, r.keyLen));
-    if (latest !== undefined && offset < latest) continue;
-    if (r.valueNull && hasHorizon && ctx.now >= oldHorizon) continue;
-    if (r.valueNull) tombstones = true;
-    kept.push(r);
-  }
-  const last = lastOffsetAt(batch, 0);
-  if (kept.length === 0) {
-    // Also an empty header left by an earlier clean: it goes once it is no longer needed.
-    const pid = batch.readBigInt64BE(PRODUCER_ID_OFFSET);
-    const keep = (pid >= 0n && ctx.lastOfProducer.get(pid) === last) || last + 1 === ctx.groupEnd;
-    return { out: keep ? (d.records.length === 0 ? batch : emptyHeader(batch)) : null, horizon: -1 };
-  }
-  if (kept.length === d.records.length && (!tombstones || hasHorizon)) return { out: batch, horizon: tombstones ? oldHorizon : -1 };
-  const horizon = hasHorizon ? oldHorizon : tombstones ? ctx.now + ctx.deleteRetentionMs : -1;
-  const newBase = horizon >= 0 ? horizon : d.baseTimestamp;
-  const parts: Buffer[] = [];
-  let maxTs = -1;
-  for (const r of kept) {
-    const ts = d.baseTimestamp + r.timestampDelta;
-    if (ts > maxTs) maxTs = ts;
-    if (newBase === d.baseTimestamp) {
-      parts.push(d.recs.subarray(r.lenStart, r.end));
-      continue;
-    }
-    const mid: number[] = [d.recs[r.start]];
-    writeVarlong(ts - newBase, mid);
-    const body = Buffer.concat([Buffer.from(mid), d.recs.subarray(r.tsEnd, r.end)]);
-    const len: number[] = [];
-    writeVarlong(body.length, len);
-    parts.push(Buffer.from(len), body);
-  }
-  let recs: Buffer = Buffer.concat(parts);
-  const codec = d.attrs & ATTR_COMPRESSION;
-  if (codec !== 0) recs = ctx.codecs!.compress(codec, recs);
-  const out = Buffer.allocUnsafe(HEADER_SIZE + recs.length);
-  batch.copy(out, 0, 0, HEADER_SIZE);
-  recs.copy(out, HEADER_SIZE);
-  out.writeInt32BE(out.length - LOG_OVERHEAD, 8);
-  out.writeInt16BE((d.attrs & ~ATTR_DELETE_HORIZON) | (horizon >= 0 ? ATTR_DELETE_HORIZON : 0), ATTRIBUTES_OFFSET);
-  writeInt64(out, BASE_TIMESTAMP_OFFSET, newBase);
-  if ((d.attrs & ATTR_LOG_APPEND_TIME) === 0) writeInt64(out, 35, maxTs);
-  out.writeInt32BE(kept.length, RECORDS_COUNT_OFFSET);
-  return { out: finishBatch(out), horizon: tombstones ? horizon : -1 };
 }
 
 // ---- one pass ----------------------------------------------------------------------------------------
@@ -367,10 +209,12 @@ function plan(view: CleanerView, now: number): Plan | null {
   let firstDirty = view.checkpoint();
   if (firstDirty < logStart || firstDirty > active.nextOffset) firstDirty = logStart;
   let firstUncleanable = active.baseOffset;
+  // Kafka's cleanableOffsets: never past the last stable offset (first open transaction, else the HWM).
+  const lso = Math.min(view.transactions()?.firstUnstableOffset() ?? Infinity, view.highWatermark());
   for (const s of segs) {
     if (s === active) break;
     if (s.nextOffset <= firstDirty) continue;
-    if (s.reserved !== s.size || s.cleaning || (cfg.minCompactionLagMs > 0 && s.largestTimestamp > now - cfg.minCompactionLagMs)) {
+    if (s.nextOffset > lso || s.reserved !== s.size || s.cleaning || (cfg.minCompactionLagMs > 0 && s.largestTimestamp > now - cfg.minCompactionLagMs)) {
       firstUncleanable = s.baseOffset;
       break;
     }
@@ -406,7 +250,7 @@ async function reason(view: CleanerView, p: Plan, now: number, force: boolean): 
       }
     }
   }
-  if (horizon >= 0 && now >= horizon && p.cleanBytes + p.dirtyBytes > 0) return 'tombstones past their delete horizon';
+  if (horizon >= 0 && now >= horizon && p.cleanBytes + p.dirtyBytes > 0) return 'tombstones or markers past their delete horizon';
   return null;
 }
 
@@ -438,30 +282,37 @@ async function clean(view: CleanerView, p: Plan, now: number, opts: CleanOptions
   const segs = [...view.segments()];
   const active = segs[segs.length - 1];
 
-  // Producers' last data batches (their headers survive cleaning) and the offset map of the dirty section.
-  const lastOfProducer = new Map<bigint, number>();
-  for (const s of segs) {
-    view.hold(s);
-    try {
-      await s.walk(fs, s.baseOffset, s.size, (h, o) => {
-        const pid = h.readBigInt64BE(o + PRODUCER_ID_OFFSET);
-        if (pid >= 0n && (h.readInt16BE(o + ATTRIBUTES_OFFSET) & ATTR_CONTROL) === 0) lastOfProducer.set(pid, lastOffsetAt(h, o));
-        return false;
-      });
-    } finally {
-      view.release(s);
+  // Without the owner's producer state every producer id counts as active: its last data batch stays.
+  const bounds = view.transactions();
+  const activeProducers = bounds ? bounds.activeProducers() : null;
+  let lastOfProducer: Map<bigint, number> | null = null;
+  if (!activeProducers) {
+    lastOfProducer = new Map();
+    for (const s of segs) {
+      view.hold(s);
+      try {
+        await s.walk(fs, s.baseOffset, s.size, (h, o) => {
+          const pid = h.readBigInt64BE(o + PRODUCER_ID_OFFSET);
+          if (pid >= 0n && (h.readInt16BE(o + ATTRIBUTES_OFFSET) & ATTR_CONTROL) === 0) lastOfProducer!.set(pid, lastOffsetAt(h, o));
+          return false;
+        });
+      } finally {
+        view.release(s);
+      }
     }
   }
+  // The offset map of the dirty section; aborted transactions' data stays out of it.
   const map = new Map<string, number>();
   let cleanEnd = p.firstDirty;
+  const mapTxns = new CleanedTransactions(abortedIn(segs, p.firstDirty, p.firstUncleanable));
   for (const s of segs) {
     if (s === active || s.baseOffset >= p.firstUncleanable) break;
     if (s.nextOffset <= p.firstDirty) continue;
     if (map.size >= opts.maxMapEntries && cleanEnd > p.firstDirty) break;
     view.hold(s);
     try {
-      for await (const b of batchesOf(fs, s, s.size)) {
-        const d = decode(b, opts.codecs);
+      for await (const b of batchesOf(fs, s, s.size, opts.throttle)) {
+        const d = mappableRecords(b, mapTxns, opts.codecs);
         if (!d) continue;
         for (const r of d.records) {
           const off = d.base + r.offsetDelta;
@@ -475,14 +326,12 @@ async function clean(view: CleanerView, p: Plan, now: number, opts: CleanOptions
   }
   if (cleanEnd <= p.firstDirty && !(view.deleteHorizon() >= 0 && now >= view.deleteHorizon())) return null;
 
-  // Groups of consecutive segments below cleanEnd that fit one segment; a segment with aborted
-  // transactions stays alone (its .txnindex keeps its name and content).
+  // Groups of consecutive segments below cleanEnd that fit one segment.
   const groups: Segment[][] = [];
   for (const s of segs) {
     if (s === active || s.nextOffset > cleanEnd || s.baseOffset >= cleanEnd) break;
     const g = groups[groups.length - 1];
-    const fits = g && s.aborted.length === 0 && g[0].aborted.length === 0 &&
-      g.reduce((n, x) => n + x.size, 0) + s.size <= cfg.segmentBytes && s.nextOffset - 1 - g[0].baseOffset <= MAX_RELATIVE_OFFSET;
+    const fits = g && g.reduce((n, x) => n + x.size, 0) + s.size <= cfg.segmentBytes && s.nextOffset - 1 - g[0].baseOffset <= MAX_RELATIVE_OFFSET;
     if (fits) g.push(s);
     else groups.push([s]);
   }
@@ -491,7 +340,10 @@ async function clean(view: CleanerView, p: Plan, now: number, opts: CleanOptions
   let horizon = -1;
   for (const g of groups) {
     if (view.closed()) return null;
-    const r = await cleanGroup(view, g, { map, lastOfProducer, now, deleteRetentionMs: cfg.deleteRetentionMs, codecs: opts.codecs, groupEnd: g[g.length - 1].nextOffset });
+    const groupEnd = g[g.length - 1].nextOffset;
+    // Kafka collects the aborted transactions per group: a marker whose data lies in an earlier group counts as emptied.
+    const txns = new CleanedTransactions(abortedIn(segs, g[0].baseOffset, groupEnd));
+    const r = await cleanGroup(view, g, { map, lastOfProducer, activeProducers, txns, now, deleteRetentionMs: cfg.deleteRetentionMs, codecs: opts.codecs, groupEnd }, opts.throttle);
     if (r === null) return null;
     if (r.horizon >= 0 && (horizon < 0 || r.horizon < horizon)) horizon = r.horizon;
     if (r.swapped) {
@@ -512,13 +364,15 @@ async function unlinkIfPresent(fs: FsLike, path: string): Promise<void> {
 }
 
 /** Cleans one group into a new segment and swaps it in. null = pass abandoned (closed, or I/O before the commit). */
-async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContext): Promise<{ swapped: boolean; horizon: number; before: number; after: number } | null> {
+async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContext, throttle: Throttler | undefined): Promise<{ swapped: boolean; horizon: number; before: number; after: number } | null> {
   const { fs } = view;
   const cfg = view.config();
   const base = group[0].baseOffset;
   const out = new Segment(view.dir, base, view.clock.now());
   const cleanedPath = out.logPath + '.cleaned';
   const swapPath = out.logPath + '.swap';
+  const txnCleanedPath = out.txnIndexPath + '.cleaned';
+  const txnSwapPath = out.txnIndexPath + '.swap';
   let changed = false;
   let horizon = -1;
   let before = 0;
@@ -527,13 +381,13 @@ async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContex
   for (const s of group) s.cleaning = true;
   try {
     out.fd = await fs.open(cleanedPath, 'w+');
-    const w = new SegmentWriter(fs, out, cfg.indexIntervalBytes);
+    const w = new SegmentWriter(fs, out, cfg.indexIntervalBytes, throttle);
     try {
       for (const s of group) {
         before += s.size;
         view.hold(s);
         try {
-          for await (const b of batchesOf(fs, s, s.size)) {
+          for await (const b of batchesOf(fs, s, s.size, throttle)) {
             const f = filterBatch(b, ctx);
             if (f.out !== b) changed = true;
             if (f.horizon >= 0 && (horizon < 0 || f.horizon < horizon)) horizon = f.horizon;
@@ -544,11 +398,25 @@ async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContex
         }
       }
       if (group.length > 1) changed = true; // merging segments is a change even when no record goes
+      // Kafka rewrites the aborted-transaction index: only entries whose marker stays with data remain.
+      const oldTxns = serializeTxnIndex(group.flatMap((s) => s.aborted));
+      const newTxns = serializeTxnIndex(ctx.txns.kept);
+      if (!oldTxns.equals(newTxns)) changed = true;
       await w.flush();
-      if (changed) await fs.fdatasync(out.fd);
+      if (changed) {
+        await fs.fdatasync(out.fd);
+        const tfd = await fs.open(txnCleanedPath, 'w+');
+        try {
+          await writeFully(fs, tfd, newTxns, 0);
+          await fs.fdatasync(tfd);
+        } finally {
+          await fs.close(tfd);
+        }
+      }
     } catch (e) {
       await fs.close(out.fd).catch(() => {});
       await unlinkIfPresent(fs, cleanedPath).catch(() => {});
+      await unlinkIfPresent(fs, txnCleanedPath).catch(() => {});
       throw e;
     }
     if (!changed || view.closed()) {
@@ -558,34 +426,32 @@ async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContex
     }
     out.size = out.reserved = w.pos;
     out.lastModifiedMs = Math.max(...group.map((s) => s.lastModifiedMs));
-    out.aborted = group.length === 1 ? group[0].aborted : [];
+    out.aborted = [...ctx.txns.kept].sort((a, b) => a.lastOffset - b.lastOffset);
     try {
+      // The txnindex swap first: a log swap at the next start always finds its index beside it.
+      await fs.rename(txnCleanedPath, txnSwapPath);
+      await fs.fsyncDir(view.dir);
       await fs.rename(cleanedPath, swapPath);
       await fs.fsyncDir(view.dir);
     } catch (e) {
       await fs.close(out.fd).catch(() => {});
-      await unlinkIfPresent(fs, cleanedPath).catch(() => {});
-      await unlinkIfPresent(fs, swapPath).catch(() => {});
+      for (const f of [cleanedPath, swapPath, txnCleanedPath, txnSwapPath]) await unlinkIfPresent(fs, f).catch(() => {});
       throw e;
     }
     // Committed: from here a crash completes the swap at the next start.
-    if (group.length === 1) out.aborted = group[0].aborted; // entries added meanwhile belong to the same offsets
     if (!view.replace(group, out)) {
       // The log was closed for deletion meanwhile: the swap must not resurrect anything.
       await fs.close(out.fd).catch(() => {});
       await unlinkIfPresent(fs, swapPath).catch(() => {});
+      await unlinkIfPresent(fs, txnSwapPath).catch(() => {});
       return null;
     }
     view.hold(out);
     try {
-      for (const s of group) {
-        if (s.baseOffset !== base) {
-          await unlinkIfPresent(fs, s.logPath);
-          await unlinkIfPresent(fs, s.txnIndexPath);
-        }
-        await unlinkIfPresent(fs, s.indexPath);
-        await unlinkIfPresent(fs, s.timeIndexPath);
-      }
+      // Old files go to `*.deleted` (readers keep their open fds), removed after file.delete.delay.ms.
+      for (const s of group) for (const f of [s.logPath, s.txnIndexPath, s.indexPath, s.timeIndexPath]) await view.deleteLater(f);
+      if (out.aborted.length > 0) await fs.rename(txnSwapPath, out.txnIndexPath);
+      else await unlinkIfPresent(fs, txnSwapPath);
       await fs.rename(swapPath, out.logPath);
       await fs.fsyncDir(view.dir);
     } catch (e) {
@@ -608,17 +474,18 @@ async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContex
 // ---- recovery -----------------------------------------------------------------------------------------
 
 /**
- * Completes or rolls back a cleaning interrupted by a crash, before the log is loaded: `.cleaned` (and
- * Kafka's `.deleted`) files go; each `<base>.log.swap` replaces the segments within its offset range.
+ * Completes or rolls back a cleaning interrupted by a crash, before the log is loaded: `.cleaned` files go,
+ * and `.deleted` ones (a restart finishes pending deletes); each `<base>.log.swap` replaces the segments
+ * within its offset range, its `<base>.txnindex.swap` (if still there) the old aborted-transaction index;
+ * a txnindex swap without a log swap belongs to a cleaning that never committed.
  */
 export async function recoverCleaning(fs: FsLike, dir: string, log: Logger, name: string): Promise<void> {
   const files = await fs.readdir(dir);
   for (const f of files) {
-    if (f.endsWith('.cleaned') || f.endsWith('.deleted')) {
-      log.warn(`${name}: removing ${f} left by an interrupted log cleaning`);
-      await unlinkIfPresent(fs, join(dir, f));
-    }
+    if (f.endsWith('.cleaned')) log.warn(`${name}: removing ${f} left by an interrupted log cleaning`);
+    if (f.endsWith('.cleaned') || f.endsWith('.deleted')) await unlinkIfPresent(fs, join(dir, f));
   }
+  const done = new Set<string>();
   for (const f of files) {
     const m = /^(\d{20})\.log\.swap$/.exec(f);
     if (!m) continue;
@@ -636,11 +503,20 @@ export async function recoverCleaning(fs: FsLike, dir: string, log: Logger, name
       const gm = /^(\d{20})\.(log|index|timeindex|txnindex)$/.exec(g);
       if (!gm) continue;
       const b = Number(gm[1]);
-      // The swap's own base keeps its .txnindex (a segment with aborted transactions is cleaned alone).
+      // The base's own .txnindex is replaced below only when its swap is still there (else it is the new one).
       if ((b > base && b < next) || (b === base && (gm[2] === 'index' || gm[2] === 'timeindex'))) await unlinkIfPresent(fs, join(dir, g));
+    }
+    const txnSwap = `${m[1]}.txnindex.swap`;
+    if (files.includes(txnSwap)) {
+      done.add(txnSwap);
+      await unlinkIfPresent(fs, join(dir, `${m[1]}.txnindex`));
+      const st = await fs.stat(join(dir, txnSwap));
+      if (st && st.size > 0) await fs.rename(join(dir, txnSwap), join(dir, `${m[1]}.txnindex`));
+      else await unlinkIfPresent(fs, join(dir, txnSwap));
     }
     await fs.rename(join(dir, f), join(dir, `${m[1]}.log`));
     log.warn(`${name}: completed an interrupted log cleaning: ${f} replaces the segments in [${base}, ${next})`);
   }
+  for (const f of files) if (f.endsWith('.txnindex.swap') && !done.has(f)) await unlinkIfPresent(fs, join(dir, f));
   await fs.fsyncDir(dir);
 }

@@ -16,6 +16,7 @@ export const LOG_CONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   'min.cleanable.dirty.ratio': '0.5',
   'min.compaction.lag.ms': '0',
   'max.compaction.lag.ms': '9223372036854775807',
+  'file.delete.delay.ms': '60000',
 };
 
 export interface LogConfig {
@@ -40,6 +41,8 @@ export interface LogConfig {
   /** Infinity when unset. */
   maxCompactionLagMs: number;
   logAppendTime: boolean;
+  /** How long a deleted segment file waits as `*.deleted` before it is removed (deletes.ts). */
+  fileDeleteDelayMs: number;
 }
 
 function num(v: string, name: string): number {
@@ -79,5 +82,6 @@ export function resolveLogConfig(topicConfigs: ReadonlyMap<string, string> | Rec
     minCompactionLagMs: Math.max(0, num(m['min.compaction.lag.ms'], 'min.compaction.lag.ms')),
     maxCompactionLagMs,
     logAppendTime: m['message.timestamp.type'] === 'LogAppendTime',
+    fileDeleteDelayMs: Math.max(0, num(m['file.delete.delay.ms'], 'file.delete.delay.ms')),
   };
 }

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { assignOffsets, baseOffsetAt, batchSizeAt, checkBatches, lastOffsetAt, maxTimestampAt } from './batch.ts';
 import type { LogConfig } from './config.ts';
 import { type FsLike, readFully, readWholeFile, writeFileAtomic, writevFully } from './fs.ts';
-import { type CleanOptions, type CleanResult, cleanLog, recoverCleaning } from './cleaner.ts';
+import { type CleanOptions, type CleanResult, type TransactionBounds, cleanLog, recoverCleaning } from './cleaner.ts';
+import type { DeferredDeletes } from './deletes.ts';
 import { type EpochEndOffset, type EpochEntry, LEADER_EPOCH_FILE, LeaderEpochCache } from './leader-epoch-cache.ts';
 import { Segment, segmentFileName } from './segment.ts';
 import { type AbortedTxn, parseTxnIndex, serializeTxnIndex } from './txn-index.ts';
@@ -60,6 +61,8 @@ export interface LogHost {
    * single-node case; default true). A replicating broker opens storage with false and moves it itself.
    */
   readonly highWatermarkFollowsLogEnd?: boolean;
+  /** Deferred deletes (file.delete.delay.ms); without it files are unlinked at once. */
+  readonly deletes?: DeferredDeletes;
 }
 
 interface WriteOp {
@@ -130,6 +133,9 @@ export class PartitionLog {
   /** Background work after rolls (sync + index files), in roll order. */
   #bg: Promise<void> = Promise.resolve();
   #removed = 0;
+  /** Renames of deleted segment files to `*.deleted`, in order (closing waits for them). */
+  #renames: Promise<void> = Promise.resolve();
+  #renamesPending = 0;
   /** `.txnindex` rewrites, in order. */
   #txnWrites: Promise<void> = Promise.resolve();
   /** First offset the cleaner has not cleaned (Kafka's cleaner-offset-checkpoint); storage loads and persists it. */
@@ -137,6 +143,11 @@ export class PartitionLog {
   /** Earliest delete horizon of the tombstones the last cleaning kept (-1: none or unknown). */
   #deleteHorizon = -1;
   #cleaning: Promise<CleanResult | null> | null = null;
+  /**
+   * Set by the log's owner (the broker's partition): the first unstable offset bounds cleaning, and the
+   * active producers decide which producer headers cleaning keeps. Null: none known (every producer active).
+   */
+  transactionBounds: TransactionBounds | null = null;
 
   private constructor(host: LogHost, topic: string, partition: number, dir: string, config: LogConfig) {
     this.#host = host;
@@ -674,6 +685,18 @@ export class PartitionLog {
     return segs[i];
   }
 
+  /** Renames a file leaving the log to `*.deleted`, removed after file.delete.delay.ms (the background, in order). */
+  #deleteLater(path: string): Promise<void> {
+    const deletes = this.#host.deletes;
+    this.#renamesPending++;
+    const p = this.#renames.then(() => deletes
+      ? deletes.renameAndSchedule(path, this.#config.fileDeleteDelayMs)
+      : this.#host.fs.unlink(path).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; }));
+    this.#renames = p.catch((e: Error) => this.#host.log.warn(`${this.name}: deleting ${path}: ${e.message} (removed at the next start)`))
+      .finally(() => { this.#renamesPending--; });
+    return p;
+  }
+
   #release(seg: Segment): void {
     if (--seg.readers === 0 && seg.deleted) {
       seg.dispose(this.#host.fs, true).catch((e: Error) => this.#host.log.warn(`${this.name}: deleting ${seg.logPath}: ${e.message}`));
@@ -814,6 +837,11 @@ export class PartitionLog {
     for (const seg of gone) {
       seg.deleted = true;
       this.#host.log.info(`${this.name}: deleting segment ${segmentFileName(seg.baseOffset)} (${why})`);
+      if (this.#host.deletes) {
+        // Renamed to *.deleted now, removed after file.delete.delay.ms; reads in progress keep their fd.
+        seg.keepFiles = true;
+        for (const p of [seg.logPath, seg.indexPath, seg.timeIndexPath, seg.txnIndexPath]) this.#deleteLater(p);
+      }
       seg.readers++;
       this.#release(seg);
     }
@@ -1047,6 +1075,8 @@ export class PartitionLog {
       config: () => this.#config,
       segments: () => this.#segments,
       logStartOffset: () => this.#logStartOffset,
+      highWatermark: () => this.#highWatermark,
+      transactions: () => this.transactionBounds,
       closed: () => this.#closed,
       checkpoint: () => this.cleanerCheckpoint,
       cleaned: (upTo, horizon) => {
@@ -1074,6 +1104,7 @@ export class PartitionLog {
         return true;
       },
       markOffline: (what, err) => this.#markOffline(what, err),
+      deleteLater: (path) => this.#deleteLater(path),
     }, opts).finally(() => { this.#cleaning = null; });
     return this.#cleaning;
   }
@@ -1094,6 +1125,7 @@ export class PartitionLog {
       await this.#cleaning;
     }
     await this.#bg;
+    if (this.#renamesPending > 0) await this.#renames;
   }
 
   /** Clean close: drain, sync, write the active segment's indexes, close files. Returns whether all was synced. */
@@ -1104,6 +1136,7 @@ export class PartitionLog {
     await this.idle();
     await this.#txnWrites;
     await this.#epochWrites;
+    await this.#renames;
     let clean = this.#offline === null;
     if (clean) {
       try {
@@ -1126,6 +1159,7 @@ export class PartitionLog {
     if (this.#flushTimer !== null) this.#host.clock.clearTimeout(this.#flushTimer);
     await this.idle();
     await this.#epochWrites; // one under way would write into the directory being renamed away
+    await this.#renames;
     for (const s of this.#segments) {
       s.deleted = true;
       if (s.readers === 0) await s.dispose(this.#host.fs, false).catch(() => {});

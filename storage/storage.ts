@@ -2,9 +2,10 @@
 // <data-dir>/<topic>-<partition>/, Kafka's checkpoint files, background retention, clean shutdown.
 import { join } from 'node:path';
 import { CLEANER_OFFSET_FILE, HIGH_WATERMARK_FILE, LOG_START_FILE, formatCheckpoint, RECOVERY_POINT_FILE, readCheckpoint, tpKey, writeCheckpoint } from './checkpoint.ts';
-import type { RecordCodecs } from './cleaner.ts';
+import { type RecordCodecs, Throttler } from './cleaner.ts';
 import { type LogConfig, resolveLogConfig } from './config.ts';
 import { type FsLike, nodeFs, readWholeFile, writeFileAtomic } from './fs.ts';
+import { DeferredDeletes } from './deletes.ts';
 import { MemFs } from './memfs.ts';
 import { type LogHost, PartitionLog } from './partition-log.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -47,6 +48,8 @@ export interface CleanerOptions {
   maxMapEntries?: number;
   /** Compression codecs, so compressed batches can be cleaned; without them they are kept as they are. */
   codecs?: RecordCodecs;
+  /** log.cleaner.io.max.bytes.per.second: bytes the cleaner reads plus writes per second (default unlimited). */
+  ioMaxBytesPerSecond?: number;
 }
 
 export interface TopicMeta {
@@ -80,6 +83,9 @@ export class Storage {
   readonly #cleanerOpts: Required<Omit<CleanerOptions, 'codecs'>> & { codecs?: RecordCodecs };
   #cleanerTimer: unknown = null;
   #cleanerRun: Promise<number> | null = null;
+  readonly #throttle: Throttler;
+  /** Files and directories renamed for deletion, removed after their delay (file.delete.delay.ms). */
+  readonly deletes: DeferredDeletes;
   #closed = false;
   #rollListener: ((log: PartitionLog) => void) | null = null;
   #hwTimer: unknown = null;
@@ -95,12 +101,15 @@ export class Storage {
     this.fs = fs;
     this.#defaults = defaults;
     this.#retentionInterval = retentionInterval;
-    this.#cleanerOpts = { enabled: cleaner.enabled ?? true, backoffMs: cleaner.backoffMs ?? 15_000, maxMapEntries: cleaner.maxMapEntries ?? 1_000_000, codecs: cleaner.codecs };
+    this.#cleanerOpts = { enabled: cleaner.enabled ?? true, backoffMs: cleaner.backoffMs ?? 15_000, maxMapEntries: cleaner.maxMapEntries ?? 1_000_000, codecs: cleaner.codecs, ioMaxBytesPerSecond: cleaner.ioMaxBytesPerSecond ?? Infinity };
+    this.#throttle = new Throttler(clock, this.#cleanerOpts.ioMaxBytesPerSecond);
+    this.deletes = new DeferredDeletes(fs, clock, log);
     this.#hwInterval = hw.intervalMs;
     this.#host = {
       fs, clock, log, checkpointDirty: () => this.#scheduleCheckpoint(), rolled: (l) => this.#rollListener?.(l),
       checkpointsWritten: async () => { await this.settle(); await this.#checkpointHighWatermarks(); },
       highWatermarkFollowsLogEnd: hw.followsLogEnd,
+      deletes: this.deletes,
     };
   }
 
@@ -299,7 +308,10 @@ export class Storage {
     });
   }
 
-  /** Removes the topic and its data: directories are renamed to *-delete and removed in the background. */
+  /**
+   * Removes the topic and its data: directories are renamed to *-delete and removed after the broker's
+   * file.delete.delay.ms (log.segment.delete.delay.ms), as Kafka's asyncDelete.
+   */
   deleteTopic(name: string): Promise<void> {
     return this.#metaOp(async () => {
       const meta = this.#topics.get(name);
@@ -313,7 +325,7 @@ export class Storage {
         await l.closeForDelete();
         const gone = `${l.dir}.${meta.topicId.replace(/[^a-zA-Z0-9_-]/g, '_')}-delete`;
         await this.fs.rename(l.dir, gone);
-        this.#background(this.fs.rm(gone), `removing ${gone}`);
+        this.deletes.schedule(gone, resolveLogConfig({}, this.#defaults).fileDeleteDelayMs, true);
       }
       this.#host.log.info(`storage: deleted topic ${name}`);
     });
@@ -374,7 +386,7 @@ export class Storage {
         for (const l of [...this.#allLogs()]) {
           if (this.#closed) break;
           if (!l.config.compact) continue;
-          const r = await l.compact({ maxMapEntries: this.#cleanerOpts.maxMapEntries, codecs: this.#cleanerOpts.codecs, force: opts.force });
+          const r = await l.compact({ maxMapEntries: this.#cleanerOpts.maxMapEntries, codecs: this.#cleanerOpts.codecs, force: opts.force, throttle: this.#throttle });
           n += r?.segmentsCleaned ?? 0;
         }
       } finally {
@@ -459,6 +471,7 @@ export class Storage {
     if (this.#cleanerTimer !== null) this.#host.clock.clearTimeout(this.#cleanerTimer);
     if (this.#hwTimer !== null) this.#host.clock.clearTimeout(this.#hwTimer);
     await this.#cleanerRun;
+    await this.deletes.close();
     // Partitions close independently (flush, indexes, files): in parallel, so thousands of partitions stop
     // within a container's stop grace period.
     const closed = await Promise.all([...this.#allLogs()].map((l) => l.close()));

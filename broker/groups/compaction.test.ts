@@ -1,5 +1,6 @@
 // `__consumer_offsets` is compacted by the log cleaner: with many commits it stays bounded, and a restart
-// after cleaning still has every group's latest committed offsets and last state (file storage).
+// after cleaning still has every group's latest committed offsets and last state (file storage); offsets
+// committed by transactions (TxnOffsetCommit) are compacted too, aborted ones removed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,4 +61,50 @@ t.test('__consumer_offsets stays bounded under repeated commits; offsets survive
   const loaded = tb.logLines.find((l) => l.includes('loaded') && l.includes(OFFSETS_TOPIC));
   const count = Number(/loaded (\d+) record/.exec(loaded ?? '')?.[1]);
   t.ok(count < 200, `replay after cleaning reads ${count} records, not every commit`);
+});
+
+t.test('__consumer_offsets written by TxnOffsetCommit is compacted: aborted commits go, committed ones keep their latest', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-compaction-txn-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const overrides = {
+    'group.initial.rebalance.delay.ms': '0', 'log.dirs': dir, 'offsets.topic.num.partitions': '1',
+    'offsets.topic.segment.bytes': '4096', 'log.cleaner.backoff.ms': '3600000', 'transaction.state.log.num.partitions': '1',
+  };
+  let tb = await startTestBroker(overrides, { storage: 'file' });
+  let c = await RawClient.connect(tb.port);
+  await tb.broker.context.createTopic('t', 1);
+  const INIT = 22, ADD_OFFSETS = 25, END_TXN = 26, TXN_OFFSET_COMMIT = 28;
+  const { producerId: pid, producerEpoch: e } = await c.request(INIT, 4, { transactionalId: 'tx', transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+  const txnCommit = async (offset: number, commit: boolean) => {
+    if ((await c.request(ADD_OFFSETS, 3, { transactionalId: 'tx', producerId: pid, producerEpoch: e, groupId: 'g' })).errorCode !== 0) t.fail('AddOffsetsToTxn');
+    const r = await c.request(TXN_OFFSET_COMMIT, 3, { transactionalId: 'tx', groupId: 'g', producerId: pid, producerEpoch: e, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: BigInt(offset), committedLeaderEpoch: -1, committedMetadata: '' }] }] });
+    if (r.topics[0].partitions[0].errorCode !== 0) t.fail(`TxnOffsetCommit ${offset}`);
+    if ((await c.request(END_TXN, 3, { transactionalId: 'tx', producerId: pid, producerEpoch: e, committed: commit })).errorCode !== 0) t.fail('EndTxn');
+  };
+  const fetchOffset = async () => {
+    const r = await c.request(FETCH, 7, { groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }], requireStable: true });
+    return Number(r.topics[0].partitions[0].committedOffset);
+  };
+  const storage = tb.broker.context.storage;
+  const log = () => storage.partition(OFFSETS_TOPIC, 0)!;
+  let last = -1;
+  for (let i = 0; i < 300; i++) {
+    const commit = i % 5 !== 4;
+    await txnCommit(i * 10, commit);
+    if (commit) last = i * 10;
+  }
+  await txnCommit(99_999, false); // the newest transaction aborted: its data goes, the committed value stays
+  t.equal(await fetchOffset(), last);
+  await log().idle();
+  const before = log().size;
+  t.ok(log().segmentBaseOffsets.length > 10, `${log().segmentBaseOffsets.length} segments`);
+  await storage.runCleaner();
+  // Markers stay until a later pass finds their transactions empty and delete.retention.ms passes (as Kafka).
+  t.ok(log().size < before / 2, `${before} → ${log().size} bytes`);
+  t.equal(await fetchOffset(), last, 'latest committed offset after cleaning');
+  ({ tb, c } = await restartTestBroker(t, tb, c, overrides));
+  t.equal(await fetchOffset(), last, 'latest committed offset after a restart (replayed from the cleaned log)');
+  const loaded = tb.logLines.find((l) => l.includes('loaded') && l.includes(OFFSETS_TOPIC));
+  const count = Number(/loaded (\d+) record/.exec(loaded ?? '')?.[1]);
+  t.ok(count < 100, `replay after cleaning reads ${count} records, not every commit`);
 });

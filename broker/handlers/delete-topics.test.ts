@@ -120,7 +120,8 @@ t.test('internal topics are deleted like others (Kafka refuses them only in kafk
 });
 
 t.test('data leaves the disk; re-creating the name gives an empty log and a new topic id', async (t) => {
-  const { tb, c, dir } = await setup(t, {}, true);
+  // Kafka's default keeps the renamed directories for a minute (log.segment.delete.delay.ms); 200 ms here.
+  const { tb, c, dir } = await setup(t, { 'log.segment.delete.delay.ms': '200' }, true);
   const first = await tb.broker.context.createTopic('reborn', 2);
   const log = tb.broker.context.storage.partition('reborn', 0)!;
   for (let i = 0; i < 5; i++) await log.append(kv(`k${i}`, `v${i}`));
@@ -132,7 +133,8 @@ t.test('data leaves the disk; re-creating the name gives an empty log and a new 
   t.same(sorted(res.responses), [['reborn', ErrorCode.NONE]]);
   t.notOk(existsSync(join(dir, 'reborn-0')), 'partition dir renamed away once the response is sent');
   t.notOk(existsSync(join(dir, 'reborn-1')));
-  // The renamed *-delete directories are removed in the background.
+  // The renamed *-delete directories are removed in the background, after the delay.
+  t.ok(readdirSync(dir).some((e) => e.startsWith('reborn') && e.endsWith('-delete')), 'kept as *-delete for the delay');
   for (const deadline = Date.now() + 10000; readdirSync(dir).some((e) => e.endsWith('-delete')) && Date.now() < deadline;) {
     await new Promise((r) => setTimeout(r, 10));
   }

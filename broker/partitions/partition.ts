@@ -16,6 +16,13 @@ export interface AppendEffects {
   failed?(err: unknown): void;
 }
 
+/** Kafka's activeProducers for the cleaner: producer id → last data offset (-1 none) and epoch. */
+function activeProducers(st: PartitionProducerState | undefined): Map<bigint, { lastDataOffset: number; epoch: number }> {
+  const out = new Map<bigint, { lastDataOffset: number; epoch: number }>();
+  if (st) for (const [pid, e] of st.entries()) out.set(pid, { lastDataOffset: e.batches.at(-1)?.lastOffset ?? -1, epoch: e.epoch });
+  return out;
+}
+
 export class Partition {
   readonly topic: string;
   readonly index: number;
@@ -36,6 +43,11 @@ export class Partition {
     this.#leaderEpoch = Math.max(0, log.latestEpoch);
     this.#role = 'leader';
     this.#makeLeader();
+    // The log cleaner stops at the last stable offset and keeps the headers of active producers only.
+    log.transactionBounds = {
+      firstUnstableOffset: () => this.#producerState?.firstUnstableOffset,
+      activeProducers: () => activeProducers(this.#producerState),
+    };
   }
 
   get name(): string { return this.log.name; }
