@@ -4,11 +4,15 @@
 // varints, key/value/header sizes add up, nothing left over; no record objects). The walk also collects
 // Kafka's per-record errors (null keys on compacted topics, CreateTime outside
 // message.timestamp.before/after.max.ms, producer-set LogAppendTime), all named in record_errors (v8+), and
-// the stored max timestamp is the one the records give. Uncompressed batches are walked in place,
-// synchronously. Compressed ones (and recompression for compression.type) take the asynchronous path:
-// decompressed off the JS thread, bounded by MAX_DECOMPRESSED_BATCH_BYTES (MESSAGE_TOO_LARGE beyond it),
-// walked in slices between event-loop turns, each record within max.decompressed.message.bytes (Kafka
-// trunk); batches for a partition that arrive meanwhile queue behind it, so appends keep arrival order.
+// the stored max timestamp is the one the records give. Synchronous path (no await before the append):
+// uncompressed batches walked in place, and compressed ones small enough to decompress on the JS thread in
+// well under a millisecond (compression.ts decompressSmall: per-codec output caps, 1 MiB gzip/zstd, 256 KiB
+// lz4/snappy). The rest (larger sections, more than WALK_SLICE records, recompression for compression.type
+// or non-consecutive inner offsets) takes the asynchronous path: decompressed off the JS thread, bounded by
+// MAX_DECOMPRESSED_BATCH_BYTES (MESSAGE_TOO_LARGE beyond it), walked in slices between event-loop turns,
+// each record within max.decompressed.message.bytes (Kafka trunk); batches for a partition that arrive
+// meanwhile queue behind it (the synchronous path is not taken while one is queued), so appends keep
+// arrival order.
 // Batches with a producer id (≥ 0) go through the partition's producer state (broker/producers/state.ts,
 // Kafka's ProducerStateManager): checked and reserved synchronously right before the storage append, in
 // request order; the state advances only once the append succeeded. A retry of one of the producer's
