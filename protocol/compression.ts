@@ -16,8 +16,10 @@
 //            java-framing detection, kafkajs-snappy via its xerial reader.
 //   3 lz4    LZ4 *frame* format via lz4-napi compressFrameSync /
 //            decompressFrameSync (lz4_flex). Our frames: independent blocks,
-//            64 KiB max block, no block/content checksums, correct header
-//            checksum. Kafka's broken header-checksum quirk only concerns
+//            max block size picked by lz4_flex from the input size (64 KiB
+//            up to 4 MiB: clients read every size), no block/content
+//            checksums, correct header checksum. Only the first frame of
+//            concatenated frames is decoded (lz4_flex). Kafka's broken header-checksum quirk only concerns
 //            magic 0/1 message sets, never v2 batches, so no special casing.
 //   4 zstd   node:zlib zstdCompressSync / zstdDecompressSync (Node >= 22.15).
 //
