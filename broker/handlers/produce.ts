@@ -5,9 +5,9 @@
 // Kafka's per-record errors (null keys on compacted topics, CreateTime outside
 // message.timestamp.before/after.max.ms, producer-set LogAppendTime), all named in record_errors (v8+), and
 // the stored max timestamp is the one the records give. Synchronous path (no await before the append):
-// uncompressed batches walked in place, and compressed ones small enough to decompress on the JS thread in
-// well under a millisecond (compression.ts decompressSmall: output capped at 1 MiB,
-// ≤ ~0.7 ms). The rest (larger sections, more than WALK_SLICE records, recompression for compression.type
+// uncompressed batches walked in place, and compressed ones whose records section is at most 1 MiB
+// (compression.ts decompressSmall: inflated on the JS thread in ≤ ~0.7 ms, a bound known or enforced before
+// the bytes are produced). The rest (larger sections, more than WALK_SLICE records, recompression for compression.type
 // or non-consecutive inner offsets) takes the asynchronous path: decompressed off the JS thread, bounded by
 // MAX_DECOMPRESSED_BATCH_BYTES (MESSAGE_TOO_LARGE beyond it), walked in slices between event-loop turns,
 // each record within max.decompressed.message.bytes (Kafka trunk); batches for a partition that arrive
