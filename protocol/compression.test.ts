@@ -20,7 +20,11 @@ import {
   CODEC_SNAPPY,
   CODEC_LZ4,
   CODEC_ZSTD,
+  SYNC_DECOMPRESS_BYTES,
+  decompressSmall,
+  zstdContentSize,
 } from './compression.ts';
+import crypto from 'node:crypto';
 
 async function rejectionKind(p: Promise<unknown>): Promise<string> {
   try {
@@ -239,4 +243,56 @@ t.test('xerial snappy above the sync threshold decompresses off the JS thread, s
   const x = snappyCompressXerial(data);
   t.ok((await decompressAsync(CODEC_SNAPPY, x)).equals(data));
   t.equal(await rejectionKind(decompressAsync(CODEC_SNAPPY, x, { maxOutputBytes: 1 << 20 })), 'TOO_LARGE');
+});
+
+/**
+ * One LZ4 frame with 64 KiB blocks, as librdkafka and the Java client write them (lz4-napi picks larger
+ * blocks for inputs over 1 MiB, whose header bound is loose): the blocks of one-chunk frames under one header.
+ */
+function lz4Frame64k(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let o = 0; o < data.length || o === 0; o += 65536) {
+    const f = compress(3, data.subarray(o, o + 65536));
+    if (f[4] !== 0x60 || f[5] !== 0x40) throw new Error('unexpected lz4-napi frame header');
+    parts.push(o === 0 ? f.subarray(0, f.length - 4) : f.subarray(7, f.length - 4));
+  }
+  parts.push(Buffer.alloc(4)); // end mark
+  return Buffer.concat(parts);
+}
+
+t.test('decompressSmall: output up to the codec cap inflated here, beyond it null (the async path), same bytes', async (t) => {
+  for (const codec of [CODEC_GZIP, CODEC_SNAPPY, CODEC_LZ4, CODEC_ZSTD]) {
+    const cap = SYNC_DECOMPRESS_BYTES[codec]!;
+    // Half random, half zeros: every codec halves it (the input stays under the cap too), and lz4's bound
+    // from block headers is exact for full 64 KiB blocks.
+    const data = crypto.randomBytes(cap + 1);
+    for (let i = 0; i + 32 < data.length; i += 64) data.fill(0, i + 32, Math.min(i + 64, data.length));
+    for (const [n, inflates] of [[cap - 1, true], [cap, true], [cap + 1, false]] as const) {
+      const z = (codec === 3 ? lz4Frame64k : (b: Buffer) => compress(codec, b))(data.subarray(0, n));
+      const out = decompressSmall(codec, z, cap);
+      if (inflates) t.same(out, data.subarray(0, n), `codec ${codec}: ${n} bytes inflated on the JS thread`);
+      else t.equal(out, null, `codec ${codec}: ${n} bytes left to the async path`);
+    }
+    // Compressible data over the cap (small input): the headers or the cap while inflating say no.
+    t.equal(decompressSmall(codec, compress(codec, Buffer.alloc(cap + 1)), cap), null, `codec ${codec}: zeros over the cap`);
+    // Undecodable: CORRUPT here, or (lz4 framing not LZ4's: no bound) left to the async path, which reports it.
+    const garbage = await rejectionKind((async () => decompressSmall(codec, Buffer.from('garbage'), cap))());
+    t.equal(garbage, codec === CODEC_LZ4 ? 'resolved' : 'CORRUPT', `codec ${codec}: corrupt`);
+    if (codec === CODEC_LZ4) t.equal(decompressSmall(codec, Buffer.from('garbage'), cap), null);
+  }
+  t.equal(await rejectionKind((async () => decompressSmall(7, Buffer.alloc(4), 1 << 20))()), 'UNSUPPORTED_CODEC');
+});
+
+t.test('decompressSmall: size hints that lie cannot make it inflate beyond the cap', async (t) => {
+  const cap = 64 * 1024;
+  // gzip: ISIZE trailer patched to claim 10 bytes; zstd without a content size in its header.
+  const gz = compress(CODEC_GZIP, Buffer.alloc(10 * cap));
+  gz.writeUInt32LE(10, gz.length - 4);
+  t.equal(decompressSmall(CODEC_GZIP, gz, cap), null, 'gzip: stopped at the cap');
+  const zs = zlib.zstdCompressSync(Buffer.alloc(10 * cap), { params: { [zlib.constants.ZSTD_c_contentSizeFlag]: 0 } });
+  t.equal(zstdContentSize(zs), -1, 'no content size in this zstd frame');
+  t.equal(decompressSmall(CODEC_ZSTD, zs, cap), null, 'zstd: stopped at the cap');
+  // zstd content size is read from every field width.
+  for (const n of [0, 200, 300, 70_000, 5_000_000]) t.equal(zstdContentSize(compress(CODEC_ZSTD, Buffer.alloc(n))), n, `zstd content size ${n}`);
+  t.equal(zstdContentSize(Buffer.from('not zstd')), -1);
 });

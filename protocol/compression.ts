@@ -16,8 +16,10 @@
 //            java-framing detection, kafkajs-snappy via its xerial reader.
 //   3 lz4    LZ4 *frame* format via lz4-napi compressFrameSync /
 //            decompressFrameSync (lz4_flex). Our frames: independent blocks,
-//            64 KiB max block, no block/content checksums, correct header
-//            checksum. Kafka's broken header-checksum quirk only concerns
+//            max block size picked by lz4_flex from the input size (64 KiB
+//            up to 4 MiB: clients read every size), no block/content
+//            checksums, correct header checksum. Only the first frame of
+//            concatenated frames is decoded (lz4_flex). Kafka's broken header-checksum quirk only concerns
 //            magic 0/1 message sets, never v2 batches, so no special casing.
 //   4 zstd   node:zlib zstdCompressSync / zstdDecompressSync (Node >= 22.15).
 //
@@ -407,6 +409,82 @@ export function lz4MaxOutput(buf: Buffer): number {
 function lz4CheckBound(buf: Buffer, max: number | undefined): void {
   if (max === undefined || max === Infinity) return;
   if (lz4MaxOutput(buf) > max) throw tooLarge(CODEC_LZ4, max);
+}
+
+// ---------------------------------------------------------------------------
+// Synchronous decompression of small sections (the Produce fast path). A thread-pool round trip costs more
+// than inflating a few hundred KiB, and serialises a producer's batches behind it; up to 1 MiB of output
+// (librdkafka's default batch.size is 1,000,000 bytes) decompression on the JS thread takes well under
+// ~2 ms. Wall time for 1 MiB of output on the 2-core dev machine (load ~10, 100 calls, 100-byte records /
+// zeros / random): gzip p50 ≤ 0.63 ms, zstd ≤ 0.54 ms, lz4 0.55 ms (p90 0.8–1.9), snappy raw 0.45 ms,
+// xerial 0.69 ms (p90 ≤ 1.45).
+/** Output cap of decompressSmall per codec id. */
+export const SYNC_DECOMPRESS_BYTES: readonly number[] = [Infinity, 1024 * 1024, 1024 * 1024, 1024 * 1024, 1024 * 1024];
+
+/**
+ * The Frame_Content_Size of a zstd frame's header, or -1 when absent or not a zstd frame (a hint only: the
+ * decoder, not this, bounds the output).
+ */
+export function zstdContentSize(buf: Buffer): number {
+  if (buf.length < 6 || buf.readUInt32LE(0) !== 0xfd2fb528) return -1;
+  const fhd = buf[4]!;
+  const single = (fhd >> 5) & 1;
+  const fcsFlag = fhd >> 6;
+  const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+  const size = fcsFlag === 0 ? single : [0, 2, 4, 8][fcsFlag]!;
+  if (size === 0 || buf.length < at + size) return -1;
+  switch (size) {
+    case 1: return buf[at]!;
+    case 2: return buf.readUInt16LE(at) + 256;
+    case 4: return buf.readUInt32LE(at);
+    default: return buf.readUInt32LE(at) + buf.readUInt32LE(at + 4) * 2 ** 32;
+  }
+}
+
+/**
+ * Decompresses `buf` on the JS thread when its output is known to stay within `cap` (snappy: declared
+ * lengths, which the decoder holds it to; lz4: the block-header bound of lz4MaxOutput) or is held to it
+ * while inflating (gzip, zstd: maxOutputLength, after a look at the gzip ISIZE trailer / zstd content size
+ * so that an honest larger section is not inflated twice). null when the output may exceed `cap`: the
+ * caller takes the asynchronous bounded path (decompressAsync). The compressed input is held to `cap`
+ * too (inflating time also grows with it). Throws CompressionError like decompress().
+ */
+export function decompressSmall(codec: number, buf: Buffer, cap: number): Buffer | null {
+  if (buf.length > cap) return null;
+  switch (codec) {
+    case CODEC_NONE:
+      return buf;
+    case CODEC_GZIP:
+    case CODEC_ZSTD: {
+      const hint = codec === CODEC_ZSTD ? zstdContentSize(buf) : buf.length >= 18 ? buf.readUInt32LE(buf.length - 4) : -1;
+      if (hint > cap) return null;
+      try {
+        return codec === CODEC_GZIP ? zlib.gunzipSync(buf, { maxOutputLength: cap }) : zlib.zstdDecompressSync(buf, { maxOutputLength: cap });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return null;
+        throw asCorrupt(codec, e);
+      }
+    }
+    case CODEC_SNAPPY: {
+      let total: number;
+      if (isXerialSnappy(buf)) {
+        total = 0;
+        try {
+          for (const b of xerialBlocks(buf)) total += Math.max(0, snappyDeclaredLength(b, 0, b.length));
+        } catch (e) {
+          throw asCorrupt(codec, e);
+        }
+      } else total = snappyDeclaredLength(buf, 0, buf.length);
+      return total > cap ? null : snappyDecompress(buf, cap);
+    }
+    case CODEC_LZ4: {
+      const bound = lz4MaxOutput(buf);
+      if (bound < 0 || bound > cap) return null;
+      return decompress(codec, buf, { maxOutputBytes: cap });
+    }
+    default:
+      throw unsupported(codec);
+  }
 }
 
 export async function decompressAsync(codec: number, buf: Buffer, options: DecompressOptions = {}): Promise<Buffer> {

@@ -664,3 +664,36 @@ t.test('walkRecords: Kafka-clean batches pass, resumable in slices; structural e
   t.match(clientBatchError(lying)?.message, /Inconsistent batch offset range \[0, 0\] and count of records 1000000/);
   t.equal(clientBatchError(buildRecordBatch({ records: [{ value: 'a' }] })), null);
 });
+
+t.test('walkRecords: varints of every length (1-5 bytes, negative, timestamp deltas beyond 3 bytes) and malformed ones', async (t) => {
+  const { walkRecords, startRecordWalk, RECORDS_OFFSET, RECORDS_COUNT_OFFSET } = await import('./records.ts');
+  // Timestamp deltas up to 2^40 (varlong beyond the inline 3 bytes), keys and values of 1-3 byte lengths, headers.
+  const deltas = [0, 63, 64, 8191, 8192, 1_048_575, 1_048_576, 2 ** 31, 2 ** 40];
+  const recs = deltas.map((d, i) => ({ key: i % 3 === 0 ? null : 'k'.repeat(i * 40), value: Buffer.alloc(i * 3000), headers: [{ key: 'h'.repeat(i * 20), value: null }], timestamp: T0 + d }));
+  const b = buildRecordBatch({ records: recs });
+  const w = startRecordWalk(b, 0, b, RECORDS_OFFSET, b.length);
+  t.equal(walkRecords(w), true);
+  t.equal(w.error, null);
+  t.equal(w.maxTimestamp, T0 + 2 ** 40);
+  t.same(all(b).map((r) => r.timestamp), deltas.map((d) => T0 + d), 'the reference decoder agrees');
+  // Every record's timestamp as the walk reads it, through the range check: exactly those past the bound.
+  for (const [k, bound] of deltas.entries()) {
+    const r = startRecordWalk(b, 0, b, RECORDS_OFFSET, b.length, { createTime: true, upperTimestamp: T0 + bound });
+    walkRecords(r);
+    t.same((r.recordErrors ?? []).filter((_, j) => j % 4 === 0), deltas.map((_, i) => i).filter((i) => i > k), `bound +${bound}`);
+  }
+  // A record whose key length is a 6-byte varint, and one whose varint runs past the record.
+  const rec = (keyLen: number[]) => {
+    const body = [0, 0, 0, ...keyLen, 2, 0x61, 0]; // attributes, ts delta, offset delta, key length, value "a", no headers
+    return Buffer.from([body.length * 2, ...body]);
+  };
+  for (const [name, keyLen] of [['6-byte varint (of 0)', [0x80, 0x80, 0x80, 0x80, 0x80, 0x00]], ['varint past the record', [0x80, 0x80]]] as const) {
+    const s = rec([...keyLen]);
+    if (name === 'varint past the record') s[0] = 5 * 2; // length ends inside the key-length varint
+    const bad = Buffer.concat([b.subarray(0, RECORDS_OFFSET), s]);
+    bad.writeInt32BE(1, RECORDS_COUNT_OFFSET);
+    const v = startRecordWalk(bad, 0, bad, RECORDS_OFFSET, bad.length);
+    walkRecords(v);
+    t.equal(v.error?.kind, 'INVALID_RECORD', name);
+  }
+});

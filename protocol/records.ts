@@ -586,46 +586,44 @@ export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
 let V_POS = 0;
 const varintCursor = new VarintCursor(Buffer.alloc(0));
 
-/** Zig-zag varint at data[pos] within `lim`; throws VarintError when malformed or past `lim`. */
+const MALFORMED = new RecordsError('INVALID_RECORD', 'Found invalid record structure');
+
+/** Zig-zag varint at data[pos] within `lim` (Kafka's readVarint: at most 5 bytes); throws when malformed or past `lim`. */
 function varint(data: Buffer, pos: number, lim: number): number {
-  if (pos < lim) {
-    const b = data[pos]!;
+  // One loop without a cursor object: most fields are 1-2 bytes, offset and timestamp deltas up to 3.
+  let u = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (pos >= lim || shift > 28) throw MALFORMED;
+    const b = data[pos++]!;
     if (b < 0x80) {
-      V_POS = pos + 1;
-      return (b >>> 1) ^ -(b & 1);
+      u |= b << shift;
+      break;
     }
-    if (pos + 1 < lim) {
-      const b1 = data[pos + 1]!;
-      if (b1 < 0x80) {
-        V_POS = pos + 2;
-        const u = (b & 0x7f) | (b1 << 7);
-        return (u >>> 1) ^ -(u & 1);
-      }
-    }
+    u |= (b & 0x7f) << shift;
   }
-  varintCursor.buf = data;
-  varintCursor.pos = pos;
-  varintCursor.end = lim;
-  const v = varintCursor.readVarint();
-  V_POS = varintCursor.pos;
-  return v;
+  V_POS = pos;
+  return (u >>> 1) ^ -(u & 1);
 }
 
-/** Zig-zag varlong as a number, like varint. */
+/** Zig-zag varlong as a number, like varint (up to 3 bytes inline, longer ones through VarintCursor). */
 function varlong(data: Buffer, pos: number, lim: number): number {
-  if (pos < lim) {
+  if (pos + 2 < lim) {
     const b = data[pos]!;
     if (b < 0x80) {
       V_POS = pos + 1;
       return (b >>> 1) ^ -(b & 1);
     }
-    if (pos + 1 < lim) {
-      const b1 = data[pos + 1]!;
-      if (b1 < 0x80) {
-        V_POS = pos + 2;
-        const u = (b & 0x7f) | (b1 << 7);
-        return (u >>> 1) ^ -(u & 1);
-      }
+    const b1 = data[pos + 1]!;
+    if (b1 < 0x80) {
+      V_POS = pos + 2;
+      const u = (b & 0x7f) | (b1 << 7);
+      return (u >>> 1) ^ -(u & 1);
+    }
+    const b2 = data[pos + 2]!;
+    if (b2 < 0x80) {
+      V_POS = pos + 3;
+      const u = (b & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+      return (u >>> 1) ^ -(u & 1);
     }
   }
   varintCursor.buf = data;

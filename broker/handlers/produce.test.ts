@@ -4,10 +4,12 @@ import path from 'node:path';
 import t from 'tap';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { makeProduceRequest } from '../../protocol/generated/produce.ts';
-import { buildRecordBatch, parseBatchHeader, recomputeCrc } from '../../protocol/records.ts';
+import { buildRecordBatch, parseBatchHeader, recomputeCrc, setMaxTimestamp } from '../../protocol/records.ts';
 import { RawClient } from '../testing/raw-client.ts';
 import { batchOf, batchWithSection, bombBatch, FETCH, fetchRequest, PRODUCE, produce, withCrc } from '../testing/produce.ts';
-import { compress } from '../../protocol/compression.ts';
+import { compress, decompressSmall, SYNC_DECOMPRESS_BYTES } from '../../protocol/compression.ts';
+import crypto from 'node:crypto';
+import { writeVarint } from '../../protocol/varint.ts';
 import { records as iterateRecords, RecordBatchView } from '../../protocol/records.ts';
 import { startTestBroker } from '../testing/start.ts';
 import { FaultyFs, MemFs } from '../../storage/index.ts';
@@ -431,4 +433,110 @@ t.test('decompression bombs: bounded memory, MESSAGE_TOO_LARGE, and the broker k
     t.ok(peak - before < 200 * 1024 * 1024, `codec ${codec}: RSS grew ${((peak - before) / 1048576).toFixed(0)} MiB (< 200)`);
     t.equal(tb.broker.context.storage.partition(topic, 0)!.logEndOffset, 0);
   }
+});
+
+/**
+ * One LZ4 frame with 64 KiB blocks, as librdkafka and the Java client write them (lz4-napi picks larger
+ * blocks for inputs over 1 MiB, whose header bound is loose): the blocks of one-chunk frames under one header.
+ */
+function lz4Frame64k(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  for (let o = 0; o < data.length || o === 0; o += 65536) {
+    const f = compress(3, data.subarray(o, o + 65536));
+    if (f[4] !== 0x60 || f[5] !== 0x40) throw new Error('unexpected lz4-napi frame header');
+    parts.push(o === 0 ? f.subarray(0, f.length - 4) : f.subarray(7, f.length - 4));
+  }
+  parts.push(Buffer.alloc(4)); // end mark
+  return Buffer.concat(parts);
+}
+
+/**
+ * A records section of exactly `bytes` bytes: `n` records with ~1000-byte values, half random and half zeros
+ * (every codec about halves it), the last one's value sized to fit; `nullKeyLast` leaves its key out.
+ */
+function sectionOf(bytes: number, nullKeyLast = false): { section: Buffer; count: number } {
+  const parts: Buffer[] = [];
+  const record = (i: number, valueBytes: number, key: boolean): Buffer => {
+    const value = crypto.randomBytes(valueBytes);
+    value.fill(0, valueBytes >> 1);
+    const body = Buffer.alloc(valueBytes + 32);
+    let o = 1; // attributes 0
+    o = writeVarint(body, o, i); // timestamp delta
+    o = writeVarint(body, o, i);
+    if (key) { o = writeVarint(body, o, 1); body[o++] = 0x6b; } else o = writeVarint(body, o, -1);
+    o = writeVarint(body, o, valueBytes);
+    o += value.copy(body, o);
+    o = writeVarint(body, o, 0); // no headers
+    const len = Buffer.alloc(5);
+    return Buffer.concat([len.subarray(0, writeVarint(len, 0, o)), body.subarray(0, o)]);
+  };
+  let used = 0;
+  while (bytes - used > 3000) { const r = record(parts.length, 1000, true); parts.push(r); used += r.length; }
+  let v = bytes - used - 12;
+  for (let tries = 0; tries < 5; tries++) {
+    const r = record(parts.length, v, !nullKeyLast);
+    if (used + r.length === bytes) return { section: Buffer.concat([...parts, r]), count: parts.length + 1 };
+    v += bytes - used - r.length;
+  }
+  throw new Error(`no section of ${bytes} bytes`);
+}
+
+t.test('compressed batches just under and just over the synchronous decompression cap: same answers, same stored bytes', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('cap', 1, new Map([['cleanup.policy', 'compact']]));
+  let next = 0;
+  for (const codec of [1, 2, 3, 4]) {
+    const cap = SYNC_DECOMPRESS_BYTES[codec]!;
+    const answers: unknown[] = [];
+    for (const [bytes, sync] of [[cap - 100, true], [cap + 100, false]] as const) {
+      for (const nullKeyLast of [false, true]) {
+        const { section, count } = sectionOf(bytes, nullKeyLast);
+        const z = (codec === 3 ? lz4Frame64k : (b: Buffer) => compress(codec, b))(section);
+        t.equal(decompressSmall(codec, z, cap) !== null, sync, `codec ${codec}, ${bytes} bytes: ${sync ? 'synchronous' : 'asynchronous'} path`);
+        // The header's max timestamp is the base one (a client's lie): stored, it is the last record's.
+        const batch = batchWithSection(z, { count, compression: codec });
+        const r = await produce(c, 'cap', 0, Buffer.from(batch), 9);
+        setMaxTimestamp(batch, 0, 0, parseBatchHeader(batch, 0).baseTimestamp + count - 1);
+        answers.push([nullKeyLast, r.errorCode, r.errorMessage, r.recordErrors.map((e: any) => [e.batchIndex, e.batchIndexErrorMessage])]);
+        if (nullKeyLast) {
+          t.equal(r.errorCode, ErrorCode.INVALID_RECORD);
+          t.same(r.recordErrors.map((e: any) => e.batchIndex), [count - 1]);
+          continue;
+        }
+        t.equal(r.errorCode, 0, `codec ${codec}, ${bytes} bytes appended`);
+        t.equal(r.baseOffset, BigInt(next));
+        const f = await c.request(FETCH, 12, fetchRequest([{ topic: 'cap', partition: 0, offset: next, maxBytes: 4 << 20 }]));
+        const stored = f.responses[0].partitions[0].records as Buffer;
+        t.same(stored.subarray(16, batch.length), batch.subarray(16), `codec ${codec}, ${bytes} bytes: stored as sent (from the magic byte on)`);
+        next += count;
+      }
+    }
+    t.same(answers.slice(2).map((a: any) => a.slice(0, 2)), answers.slice(0, 2).map((a: any) => a.slice(0, 2)), `codec ${codec}: same answers both sides of the cap`);
+    t.same((answers[3] as any)[3].map((e: any) => e[1]), (answers[1] as any)[3].map((e: any) => e[1]));
+  }
+});
+
+t.test('a small compressed batch never overtakes a larger one of the same partition still being decompressed', async (t) => {
+  const { tb, c } = await setup(t);
+  await tb.broker.context.createTopic('order', 1, new Map([['max.message.bytes', String(8 << 20)]]));
+  const send = (records: Buffer) => c.sendRaw(c.encodeRequest(PRODUCE, 9, makeProduceRequest({ acks: 1, timeoutMs: 1000, topicData: [{ name: 'order', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionData: [{ index: 0, records }] }] })));
+  const expected: number[] = [];
+  let offset = 0;
+  for (const codec of [1, 2, 3, 4]) {
+    const cap = SYNC_DECOMPRESS_BYTES[codec]!;
+    const big = sectionOf(4 * cap);
+    const small = sectionOf(1000);
+    send(batchWithSection(compress(codec, big.section), { count: big.count, compression: codec }));
+    send(batchWithSection(compress(codec, small.section), { count: small.count, compression: codec }));
+    send(batchOf(2)); // uncompressed: synchronous too
+    for (const n of [big.count, small.count, 2]) { expected.push(offset); offset += n; }
+  }
+  const got: number[] = [];
+  for (let i = 0; i < expected.length; i++) {
+    const r = c.decodeResponse(PRODUCE, 9, await c.nextFrame()).responses[0].partitionResponses[0];
+    t.equal(r.errorCode, 0);
+    got.push(Number(r.baseOffset));
+  }
+  t.same(got, expected, 'appended in arrival order');
+  t.equal(tb.broker.context.storage.partition('order', 0)!.logEndOffset, offset);
 });

@@ -4,11 +4,15 @@
 // varints, key/value/header sizes add up, nothing left over; no record objects). The walk also collects
 // Kafka's per-record errors (null keys on compacted topics, CreateTime outside
 // message.timestamp.before/after.max.ms, producer-set LogAppendTime), all named in record_errors (v8+), and
-// the stored max timestamp is the one the records give. Uncompressed batches are walked in place,
-// synchronously. Compressed ones (and recompression for compression.type) take the asynchronous path:
-// decompressed off the JS thread, bounded by MAX_DECOMPRESSED_BATCH_BYTES (MESSAGE_TOO_LARGE beyond it),
-// walked in slices between event-loop turns, each record within max.decompressed.message.bytes (Kafka
-// trunk); batches for a partition that arrive meanwhile queue behind it, so appends keep arrival order.
+// the stored max timestamp is the one the records give. Synchronous path (no await before the append):
+// uncompressed batches walked in place, and compressed ones whose records section is at most 1 MiB
+// (compression.ts decompressSmall: inflated on the JS thread in ≤ ~0.7 ms, a bound known or enforced before
+// the bytes are produced). The rest (larger sections, more than WALK_SLICE records, recompression for compression.type
+// or non-consecutive inner offsets) takes the asynchronous path: decompressed off the JS thread, bounded by
+// MAX_DECOMPRESSED_BATCH_BYTES (MESSAGE_TOO_LARGE beyond it), walked in slices between event-loop turns,
+// each record within max.decompressed.message.bytes (Kafka trunk); batches for a partition that arrive
+// meanwhile queue behind it (the synchronous path is not taken while one is queued), so appends keep
+// arrival order.
 // Batches with a producer id (≥ 0) go through the partition's producer state (broker/producers/state.ts,
 // Kafka's ProducerStateManager): checked and reserved synchronously right before the storage append, in
 // request order; the state advances only once the append succeeded. A retry of one of the producer's
@@ -34,7 +38,7 @@ import {
   REC_NO_KEY, REC_TS_RANGE, RecordBatchView, buildRecordBatch, clientBatchError, recomputeCrc, records as iterateRecords,
   setMaxTimestamp, startRecordWalk, validateProduceRecords, walkRecords, type RecordCheckOptions, type RecordWalk,
 } from '../../protocol/records.ts';
-import { CODEC_NAMES, CompressionError, compressAsync, decompressAsync } from '../../protocol/compression.ts';
+import { CODEC_NAMES, CompressionError, SYNC_DECOMPRESS_BYTES, compressAsync, decompressAsync, decompressSmall } from '../../protocol/compression.ts';
 import { isStorageError } from '../../storage/index.ts';
 import type { BrokerContext } from '../context.ts';
 import type { PartitionProducerState, Reservation } from '../producers/index.ts';
@@ -161,12 +165,63 @@ async function recompress(batch: Buffer, section: Buffer, codec: number, consecu
   });
 }
 
+type Validated = PartitionResult | Buffer;
+
+function decompressionError(e: unknown, codec: number, tp: string, plan: Plan): PartitionResult {
+  if (!(e instanceof CompressionError)) throw e;
+  if (e.kind === 'TOO_LARGE') {
+    return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: `The records of the ${CODEC_NAMES[codec]} batch decompress to more than ${plan.maxDecompressed} bytes in topic partition ${tp}` };
+  }
+  return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: `${e.message} in topic partition ${tp}` };
+}
+
+/** max.decompressed.message.bytes applies to compressed batches only (as in Kafka). */
+function checksFor(codec: number, plan: Plan): RecordCheckOptions {
+  return codec === 0 ? { ...plan.checks, maxRecordBytes: undefined } : plan.checks;
+}
+
+/** The topic's codec differs from the batch's, or inner offsets must be rewritten (Kafka keeps uncompressed ones). */
+function needsRebuild(codec: number, plan: Plan, w: RecordWalk): boolean {
+  return (plan.target ?? codec) !== codec || (codec !== 0 && !w.consecutive);
+}
+
+/**
+ * The synchronous path, taken when nothing is queued for the partition: an uncompressed batch walked in
+ * place, or a compressed one small enough to decompress on the JS thread (compression.ts decompressSmall).
+ * The verdict (an error result or the batch to append), or null when the batch needs the asynchronous path
+ * (too many records for one turn, possibly too large to decompress here, or to be recompressed: that
+ * rare case decompresses again there).
+ */
+function validateNow(batch: Buffer, codec: number, tp: string, plan: Plan): Validated | null {
+  if (batch.readInt32BE(RECORDS_COUNT_OFFSET) > WALK_SLICE || (plan.target ?? codec) !== codec) return null;
+  let section = batch;
+  let pos = RECORDS_OFFSET;
+  if (codec !== 0) {
+    let s: Buffer | null;
+    try {
+      s = decompressSmall(codec, batch.subarray(RECORDS_OFFSET), SYNC_DECOMPRESS_BYTES[codec]!);
+    } catch (e) {
+      return decompressionError(e, codec, tp, plan);
+    }
+    if (s === null) return null;
+    section = s;
+    pos = 0;
+  }
+  const w = startRecordWalk(batch, 0, section, pos, section.length, checksFor(codec, plan));
+  walkRecords(w);
+  const rejected = walkVerdict(w, tp, plan);
+  if (rejected) return rejected;
+  if (needsRebuild(codec, plan, w)) return null;
+  fixMaxTimestamp(batch, w, plan);
+  return batch;
+}
+
 /**
  * The asynchronous path: decompression off the JS thread with a bound, the record walk in slices, then
  * recompression when the topic asks for another codec (or the offsets must be rewritten). Resolves to
  * an error result or the batch to append.
  */
-async function validateAsync(batch: Buffer, tp: string, plan: Plan): Promise<PartitionResult | Buffer> {
+async function validateAsync(batch: Buffer, tp: string, plan: Plan): Promise<Validated> {
   const codec = batch.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
   let section: Buffer;
   if (codec === 0) section = batch.subarray(RECORDS_OFFSET);
@@ -174,21 +229,15 @@ async function validateAsync(batch: Buffer, tp: string, plan: Plan): Promise<Par
     try {
       section = await decompressAsync(codec, batch.subarray(RECORDS_OFFSET), { maxOutputBytes: plan.maxDecompressed });
     } catch (e) {
-      if (!(e instanceof CompressionError)) throw e;
-      if (e.kind === 'TOO_LARGE') {
-        return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: `The records of the ${CODEC_NAMES[codec]} batch decompress to more than ${plan.maxDecompressed} bytes in topic partition ${tp}` };
-      }
-      return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: `${e.message} in topic partition ${tp}` };
+      return decompressionError(e, codec, tp, plan);
     }
   }
-  const checks = codec === 0 ? { ...plan.checks, maxRecordBytes: undefined } : plan.checks;
-  const w = startRecordWalk(batch, 0, section, 0, section.length, checks);
+  const w = startRecordWalk(batch, 0, section, 0, section.length, checksFor(codec, plan));
   while (!walkRecords(w, WALK_SLICE)) await new Promise((r) => setImmediate(r));
   const rejected = walkVerdict(w, tp, plan);
   if (rejected) return rejected;
-  const target = plan.target ?? codec;
   // Kafka rebuilds a compressed batch whose inner offsets are not 0..n-1; an uncompressed one is kept as sent.
-  if (target !== codec || (codec !== 0 && !w.consecutive)) batch = await recompress(batch, section, target, w.consecutive);
+  if (needsRebuild(codec, plan, w)) batch = await recompress(batch, section, plan.target ?? codec, w.consecutive);
   fixMaxTimestamp(batch, w, plan);
   return batch;
 }
@@ -235,17 +284,9 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
   const plan = planFor(broker, t, maxBytes);
   const codec = records.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
   const pending = validating.get(log);
-  const async = pending !== undefined || codec !== 0 || (plan.target !== undefined && plan.target !== 0)
-    || records.readInt32BE(RECORDS_COUNT_OFFSET) > WALK_SLICE;
-  if (!async) {
-    // The common case: an uncompressed batch walked in place, no await before the append.
-    const w = startRecordWalk(records, 0, records, RECORDS_OFFSET, records.length, { ...plan.checks, maxRecordBytes: undefined });
-    walkRecords(w);
-    const rejected = walkVerdict(w, tp, plan);
-    if (rejected) return rejected;
-    fixMaxTimestamp(records, w, plan);
-    return appendValidated(broker, t, partition, records);
-  }
+  // The common case: no await before the append. Never while a batch is queued: it would overtake it.
+  const now = pending === undefined ? validateNow(records, codec, tp, plan) : null;
+  if (now !== null) return Buffer.isBuffer(now) ? appendValidated(broker, t, partition, now) : now;
   let result: PartitionResult | Promise<PartitionResult> = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR };
   const gate = (pending ?? Promise.resolve())
     .then(() => validateAsync(records, tp, plan))
