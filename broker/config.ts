@@ -109,12 +109,20 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) continue;
+    const g = /^GREGOR_(.+)$/.exec(k);
+    if (g) { gregorFromEnv(out, g[1], v); continue; }
     const m = /^KAFKA_(?:CFG_)?(.+)$/.exec(k);
     if (!m) continue;
     const name = m[1].toLowerCase().replace(/___/g, '-').replace(/__/g, '\u0000').replace(/_/g, '.').replace(/\u0000/g, '_');
     if (defsByName.has(name)) out.set(name, v);
   }
   return out;
+}
+
+/** gregor's own configs from GREGOR_<NAME> (GREGOR_HTTP_LISTENER → gregor.http.listener), same `_` rules. */
+function gregorFromEnv(out: Map<string, string>, rest: string, value: string): void {
+  const name = `gregor.${rest.toLowerCase().replace(/___/g, '-').replace(/__/g, '\u0000').replace(/_/g, '.').replace(/\u0000/g, '_')}`;
+  if (defsByName.has(name)) out.set(name, value);
 }
 
 export interface ConfigSources {
