@@ -103,7 +103,7 @@ export function parseProperties(text: string): Map<string, string> {
 /**
  * Maps environment variables to config names the way Kafka's Docker images do: strip `KAFKA_CFG_` or
  * `KAFKA_`, lower-case, `___` → `-`, `__` → `_`, `_` → `.`. Only names that are known configs are taken,
- * so unrelated variables (KAFKA_HEAP_OPTS, …) are ignored.
+ * so unrelated variables (KAFKA_HEAP_OPTS, …) are ignored. `GREGOR_<NAME>` names gregor's own `gregor.<name>`.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
   const out = new Map<string, string>();
