@@ -204,7 +204,7 @@ t.test('/healthz while the process runs; /readyz 503 until listeners are bound a
   t.equal((await get(port, '/healthz')).status, 200, 'still live while shutting down');
   gate.releaseClose();
   await closing;
-  await t.rejects(get(port, '/healthz'), undefined, 'the HTTP listener is closed with the broker');
+  await t.rejects(get(port, '/healthz'), 'the HTTP listener is closed with the broker');
 });
 
 t.test('a broker that fails to start closes its HTTP listener', async (t) => {

@@ -6,7 +6,8 @@
 // Names are what dashboards expect: the Prometheus JMX exporter's Kafka rules (example_configs/kafka-2_0_0.yml,
 // with the Strimzi rule for socket-server-metrics) applied to Kafka's MBeans, and kafka_exporter's names for
 // consumer lag and partition offsets. The list is in the README ("Health and metrics").
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createRequire } from 'node:module';
+import { Registry } from 'prom-client';
 import { apiNames } from '../../protocol/generated/api-table.ts';
 import type { BrokerContext } from '../context.ts';
 import { type BrokerMetrics, latencyQuantile } from './counters.ts';
@@ -21,6 +22,24 @@ const QUANTILES: ReadonlyArray<[label: string, q: number]> = [
 ];
 const FETCH = 1;
 
+// prom-client's default Node process metrics (collectDefaultMetrics) except nodejs_gc_duration_seconds: that one
+// observes every garbage collection (a perf_hooks 'gc' observer), which cost ~10 % more broker CPU per produce
+// request in scripts/bench/metrics.ts, far beyond the rest together. Loaded one by one from prom-client's
+// metrics/ folder (the version is pinned in package.json); each computes its values at scrape time, except the
+// event loop delay monitor, which samples every 10 ms as collectDefaultMetrics would.
+const requireCjs = createRequire(import.meta.url);
+const PROCESS_METRICS = [
+  'processCpuTotal', 'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors',
+  'eventLoopLag', 'processResources', 'processHandles', 'processRequests', 'heapSizeAndUsed', 'heapSpacesSizeAndUsed', 'version',
+];
+
+function registerProcessMetrics(registry: Registry): void {
+  for (const name of PROCESS_METRICS) {
+    const add = requireCjs(`prom-client/lib/metrics/${name}`) as (r: Registry, config: object) => void;
+    add(registry, { eventLoopMonitoringPrecision: 10 });
+  }
+}
+
 /** A metric whose samples `collect` computes at scrape time. */
 function register(registry: Registry, name: string, help: string, type: MetricType, collect: () => Sample[]): void {
   const metric = {
@@ -33,7 +52,7 @@ function register(registry: Registry, name: string, help: string, type: MetricTy
 
 export function createRegistry(metrics: BrokerMetrics, broker: BrokerContext): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
   const gauge = (name: string, help: string, collect: () => Sample[]) => register(registry, name, help, 'gauge', collect);
   const counter = (name: string, help: string, collect: () => Sample[]) => register(registry, name, help, 'counter', collect);
 
