@@ -191,6 +191,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
   return readEnvironment(env).configs;
 }
 
+
 export interface ConfigSources {
   /** Lowest precedence: defaults an image or launcher sets (the CLI's --default), below the file. */
   defaults?: Map<string, string>;

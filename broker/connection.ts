@@ -242,6 +242,9 @@ export class Connection {
     }
 
     const slot: Slot = { done: false, chunks: null };
+    // Request metrics (gregor.http.listener on): count and time from here to the answer (or failure).
+    const metrics = this.#broker.metrics;
+    const start = metrics ? metrics.now() : 0;
     const ctx: RequestContext = {
       broker: this.#broker, apiKey, apiVersion, correlationId, clientId,
       listenerName: this.#listenerName, connectionId: this.id, clientHost: this.#clientHost,
@@ -249,12 +252,16 @@ export class Connection {
     };
     this.#queue.push(slot);
     const answer = (res: unknown): void => {
+      metrics?.request(apiKey, apiVersion, start);
       if (action) return this.#interceptAfter(action, slot, res === null ? null : () => this.#encodeAnswer(handler, apiVersion, correlationId, req, res, slot));
       if (res === null) return this.#complete(slot, null);
       const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res, slot);
       this.#complete(slot, chunks ?? null);
     };
-    const failed = (err: unknown): void => this.#complete(slot, this.#answerFailure(err, handler, apiVersion, correlationId, req, slot) ?? null);
+    const failed = (err: unknown): void => {
+      metrics?.request(apiKey, apiVersion, start);
+      this.#complete(slot, this.#answerFailure(err, handler, apiVersion, correlationId, req, slot) ?? null);
+    };
     let result;
     try {
       result = handler.handle(ctx, req);

@@ -6,6 +6,7 @@ import type { BrokerConfig } from './config.ts';
 import type { FetchSessionCache } from './fetch-sessions.ts';
 import type { GroupCoordinator } from './groups/coordinator.ts';
 import type { Logger } from './log.ts';
+import type { BrokerMetrics } from './metrics/counters.ts';
 import type { PartitionManager } from './partitions/index.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
@@ -27,6 +28,8 @@ export interface BrokerContext {
   readonly randomBytes: (n: number) => Buffer;
   /** What ApiVersions advertises: the served version range of each API (the handler table's, as data). */
   readonly apiVersions: ReadonlyArray<{ readonly apiKey: number; readonly minVersion: number; readonly maxVersion: number }>;
+  /** Metric counters, only when gregor.http.listener is on (metrics/counters.ts); one call per event. */
+  readonly metrics?: BrokerMetrics;
   /** The address clients should use for the given listener. */
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
   /** The hosted partitions: handlers reach a partition's log, epoch and producer state only through these. */

@@ -20,6 +20,7 @@ import { type BoundServer, netTransport, type Transport } from './transport.ts';
 import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
 import { type HandlerRow, handlerRows, loadHandler } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
+import type { BrokerMetrics } from './metrics/counters.ts';
 import { PartitionManager } from './partitions/index.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
@@ -68,6 +69,8 @@ export interface Broker {
    * the action `decide` gives (or returns; undefined passes a request through). remove() on the handle ends it.
    */
   intercept(apiKey: number, opts: InterceptOptions, decide: InterceptDecision): Interception;
+  /** The gregor.http.listener (health, metrics) as bound, or null when it is off. */
+  readonly http: { readonly host: string; readonly port: number } | null;
   /** Stops listening, closes every connection. */
   close(): Promise<void>;
 }
@@ -110,6 +113,17 @@ async function loadOrCreateMeta(fs: FsLike, dir: string, nodeId: number, configu
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<Broker> {
+  const config = options.config ?? buildBrokerConfig();
+  const logger = options.logger ?? consoleLogger();
+  // Health and metrics (http/operations.ts) are loaded only when their listener is configured.
+  const httpListener = config.get('gregor.http.listener');
+  if (!httpListener?.trim()) return startServing({ ...options, config, logger });
+  const { startWithHttpListener } = await import('./http/operations.ts');
+  return startWithHttpListener(httpListener, { ...options, config, logger }, startServing);
+}
+
+/** The broker itself; `metrics` (counting for the HTTP listener's /metrics) only when that listener is on. */
+async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Promise<Broker> {
   const config = options.config ?? buildBrokerConfig();
   const log = options.logger ?? consoleLogger();
   const clock = options.clock ?? systemClock;
@@ -180,7 +194,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   });
 
   const context: BrokerContext = {
-    nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, apiVersions: advertisedVersions(handlers),
+    nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, apiVersions: advertisedVersions(handlers), metrics,
     partitions, storage, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
@@ -272,7 +286,10 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
         onError: (err) => log.error(`listener ${spec.name}: ${err.message}`),
       }, (socket) => {
         if (closing) return socket.destroy(); // accepted while shutting down
-        gate.accept(socket, (g) => new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g, intercepts));
+        gate.accept(socket, (g) => {
+          metrics?.connectionOpened(spec.name, socket);
+          return new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g, intercepts);
+        });
       });
       servers.push(server);
       const port = server.port;
@@ -295,7 +312,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   log.info(`gregor node ${nodeId} started, cluster ${clusterId}, storage ${storage_ === 'memory' ? 'in memory' : dataDir}`);
 
   return {
-    nodeId, clusterId, listeners: bound, context, handlers,
+    nodeId, clusterId, listeners: bound, context, handlers, http: null,
     intercept: (apiKey, opts, decide) => intercepts.add(apiKey, opts, decide),
     close() {
       closing ??= (async () => {

@@ -12,7 +12,7 @@ const skip = 'skip' in found ? found.skip : (await kcatAvailable()) ? false : 'k
 const image = 'image' in found ? found.image : '';
 
 /** apache/kafka's documented single-node env: a client listener, a second (inter-broker) one and a controller one. */
-function apacheKafkaEnv(client: number, broker: number, controller: number): Record<string, string> {
+function apacheKafkaEnv(client: number, broker: number, controller: number, http: number): Record<string, string> {
   return {
     KAFKA_NODE_ID: '1',
     KAFKA_PROCESS_ROLES: 'broker,controller',
@@ -27,6 +27,7 @@ function apacheKafkaEnv(client: number, broker: number, controller: number): Rec
     KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
     KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
     KAFKA_NUM_PARTITIONS: '3',
+    GREGOR_HTTP_LISTENER: `127.0.0.1:${http}`, // the image's :9644 would collide between containers on the host network
     GREGOR_HEALTHCHECK_PORT: String(client),
   };
 }
@@ -45,8 +46,8 @@ const consumeAll = async (bootstrap: string, topic: string) => {
 };
 
 t.test('apache/kafka env: kcat and kafkajs from the host on both listeners; healthy; non-root; clean stop with clients connected', { skip }, async (t) => {
-  const [client, broker, controller] = await ports(3);
-  const name = await runContainer(image, uniqueName('apache'), apacheKafkaEnv(client!, broker!, controller!));
+  const [client, broker, controller, httpPort] = await ports(4);
+  const name = await runContainer(image, uniqueName('apache'), apacheKafkaEnv(client!, broker!, controller!, httpPort!));
   t.teardown(() => removeContainer(name));
   const startedAt = Date.now();
   await waitForPort(client!);
@@ -68,6 +69,10 @@ t.test('apache/kafka env: kcat and kafkajs from the host on both listeners; heal
   const got = await consumeAll(`localhost:${broker}`, 'from-kcat');
   t.equal(got.length, 301, 'kcat on the second listener reads all 301 records (3 partitions, auto-created)');
   t.ok(got.some((l) => l.endsWith('kafkajs\tkafkajs-0')) && got.some((l) => l.endsWith('\tkcat-299')), 'both producers\' records');
+  const ready = await fetch(`http://127.0.0.1:${httpPort}/readyz`);
+  t.equal(ready.status, 200, '/readyz from the host');
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  t.match(metrics, /kafka_server_brokertopicmetrics_messagesin_total\{topic="from-kcat"\} 301/, '/metrics counts the 301 records produced to from-kcat');
 
   const uid = await podman(['exec', name, 'sh', '-c', 'stat -c %u /proc/1 && id -u']);
   t.same(uid.stdout.trim().split('\n'), ['1000', '1000'], 'PID 1 (gregor) and exec sessions run as uid 1000, not root');
@@ -76,7 +81,7 @@ t.test('apache/kafka env: kcat and kafkajs from the host on both listeners; heal
   await waitFor('HEALTHCHECK healthy', async () => (await podman(['healthcheck', 'run', name])).code === 0, 20_000, 200);
   const health = await podman(['inspect', '--format', '{{.State.Health.Status}}', name]);
   t.equal(health.stdout.trim(), 'healthy', 'inspect reports healthy');
-  const wrongPort = await podman(['exec', '-e', 'GREGOR_HEALTHCHECK_PORT=1', name, 'node', 'broker/bin/healthcheck.js']);
+  const wrongPort = await podman(['exec', '-e', 'GREGOR_HTTP_LISTENER=', '-e', 'GREGOR_HEALTHCHECK_PORT=1', name, 'node', 'broker/bin/healthcheck.js']);
   t.not(wrongPort.code, 0, `the probe fails where no broker answers: ${wrongPort.stderr.trim()}`);
   const http = await podman(['exec', '-e', `GREGOR_HTTP_LISTENER=127.0.0.1:${controller}`, name, 'node', 'broker/bin/healthcheck.js']);
   t.not(http.code, 0, `with GREGOR_HTTP_LISTENER it asks /healthz there (a Kafka port answers no HTTP): ${http.stderr.trim()}`);
@@ -100,8 +105,8 @@ t.test('apache/kafka env: kcat and kafkajs from the host on both listeners; heal
 t.test('data in a named volume survives the container: a new container on the same volume reads it and appends after it', { skip }, async (t) => {
   const volume = uniqueName('vol');
   t.teardown(() => podman(['volume', 'rm', '-f', volume]));
-  const [client, broker, controller] = await ports(3);
-  const env = apacheKafkaEnv(client!, broker!, controller!);
+  const [client, broker, controller, httpPort] = await ports(4);
+  const env = apacheKafkaEnv(client!, broker!, controller!, httpPort!);
   const first = await runContainer(image, uniqueName('vol-a'), env, ['-v', `${volume}:/var/lib/gregor`]);
   t.teardown(() => removeContainer(first));
   await waitForPort(client!);

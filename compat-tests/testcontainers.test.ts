@@ -29,6 +29,7 @@ t.test('GenericContainer with the two-listener env: kafkajs produces and consume
       KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT',
       KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+      GREGOR_HTTP_LISTENER: '', // the image's :9644 would collide with another container on the host network
     })
     .withNetworkAliases('gregor')
     .withWaitStrategy(Wait.forLogMessage(/gregor node \d+ started/))

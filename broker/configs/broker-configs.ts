@@ -60,6 +60,9 @@ const SPECIAL: BrokerConfigEntry[] = [
   { name: 'producer.id.expiration.ms', type: 'int', default: '86400000', readOnly: DYN },
   { name: 'transaction.partition.verification.enable', type: 'boolean', default: 'true', readOnly: DYN },
   { name: 'principal.builder.class', type: 'class', default: 'org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder', readOnly: DYN },
+  // gregor's own configs (`gregor.` prefix, GREGOR_* in the environment); not Kafka's, so not listed by DescribeConfigs.
+  // HOST:PORT of the health and Prometheus metrics listener (http/operations.ts); empty: off.
+  { name: 'gregor.http.listener', type: 'string', default: '', readOnly: RO, internal: true },
 ];
 
 const ROWS: Row[] = [
@@ -258,6 +261,7 @@ const SUPPORT: Record<string, Support> = {
   'controller.listener.names': NO_PEERS,
   'producer.id.expiration.check.interval.ms': E, 'producer.id.expiration.ms': E, 'transaction.partition.verification.enable': E,
   'principal.builder.class': SASL,
+  'gregor.http.listener': E,
   'add.partitions.to.txn.retry.backoff.max.ms': sat('partitions are verified in process, never retried'),
   'add.partitions.to.txn.retry.backoff.ms': sat('partitions are verified in process, never retried'),
   'alter.log.dirs.replication.quota.window.num': QUOTAS,

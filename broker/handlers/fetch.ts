@@ -221,6 +221,7 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
           if (cached) { cached.sentHighWatermark = o.highWatermark; cached.sentLogStartOffset = o.logStartOffset; }
         }
       }
+      if (broker.metrics) for (const o of shown) if (o.records) broker.metrics.fetched(o.p.topic, o.records.length);
       return buildResponse(version, sessionId, shown, req.isolationLevel);
     };
 

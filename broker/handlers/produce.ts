@@ -338,7 +338,10 @@ function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number,
       if (txnStart >= 0) producers!.abandonTxnStart(view.producerId, txnStart);
     },
   }).then(
-    (res) => ({ errorCode: ErrorCode.NONE, baseOffset: res.baseOffset, logAppendTime: res.logAppendTime, logStartOffset: log.logStartOffset }),
+    (res) => {
+      broker.metrics?.produced(t.name, res.lastOffset - res.baseOffset + 1, batch.length);
+      return { errorCode: ErrorCode.NONE, baseOffset: res.baseOffset, logAppendTime: res.logAppendTime, logStartOffset: log.logStartOffset };
+    },
     (err) => {
       if (!isStorageError(err)) throw err;
       broker.log.warn(`append to ${t.name}-${partition} failed: ${err.message}`);
