@@ -140,7 +140,7 @@ export class QuorumController {
     if (img.topics.byId.has(topicId)) return reject(ErrorCode.INVALID_REQUEST, `topic id ${topicId} is in use`);
     if (!Number.isInteger(partitions) || partitions < 1) return reject(ErrorCode.INVALID_PARTITIONS, `invalid partition count ${partitions}`);
     const recs: MetadataRecord[] = [{ type: T.Topic, version: 0, data: { name, topicId } }];
-    for (const [k, v] of [...configs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [k, v] of configs) {
       recs.push({ type: T.Config, version: 0, data: { resourceType: ConfigResourceType.TOPIC, resourceName: name, name: k, value: v } });
     }
     for (let p = 0; p < partitions; p++) recs.push(this.#partitionRecord(topicId, p));
@@ -201,6 +201,12 @@ export class QuorumController {
       return reject(ErrorCode.INVALID_REQUEST, (e as Error).message);
     }
     return this.#propose(recs);
+  }
+
+  /** The log failed: in-flight operations fail (NOT_CONTROLLER, outcome unknown) and new ones are refused. */
+  fail(): void {
+    this.#closed = true;
+    this.raft.close();
   }
 
   async close(): Promise<void> {
