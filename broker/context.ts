@@ -1,6 +1,7 @@
 // What handlers see of the broker. Time and randomness are injected so tests are deterministic.
 import type { Clock } from '../storage/clock.ts';
 import type { Storage } from '../storage/index.ts';
+import type { QuorumController } from '../controller/quorum-controller.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import type { BrokerConfig } from './config.ts';
 import type { FetchSessionCache } from './fetch-sessions.ts';
@@ -34,6 +35,8 @@ export interface BrokerContext {
   advertisedAddress(listenerName: string): AdvertisedAddress | undefined;
   /** The hosted partitions: handlers reach a partition's log, epoch and producer state only through these. */
   readonly partitions: PartitionManager;
+  /** The metadata quorum's controller (single voter: this node); every topic change is committed through it. */
+  readonly controller: QuorumController;
   /** Storage-wide operations (topic metadata, tests); partition data goes through `partitions`. */
   readonly storage: Storage;
   /** Long-polling fetches subscribe here; every successful append notifies. */

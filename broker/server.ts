@@ -1,7 +1,7 @@
 // The broker: listeners, connections and the state handlers read.
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import path from 'node:path';
-import { type FsLike, nodeFs, openStorage, readWholeFile, type Storage, writeFileAtomic } from '../storage/index.ts';
+import { type FsLike, MemFs, nodeFs, openStorage, readWholeFile, resolveLogConfig, type Storage, StorageError, writeFileAtomic } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
@@ -25,6 +25,7 @@ import { PartitionManager } from './partitions/index.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
 import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
+import { asBrokerError, MetadataApplier, openClusterMetadata, topicMetas } from './cluster-metadata.ts';
 import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface BrokerOptions {
@@ -144,9 +145,27 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     : config.get('cluster.id') ?? randomUuid(randomBytes);
 
   const dataDir = config.list('log.dirs')[0];
-  const storage: Storage = await openStorage({
-    memory: storage_ === 'memory', dataDir: storage_ === 'memory' ? undefined : dataDir, fs: options.fs,
-    clock, log, defaults: storageDefaults(config),
+  // Topic metadata lives in the KRaft metadata log (cluster-metadata.ts); in memory too, on the same file system.
+  const dataFs = options.fs ?? (storage_ === 'memory' ? new MemFs(() => clock.now()) : nodeFs);
+  const storageDir = storage_ === 'memory' ? '/gregor-data' : dataDir;
+  const controller = await openClusterMetadata({
+    fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, rack: config.get('broker.rack'),
+    endpoints: listenerSpecs.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+  });
+  const defaults = storageDefaults(config);
+  /** Refuses configs storage could not open a log with, before they are committed. */
+  const checkConfigs = (name: string, configs: Map<string, string>): void => {
+    try {
+      resolveLogConfig(configs, defaults);
+    } catch (e) {
+      throw new StorageError('INVALID_CONFIG', `topic ${name}: ${(e as Error).message}`);
+    }
+  };
+  let storage: Storage;
+  try {
+    storage = await openStorage({
+    memory: storage_ === 'memory', dataDir: storageDir, fs: dataFs, topics: topicMetas(controller.image),
+    clock, log, defaults,
     retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
     cleaner: {
       enabled: config.bool('log.cleaner.enable'),
@@ -157,6 +176,10 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
       ioMaxBytesPerSecond: Number(config.get('log.cleaner.io.max.bytes.per.second')),
     },
   });
+  } catch (err) {
+    await controller.close();
+    throw err;
+  }
   const topics = new TopicRegistry();
   for (const t of storage.topics()) {
     topics.add({ name: t.name, topicId: t.topicId, partitions: t.partitions, configs: new Map(Object.entries(t.configs)), internal: isInternalTopic(t.name) });
@@ -172,6 +195,8 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   };
   const appends = new AppendNotifier();
   const partitions = new PartitionManager(storage, appends);
+  const applier = new MetadataApplier(controller, { storage, partitions, topics, log });
+  const closeMetadata = async (): Promise<void> => { await controller.close(); await applier.idle(); };
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({
@@ -184,6 +209,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     partitions, fs: storage.fs, dataDir: storage.dataDir, clock, log,
     expirationMs: config.int('producer.id.expiration.ms'),
     expirationCheckIntervalMs: config.int('producer.id.expiration.check.interval.ms'),
+    producerIdBlocks: (floor) => controller.allocateProducerIds(floor),
   });
 
   const transactions = createTransactionCoordinator({
@@ -195,29 +221,38 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
 
   const context: BrokerContext = {
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, apiVersions: advertisedVersions(handlers), metrics,
-    partitions, storage, appends, groups, producers, transactions,
+    partitions, storage, controller, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
     isCreating: (name) => creating.has(name),
+    // Every change is a controller operation (validated, committed to the metadata log); it answers once the
+    // committed change is applied here (MetadataApplier: storage, partitions, registry).
     async createTopic(name: string, partitions: number, configs = new Map<string, string>()): Promise<TopicInfo> {
       if (creating.has(name) || topics.get(name)) throw new Error(`topic ${name} exists or is being created`);
+      checkConfigs(name, configs);
       reservePartitions(partitions);
       const topicId = randomUuid(randomBytes);
-      const p = storage.createTopic(name, { partitions, topicId, configs }).then(() => {
-        context.partitions.open(name);
-        const t = topics.add({ name, topicId, partitions, configs: new Map(configs), internal: isInternalTopic(name) });
-        log.info(`created topic ${name} with ${partitions} partition(s), id ${topicId}`);
-        return t;
-      }).finally(() => { creating.delete(name); partitionsInFlight -= partitions; });
+      // The logs first (storage creates all partitions or none), then the commit: a failure leaves nothing behind.
+      const p = (async () => {
+        await storage.createTopic(name, { partitions, topicId, configs });
+        let offset: number;
+        try {
+          offset = await controller.createTopic(name, partitions, configs, topicId);
+        } catch (e) {
+          await storage.deleteTopic(name).catch(() => {});
+          throw asBrokerError(e);
+        }
+        await applier.applied(offset);
+        return topics.get(name)!;
+      })().finally(() => { creating.delete(name); partitionsInFlight -= partitions; });
       creating.set(name, p);
       return p;
     },
     async deleteTopic(name: string): Promise<void> {
-      if (!topics.remove(name)) throw new Error(`unknown topic ${name}`);
-      partitions.remove(name);
-      await storage.deleteTopic(name);
-      log.info(`deleted topic ${name}`);
+      if (!topics.get(name)) throw new Error(`unknown topic ${name}`);
+      const offset = await controller.deleteTopic(name).catch((e: unknown) => { throw asBrokerError(e); });
+      await applier.applied(offset);
     },
     async addPartitions(name: string, total: number): Promise<void> {
       const t = topics.get(name);
@@ -225,18 +260,21 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
       const added = total - t.partitions;
       reservePartitions(added);
       try {
-        await storage.addPartitions(name, total);
+        // As creation: the new logs first (all or none), then the commit.
+        if (!controller.latest.topics.byName.has(name)) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
+        if ((storage.getTopic(name)?.partitions ?? 0) < total) await storage.addPartitions(name, total);
+        const offset = await controller.createPartitions(name, total).catch((e: unknown) => { throw asBrokerError(e); });
+        await applier.applied(offset);
       } finally {
         partitionsInFlight -= added;
       }
-      partitions.open(name);
-      t.partitions = total;
     },
     async alterTopicConfigs(name: string, configs: Map<string, string>): Promise<void> {
       const t = topics.get(name);
-      if (!t) throw new Error(`unknown topic ${name}`);
-      await storage.alterTopicConfigs(name, Object.fromEntries(configs));
-      t.configs = new Map(configs);
+      if (!t) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
+      checkConfigs(name, configs);
+      const offset = await controller.alterTopicConfigs(name, configs).catch((e: unknown) => { throw asBrokerError(e); });
+      await applier.applied(offset);
     },
   };
 
@@ -244,6 +282,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     await startGroupCoordinator({ coordinator: groups, partitions, log });
   } catch (err) {
     groups.close();
+    await closeMetadata();
     await storage.close();
     throw err;
   }
@@ -253,6 +292,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   } catch (err) {
     transactions.close();
     groups.close();
+    await closeMetadata();
     await storage.close();
     throw err;
   }
@@ -306,6 +346,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     transactions.close();
     groups.close();
     await producers.close();
+    await closeMetadata();
     await storage.close();
     throw err;
   }
@@ -325,6 +366,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
         transactions.close();
         groups.close();
         await producers.close();
+        await closeMetadata();
         await storage.close();
         log.info(`gregor node ${nodeId} stopped`);
       })();

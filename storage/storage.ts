@@ -37,6 +37,11 @@ export interface OpenStorageOptions {
    * moved by the caller (PartitionLog.setHighWatermark / updateHighWatermark).
    */
   highWatermarkFollowsLogEnd?: boolean;
+  /**
+   * The topics to open, when the caller keeps topic metadata itself (the broker: the KRaft metadata log). Then
+   * gregor-topics.json is neither read nor written. Without it, storage keeps the topic list in that file.
+   */
+  topics?: readonly TopicMeta[];
 }
 
 export interface CleanerOptions {
@@ -78,6 +83,8 @@ export class Storage {
   #checkpointRunning: Promise<void> | null = null;
   #checkpointAgain = false;
   #metaChain: Promise<void> = Promise.resolve();
+  /** Topic metadata is the caller's (OpenStorageOptions.topics): no gregor-topics.json. */
+  #externalTopics: readonly TopicMeta[] | null = null;
   #retentionTimer: unknown = null;
   readonly #retentionInterval: number;
   readonly #cleanerOpts: Required<Omit<CleanerOptions, 'codecs'>> & { codecs?: RecordCodecs };
@@ -123,6 +130,7 @@ export class Storage {
     resolveLogConfig({}, defaults); // fail fast on bad broker defaults
     const s = new Storage(dataDir, fs, clock, opts.log ?? silentLogger, defaults, opts.retentionCheckIntervalMs ?? 300_000, opts.cleaner ?? {},
       { intervalMs: opts.highWatermarkCheckpointIntervalMs ?? 5000, followsLogEnd: opts.highWatermarkFollowsLogEnd ?? true });
+    s.#externalTopics = opts.topics ?? null;
     await s.#load();
     s.#armRetention();
     s.#armHighWatermarkCheckpoint();
@@ -141,7 +149,7 @@ export class Storage {
     const lso = await this.#readCheckpoint(LOG_START_FILE);
     const cleaned = await this.#readCheckpoint(CLEANER_OFFSET_FILE);
     const hws = await this.#readCheckpoint(HIGH_WATERMARK_FILE);
-    const metaBuf = await readWholeFile(fs, join(this.dataDir, TOPICS_FILE));
+    const metaBuf = this.#externalTopics ? Buffer.from(JSON.stringify({ version: 1, topics: this.#externalTopics })) : await readWholeFile(fs, join(this.dataDir, TOPICS_FILE));
     const meta = metaBuf ? JSON.parse(metaBuf.toString('utf8')) as { version: number; topics: TopicMeta[] } : { version: 1, topics: [] };
     for (const t of meta.topics) this.#topics.set(t.name, { name: t.name, topicId: t.topicId, partitions: t.partitions, configs: { ...t.configs } });
     const known = new Set<string>();
@@ -164,7 +172,7 @@ export class Storage {
     for (const entry of await fs.readdir(this.dataDir)) {
       if (entry.endsWith('-delete')) {
         this.#background(fs.rm(join(this.dataDir, entry)), `removing ${entry}`);
-      } else if (!known.has(entry) && /-\d+$/.test(entry) && (await fs.stat(join(this.dataDir, entry)))?.isDirectory) {
+      } else if (!known.has(entry) && entry !== '__cluster_metadata-0' && /-\d+$/.test(entry) && (await fs.stat(join(this.dataDir, entry)))?.isDirectory) {
         log.warn(`${join(this.dataDir, entry)}: partition directory of no known topic; ignored`);
       }
     }
@@ -214,6 +222,7 @@ export class Storage {
   }
 
   async #persistTopics(): Promise<void> {
+    if (this.#externalTopics) return;
     const json = JSON.stringify({ version: 1, topics: [...this.#topics.values()] }, null, 1);
     await writeFileAtomic(this.fs, join(this.dataDir, TOPICS_FILE), Buffer.from(json));
   }

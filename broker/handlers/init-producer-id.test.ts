@@ -77,7 +77,7 @@ t.test('transactional ids: INVALID_REQUEST, INVALID_TRANSACTION_TIMEOUT, else th
   }
 });
 
-t.test('id blocks: persisted before use; a restart (clean or crash) never reuses an id', async (t) => {
+t.test('id blocks: committed (ProducerIdsRecord) before use; a restart (clean or crash) never reuses an id', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-pid-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const opts = { 'log.dirs': dir };
@@ -98,7 +98,8 @@ t.test('id blocks: persisted before use; a restart (clean or crash) never reuses
   const b1 = await startTestBroker(opts, { storage: 'file' });
   const first = await ids(b1, 3);
   t.same(first, [0n, 1n, 2n]);
-  t.same(JSON.parse(fs.readFileSync(path.join(dir, PRODUCER_IDS_FILE), 'utf8')).nextBlockStart, 1000, 'block end written');
+  t.equal(b1.broker.context.controller.image.nextProducerId, 1000n, 'block end committed');
+  t.notOk(fs.existsSync(path.join(dir, PRODUCER_IDS_FILE)), 'no producer-ids file any more');
   await b1.close();
 
   const b2 = await startTestBroker(opts, { storage: 'file' });
@@ -106,7 +107,7 @@ t.test('id blocks: persisted before use; a restart (clean or crash) never reuses
   t.equal(second[0], 1000n, 'clean restart: next block');
   t.ok(second.every((x, i) => i === 0 || x === second[i - 1] + 1n), 'consecutive');
   t.equal(second[1000], 2000n);
-  t.equal(JSON.parse(fs.readFileSync(path.join(dir, PRODUCER_IDS_FILE), 'utf8')).nextBlockStart, 3000);
+  t.equal(b2.broker.context.controller.image.nextProducerId, 3000n);
   // crash: b2 is never closed before b3 starts on the same directory
   const b3 = await startTestBroker(opts, { storage: 'file' });
   t.teardown(() => b2.close());
@@ -115,12 +116,21 @@ t.test('id blocks: persisted before use; a restart (clean or crash) never reuses
   t.same(third, [3000n, 3001n], 'after a crash the rest of the block is skipped, never reused');
 });
 
-t.test('a failed block write answers COORDINATOR_LOAD_IN_PROGRESS and the next request retries', async (t) => {
+t.test('a block from the old producer-ids file is a floor: ids used before the migration are never reused', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-pid-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, PRODUCER_IDS_FILE), JSON.stringify({ version: 1, nextBlockStart: 7000 }) + '\n');
+  const { c } = await setup(t, { 'log.dirs': dir }, { storage: 'file' });
+  const r = await init(c, 4);
+  t.same([r.errorCode, r.producerId], [0, 7000n]);
+});
+
+t.test('a failed metadata log write answers COORDINATOR_LOAD_IN_PROGRESS, and later requests are refused, never hang', async (t) => {
   const fsx = new FaultyFs(new MemFs());
   const { c } = await setup(t, {}, { fs: fsx });
-  fsx.failNext('open', { code: 'ENOSPC', pathIncludes: PRODUCER_IDS_FILE });
+  fsx.failNext('write', { code: 'ENOSPC', pathIncludes: '__cluster_metadata', times: 10 });
   const r1 = await init(c, 4);
   t.same([r1.errorCode, r1.producerId], [ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1n]);
   const r2 = await init(c, 4);
-  t.same([r2.errorCode, r2.producerId], [0, 0n]);
+  t.same([r2.errorCode, r2.producerId], [ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, -1n]);
 });

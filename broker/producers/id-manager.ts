@@ -11,6 +11,12 @@ export const PRODUCER_IDS_FILE = 'gregor-producer-ids.json';
 
 export class ProducerIdError extends Error {}
 
+/**
+ * Where blocks come from when a controller allocates them (a committed ProducerIdsRecord, Kafka's
+ * AllocateProducerIds): `floor` is the file's high-water mark from before, which the block must not go below.
+ */
+export type ProducerIdBlockSource = (floor: number) => Promise<{ start: number; size: number }>;
+
 export class ProducerIdManager {
   readonly #fs: FsLike;
   readonly #file: string;
@@ -22,7 +28,10 @@ export class ProducerIdManager {
   #nextBlockStart = 0;
   #claiming: Promise<void> | null = null;
 
-  constructor(fs: FsLike, dataDir: string, blockSize = BLOCK_SIZE) {
+  readonly #source: ProducerIdBlockSource | null;
+
+  constructor(fs: FsLike, dataDir: string, blockSize = BLOCK_SIZE, source: ProducerIdBlockSource | null = null) {
+    this.#source = source;
     this.#fs = fs;
     this.#file = join(dataDir, PRODUCER_IDS_FILE);
     this.#blockSize = blockSize;
@@ -64,6 +73,14 @@ export class ProducerIdManager {
   }
 
   async #claim(): Promise<void> {
+    if (this.#source) {
+      // The controller's block is durable once committed; the old file only sets a floor (it is no longer written).
+      const b = await this.#source(this.#nextBlockStart);
+      this.#nextBlockStart = b.start + b.size;
+      this.#next = b.start;
+      this.#end = b.start + b.size;
+      return;
+    }
     const start = this.#nextBlockStart;
     const end = start + this.#blockSize;
     await writeFileAtomic(this.#fs, this.#file, Buffer.from(JSON.stringify({ version: 1, nextBlockStart: end }) + '\n'));

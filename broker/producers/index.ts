@@ -18,7 +18,7 @@ import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
 import type { Partition, PartitionManager } from '../partitions/index.ts';
 import { type Periodic, every } from '../timers.ts';
-import { ProducerIdManager } from './id-manager.ts';
+import { ProducerIdManager, type ProducerIdBlockSource } from './id-manager.ts';
 import { type BatchMeta, lastSequence, PartitionProducerState } from './state.ts';
 
 export { ProducerIdManager, BLOCK_SIZE, PRODUCER_IDS_FILE } from './id-manager.ts';
@@ -42,6 +42,8 @@ export interface ProducerRegistryOptions {
   /** producer.id.expiration.check.interval.ms (Kafka default 600000). */
   expirationCheckIntervalMs: number;
   snapshotIntervalMs?: number;
+  /** Producer id blocks from the controller (ProducerIdsRecord); without it, gregor-producer-ids.json. */
+  producerIdBlocks?: ProducerIdBlockSource;
 }
 
 interface SnapshotFile {
@@ -87,7 +89,7 @@ export class ProducerRegistry {
     this.#expirationMs = opts.expirationMs;
     this.#expirationInterval = opts.expirationCheckIntervalMs;
     this.#snapshotInterval = opts.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS;
-    this.ids = new ProducerIdManager(this.#fs, opts.dataDir);
+    this.ids = new ProducerIdManager(this.#fs, opts.dataDir, undefined, opts.producerIdBlocks ?? null);
   }
 
   /** Loads the producer id high-water mark and every partition's producer state; arms the timers. */

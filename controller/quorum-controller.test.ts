@@ -1,0 +1,76 @@
+// The single-node QuorumController on the storage-backed log: bootstrap and registration, each operation's
+// records and Kafka error codes, validation against in-flight proposals, producer-id blocks across restarts.
+
+import t from 'tap';
+import { MemFs, silentLogger, systemClock } from '../storage/index.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
+import { MetadataRecordType as T } from '../protocol/generated/metadata/index.ts';
+import { ConfigResourceType, configKey, METADATA_VERSION_FEATURE } from './metadata/image.ts';
+import { MetadataVersion } from './metadata/metadata-version.ts';
+import { ControllerError, QuorumController, type CommittedChange } from './quorum-controller.ts';
+import { FileQuorumStateStore } from './raft/quorum-state.ts';
+import { StorageRaftLog } from './raft/storage-raft-log.ts';
+
+async function open(fs: MemFs) {
+  const raftLog = await StorageRaftLog.open({ fs, logDir: '/data', clock: systemClock });
+  const store = new FileQuorumStateStore(fs, raftLog.dir, (e) => { throw e; });
+  await store.load();
+  return QuorumController.start({ nodeId: 7, clusterId: 'c', clock: systemClock, log: silentLogger, raftLog, store, endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }] });
+}
+
+const code = (p: Promise<unknown>) => p.then(() => 0, (e) => (e instanceof ControllerError ? e.code : -1));
+const ID1 = 'AAAAAAAAAAAAAAAAAAAAAg';
+const ID2 = 'AAAAAAAAAAAAAAAAAAAAAw';
+
+t.test('bootstrap, topic operations, restart', async (t) => {
+  const fs = new MemFs();
+  let c = await open(fs);
+  t.equal(c.image.features.get(METADATA_VERSION_FEATURE), MetadataVersion.LATEST_PRODUCTION, 'metadata.version bootstrapped');
+  t.equal(c.image.brokers.get(7)?.endpoints[0]?.port, 9092, 'broker registered');
+  const seen: CommittedChange[] = [];
+  c.subscribe((ch) => seen.push(ch));
+
+  await c.createTopic('a', 3, new Map([['retention.ms', '1000']]), ID1);
+  const a = c.image.topics.byName.get('a')!;
+  t.equal(a.partitions.size, 3);
+  t.same(a.partitions.get(2)!.replicas, [7]);
+  t.equal(a.partitions.get(2)!.leader, 7);
+  t.same(seen[0]!.records.map((r) => r.type), [T.Topic, T.Config, T.Partition, T.Partition, T.Partition], 'one batch, Kafka record order');
+  t.equal(c.image.configs.get(configKey(ConfigResourceType.TOPIC, 'a'))?.get('retention.ms'), '1000');
+
+  // Two creations of one name in flight: the second is validated against the first (uncommitted) one.
+  const [x, y] = await Promise.all([code(c.createTopic('b', 1, new Map(), ID2)), code(c.createTopic('b', 1, new Map(), 'AAAAAAAAAAAAAAAAAAAABA'))]);
+  t.same([x, y], [0, ErrorCode.TOPIC_ALREADY_EXISTS]);
+
+  t.equal(await code(c.createPartitions('a', 3)), ErrorCode.INVALID_PARTITIONS);
+  t.equal(await code(c.createPartitions('nope', 3)), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  await c.createPartitions('a', 5);
+  t.equal(c.image.topics.byName.get('a')!.partitions.size, 5);
+
+  await c.alterTopicConfigs('a', new Map([['cleanup.policy', 'compact']]));
+  t.same([...c.image.configs.get(configKey(ConfigResourceType.TOPIC, 'a'))!], [['cleanup.policy', 'compact']], 'retention.ms removed, cleanup.policy set');
+
+  t.equal(await code(c.deleteTopic('nope')), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  await c.deleteTopic('b');
+  t.notOk(c.image.topics.byName.has('b'));
+
+  const b1 = await c.allocateProducerIds();
+  const b2 = await c.allocateProducerIds();
+  t.same([b1.start, b2.start], [0, 1000]);
+  await c.close();
+
+  c = await open(fs);
+  t.same([...c.image.topics.byName.keys()], ['a'], 'topics replayed from the log');
+  t.equal(c.image.topics.byName.get('a')!.partitions.size, 5);
+  t.same([...c.image.configs.get(configKey(ConfigResourceType.TOPIC, 'a'))!], [['cleanup.policy', 'compact']]);
+  t.equal((await c.allocateProducerIds()).start, 2000, 'producer id blocks are never handed out twice');
+  t.equal((await c.allocateProducerIds(5500)).start, 5500, 'a floor from before the log is honoured');
+  t.equal(c.image.brokers.size, 1, 'registered once');
+  await c.close();
+});
+
+t.test('a closed controller refuses operations with NOT_CONTROLLER', async (t) => {
+  const c = await open(new MemFs());
+  await c.close();
+  t.equal(await code(c.createTopic('z', 1, new Map(), ID1)), ErrorCode.NOT_CONTROLLER);
+});

@@ -1,0 +1,282 @@
+// The `__cluster_metadata-0` log on disk (Kafka's KafkaMetadataLog): the batches in a storage PartitionLog under
+// `<log dir>/__cluster_metadata-0/` (segments, indexes, leader-epoch-checkpoint, as Kafka lays them out) and the
+// snapshots beside them as `<end offset>-<epoch>.checkpoint` files. The Raft core is synchronous, so the log is
+// mirrored in memory (the metadata log is small and snapshots bound it) and every disk operation is queued on one
+// chain, in call order: the disk always holds a prefix of the operations, and `flush(done)` runs `done` only once
+// everything before it is written and synced. A failed disk operation stops the chain for good (later flushes never
+// complete, so nothing more commits) and is reported through `onError`: Kafka stops the node on a metadata log
+// dir failure.
+
+import { join } from 'node:path';
+import { type Clock, type FsLike, type Logger, PartitionLog, readWholeFile, resolveLogConfig, silentLogger, writeFileAtomic } from '../../storage/index.ts';
+import { RecordBatchView, setBaseOffset, setPartitionLeaderEpoch } from '../../protocol/records.ts';
+import { METADATA_PARTITION_DIR, parseSnapshotFileName, snapshotFileName } from '../metadata/log-format.ts';
+import type { RaftLog } from './raft-log.ts';
+import { METADATA_TOPIC, type OffsetAndEpoch } from './types.ts';
+
+interface Entry { base: number; last: number; epoch: number; buf: Buffer }
+
+export interface StorageRaftLogOptions {
+  fs: FsLike;
+  /** The log dir (Kafka's metadata.log.dir, by default the first of log.dirs); the log is `<dir>/__cluster_metadata-0`. */
+  logDir: string;
+  clock: Clock;
+  log?: Logger;
+  /** A disk operation failed: the log accepts nothing more (the node must stop). */
+  onError?: (e: Error) => void;
+}
+
+export class StorageRaftLog implements RaftLog {
+  readonly dir: string;
+  readonly #fs: FsLike;
+  readonly #plog: PartitionLog;
+  readonly #onError: (e: Error) => void;
+  #entries: Entry[] = [];
+  #start = 0;
+  #startEpoch = 0;
+  #durable = 0;
+  #hw = -1;
+  #snapshots = new Map<string, { id: OffsetAndEpoch; bytes: Buffer }>();
+  #latest: OffsetAndEpoch | null = null;
+  #gen = 0;
+  #chain: Promise<void> = Promise.resolve();
+  #failed: Error | null = null;
+  #closed = false;
+
+  private constructor(dir: string, fs: FsLike, plog: PartitionLog, onError: (e: Error) => void) {
+    this.dir = dir;
+    this.#fs = fs;
+    this.#plog = plog;
+    this.#onError = onError;
+  }
+
+  static async open(o: StorageRaftLogOptions): Promise<StorageRaftLog> {
+    const dir = join(o.logDir, METADATA_PARTITION_DIR);
+    await o.fs.mkdir(o.logDir);
+    await o.fs.mkdir(dir);
+    const logger = o.log ?? silentLogger;
+    // Snapshots: the newest complete one wins; temp files of an interrupted write are removed.
+    const snaps: OffsetAndEpoch[] = [];
+    for (const name of await o.fs.readdir(dir)) {
+      const id = parseSnapshotFileName(name);
+      if (id) snaps.push({ offset: Number(id.endOffset), epoch: id.epoch });
+      else if (name.includes('.checkpoint')) await o.fs.unlink(join(dir, name)).catch(() => {});
+    }
+    snaps.sort((a, b) => a.offset - b.offset || a.epoch - b.epoch);
+    // Kafka's metadata log: no time or size retention (only snapshots shorten it); full recovery at every open
+    // (recovery point 0): the log is small and its tail must be checked after any crash.
+    const config = resolveLogConfig({ 'retention.ms': '-1', 'retention.bytes': '-1' }, {});
+    const host = { fs: o.fs, clock: o.clock, log: logger, checkpointDirty: () => {}, highWatermarkFollowsLogEnd: true };
+    const plog = await PartitionLog.load(host, METADATA_TOPIC, 0, dir, config, { recoveryPoint: 0, logStartOffset: 0, clean: false });
+    if (plog.offline) throw new Error(`${dir}: ${plog.offline.message}`);
+    const self = new StorageRaftLog(dir, o.fs, plog, o.onError ?? ((e) => logger.error(`${dir}: ${e.message}`)));
+    const latest = snaps.at(-1) ?? null;
+    if (latest !== null) {
+      const bytes = await readWholeFile(o.fs, join(dir, snapshotFileName(latest.offset, latest.epoch)));
+      if (bytes === null) throw new Error(`${dir}: snapshot ${latest.offset}-${latest.epoch} vanished`);
+      self.#snapshots.set(key(latest), { id: latest, bytes });
+      self.#latest = latest;
+      // A log that does not reach the snapshot (a fetched snapshot installed, or the log's tail lost in a crash)
+      // restarts at it, as Kafka's KafkaMetadataLog does at open.
+      if (plog.logEndOffset < latest.offset || plog.logStartOffset > latest.offset) await plog.truncateFullyAndStartAt(latest.offset);
+      else if (plog.logStartOffset < latest.offset) plog.deleteRecordsBefore(latest.offset);
+      self.#start = latest.offset;
+      self.#startEpoch = latest.epoch;
+      for (const s of snaps.slice(0, -1)) await o.fs.unlink(join(dir, snapshotFileName(s.offset, s.epoch))).catch(() => {});
+    } else {
+      self.#start = plog.logStartOffset;
+    }
+    // Mirror the log in memory.
+    let at = self.#start;
+    while (at < plog.logEndOffset) {
+      const r = await plog.read(at, 8 << 20, { toLogEnd: true });
+      if (r.error !== null) throw new Error(`${dir}: reading at ${at}: ${r.message}`);
+      if (r.batches.length === 0) break;
+      for (const b of r.batches) {
+        const v = new RecordBatchView(Buffer.from(b));
+        if (v.lastOffset < at) continue;
+        self.#entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf: v.bytes() });
+        at = v.lastOffset + 1;
+      }
+    }
+    if (self.#entries.length > 0 && self.#entries[0]!.base !== self.#start) self.#start = self.#entries[0]!.base;
+    self.#durable = self.endOffset();
+    return self;
+  }
+
+  startOffset(): number { return this.#start; }
+  endOffset(): number { return this.#entries.length > 0 ? this.#entries[this.#entries.length - 1]!.last + 1 : this.#start; }
+  flushedOffset(): number { return Math.min(this.#durable, this.endOffset()); }
+  lastFetchedEpoch(): number { return this.#entries.length > 0 ? this.#entries[this.#entries.length - 1]!.epoch : this.#startEpoch; }
+  highWatermark(): number { return this.#hw; }
+  updateHighWatermark(offset: number): void { this.#hw = offset; }
+  /** The disk failure that stopped the log, if any. */
+  get failed(): Error | null { return this.#failed; }
+
+  endOffsetForEpoch(epoch: number): OffsetAndEpoch {
+    let found = -1;
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      if (this.#entries[i]!.epoch <= epoch) { found = i; break; }
+    }
+    if (found < 0) return { offset: this.#start, epoch: this.#startEpoch <= epoch ? this.#startEpoch : 0 };
+    const next = this.#entries[found + 1];
+    return { offset: next ? next.base : this.endOffset(), epoch: this.#entries[found]!.epoch };
+  }
+
+  epochAt(offset: number): number {
+    const i = this.#indexOf(offset - 1);
+    return i >= 0 ? this.#entries[i]!.epoch : this.#startEpoch;
+  }
+
+  appendAsLeader(batch: Buffer, epoch: number): number {
+    setBaseOffset(batch, 0, this.endOffset());
+    setPartitionLeaderEpoch(batch, 0, epoch);
+    this.appendAsFollower([batch]);
+    return this.endOffset() - 1;
+  }
+
+  appendAsFollower(batches: Buffer[]): void {
+    const added: Buffer[] = [];
+    for (const buf of batches) {
+      const v = new RecordBatchView(buf);
+      if (v.baseOffset !== this.endOffset()) throw new Error(`append at ${v.baseOffset}, log end ${this.endOffset()}`);
+      if (v.partitionLeaderEpoch < this.lastFetchedEpoch()) throw new Error(`append of epoch ${v.partitionLeaderEpoch} after ${this.lastFetchedEpoch()}`);
+      // A copy: the caller's buffer (a fetch response) must not pin or alias what the log keeps.
+      const own = Buffer.from(buf);
+      this.#entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf: own });
+      added.push(own);
+    }
+    if (added.length === 0) return;
+    const bytes = added.length === 1 ? added[0]! : Buffer.concat(added);
+    this.#enqueue(async () => { await this.#plog.appendAsFollower(bytes); });
+  }
+
+  truncateTo(offset: number): void {
+    if (offset < this.#start) throw new Error(`truncate to ${offset} below log start ${this.#start}`);
+    let n = this.#entries.length;
+    while (n > 0 && this.#entries[n - 1]!.base >= offset) n--;
+    if (n > 0 && this.#entries[n - 1]!.last >= offset) throw new Error(`truncate to ${offset} inside a batch`);
+    if (n === this.#entries.length) return;
+    this.#entries.length = n;
+    this.#durable = Math.min(this.#durable, this.endOffset());
+    if (this.#hw > this.endOffset()) this.#hw = this.endOffset();
+    this.#gen++;
+    const to = this.endOffset();
+    this.#enqueue(async () => { await this.#plog.truncateTo(to); });
+  }
+
+  flush(done: () => void): void {
+    const target = this.endOffset();
+    const gen = this.#gen;
+    this.#enqueue(async () => {
+      await this.#plog.flush();
+      if (gen === this.#gen) this.#durable = Math.max(this.#durable, Math.min(target, this.endOffset()));
+      if (!this.#closed) done();
+    });
+  }
+
+  read(from: number, maxBytes: number): Buffer {
+    let i = this.#indexOf(from);
+    if (i < 0) return Buffer.alloc(0);
+    const out: Buffer[] = [];
+    let size = 0;
+    for (; i < this.#entries.length; i++) {
+      const b = this.#entries[i]!.buf;
+      if (out.length > 0 && size + b.length > maxBytes) break;
+      out.push(b);
+      size += b.length;
+    }
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
+  }
+
+  latestSnapshot(): OffsetAndEpoch | null { return this.#latest; }
+  readSnapshot(id: OffsetAndEpoch): Buffer | null { return this.#snapshots.get(key(id))?.bytes ?? null; }
+
+  createSnapshot(id: OffsetAndEpoch, bytes: Buffer): void {
+    const i = this.#indexOf(id.offset);
+    if (i >= 0 && this.#entries[i]!.base !== id.offset) throw new Error(`snapshot end offset ${id.offset} is not at a batch boundary`);
+    this.#snapshots.set(key(id), { id, bytes });
+    if (this.#latest === null || id.offset > this.#latest.offset) this.#latest = id;
+    const file = join(this.dir, snapshotFileName(id.offset, id.epoch));
+    this.#enqueue(() => writeFileAtomic(this.#fs, file, bytes));
+  }
+
+  deleteBeforeSnapshot(): void {
+    const s = this.#latest;
+    if (s === null || s.offset <= this.#start) return;
+    let n = 0;
+    while (n < this.#entries.length && this.#entries[n]!.last < s.offset) n++;
+    this.#entries.splice(0, n);
+    this.#start = s.offset;
+    this.#startEpoch = s.epoch;
+    const old = [...this.#snapshots.values()].filter((v) => v.id.offset < s.offset).map((v) => v.id);
+    for (const id of old) this.#snapshots.delete(key(id));
+    // On disk only after the snapshot file is durable (the chain is in order): a crash leaves the log or the snapshot.
+    this.#enqueue(async () => {
+      if (s.offset <= this.#plog.logEndOffset) {
+        this.#plog.deleteRecordsBefore(s.offset);
+        this.#plog.applyRetention();
+      }
+      for (const id of old) await this.#fs.unlink(join(this.dir, snapshotFileName(id.offset, id.epoch))).catch(() => {});
+    });
+  }
+
+  installSnapshot(id: OffsetAndEpoch, bytes: Buffer): void {
+    const old = [...this.#snapshots.values()].filter((v) => v.id.offset < id.offset).map((v) => v.id);
+    this.#snapshots.set(key(id), { id, bytes });
+    for (const o of old) this.#snapshots.delete(key(o));
+    this.#latest = id;
+    this.#entries = [];
+    this.#start = id.offset;
+    this.#startEpoch = id.epoch;
+    this.#durable = id.offset;
+    this.#gen++;
+    const file = join(this.dir, snapshotFileName(id.offset, id.epoch));
+    this.#enqueue(async () => {
+      await writeFileAtomic(this.#fs, file, bytes);
+      await this.#plog.truncateFullyAndStartAt(id.offset);
+      for (const o of old) await this.#fs.unlink(join(this.dir, snapshotFileName(o.offset, o.epoch))).catch(() => {});
+    });
+  }
+
+  /** Waits for every queued disk operation (tests, close). */
+  async settle(): Promise<void> {
+    let c: Promise<void>;
+    do { c = this.#chain; await c; } while (c !== this.#chain);
+  }
+
+  /** Drains the queue and closes the segment files (clean shutdown). */
+  async close(): Promise<void> {
+    await this.settle();
+    this.#closed = true;
+    await this.#plog.close();
+  }
+
+  #enqueue(op: () => Promise<void>): void {
+    this.#chain = this.#chain.then(async () => {
+      if (this.#failed) return;
+      try {
+        await op();
+      } catch (e) {
+        this.#failed = e as Error;
+        this.#onError(e as Error);
+      }
+    });
+  }
+
+  #indexOf(offset: number): number {
+    let lo = 0;
+    let hi = this.#entries.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const e = this.#entries[mid]!;
+      if (offset < e.base) hi = mid - 1;
+      else if (offset > e.last) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+}
+
+function key(id: OffsetAndEpoch): string { return `${id.offset}:${id.epoch}`; }
+
