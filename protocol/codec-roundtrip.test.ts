@@ -1,12 +1,11 @@
 // Round trips of the generated codecs: for every API × version × request/response (and the headers and
 // `data` messages), random values valid for that version are encoded, decoded, compared and re-encoded
 // (byte-identical). The random values are built from the same type model the generator uses.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import t, { type Test } from 'tap';
+import { javaSkip, readWhole, runJavaCheck } from './testing/java-check.ts';
 import { fetchKafkaMessages, messagesDir } from '../scripts/fetch-kafka-messages.ts';
 import { type FieldModel, type MessageModel, type StructModel, loadModel } from '../scripts/codegen/model.ts';
 import { contains } from '../scripts/codegen/versions.ts';
@@ -338,58 +337,7 @@ t.test('error table', async (t) => {
 
 // Kafka's generated Java classes (kafka-clients 4.4.0, the jar fetch-kafka-messages.ts keeps in the
 // cache) parse every sample above and must write back exactly the same bytes. Skipped without Java 17+.
-const JAVA_CHECK = `
-import java.nio.ByteBuffer;
-import java.nio.file.*;
-import java.util.*;
-import org.apache.kafka.common.protocol.*;
-public class Check {
-  public static void main(String[] a) throws Exception {
-    int ok = 0;
-    List<String> bad = new ArrayList<>();
-    for (String line : Files.readAllLines(Paths.get(a[0]))) {
-      if (line.isEmpty()) continue;
-      String[] p = line.split(" ", -1);
-      short v = Short.parseShort(p[1]);
-      byte[] in = HexFormat.of().parseHex(p[2]);
-      try {
-        Class<?> c = Class.forName("org.apache.kafka.common.message." + p[0]);
-        Message m = (Message) c.getConstructor(org.apache.kafka.common.protocol.Readable.class, short.class)
-          .newInstance(new ByteBufferAccessor(ByteBuffer.wrap(in)), v);
-        ByteBuffer b = MessageUtil.toByteBufferAccessor(m, v).buffer();
-        if (b.position() != 0) b.flip();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        if (Arrays.equals(in, out)) ok++; else bad.add(p[0] + " v" + v + ": bytes differ");
-      } catch (Throwable e) {
-        Throwable x = e.getCause() != null ? e.getCause() : e;
-        bad.add(p[0] + " v" + v + ": " + x);
-      }
-    }
-    System.out.println("ok=" + ok);
-    for (String b : bad) System.out.println("BAD " + b);
-  }
-}
-`;
-
 const jar = path.join(dir, '..', '..', 'kafka-clients-4.4.0.jar');
-const javaSkip = ((): string | false => {
-  const version = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  const major = Number(/version "(\d+)/.exec(`${version.stderr ?? ''}`)?.[1] ?? 0);
-  if (version.error || major < 17) return 'needs Java 17+';
-  if (!fs.existsSync(jar)) return `needs ${jar} (npm run gen fetches it)`;
-  return false;
-})();
-
-t.test('encodings match Kafka 4.4.0 (Java) byte for byte', { skip: javaSkip }, async (t) => {
-  t.ok(javaCases.length > 1000, `${javaCases.length} samples`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-java-check-'));
-  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(tmp, 'Check.java'), JAVA_CHECK);
-  fs.writeFileSync(path.join(tmp, 'cases.txt'), `${javaCases.join('\n')}\n`);
-  const res = spawnSync('java', ['-cp', jar, path.join(tmp, 'Check.java'), path.join(tmp, 'cases.txt')], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  t.equal(res.status, 0, res.stderr);
-  const out = res.stdout ?? '';
-  t.equal(/ok=(\d+)/.exec(out)?.[1], String(javaCases.length), 'every sample re-serialized identically by Kafka');
-  t.same(out.split('\n').filter((l) => l.startsWith('BAD ')).slice(0, 20), []);
+t.test('encodings match Kafka 4.4.0 (Java) byte for byte', { skip: javaSkip([jar], 'npm run gen fetches it') }, async (t) => {
+  runJavaCheck(t, { jars: [jar], cases: javaCases, read: readWhole('org.apache.kafka.common.message.'), minCases: 1000 });
 });

@@ -3,12 +3,10 @@
 // re-encoded byte-identically, also in their log form (int16 record type / version + body). When a Java
 // 17+ runtime and Kafka 4.4.0's coordinator jars are in the cache, Kafka's own generated classes re-read
 // every sample and must write the same bytes.
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
+import { javaSkip, readWhole, runJavaCheck } from './testing/java-check.ts';
 import { loadCoordinatorRecords } from '../scripts/codegen/coordinator.ts';
 import { DEFAULT_COORDINATOR_RECORDS, REPO_ROOT } from '../scripts/codegen/main.ts';
 import type { FieldModel, StructModel } from '../scripts/codegen/model.ts';
@@ -152,61 +150,8 @@ t.test('log framing: record type before keys, version before values', async (t) 
   t.equal(nul.subarray(-4).toString('hex'), '01000100');
 });
 
-const tmpJava = `
-import java.nio.ByteBuffer;
-import java.nio.file.*;
-import java.util.*;
-import org.apache.kafka.common.protocol.*;
-public class Check {
-  public static void main(String[] a) throws Exception {
-    int ok = 0;
-    List<String> bad = new ArrayList<>();
-    for (String line : Files.readAllLines(Paths.get(a[0]))) {
-      if (line.isEmpty()) continue;
-      String[] p = line.split(" ", -1);
-      short v = Short.parseShort(p[1]);
-      byte[] in = HexFormat.of().parseHex(p[2]);
-      try {
-        Class<?> c = Class.forName(p[0]);
-        Message m = (Message) c.getConstructor(org.apache.kafka.common.protocol.Readable.class, short.class)
-          .newInstance(new ByteBufferAccessor(ByteBuffer.wrap(in)), v);
-        ByteBuffer b = MessageUtil.toByteBufferAccessor(m, v).buffer();
-        if (b.position() != 0) b.flip();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        if (Arrays.equals(in, out)) ok++; else bad.add(p[0] + " v" + v + ": bytes differ");
-      } catch (Throwable e) {
-        Throwable x = e.getCause() != null ? e.getCause() : e;
-        bad.add(p[0] + " v" + v + ": " + x);
-      }
-    }
-    System.out.println("ok=" + ok);
-    for (String b : bad) System.out.println("BAD " + b);
-  }
-}
-`;
-
 const libs = path.join(REPO_ROOT, '.cache', 'kafka', '4.4.0', 'tools-libs');
-const javaSkip = ((): string | false => {
-  const version = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  const major = Number(/version "(\d+)/.exec(`${version.stderr ?? ''}`)?.[1] ?? 0);
-  if (version.error || major < 17) return 'needs Java 17+';
-  for (const j of ['kafka-clients', 'kafka-group-coordinator', 'kafka-transaction-coordinator']) {
-    if (!fs.existsSync(path.join(libs, `${j}-4.4.0.jar`))) return `needs ${libs}/${j}-4.4.0.jar (scripts/kafka-ref.ts fetches it)`;
-  }
-  return false;
-})();
-
-t.test('encodings match Kafka 4.4.0 (Java) byte for byte', { skip: javaSkip }, async (t) => {
-  t.ok(javaCases.length > 100, `${javaCases.length} samples`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-java-coordinator-'));
-  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(tmp, 'Check.java'), tmpJava);
-  fs.writeFileSync(path.join(tmp, 'cases.txt'), `${javaCases.join('\n')}\n`);
-  const cp = ['kafka-clients', 'kafka-group-coordinator', 'kafka-transaction-coordinator'].map((j) => path.join(libs, `${j}-4.4.0.jar`)).join(path.delimiter);
-  const res = spawnSync('java', ['-cp', cp, path.join(tmp, 'Check.java'), path.join(tmp, 'cases.txt')], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  t.equal(res.status, 0, res.stderr);
-  const out = res.stdout ?? '';
-  t.equal(/ok=(\d+)/.exec(out)?.[1], String(javaCases.length), 'every sample re-serialized identically by Kafka');
-  t.same(out.split('\n').filter((l) => l.startsWith('BAD ')).slice(0, 20), []);
+const jars = ['kafka-clients', 'kafka-group-coordinator', 'kafka-transaction-coordinator'].map((j) => path.join(libs, `${j}-4.4.0.jar`));
+t.test('encodings match Kafka 4.4.0 (Java) byte for byte', { skip: javaSkip(jars, 'scripts/kafka-ref.ts fetches it') }, async (t) => {
+  runJavaCheck(t, { jars, cases: javaCases, read: readWhole(''), minCases: 100 });
 });

@@ -1,12 +1,11 @@
 // KRaft metadata record codecs (protocol/generated/metadata/): every record type × version round-trips
 // through its log form (frame version, record type, version, record), malformed frames are ProtocolErrors,
 // and Kafka's own classes (kafka-metadata 4.4.0) read every sample and write back the same bytes.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
+import { javaSkip, runJavaCheck } from './testing/java-check.ts';
 import {
   fetchKafkaMessages, fetchKafkaMetadataRecords, messagesDir, metadataRecordsDir,
 } from '../scripts/fetch-kafka-messages.ts';
@@ -129,23 +128,9 @@ t.test('malformed frames are ProtocolErrors', async (t) => {
   t.throws(() => readMetadataRecord(Buffer.alloc(0)), ProtocolError, 'empty');
 });
 
-// Kafka's generated classes read each sample after the 3-varint frame (whose record type must be the
-// class's apiKey) and must write back exactly the same bytes.
-const JAVA_CHECK = `
-import java.nio.ByteBuffer;
-import java.nio.file.*;
-import java.util.*;
-import org.apache.kafka.common.protocol.*;
-public class Check {
-  public static void main(String[] a) throws Exception {
-    int ok = 0;
-    List<String> bad = new ArrayList<>();
-    for (String line : Files.readAllLines(Paths.get(a[0]))) {
-      if (line.isEmpty()) continue;
-      String[] p = line.split(" ", -1);
-      short v = Short.parseShort(p[1]);
-      byte[] in = HexFormat.of().parseHex(p[2]);
-      try {
+// Kafka's generated classes read each sample after the 3-varint frame (whose record type must be the class's
+// apiKey) and must write back exactly the same bytes (the record after the frame).
+const READ_FRAMED = `
         ByteBuffer buf = ByteBuffer.wrap(in);
         ByteBufferAccessor acc = new ByteBufferAccessor(buf);
         int frame = acc.readUnsignedVarint(), type = acc.readUnsignedVarint(), ver = acc.readUnsignedVarint();
@@ -153,42 +138,10 @@ public class Check {
         Class<?> c = Class.forName("org.apache.kafka.common.metadata." + p[0]);
         ApiMessage m = (ApiMessage) c.getConstructor(org.apache.kafka.common.protocol.Readable.class, short.class).newInstance(acc, v);
         if (frame != 1 || type != m.apiKey() || ver != v || buf.remaining() != 0) { bad.add(p[0] + " v" + v + ": frame " + frame + " type " + type + " left " + buf.remaining()); continue; }
-        ByteBuffer b = MessageUtil.toByteBufferAccessor(m, v).buffer();
-        if (b.position() != 0) b.flip();
-        byte[] out = new byte[b.remaining()];
-        b.get(out);
-        if (Arrays.equals(Arrays.copyOfRange(in, bodyStart, in.length), out)) ok++; else bad.add(p[0] + " v" + v + ": bytes differ");
-      } catch (Throwable e) {
-        Throwable x = e.getCause() != null ? e.getCause() : e;
-        bad.add(p[0] + " v" + v + ": " + x);
-      }
-    }
-    System.out.println("ok=" + ok);
-    for (String b : bad) System.out.println("BAD " + b);
-  }
-}
-`;
+        byte[] want = Arrays.copyOfRange(in, bodyStart, in.length);`;
 
 const metadataJar = path.join(recordsDir, '..', '..', 'kafka-metadata-4.4.0.jar');
 const clientsJar = path.join(fs.existsSync(messagesDir()) ? messagesDir() : await fetchKafkaMessages(), '..', '..', 'kafka-clients-4.4.0.jar');
-const javaSkip = ((): string | false => {
-  const version = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  const major = Number(/version "(\d+)/.exec(`${version.stderr ?? ''}`)?.[1] ?? 0);
-  if (version.error || major < 17) return 'needs Java 17+';
-  for (const jar of [metadataJar, clientsJar]) if (!fs.existsSync(jar)) return `needs ${jar} (npm run gen fetches it)`;
-  return false;
-})();
-
-t.test('Kafka 4.4.0 (Java) reads every sample and writes the same bytes', { skip: javaSkip }, async (t) => {
-  t.ok(javaCases.length > 100, `${javaCases.length} samples`);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gregor-java-metadata-'));
-  t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(tmp, 'Check.java'), JAVA_CHECK);
-  fs.writeFileSync(path.join(tmp, 'cases.txt'), `${javaCases.join('\n')}\n`);
-  const cp = [metadataJar, clientsJar].join(path.delimiter);
-  const res = spawnSync('java', ['-cp', cp, path.join(tmp, 'Check.java'), path.join(tmp, 'cases.txt')], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  t.equal(res.status, 0, res.stderr);
-  const out = res.stdout ?? '';
-  t.equal(/ok=(\d+)/.exec(out)?.[1], String(javaCases.length), 'every sample re-serialized identically by Kafka');
-  t.same(out.split('\n').filter((l) => l.startsWith('BAD ')).slice(0, 20), []);
+t.test('Kafka 4.4.0 (Java) reads every sample and writes the same bytes', { skip: javaSkip([metadataJar, clientsJar], 'npm run gen fetches it') }, async (t) => {
+  runJavaCheck(t, { jars: [metadataJar, clientsJar], cases: javaCases, read: READ_FRAMED, minCases: 100 });
 });
