@@ -464,6 +464,7 @@ export class RaftClient {
       }
       this.#pending = still;
     }
+    this.#listener.handleHighWatermark?.(hw);
   }
 
   #loadSnapshot(id: OffsetAndEpoch): void {
