@@ -69,6 +69,8 @@ export class QuorumController {
   #latest: MetadataImage = EMPTY_IMAGE;
   #inFlight = 0;
   #closed = false;
+  /** Set while start() waits for the first commit of this node's epoch. */
+  #onReady: (() => void) | null = null;
   readonly #subscribers: Array<(c: CommittedChange) => void> = [];
   readonly #opts: QuorumControllerOptions;
   readonly #mv: number;
@@ -90,6 +92,7 @@ export class QuorumController {
           if (this.#inFlight === 0) this.#latest = this.image;
           for (const s of this.#subscribers) s({ before, after: this.image, records, offset: id.offset - 1 });
         },
+        handleHighWatermark: () => this.#onReady?.(),
         handleLeaderChange: (l) => {
           // A lost leadership fails the in-flight proposals (NotLeaderError): what they proposed may never commit.
           if (l.leaderId !== o.nodeId) { this.#latest = this.image; this.#inFlight = 0; }
@@ -104,17 +107,25 @@ export class QuorumController {
    */
   static async start(o: QuorumControllerOptions): Promise<QuorumController> {
     const c = new QuorumController(o);
-    c.raft.start();
-    const deadline = o.clock.now() + (o.readyTimeoutMs ?? 30_000);
+    const timeoutMs = o.readyTimeoutMs ?? 30_000;
     // The single voter elects itself at once; ready once its epoch's first entry is committed (everything
-    // before it has then been replayed).
-    while (c.raft.leaderHighWatermark() < 0) {
-      if (o.clock.now() > deadline) {
+    // before it has then been replayed). Woken by the high-watermark callback, not by polling.
+    const ready = new Promise<void>((resolve, rej) => {
+      const timer = o.clock.setTimeout(() => {
+        c.#onReady = null;
         c.raft.close();
-        throw new Error(`metadata quorum: not elected within ${o.readyTimeoutMs ?? 30_000} ms`);
-      }
-      await new Promise((r) => setImmediate(r));
-    }
+        rej(new Error(`metadata quorum: not elected within ${timeoutMs} ms`));
+      }, timeoutMs);
+      c.#onReady = () => {
+        if (c.raft.leaderHighWatermark() < 0) return;
+        c.#onReady = null;
+        o.clock.clearTimeout(timer);
+        resolve();
+      };
+    });
+    c.raft.start();
+    c.#onReady?.();
+    await ready;
     c.#latest = c.image;
     const boot: MetadataRecord[] = [];
     if (!c.image.features.has(METADATA_VERSION_FEATURE)) {

@@ -11,9 +11,12 @@ import { makeFetchRequest, makeFetchTopic, makeFetchPartition, makeReplicaState,
 import { makeFetchSnapshotResponse, makeFetchSnapshotResponseTopicSnapshot, makeFetchSnapshotResponsePartitionSnapshot, makeFetchSnapshotResponseSnapshotId, makeLeaderIdAndEpoch as makeSnapLeader, type FetchSnapshotRequest } from '../../protocol/generated/fetch-snapshot.ts';
 import { MemoryRaftLog } from './raft-log.ts';
 import { MemoryQuorumStateStore, formatQuorumState, parseQuorumState } from './quorum-state.ts';
-import { RaftClient } from './raft-client.ts';
+import { loadRaftMessages, RaftClient } from './raft-client.ts';
 import { decodeRaftMessage, encodeRaftMessage } from './wire.ts';
 import { METADATA_TOPIC, METADATA_TOPIC_ID, NotLeaderError, parseQuorumVoters, type RaftMessage } from './types.ts';
+
+// Clients with peers exchange messages: their codecs load on demand.
+await loadRaftMessages();
 
 const CLUSTER = 'test-cluster';
 

@@ -19,11 +19,12 @@
 
 import { buildRecordBatch, records as batchRecords, validateBatch, RecordBatchView } from '../../protocol/records.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import { makeVoteRequest, makeVoteRequestTopicData, makeVoteRequestPartitionData, makeVoteResponse, makeVoteResponseTopicData, makeVoteResponsePartitionData, type VoteRequest, type VoteResponse } from '../../protocol/generated/vote.ts';
-import { makeBeginQuorumEpochRequest, makeBeginQuorumEpochRequestTopicData, makeBeginQuorumEpochRequestPartitionData, makeBeginQuorumEpochResponse, makeBeginQuorumEpochResponseTopicData, makeBeginQuorumEpochResponsePartitionData, type BeginQuorumEpochRequest, type BeginQuorumEpochResponse } from '../../protocol/generated/begin-quorum-epoch.ts';
-import { makeEndQuorumEpochRequest, makeEndQuorumEpochRequestTopicData, makeEndQuorumEpochRequestPartitionData, makeEndQuorumEpochResponse, makeEndQuorumEpochResponseTopicData, makeEndQuorumEpochResponsePartitionData, type EndQuorumEpochRequest, type EndQuorumEpochResponse } from '../../protocol/generated/end-quorum-epoch.ts';
-import { makeFetchRequest, makeReplicaState, makeFetchTopic, makeFetchPartition, makeFetchResponse, makeFetchableTopicResponse, makePartitionData, makeEpochEndOffset, makeLeaderIdAndEpoch, makeSnapshotId, type FetchRequest, type FetchResponse } from '../../protocol/generated/fetch.ts';
-import { makeFetchSnapshotRequest, makeFetchSnapshotRequestTopicSnapshot, makeFetchSnapshotRequestPartitionSnapshot, makeFetchSnapshotRequestSnapshotId, makeFetchSnapshotResponse, makeFetchSnapshotResponseTopicSnapshot, makeFetchSnapshotResponsePartitionSnapshot, makeFetchSnapshotResponseSnapshotId, makeLeaderIdAndEpoch as makeSnapLeader, type FetchSnapshotRequest, type FetchSnapshotResponse } from '../../protocol/generated/fetch-snapshot.ts';
+import type { VoteRequest, VoteResponse } from '../../protocol/generated/vote.ts';
+import type { BeginQuorumEpochRequest, BeginQuorumEpochResponse } from '../../protocol/generated/begin-quorum-epoch.ts';
+import type { EndQuorumEpochRequest, EndQuorumEpochResponse } from '../../protocol/generated/end-quorum-epoch.ts';
+import type { FetchRequest, FetchResponse } from '../../protocol/generated/fetch.ts';
+import type { FetchSnapshotRequest, FetchSnapshotResponse } from '../../protocol/generated/fetch-snapshot.ts';
+import type * as Messages from './messages.ts';
 import type { Clock } from '../../storage/clock.ts';
 import { leaderChangeBatch, snapshotFooterBatch, snapshotHeaderBatch } from './control-records.ts';
 import { splitBatches, type RaftLog } from './raft-log.ts';
@@ -33,6 +34,14 @@ import {
   type LeaderAndEpoch, type OffsetAndEpoch, type QuorumConfig, type RaftApi, type RaftListener, type RaftMessage,
   type RaftRequest, type RaftResponse, type RaftTransport,
 } from './types.ts';
+
+/** The network message codecs (messages.ts), once loadRaftMessages() ran. */
+let M = null as unknown as typeof Messages;
+
+/** Loads the network message codecs: needed before a RaftClient with peers (or an observer) is built. */
+export async function loadRaftMessages(): Promise<void> {
+  if (M === null) M = await import('./messages.ts');
+}
 
 /** Kafka's KafkaRaftClient.MAX_BATCH_SIZE_BYTES. */
 export const MAX_BATCH_SIZE_BYTES = 8 * 1024 * 1024;
@@ -125,6 +134,10 @@ export class RaftClient {
     this.#listener = o.listener;
     this.#logger = o.logger ?? (() => {});
     this.#faults = o.faults ?? {};
+    // Only a lone voter never sends or answers a message.
+    if (M === null && !(this.voters.length === 1 && this.voters[0] === this.nodeId)) {
+      throw new Error('RaftClient with peers: await loadRaftMessages() first');
+    }
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -272,6 +285,7 @@ export class RaftClient {
   /** An inbound message from `from` (a request to answer or a response to one of ours). */
   handle(from: number, msg: RaftMessage): void {
     if (this.#closed) return;
+    if (M === null) throw new Error('RaftClient.handle: await loadRaftMessages() first');
     const now = this.#clock.now();
     if (msg.kind === 'request') this.#handleRequest(from, msg, now);
     else this.#handleResponse(from, msg, now);
@@ -464,6 +478,7 @@ export class RaftClient {
       }
       this.#pending = still;
     }
+    this.#listener.handleHighWatermark?.(hw);
   }
 
   #loadSnapshot(id: OffsetAndEpoch): void {
@@ -552,12 +567,12 @@ export class RaftClient {
 
   #sendVote(to: number, preVote: boolean, now: number): void {
     const s = this.#state;
-    const body: VoteRequest = makeVoteRequest({
+    const body: VoteRequest = M.makeVoteRequest({
       clusterId: this.clusterId,
       voterId: to,
-      topics: [makeVoteRequestTopicData({
+      topics: [M.makeVoteRequestTopicData({
         topicName: METADATA_TOPIC,
-        partitions: [makeVoteRequestPartitionData({
+        partitions: [M.makeVoteRequestPartitionData({
           partitionIndex: 0,
           replicaEpoch: s.epoch,
           replicaId: this.nodeId,
@@ -575,10 +590,10 @@ export class RaftClient {
     if (s.kind !== 'leader') return;
     for (const [v, r] of s.replicas) {
       if (r.acked) continue;
-      const body: BeginQuorumEpochRequest = makeBeginQuorumEpochRequest({
+      const body: BeginQuorumEpochRequest = M.makeBeginQuorumEpochRequest({
         clusterId: this.clusterId,
         voterId: v,
-        topics: [makeBeginQuorumEpochRequestTopicData({ topicName: METADATA_TOPIC, partitions: [makeBeginQuorumEpochRequestPartitionData({ partitionIndex: 0, leaderId: this.nodeId, leaderEpoch: s.epoch })] })],
+        topics: [M.makeBeginQuorumEpochRequestTopicData({ topicName: METADATA_TOPIC, partitions: [M.makeBeginQuorumEpochRequestPartitionData({ partitionIndex: 0, leaderId: this.nodeId, leaderEpoch: s.epoch })] })],
       });
       this.#request(v, 'BeginQuorumEpoch', body, s.epoch, false, now);
     }
@@ -592,9 +607,9 @@ export class RaftClient {
     const successors = leader ? [...leader.replicas.entries()].sort((a, b) => b[1].matched - a[1].matched).map(([id]) => id) : [];
     for (const v of this.voters) {
       if (v === this.nodeId) continue;
-      const body: EndQuorumEpochRequest = makeEndQuorumEpochRequest({
+      const body: EndQuorumEpochRequest = M.makeEndQuorumEpochRequest({
         clusterId: this.clusterId,
-        topics: [makeEndQuorumEpochRequestTopicData({ topicName: METADATA_TOPIC, partitions: [makeEndQuorumEpochRequestPartitionData({ partitionIndex: 0, leaderId: this.nodeId, leaderEpoch: s.epoch, preferredSuccessors: successors })] })],
+        topics: [M.makeEndQuorumEpochRequestTopicData({ topicName: METADATA_TOPIC, partitions: [M.makeEndQuorumEpochRequestPartitionData({ partitionIndex: 0, leaderId: this.nodeId, leaderEpoch: s.epoch, preferredSuccessors: successors })] })],
       });
       this.#request(v, 'EndQuorumEpoch', body, s.epoch, false, now);
     }
@@ -613,28 +628,28 @@ export class RaftClient {
     s.retryAt = now + this.config.requestTimeoutMs;
     if (s.snapshot !== null) {
       const snap = s.snapshot;
-      const body: FetchSnapshotRequest = makeFetchSnapshotRequest({
+      const body: FetchSnapshotRequest = M.makeFetchSnapshotRequest({
         clusterId: this.clusterId,
         replicaId: this.nodeId,
         maxBytes: this.config.fetchMaxBytes,
-        topics: [makeFetchSnapshotRequestTopicSnapshot({
+        topics: [M.makeFetchSnapshotRequestTopicSnapshot({
           name: METADATA_TOPIC,
-          partitions: [makeFetchSnapshotRequestPartitionSnapshot({ partition: 0, currentLeaderEpoch: s.epoch, snapshotId: makeFetchSnapshotRequestSnapshotId({ endOffset: BigInt(snap.id.offset), epoch: snap.id.epoch }), position: BigInt(snap.received) })],
+          partitions: [M.makeFetchSnapshotRequestPartitionSnapshot({ partition: 0, currentLeaderEpoch: s.epoch, snapshotId: M.makeFetchSnapshotRequestSnapshotId({ endOffset: BigInt(snap.id.offset), epoch: snap.id.epoch }), position: BigInt(snap.received) })],
         })],
       });
       s.inflight = this.#request(s.leaderId, 'FetchSnapshot', body, s.epoch, false, now);
       return;
     }
-    const body: FetchRequest = makeFetchRequest({
+    const body: FetchRequest = M.makeFetchRequest({
       clusterId: this.clusterId,
-      replicaState: makeReplicaState({ replicaId: this.nodeId, replicaEpoch: -1n }),
+      replicaState: M.makeReplicaState({ replicaId: this.nodeId, replicaEpoch: -1n }),
       maxWaitMs: this.config.fetchMaxWaitMs,
       minBytes: 0,
       maxBytes: this.config.fetchMaxBytes,
-      topics: [makeFetchTopic({
+      topics: [M.makeFetchTopic({
         topic: METADATA_TOPIC,
         topicId: METADATA_TOPIC_ID,
-        partitions: [makeFetchPartition({
+        partitions: [M.makeFetchPartition({
           partition: 0,
           currentLeaderEpoch: s.epoch,
           fetchOffset: BigInt(this.#log.endOffset()),
@@ -675,9 +690,9 @@ export class RaftClient {
 
   #voteResponse(topError: number, partError: number, granted: boolean): VoteResponse {
     const l = this.leaderAndEpoch();
-    return makeVoteResponse({
+    return M.makeVoteResponse({
       errorCode: topError,
-      topics: topError !== ErrorCode.NONE ? [] : [makeVoteResponseTopicData({ topicName: METADATA_TOPIC, partitions: [makeVoteResponsePartitionData({ partitionIndex: 0, errorCode: partError, leaderId: l.leaderId, leaderEpoch: l.epoch, voteGranted: granted })] })],
+      topics: topError !== ErrorCode.NONE ? [] : [M.makeVoteResponseTopicData({ topicName: METADATA_TOPIC, partitions: [M.makeVoteResponsePartitionData({ partitionIndex: 0, errorCode: partError, leaderId: l.leaderId, leaderEpoch: l.epoch, voteGranted: granted })] })],
     });
   }
 
@@ -732,9 +747,9 @@ export class RaftClient {
 
   #bqeResponse(topError: number, partError: number): BeginQuorumEpochResponse {
     const l = this.leaderAndEpoch();
-    return makeBeginQuorumEpochResponse({
+    return M.makeBeginQuorumEpochResponse({
       errorCode: topError,
-      topics: topError !== ErrorCode.NONE ? [] : [makeBeginQuorumEpochResponseTopicData({ topicName: METADATA_TOPIC, partitions: [makeBeginQuorumEpochResponsePartitionData({ partitionIndex: 0, errorCode: partError, leaderId: l.leaderId, leaderEpoch: l.epoch })] })],
+      topics: topError !== ErrorCode.NONE ? [] : [M.makeBeginQuorumEpochResponseTopicData({ topicName: METADATA_TOPIC, partitions: [M.makeBeginQuorumEpochResponsePartitionData({ partitionIndex: 0, errorCode: partError, leaderId: l.leaderId, leaderEpoch: l.epoch })] })],
     });
   }
 
@@ -751,9 +766,9 @@ export class RaftClient {
 
   #eqeResponse(topError: number, partError: number): EndQuorumEpochResponse {
     const l = this.leaderAndEpoch();
-    return makeEndQuorumEpochResponse({
+    return M.makeEndQuorumEpochResponse({
       errorCode: topError,
-      topics: topError !== ErrorCode.NONE ? [] : [makeEndQuorumEpochResponseTopicData({ topicName: METADATA_TOPIC, partitions: [makeEndQuorumEpochResponsePartitionData({ partitionIndex: 0, errorCode: partError, leaderId: l.leaderId, leaderEpoch: l.epoch })] })],
+      topics: topError !== ErrorCode.NONE ? [] : [M.makeEndQuorumEpochResponseTopicData({ topicName: METADATA_TOPIC, partitions: [M.makeEndQuorumEpochResponsePartitionData({ partitionIndex: 0, errorCode: partError, leaderId: l.leaderId, leaderEpoch: l.epoch })] })],
     });
   }
 
@@ -777,12 +792,12 @@ export class RaftClient {
     return this.#eqeResponse(ErrorCode.NONE, ErrorCode.NONE);
   }
 
-  #fetchResponse(topError: number, fill?: (pd: ReturnType<typeof makePartitionData>) => void): FetchResponse {
+  #fetchResponse(topError: number, fill?: (pd: ReturnType<typeof Messages.makePartitionData>) => void): FetchResponse {
     const l = this.leaderAndEpoch();
-    if (topError !== ErrorCode.NONE) return makeFetchResponse({ errorCode: topError });
-    const pd = makePartitionData({ partitionIndex: 0, highWatermark: BigInt(this.#hw), logStartOffset: BigInt(this.#log.startOffset()), currentLeader: makeLeaderIdAndEpoch({ leaderId: l.leaderId, leaderEpoch: l.epoch }), records: null });
+    if (topError !== ErrorCode.NONE) return M.makeFetchResponse({ errorCode: topError });
+    const pd = M.makePartitionData({ partitionIndex: 0, highWatermark: BigInt(this.#hw), logStartOffset: BigInt(this.#log.startOffset()), currentLeader: M.makeLeaderIdAndEpoch({ leaderId: l.leaderId, leaderEpoch: l.epoch }), records: null });
     fill?.(pd);
-    return makeFetchResponse({ responses: [makeFetchableTopicResponse({ topic: METADATA_TOPIC, topicId: METADATA_TOPIC_ID, partitions: [pd] })] });
+    return M.makeFetchResponse({ responses: [M.makeFetchableTopicResponse({ topic: METADATA_TOPIC, topicId: METADATA_TOPIC_ID, partitions: [pd] })] });
   }
 
   #onFetch(from: number, correlationId: number, req: FetchRequest, now: number): void {
@@ -821,12 +836,12 @@ export class RaftClient {
       const id = this.#log.latestSnapshot();
       if (id === null) throw new RaftFatalError(`log starts at ${start} without a snapshot`);
       this.#recordFetch(replicaId, -1, now, s);
-      return this.#fetchResponse(ErrorCode.NONE, (pd) => { pd.snapshotId = makeSnapshotId({ endOffset: BigInt(id.offset), epoch: id.epoch }); });
+      return this.#fetchResponse(ErrorCode.NONE, (pd) => { pd.snapshotId = M.makeSnapshotId({ endOffset: BigInt(id.offset), epoch: id.epoch }); });
     }
     const end = this.#log.endOffsetForEpoch(p.lastFetchedEpoch);
     if (end.epoch !== p.lastFetchedEpoch || end.offset < fetchOffset) {
       this.#recordFetch(replicaId, -1, now, s);
-      return this.#fetchResponse(ErrorCode.NONE, (pd) => { pd.divergingEpoch = makeEpochEndOffset({ epoch: end.epoch, endOffset: BigInt(end.offset) }); });
+      return this.#fetchResponse(ErrorCode.NONE, (pd) => { pd.divergingEpoch = M.makeEpochEndOffset({ epoch: end.epoch, endOffset: BigInt(end.offset) }); });
     }
     this.#recordFetch(replicaId, fetchOffset, now, s);
     if (this.#state !== s) return this.#fetchResponse(ErrorCode.NONE, (pd) => { pd.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER; });
@@ -869,11 +884,11 @@ export class RaftClient {
 
   #onFetchSnapshot(req: FetchSnapshotRequest, now: number): FetchSnapshotResponse {
     const l = this.leaderAndEpoch();
-    const resp = (top: number, fill?: (pd: ReturnType<typeof makeFetchSnapshotResponsePartitionSnapshot>) => void): FetchSnapshotResponse => {
-      if (top !== ErrorCode.NONE) return makeFetchSnapshotResponse({ errorCode: top });
-      const pd = makeFetchSnapshotResponsePartitionSnapshot({ index: 0, unalignedRecords: Buffer.alloc(0), currentLeader: makeSnapLeader({ leaderId: l.leaderId, leaderEpoch: l.epoch }) });
+    const resp = (top: number, fill?: (pd: ReturnType<typeof Messages.makeFetchSnapshotResponsePartitionSnapshot>) => void): FetchSnapshotResponse => {
+      if (top !== ErrorCode.NONE) return M.makeFetchSnapshotResponse({ errorCode: top });
+      const pd = M.makeFetchSnapshotResponsePartitionSnapshot({ index: 0, unalignedRecords: Buffer.alloc(0), currentLeader: M.makeSnapLeader({ leaderId: l.leaderId, leaderEpoch: l.epoch }) });
       fill?.(pd);
-      return makeFetchSnapshotResponse({ topics: [makeFetchSnapshotResponseTopicSnapshot({ name: METADATA_TOPIC, partitions: [pd] })] });
+      return M.makeFetchSnapshotResponse({ topics: [M.makeFetchSnapshotResponseTopicSnapshot({ name: METADATA_TOPIC, partitions: [pd] })] });
     };
     if (!this.#validClusterId(req.clusterId)) return resp(ErrorCode.INCONSISTENT_CLUSTER_ID);
     const p = req.topics[0]?.partitions[0];
@@ -889,7 +904,7 @@ export class RaftClient {
     this.#recordFetch(req.replicaId, -1, now, s);
     const max = Math.max(1, Math.min(req.maxBytes, this.config.fetchMaxBytes));
     return resp(ErrorCode.NONE, (pd) => {
-      pd.snapshotId = makeFetchSnapshotResponseSnapshotId({ endOffset: BigInt(id.offset), epoch: id.epoch });
+      pd.snapshotId = M.makeFetchSnapshotResponseSnapshotId({ endOffset: BigInt(id.offset), epoch: id.epoch });
       pd.size = BigInt(bytes.length);
       pd.position = BigInt(pos);
       pd.unalignedRecords = bytes.subarray(pos, pos + max);

@@ -71,6 +71,8 @@ export interface RaftListener {
   /** Called with the records of a snapshot (data records only) before commits after its end offset. */
   handleLoadSnapshot(snapshotId: OffsetAndEpoch, records: Buffer[]): void;
   handleLeaderChange(leader: LeaderAndEpoch): void;
+  /** The high watermark advanced (after the commits up to it were delivered); lets a starting leader wait without polling. */
+  handleHighWatermark?(hw: number): void;
 }
 
 /** controller.quorum.* settings with Kafka's defaults. */

@@ -7,9 +7,12 @@
 import type { Clock } from '../../storage/clock.ts';
 import { MemoryRaftLog } from '../raft/raft-log.ts';
 import { MemoryQuorumStateStore } from '../raft/quorum-state.ts';
-import { RaftClient, type RaftClientOptions } from '../raft/raft-client.ts';
+import { loadRaftMessages, RaftClient, type RaftClientOptions } from '../raft/raft-client.ts';
 import { decodeRaftMessage, encodeRaftMessage } from '../raft/wire.ts';
 import { NotLeaderError, type CommittedBatch, type LeaderAndEpoch, type OffsetAndEpoch, type RaftListener, type RaftMessage } from '../raft/types.ts';
+
+// Clients with peers exchange messages: their codecs load on demand.
+await loadRaftMessages();
 
 /** mulberry32: a small, fast, well-distributed 32-bit PRNG. */
 export function mulberry32(seed: number): () => number {
