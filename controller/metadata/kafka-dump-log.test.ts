@@ -7,16 +7,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { ensureKafkaTools } from '../scripts/kafka-ref.ts';
-import { type MetadataRecord, MetadataRecordType as T, metadataRecords } from '../protocol/generated/metadata/index.ts';
-import { makeBrokerRegistrationChangeRecord } from '../protocol/generated/metadata/broker-registration-change-record.ts';
-import { makePartitionChangeRecord } from '../protocol/generated/metadata/partition-change-record.ts';
-import { makeRegisterBrokerRecord } from '../protocol/generated/metadata/register-broker-record.ts';
-import { makeRegisterControllerRecord } from '../protocol/generated/metadata/register-controller-record.ts';
+import { ensureKafkaTools } from '../../scripts/kafka-ref.ts';
+import { type MetadataRecord, MetadataRecordType as T, metadataRecords } from '../../protocol/generated/metadata/index.ts';
+import { makeBrokerRegistrationChangeRecord } from '../../protocol/generated/metadata/broker-registration-change-record.ts';
+import { makePartitionChangeRecord } from '../../protocol/generated/metadata/partition-change-record.ts';
+import { makeRegisterBrokerRecord } from '../../protocol/generated/metadata/register-broker-record.ts';
+import { makeRegisterControllerRecord } from '../../protocol/generated/metadata/register-controller-record.ts';
 import {
   ConfigResourceType, EMPTY_IMAGE, METADATA_PARTITION_DIR, MetadataVersion, imageToRecords, leaderChangeBatch, metadataBatch,
   replayAll, snapshotFileName, topicsFileToRecords, writeSnapshot,
-} from '../controller/metadata/index.ts';
+} from './index.ts';
 
 const javaBin = process.env.JAVA_HOME ? `${process.env.JAVA_HOME}/bin/java` : 'java';
 const hasJava = spawnSync(javaBin, ['-version']).status === 0;
