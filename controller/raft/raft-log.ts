@@ -3,7 +3,8 @@
 // take simulated time and complete in order), truncation and snapshots are durable at once (as storage's
 // crash-safe truncateTo and Kafka's atomic snapshot rename), and crash() drops what was never flushed.
 
-import { scanRecordSet, RecordBatchView, setBaseOffset, setPartitionLeaderEpoch } from '../../protocol/records.ts';
+import { scanRecordSet, setBaseOffset, setPartitionLeaderEpoch } from '../../protocol/records.ts';
+import { BatchIndex, SnapshotSet } from './batch-index.ts';
 import type { OffsetAndEpoch } from './types.ts';
 
 export interface RaftLog {
@@ -43,24 +44,14 @@ export interface RaftLog {
   installSnapshot(id: OffsetAndEpoch, bytes: Buffer): void;
 }
 
-interface Entry {
-  base: number;
-  last: number;
-  epoch: number;
-  buf: Buffer;
-}
-
 /** Runs `fn` after `ms` of simulated time (the simulation's disk). */
 export type DiskScheduler = (ms: number, fn: () => void) => void;
 
 export class MemoryRaftLog implements RaftLog {
-  #entries: Entry[] = [];
-  #start = 0;
-  #startEpoch = 0;
+  readonly #log = new BatchIndex();
+  readonly #snapshots = new SnapshotSet();
   #durable = 0;
   #hw = -1;
-  #snapshots = new Map<string, { id: OffsetAndEpoch; bytes: Buffer }>();
-  #latest: OffsetAndEpoch | null = null;
   /** Bumped by truncation and crashes: a flush that started before covers nothing after. */
   #gen = 0;
   #diskBusyUntil = 0;
@@ -74,30 +65,14 @@ export class MemoryRaftLog implements RaftLog {
     this.#now = opts.now ?? (() => 0);
   }
 
-  startOffset(): number { return this.#start; }
-  endOffset(): number { return this.#entries.length > 0 ? this.#entries[this.#entries.length - 1]!.last + 1 : this.#start; }
+  startOffset(): number { return this.#log.start; }
+  endOffset(): number { return this.#log.endOffset(); }
   flushedOffset(): number { return Math.min(this.#durable, this.endOffset()); }
-  lastFetchedEpoch(): number { return this.#entries.length > 0 ? this.#entries[this.#entries.length - 1]!.epoch : this.#startEpoch; }
+  lastFetchedEpoch(): number { return this.#log.lastEpoch(); }
   highWatermark(): number { return this.#hw; }
   updateHighWatermark(offset: number): void { this.#hw = offset; }
-
-  endOffsetForEpoch(epoch: number): OffsetAndEpoch {
-    let found = -1;
-    for (let i = this.#entries.length - 1; i >= 0; i--) {
-      if (this.#entries[i]!.epoch <= epoch) { found = i; break; }
-    }
-    if (found < 0) return { offset: this.#start, epoch: this.#startEpoch <= epoch ? this.#startEpoch : 0 };
-    const e = this.#entries[found]!.epoch;
-    // Epochs never decrease along the log: the next entry (if any) starts the next epoch.
-    const next = this.#entries[found + 1];
-    return { offset: next ? next.base : this.endOffset(), epoch: e };
-  }
-
-  epochAt(offset: number): number {
-    const i = this.#indexOf(offset - 1);
-    if (i >= 0) return this.#entries[i]!.epoch;
-    return this.#startEpoch;
-  }
+  endOffsetForEpoch(epoch: number): OffsetAndEpoch { return this.#log.endOffsetForEpoch(epoch); }
+  epochAt(offset: number): number { return this.#log.epochAt(offset); }
 
   appendAsLeader(batch: Buffer, epoch: number): number {
     setBaseOffset(batch, 0, this.endOffset());
@@ -107,20 +82,11 @@ export class MemoryRaftLog implements RaftLog {
   }
 
   appendAsFollower(batches: Buffer[]): void {
-    for (const buf of batches) {
-      const v = new RecordBatchView(buf);
-      if (v.baseOffset !== this.endOffset()) throw new Error(`append at ${v.baseOffset}, log end ${this.endOffset()}`);
-      if (v.partitionLeaderEpoch < this.lastFetchedEpoch()) throw new Error(`append of epoch ${v.partitionLeaderEpoch} after ${this.lastFetchedEpoch()}`);
-      this.#entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf });
-    }
+    for (const buf of batches) this.#log.push(buf);
   }
 
   truncateTo(offset: number): void {
-    if (offset < this.#start) throw new Error(`truncate to ${offset} below log start ${this.#start}`);
-    let n = this.#entries.length;
-    while (n > 0 && this.#entries[n - 1]!.base >= offset) n--;
-    if (n > 0 && this.#entries[n - 1]!.last >= offset) throw new Error(`truncate to ${offset} inside a batch`);
-    this.#entries.length = n;
+    this.#log.truncateTo(offset);
     this.#durable = Math.min(this.#durable, this.endOffset());
     if (this.#hw > this.endOffset()) this.#hw = this.endOffset();
     this.#gen++;
@@ -139,75 +105,39 @@ export class MemoryRaftLog implements RaftLog {
     });
   }
 
-  read(from: number, maxBytes: number): Buffer {
-    let i = this.#indexOf(from);
-    if (i < 0) return Buffer.alloc(0);
-    const out: Buffer[] = [];
-    let size = 0;
-    for (; i < this.#entries.length; i++) {
-      const b = this.#entries[i]!.buf;
-      if (out.length > 0 && size + b.length > maxBytes) break;
-      out.push(b);
-      size += b.length;
-    }
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
-  }
+  read(from: number, maxBytes: number): Buffer { return this.#log.read(from, maxBytes); }
 
   /** Batches in [from, to) — for checkers. */
-  batches(): ReadonlyArray<Readonly<Entry>> { return this.#entries; }
+  batches(): ReadonlyArray<Readonly<{ base: number; last: number; epoch: number; buf: Buffer }>> { return this.#log.entries; }
 
-  #indexOf(offset: number): number {
-    let lo = 0;
-    let hi = this.#entries.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const e = this.#entries[mid]!;
-      if (offset < e.base) hi = mid - 1;
-      else if (offset > e.last) lo = mid + 1;
-      else return mid;
-    }
-    return -1;
-  }
-
-  latestSnapshot(): OffsetAndEpoch | null { return this.#latest; }
-  readSnapshot(id: OffsetAndEpoch): Buffer | null { return this.#snapshots.get(`${id.offset}:${id.epoch}`)?.bytes ?? null; }
+  latestSnapshot(): OffsetAndEpoch | null { return this.#snapshots.latest; }
+  readSnapshot(id: OffsetAndEpoch): Buffer | null { return this.#snapshots.get(id); }
 
   createSnapshot(id: OffsetAndEpoch, bytes: Buffer): void {
-    if (id.offset !== this.#start && id.offset !== this.endOffset() && this.#indexOf(id.offset) >= 0 && this.#entries[this.#indexOf(id.offset)]!.base !== id.offset) {
-      throw new Error(`snapshot end offset ${id.offset} is not at a batch boundary`);
-    }
-    this.#snapshots.set(`${id.offset}:${id.epoch}`, { id, bytes });
-    if (this.#latest === null || id.offset > this.#latest.offset) this.#latest = id;
+    if (!this.#log.isBoundary(id.offset)) throw new Error(`snapshot end offset ${id.offset} is not at a batch boundary`);
+    this.#snapshots.add(id, bytes);
   }
 
   deleteBeforeSnapshot(): void {
-    const s = this.#latest;
-    if (s === null || s.offset <= this.#start) return;
-    let n = 0;
-    while (n < this.#entries.length && this.#entries[n]!.last < s.offset) n++;
-    this.#entries.splice(0, n);
-    this.#start = s.offset;
-    this.#startEpoch = s.epoch;
-    // Older snapshots are no longer needed (Kafka keeps only those above the log start).
-    for (const [k, v] of this.#snapshots) if (v.id.offset < s.offset) this.#snapshots.delete(k);
+    const s = this.#snapshots.latest;
+    if (s === null || s.offset <= this.#log.start) return;
+    this.#log.startAt(s);
+    this.#snapshots.dropBelow(s.offset);
   }
 
   installSnapshot(id: OffsetAndEpoch, bytes: Buffer): void {
-    this.#snapshots.set(`${id.offset}:${id.epoch}`, { id, bytes });
-    this.#latest = id;
-    this.#entries = [];
-    this.#start = id.offset;
-    this.#startEpoch = id.epoch;
+    this.#snapshots.install(id, bytes);
+    this.#log.reset(id);
     this.#durable = id.offset;
     this.#gen++;
-    for (const [k, v] of this.#snapshots) if (v.id.offset < id.offset) this.#snapshots.delete(k);
   }
 
   /** A process crash: unflushed batches are gone, pending flushes never complete, the HW is forgotten. */
   crash(): void {
-    let n = this.#entries.length;
-    while (n > 0 && this.#entries[n - 1]!.last >= this.#durable) n--;
-    this.#entries.length = n;
+    const entries = this.#log.entries;
+    let n = entries.length;
+    while (n > 0 && entries[n - 1]!.last >= this.#durable) n--;
+    entries.length = n;
     this.#durable = this.endOffset();
     this.#hw = -1;
     this.#gen++;

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { type Clock, type FsLike, type Logger, PartitionLog, readWholeFile, resolveLogConfig, silentLogger, writeFileAtomic } from '../../storage/index.ts';
 import { RecordBatchView, setBaseOffset, setPartitionLeaderEpoch } from '../../protocol/records.ts';
 import { METADATA_PARTITION_DIR, parseSnapshotFileName, snapshotFileName } from '../metadata/log-format.ts';
+import { BatchIndex, SnapshotSet } from './batch-index.ts';
 import type { RaftLog } from './raft-log.ts';
 import { METADATA_TOPIC, type OffsetAndEpoch } from './types.ts';
 
-interface Entry { base: number; last: number; epoch: number; buf: Buffer }
 
 export interface StorageRaftLogOptions {
   fs: FsLike;
@@ -31,13 +31,10 @@ export class StorageRaftLog implements RaftLog {
   readonly #fs: FsLike;
   readonly #plog: PartitionLog;
   readonly #onError: (e: Error) => void;
-  #entries: Entry[] = [];
-  #start = 0;
-  #startEpoch = 0;
+  readonly #log = new BatchIndex();
+  readonly #snapshots = new SnapshotSet();
   #durable = 0;
   #hw = -1;
-  #snapshots = new Map<string, { id: OffsetAndEpoch; bytes: Buffer }>();
-  #latest: OffsetAndEpoch | null = null;
   #gen = 0;
   #chain: Promise<void> = Promise.resolve();
   #failed: Error | null = null;
@@ -74,20 +71,18 @@ export class StorageRaftLog implements RaftLog {
     if (latest !== null) {
       const bytes = await readWholeFile(o.fs, join(dir, snapshotFileName(latest.offset, latest.epoch)));
       if (bytes === null) throw new Error(`${dir}: snapshot ${latest.offset}-${latest.epoch} vanished`);
-      self.#snapshots.set(key(latest), { id: latest, bytes });
-      self.#latest = latest;
+      self.#snapshots.add(latest, bytes);
       // A log that does not reach the snapshot (a fetched snapshot installed, or the log's tail lost in a crash)
       // restarts at it, as Kafka's KafkaMetadataLog does at open.
       if (plog.logEndOffset < latest.offset || plog.logStartOffset > latest.offset) await plog.truncateFullyAndStartAt(latest.offset);
       else if (plog.logStartOffset < latest.offset) plog.deleteRecordsBefore(latest.offset);
-      self.#start = latest.offset;
-      self.#startEpoch = latest.epoch;
+      self.#log.reset(latest);
       for (const s of snaps.slice(0, -1)) await o.fs.unlink(join(dir, snapshotFileName(s.offset, s.epoch))).catch(() => {});
     } else {
-      self.#start = plog.logStartOffset;
+      self.#log.start = plog.logStartOffset;
     }
     // Mirror the log in memory.
-    let at = self.#start;
+    let at = self.#log.start;
     while (at < plog.logEndOffset) {
       const r = await plog.read(at, 8 << 20, { toLogEnd: true });
       if (r.error !== null) throw new Error(`${dir}: reading at ${at}: ${r.message}`);
@@ -95,38 +90,26 @@ export class StorageRaftLog implements RaftLog {
       for (const b of r.batches) {
         const v = new RecordBatchView(Buffer.from(b));
         if (v.lastOffset < at) continue;
-        self.#entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf: v.bytes() });
+        self.#log.entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf: v.bytes() });
         at = v.lastOffset + 1;
       }
     }
-    if (self.#entries.length > 0 && self.#entries[0]!.base !== self.#start) self.#start = self.#entries[0]!.base;
+    const first = self.#log.entries[0];
+    if (first !== undefined && first.base !== self.#log.start) self.#log.start = first.base;
     self.#durable = self.endOffset();
     return self;
   }
 
-  startOffset(): number { return this.#start; }
-  endOffset(): number { return this.#entries.length > 0 ? this.#entries[this.#entries.length - 1]!.last + 1 : this.#start; }
+  startOffset(): number { return this.#log.start; }
+  endOffset(): number { return this.#log.endOffset(); }
   flushedOffset(): number { return Math.min(this.#durable, this.endOffset()); }
-  lastFetchedEpoch(): number { return this.#entries.length > 0 ? this.#entries[this.#entries.length - 1]!.epoch : this.#startEpoch; }
+  lastFetchedEpoch(): number { return this.#log.lastEpoch(); }
   highWatermark(): number { return this.#hw; }
   updateHighWatermark(offset: number): void { this.#hw = offset; }
   /** The disk failure that stopped the log, if any. */
   get failed(): Error | null { return this.#failed; }
-
-  endOffsetForEpoch(epoch: number): OffsetAndEpoch {
-    let found = -1;
-    for (let i = this.#entries.length - 1; i >= 0; i--) {
-      if (this.#entries[i]!.epoch <= epoch) { found = i; break; }
-    }
-    if (found < 0) return { offset: this.#start, epoch: this.#startEpoch <= epoch ? this.#startEpoch : 0 };
-    const next = this.#entries[found + 1];
-    return { offset: next ? next.base : this.endOffset(), epoch: this.#entries[found]!.epoch };
-  }
-
-  epochAt(offset: number): number {
-    const i = this.#indexOf(offset - 1);
-    return i >= 0 ? this.#entries[i]!.epoch : this.#startEpoch;
-  }
+  endOffsetForEpoch(epoch: number): OffsetAndEpoch { return this.#log.endOffsetForEpoch(epoch); }
+  epochAt(offset: number): number { return this.#log.epochAt(offset); }
 
   appendAsLeader(batch: Buffer, epoch: number): number {
     setBaseOffset(batch, 0, this.endOffset());
@@ -138,13 +121,8 @@ export class StorageRaftLog implements RaftLog {
   appendAsFollower(batches: Buffer[]): void {
     const added: Buffer[] = [];
     for (const buf of batches) {
-      const v = new RecordBatchView(buf);
-      if (v.baseOffset !== this.endOffset()) throw new Error(`append at ${v.baseOffset}, log end ${this.endOffset()}`);
-      if (v.partitionLeaderEpoch < this.lastFetchedEpoch()) throw new Error(`append of epoch ${v.partitionLeaderEpoch} after ${this.lastFetchedEpoch()}`);
       // A copy: the caller's buffer (a fetch response) must not pin or alias what the log keeps.
-      const own = Buffer.from(buf);
-      this.#entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf: own });
-      added.push(own);
+      added.push(this.#log.push(Buffer.from(buf)).buf);
     }
     if (added.length === 0) return;
     const bytes = added.length === 1 ? added[0]! : Buffer.concat(added);
@@ -152,12 +130,7 @@ export class StorageRaftLog implements RaftLog {
   }
 
   truncateTo(offset: number): void {
-    if (offset < this.#start) throw new Error(`truncate to ${offset} below log start ${this.#start}`);
-    let n = this.#entries.length;
-    while (n > 0 && this.#entries[n - 1]!.base >= offset) n--;
-    if (n > 0 && this.#entries[n - 1]!.last >= offset) throw new Error(`truncate to ${offset} inside a batch`);
-    if (n === this.#entries.length) return;
-    this.#entries.length = n;
+    if (!this.#log.truncateTo(offset)) return;
     this.#durable = Math.min(this.#durable, this.endOffset());
     if (this.#hw > this.endOffset()) this.#hw = this.endOffset();
     this.#gen++;
@@ -175,42 +148,23 @@ export class StorageRaftLog implements RaftLog {
     });
   }
 
-  read(from: number, maxBytes: number): Buffer {
-    let i = this.#indexOf(from);
-    if (i < 0) return Buffer.alloc(0);
-    const out: Buffer[] = [];
-    let size = 0;
-    for (; i < this.#entries.length; i++) {
-      const b = this.#entries[i]!.buf;
-      if (out.length > 0 && size + b.length > maxBytes) break;
-      out.push(b);
-      size += b.length;
-    }
-    return out.length === 1 ? out[0]! : Buffer.concat(out);
-  }
+  read(from: number, maxBytes: number): Buffer { return this.#log.read(from, maxBytes); }
 
-  latestSnapshot(): OffsetAndEpoch | null { return this.#latest; }
-  readSnapshot(id: OffsetAndEpoch): Buffer | null { return this.#snapshots.get(key(id))?.bytes ?? null; }
+  latestSnapshot(): OffsetAndEpoch | null { return this.#snapshots.latest; }
+  readSnapshot(id: OffsetAndEpoch): Buffer | null { return this.#snapshots.get(id); }
 
   createSnapshot(id: OffsetAndEpoch, bytes: Buffer): void {
-    const i = this.#indexOf(id.offset);
-    if (i >= 0 && this.#entries[i]!.base !== id.offset) throw new Error(`snapshot end offset ${id.offset} is not at a batch boundary`);
-    this.#snapshots.set(key(id), { id, bytes });
-    if (this.#latest === null || id.offset > this.#latest.offset) this.#latest = id;
+    if (!this.#log.isBoundary(id.offset)) throw new Error(`snapshot end offset ${id.offset} is not at a batch boundary`);
+    this.#snapshots.add(id, bytes);
     const file = join(this.dir, snapshotFileName(id.offset, id.epoch));
     this.#enqueue(() => writeFileAtomic(this.#fs, file, bytes));
   }
 
   deleteBeforeSnapshot(): void {
-    const s = this.#latest;
-    if (s === null || s.offset <= this.#start) return;
-    let n = 0;
-    while (n < this.#entries.length && this.#entries[n]!.last < s.offset) n++;
-    this.#entries.splice(0, n);
-    this.#start = s.offset;
-    this.#startEpoch = s.epoch;
-    const old = [...this.#snapshots.values()].filter((v) => v.id.offset < s.offset).map((v) => v.id);
-    for (const id of old) this.#snapshots.delete(key(id));
+    const s = this.#snapshots.latest;
+    if (s === null || s.offset <= this.#log.start) return;
+    this.#log.startAt(s);
+    const old = this.#snapshots.dropBelow(s.offset);
     // On disk only after the snapshot file is durable (the chain is in order): a crash leaves the log or the snapshot.
     this.#enqueue(async () => {
       if (s.offset <= this.#plog.logEndOffset) {
@@ -222,13 +176,8 @@ export class StorageRaftLog implements RaftLog {
   }
 
   installSnapshot(id: OffsetAndEpoch, bytes: Buffer): void {
-    const old = [...this.#snapshots.values()].filter((v) => v.id.offset < id.offset).map((v) => v.id);
-    this.#snapshots.set(key(id), { id, bytes });
-    for (const o of old) this.#snapshots.delete(key(o));
-    this.#latest = id;
-    this.#entries = [];
-    this.#start = id.offset;
-    this.#startEpoch = id.epoch;
+    const old = this.#snapshots.install(id, bytes);
+    this.#log.reset(id);
     this.#durable = id.offset;
     this.#gen++;
     const file = join(this.dir, snapshotFileName(id.offset, id.epoch));
@@ -263,20 +212,6 @@ export class StorageRaftLog implements RaftLog {
       }
     });
   }
-
-  #indexOf(offset: number): number {
-    let lo = 0;
-    let hi = this.#entries.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const e = this.#entries[mid]!;
-      if (offset < e.base) hi = mid - 1;
-      else if (offset > e.last) lo = mid + 1;
-      else return mid;
-    }
-    return -1;
-  }
 }
 
-function key(id: OffsetAndEpoch): string { return `${id.offset}:${id.epoch}`; }
 
