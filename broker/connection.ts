@@ -54,8 +54,6 @@ interface Slot {
   done: boolean;
   /** Encoded frame chunks (size prefix first), or null for "no response" (acks=0). */
   chunks: Buffer[] | null;
-  /** An interception closes the connection where this answer would be written. */
-  closeReason?: string;
 }
 
 export class Connection {
@@ -304,7 +302,8 @@ export class Connection {
       return this.#complete(slot, null);
     }
     if ('close' in action) {
-      slot.closeReason = 'intercepted request handled, connection closed instead of answering';
+      // The connection closes where this answer would go: earlier answers are written, later requests dropped.
+      this.#closeAfterQueued('intercepted request handled, connection closed instead of answering', slot);
       return this.#complete(slot, null);
     }
     if ('delay' in action) {
@@ -430,20 +429,6 @@ export class Connection {
     let wrote = false;
     while (this.#queue.length > 0 && this.#queue[0].done) {
       const slot = this.#queue.shift()!;
-      if (slot.closeReason !== undefined) {
-        // Earlier answers go out (end, not destroy); nothing after this one does.
-        if (wrote) this.#socket.uncork();
-        if (this.#closeReason === null) {
-          this.#logClose(slot.closeReason);
-          this.#closeReason = slot.closeReason;
-          this.#closingSince = this.#gate?.now() ?? 0;
-        }
-        this.#queue.length = 0;
-        this.#held = null;
-        this.#pause();
-        this.#finishClose();
-        return;
-      }
       if (slot.chunks === null) continue;
       if (!wrote) { this.#socket.cork(); wrote = true; }
       for (const c of slot.chunks) this.#socket.write(c);
