@@ -264,10 +264,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** 22-char base64url UUID, the format Kafka's storage tool expects for a cluster id. */
-export function newClusterId(): string {
-  const hex = randomUUID().replace(/-/g, '');
-  return Buffer.from(hex, 'hex').toString('base64url');
+/**
+ * 22-char base64url UUID, the format Kafka's storage tool expects for a cluster id. Like Kafka's Uuid.randomUuid it
+ * draws again when the text starts with '-' (kafka-storage would read it as a flag: 1 start in 64 failed).
+ */
+export function newClusterId(draw: () => string = randomUUID): string {
+  for (;;) {
+    const id = Buffer.from(draw().replace(/-/g, ''), 'hex').toString('base64url');
+    if (id[0] !== '-') return id;
+  }
 }
 
 export type ConfigValue = string | number | boolean;
