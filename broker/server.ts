@@ -7,7 +7,7 @@ import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
 import { type BrokerConfig, buildBrokerConfig, ConfigError, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
-import { createStartupTopics, startupTopics } from './startup-topics.ts';
+import { createStartupTopics, startupTopics, type TopicSpec } from './startup-topics.ts';
 import { Connection } from './connection.ts';
 import { ConnectionLimits, limitSettings } from './connection-limits.ts';
 import { FetchSessionCache } from './fetch-sessions.ts';
@@ -49,6 +49,8 @@ export interface BrokerOptions {
   handlers?: ReadonlyArray<Handler | HandlerRow>;
   /** How a row's handler module is loaded (tests inject load failures). */
   loadHandler?: (row: HandlerRow) => Promise<Handler>;
+  /** Topics created before any listener accepts, after those of `gregor.create.topics` (same checks and rules). */
+  topics?: readonly TopicSpec[];
 }
 
 export interface BoundListener {
@@ -134,7 +136,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
 
   // Names, ports, security protocols and advertised listeners were checked by buildBrokerConfig.
   const listenerSpecs = parseListeners(config.list('listeners'));
-  const topicsToCreate = startupTopics(config);
+  const topicsToCreate = startupTopics(config, options.topics);
   const connectionLimits = await limitSettings(config);
   for (const line of config.notes) log.info(line);
   for (const line of ineffectiveSettings(config)) log.warn(line);

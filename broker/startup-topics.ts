@@ -23,14 +23,24 @@ export interface StartupTopic {
   configs: Map<string, string>;
 }
 
-/** Parses and checks `gregor.create.topics` (throws ConfigError naming the entry). */
-export function startupTopics(config: BrokerConfig): StartupTopic[] {
-  const raw = config.get('gregor.create.topics') ?? '';
+/** A topic to create at start given in code (`BrokerOptions.topics`, `startTestBroker({ topics })`). */
+export interface TopicSpec {
+  name: string;
+  /** Default: num.partitions. */
+  partitions?: number;
+  /** Topic configs by Kafka's names (cleanup.policy, retention.ms, …). */
+  configs?: Record<string, string | number | boolean>;
+}
+
+/**
+ * Parses and checks `gregor.create.topics` and then `extra` (topics given in code) with the same rules (throws
+ * ConfigError naming the entry).
+ */
+export function startupTopics(config: BrokerConfig, extra: readonly TopicSpec[] = []): StartupTopic[] {
   const out: StartupTopic[] = [];
   const names = new Map<string, string>();
-  for (const entry of raw.split(/[,\s]+/).filter(Boolean)) {
-    const bad = (why: string): never => { throw new ConfigError(`gregor.create.topics: "${entry}": ${why} (syntax: name[:partitions[:replicas[:key=value...]]])`); };
-    const [name, p = '', r = '', ...rest] = entry.split(':');
+  const add = (label: string, hint: string, name: string, p: string, r: string, fields: readonly string[], given: [string, string][]): void => {
+    const bad = (why: string): never => { throw new ConfigError(`${label}: ${why}${hint}`); };
     const nameErr = topicNameError(name);
     if (nameErr) bad(nameErr);
     if (isInternalTopic(name)) bad(`${name} is an internal topic; gregor creates it itself`);
@@ -47,15 +57,23 @@ export function startupTopics(config: BrokerConfig): StartupTopic[] {
     const replicas = r === '' || r === '-1' ? config.int('default.replication.factor') : /^\d+$/.test(r) ? Number(r) : NaN;
     if (!(replicas >= 1)) bad(`replicas must be a positive integer, got "${r}"`);
     if (replicas > 1) bad(`${replicas} replicas asked for, but this single node holds one replica of each partition; use 1`);
-    const pairs: [string, string][] = rest.map((field, i) => {
+    const pairs: [string, string][] = fields.map((field, i) => {
       const eq = field.indexOf('=');
       if (eq < 0 && i === 0) return ['cleanup.policy', field];
       if (eq <= 0) return bad(`"${field}" is not a topic config key=value`);
       return [field.slice(0, eq), field.slice(eq + 1)];
     });
-    const configs = normalizeTopicConfigs(pairs);
+    const configs = normalizeTopicConfigs([...pairs, ...given]);
     if ('errorCode' in configs) bad(configs.message);
     out.push({ name, partitions, configs: configs as Map<string, string> });
+  };
+  for (const entry of (config.get('gregor.create.topics') ?? '').split(/[,\s]+/).filter(Boolean)) {
+    const [name, p = '', r = '', ...rest] = entry.split(':');
+    add(`gregor.create.topics: "${entry}"`, ' (syntax: name[:partitions[:replicas[:key=value...]]])', name, p, r, rest, []);
+  }
+  for (const spec of extra) {
+    const given = Object.entries(spec.configs ?? {}).map(([k, v]): [string, string] => [k, String(v)]);
+    add(`topics: "${spec.name}"`, '', spec.name, spec.partitions === undefined ? '' : String(spec.partitions), '', [], given);
   }
   return out;
 }

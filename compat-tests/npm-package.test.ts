@@ -42,6 +42,7 @@ t.test('npm pack → install in another project → import { startBroker } from 
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = info!.files.map((f) => f.path);
   t.ok(files.includes('dist/broker/index.js') && files.includes('dist/broker/index.d.ts') && files.includes('dist/broker/bin/gregor.js'), 'ships JavaScript, declarations and the bin');
+  t.ok(files.includes('dist/broker/test-broker.js') && files.includes('dist/broker/test-broker.d.ts'), 'ships gregor/testing');
   t.same(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources (Node does not strip types under node_modules)');
   t.same(files.filter((f) => /\.test\.|testing\/|fixture/.test(f)), [], 'no tests or test helpers');
 
@@ -58,6 +59,17 @@ t.test('npm pack → install in another project → import { startBroker } from 
     `);
     const child = spawn(process.execPath, ['start.js'], { cwd: app.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     await produceOne(t, child, /PORT (\d+)/, 'pkg-import');
+  });
+
+  await t.test("import { startTestBroker } from 'gregor/testing'", async (t) => {
+    fs.writeFileSync(path.join(app.dir, 'testing.js'), `
+      import { startTestBroker } from 'gregor/testing';
+      const broker = await startTestBroker({ topics: [{ name: 'pkg-testing', partitions: 2 }] });
+      console.log('PORT ' + broker.port);
+      process.on('SIGTERM', () => broker.close().then(() => process.exit(0)));
+    `);
+    const child = spawn(process.execPath, ['testing.js'], { cwd: app.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    await produceOne(t, child, /PORT (\d+)/, 'pkg-testing');
   });
 
   await t.test('npx gregor --storage memory', async (t) => {
