@@ -66,6 +66,8 @@ export class Connection {
   readonly #queue: Slot[] = [];
   #closed = false;
   #paused = false;
+  /** A throttle interception mutes reading until then (broker clock, ms). */
+  #throttledUntil = 0;
   /** Set when a close was requested: no more reading or dispatching; closes once earlier answers are out. */
   #closeReason: string | null = null;
   #closingSince = 0;
@@ -240,6 +242,20 @@ export class Connection {
     }
 
     const slot: Slot = { done: false, chunks: null };
+    if (action && 'hold' in action) {
+      // Keeps its place in the answer order; handled once the hold ends (unless the connection is gone).
+      this.#queue.push(slot);
+      const release = (): void => { if (!this.#stopped) this.#handle(handler, apiVersion, correlationId, clientId, req, slot, undefined, false); };
+      action.hold.then(release, release);
+      if (this.#queue.length >= this.#maxInFlight) this.#pause();
+      return;
+    }
+    this.#handle(handler, apiVersion, correlationId, clientId, req, slot, action, true);
+  }
+
+  /** Runs the handler for a decoded request whose answer goes into `slot` (queued here when `enqueue`). */
+  #handle(handler: HandlerImpl, apiVersion: number, correlationId: number, clientId: string, req: unknown, slot: Slot, action: InterceptAction | undefined, enqueue: boolean): void {
+    const apiKey = handler.api.apiKey;
     // Request metrics (gregor.http.listener on): count and time from here to the answer (or failure).
     const metrics = this.#broker.metrics;
     const start = metrics ? metrics.now() : 0;
@@ -248,9 +264,10 @@ export class Connection {
       listenerName: this.#listenerName, connectionId: this.id, clientHost: this.#clientHost,
       closeConnection: (reason) => this.#closeAfterQueued(reason, slot),
     };
-    this.#queue.push(slot);
+    if (enqueue) this.#queue.push(slot);
     const answer = (res: unknown): void => {
       metrics?.request(apiKey, apiVersion, start);
+      if (action && 'throttle' in action && res !== null && typeof res === 'object' && 'throttleTimeMs' in res) (res as { throttleTimeMs: number }).throttleTimeMs = action.throttle;
       if (action) return this.#interceptAfter(action, slot, res === null ? null : () => this.#encodeAnswer(handler, apiVersion, correlationId, req, res, slot));
       if (res === null) return this.#complete(slot, null);
       const chunks = this.#encodeAnswer(handler, apiVersion, correlationId, req, res, slot);
@@ -310,6 +327,13 @@ export class Connection {
       const chunks = encode ? encode() : null;
       if (chunks === undefined) return this.#complete(slot, null); // unanswerable: the connection closes after it
       this.#broker.clock.setTimeout(() => this.#complete(slot, chunks), action.delay);
+    }
+    if ('throttle' in action) {
+      const chunks = encode ? encode() : null;
+      this.#complete(slot, chunks ?? null);
+      this.#throttledUntil = Math.max(this.#throttledUntil, this.#broker.clock.now() + action.throttle);
+      this.#pause();
+      this.#broker.clock.setTimeout(() => this.#maybeResume(), action.throttle);
     }
   }
 
@@ -451,7 +475,7 @@ export class Connection {
   }
 
   #maybeResume(): void {
-    if (this.#paused && !this.#stopped && this.#held === null && !this.#readBlocked && this.#queue.length < this.#maxInFlight && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
+    if (this.#paused && !this.#stopped && this.#held === null && this.#throttledUntil <= this.#broker.clock.now() && !this.#readBlocked && this.#queue.length < this.#maxInFlight && this.#socket.writableLength <= MAX_BUFFERED_RESPONSE_BYTES) {
       this.#paused = false;
       this.#socket.resume();
     }

@@ -4,6 +4,8 @@ export { buildBrokerConfig, parseProperties, configFromEnv, BrokerConfig, Config
 export { consoleLogger, silentLogger, memoryLogger, type Logger, type LogLevel } from './log.ts';
 // Fault injection for tests: per-broker request interception, the transport listeners accept on, and the
 // file systems storage can run on (BrokerOptions.fs).
+export { FaultRules, FaultRuleError, type FaultRuleSpec, type FaultRuleState } from './fault-rules.ts';
+export { ANY_API } from './intercept.ts';
 export type { InterceptAction, InterceptDecision, InterceptOptions, InterceptedRequest, Interception } from './intercept.ts';
 export { netTransport, type Transport, type TransportSocket, type ListenSpec, type BoundServer } from './transport.ts';
 export { MemFs, FaultyFs, nodeFs, type FsLike, type FsOp } from '../storage/index.ts';

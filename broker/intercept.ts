@@ -25,7 +25,17 @@ export type InterceptAction =
    * lost. 'after': handled, then the connection closes where its answer would have been written (earlier
    * answers are written; later requests may have been handled but are not answered).
    */
-  | { close: 'before' | 'after' };
+  | { close: 'before' | 'after' }
+  /**
+   * Not handled until `hold` settles (a paused partition or coordinator): the request keeps its place, so
+   * answers stay in request order; later requests on the connection are handled meanwhile.
+   */
+  | { hold: Promise<unknown> }
+  /**
+   * Handled; the answer carries `throttle_time_ms = throttle` (where the version has it) and the connection
+   * reads nothing more for that long, as Kafka mutes a throttled channel (KIP-219).
+   */
+  | { throttle: number };
 
 /** What a decide function is told besides the decoded request. */
 export interface InterceptedRequest {
@@ -57,12 +67,16 @@ export interface Interception {
 }
 
 interface Entry {
+  /** -1: every API. */
   apiKey: number;
   opts: InterceptOptions;
   decide: InterceptDecision;
   hits: number;
   remaining: number;
 }
+
+/** `intercept(ANY_API, …)`: requests of every API. */
+export const ANY_API = -1;
 
 /** The interceptions of one broker, consulted by its connections. */
 export class Interceptors {
@@ -90,7 +104,7 @@ export class Interceptors {
    */
   decide(req: unknown, info: InterceptedRequest): InterceptAction | undefined {
     for (const e of this.#entries) {
-      if (e.apiKey !== info.apiKey || e.remaining <= 0) continue;
+      if ((e.apiKey !== info.apiKey && e.apiKey !== ANY_API) || e.remaining <= 0) continue;
       if (e.opts.versions && !e.opts.versions.includes(info.apiVersion)) continue;
       if (e.opts.match && !e.opts.match(req)) continue;
       const action = typeof e.decide === 'function' ? e.decide(req, info) : e.decide;
@@ -116,6 +130,8 @@ function validateAction(a: InterceptAction): void {
     || ('dropRequest' in a && a.dropRequest === true)
     || ('dropResponse' in a && a.dropResponse === true)
     || ('errorCode' in a && Number.isInteger(a.errorCode) && a.errorCode >= -32768 && a.errorCode <= 32767)
-    || ('close' in a && (a.close === 'before' || a.close === 'after')));
+    || ('close' in a && (a.close === 'before' || a.close === 'after'))
+    || ('hold' in a && typeof (a.hold as Promise<unknown>)?.then === 'function')
+    || ('throttle' in a && Number.isFinite(a.throttle) && a.throttle >= 0 && a.throttle <= 0x7fffffff));
   if (!ok) throw new TypeError(`intercept: not an action: ${JSON.stringify(a)}`);
 }

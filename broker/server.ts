@@ -1,7 +1,7 @@
 // The broker: listeners, connections and the state handlers read.
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import path from 'node:path';
-import { type FsLike, MemFs, nodeFs, openStorage, readWholeFile, resolveLogConfig, type Storage, StorageError, writeFileAtomic } from '../storage/index.ts';
+import { FaultyFs, type FsLike, MemFs, nodeFs, openStorage, readWholeFile, resolveLogConfig, type Storage, StorageError, writeFileAtomic } from '../storage/index.ts';
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
@@ -15,6 +15,7 @@ import { createGroupCoordinator, startGroupCoordinator } from './groups/index.ts
 import { type Clock, systemClock } from '../storage/clock.ts';
 import type { AdvertisedAddress, BrokerContext } from './context.ts';
 import type { Handler } from './handler.ts';
+import { FaultRules } from './fault-rules.ts';
 import { type InterceptDecision, type Interception, type InterceptOptions, Interceptors } from './intercept.ts';
 import { type BoundServer, netTransport, type Transport } from './transport.ts';
 import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
@@ -72,6 +73,11 @@ export interface Broker {
    * the action `decide` gives (or returns; undefined passes a request through). remove() on the handle ends it.
    */
   intercept(apiKey: number, opts: InterceptOptions, decide: InterceptDecision): Interception;
+  /**
+   * Named fault rules (fault-rules.ts), also over HTTP with gregor.fault.injection.enable=true; disk rules need that
+   * setting at start.
+   */
+  readonly faults: FaultRules;
   /** The gregor.http.listener (health, metrics) as bound, or null when it is off. */
   readonly http: { readonly host: string; readonly port: number } | null;
   /** Stops listening, closes every connection. */
@@ -148,7 +154,10 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
 
   const dataDir = config.list('log.dirs')[0];
   // Topic metadata lives in the KRaft metadata log (cluster-metadata.ts); in memory too, on the same file system.
-  const dataFs = options.fs ?? (storage_ === 'memory' ? new MemFs(() => clock.now()) : nodeFs);
+  const baseFs = options.fs ?? (storage_ === 'memory' ? new MemFs(() => clock.now()) : nodeFs);
+  // Disk fault rules (fault-rules.ts) need storage on a fault-injecting file system: only when asked for.
+  const faultyFs = config.bool('gregor.fault.injection.enable') ? (baseFs instanceof FaultyFs ? baseFs : new FaultyFs(baseFs)) : null;
+  const dataFs = faultyFs ?? baseFs;
   const storageDir = storage_ === 'memory' ? '/gregor-data' : dataDir;
   const controller = await openClusterMetadata({
     fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, rack: config.get('broker.rack'),
@@ -357,6 +366,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   return {
     nodeId, clusterId, listeners: bound, context, handlers, http: null,
     intercept: (apiKey, opts, decide) => intercepts.add(apiKey, opts, decide),
+    faults: new FaultRules({ intercepts, fs: faultyFs, clock, log, topicName: (id) => context.topics.getById(id)?.name }),
     close() {
       closing ??= (async () => {
         // A listener's close settles once every accepted socket is gone: destroy them all, including those

@@ -4,10 +4,12 @@
 import { buildBrokerConfig } from './config.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { startBroker, type Broker, type BrokerOptions } from './server.ts';
+import type { FaultRules } from './fault-rules.ts';
 import type { TopicSpec } from './startup-topics.ts';
 
 export type { TopicSpec } from './startup-topics.ts';
 export type { Broker } from './server.ts';
+export type { FaultRuleSpec, FaultRuleState, FaultRules } from './fault-rules.ts';
 
 export interface TestBrokerOptions {
   /** Topics to create before the broker accepts clients: names (num.partitions each) or specs. */
@@ -27,6 +29,8 @@ export interface TestBroker {
   readonly bootstrap: string;
   readonly host: string;
   readonly port: number;
+  /** Named fault rules (`broker.faults` of the broker): add, list, remove, clear. */
+  readonly faults: FaultRules;
   /** The broker itself: `intercept()` for faults, `context`, `nodeId`, `clusterId`. */
   readonly broker: Broker;
   /** Stops listening, closes every connection and drops the data (memory storage). Safe to call twice. */
@@ -38,6 +42,8 @@ export interface TestBroker {
 const TEST_DEFAULTS: Record<string, string> = {
   'listeners': 'PLAINTEXT://127.0.0.1:0',
   'group.initial.rebalance.delay.ms': '0',
+  // broker.faults can make the disk fail too (storage on a fault-injecting file system).
+  'gregor.fault.injection.enable': 'true',
 };
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
@@ -54,5 +60,5 @@ export async function startTestBroker(options: TestBrokerOptions = {}): Promise<
   });
   const { host, port } = broker.listeners[0]!.advertised;
   const close = (): Promise<void> => broker.close();
-  return { bootstrap: `${host}:${port}`, host, port, broker, close, [Symbol.asyncDispose]: close };
+  return { bootstrap: `${host}:${port}`, host, port, broker, faults: broker.faults, close, [Symbol.asyncDispose]: close };
 }

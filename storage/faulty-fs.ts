@@ -31,9 +31,11 @@ export class FaultyFs implements FsLike {
     this.inner = inner;
   }
 
-  /** The next `times` calls of `op` fail with `code` (default EIO). */
-  failNext(op: FsOp, opts: { code?: string; partialBytes?: number; times?: number; pathIncludes?: string } = {}): void {
-    this.#faults.push({ op, code: opts.code ?? 'EIO', partialBytes: opts.partialBytes ?? 0, times: opts.times ?? 1, pathIncludes: opts.pathIncludes });
+  /** The next `times` calls of `op` fail with `code` (default EIO). Returns a function that withdraws this fault. */
+  failNext(op: FsOp, opts: { code?: string; partialBytes?: number; times?: number; pathIncludes?: string } = {}): () => void {
+    const f: Fault = { op, code: opts.code ?? 'EIO', partialBytes: opts.partialBytes ?? 0, times: opts.times ?? 1, pathIncludes: opts.pathIncludes };
+    this.#faults.push(f);
+    return () => { this.#faults = this.#faults.filter((x) => x !== f); };
   }
 
   failAlways(op: FsOp, code = 'EIO'): void {

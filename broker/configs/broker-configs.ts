@@ -63,6 +63,9 @@ const SPECIAL: BrokerConfigEntry[] = [
   // gregor's own configs (`gregor.` prefix, GREGOR_* in the environment); not Kafka's, so not listed by DescribeConfigs.
   // HOST:PORT of the health and Prometheus metrics listener (http/operations.ts); empty: off.
   { name: 'gregor.http.listener', type: 'string', default: '', readOnly: RO, internal: true },
+  // Fault rules over HTTP (/faults on gregor.http.listener) and disk faults (storage on a fault-injecting file
+  // system): for tests and chaos stacks, never on by default (fault-rules.ts).
+  { name: 'gregor.fault.injection.enable', type: 'boolean', default: 'false', readOnly: RO, internal: true },
 ];
 
 const ROWS: Row[] = [
@@ -262,6 +265,7 @@ const SUPPORT: Record<string, Support> = {
   'producer.id.expiration.check.interval.ms': E, 'producer.id.expiration.ms': E, 'transaction.partition.verification.enable': E,
   'principal.builder.class': SASL,
   'gregor.http.listener': E,
+  'gregor.fault.injection.enable': E,
   'add.partitions.to.txn.retry.backoff.max.ms': sat('partitions are verified in process, never retried'),
   'add.partitions.to.txn.retry.backoff.ms': sat('partitions are verified in process, never retried'),
   'alter.log.dirs.replication.quota.window.num': QUOTAS,

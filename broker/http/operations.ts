@@ -4,6 +4,7 @@
 //   GET /healthz  200 while the process runs (liveness: also during start-up log recovery and shutdown)
 //   GET /readyz   200 once every Kafka listener is bound and storage is open; 503 during start and shutdown
 //   GET /metrics  Prometheus text format (metrics/registry.ts); 503 until storage is open
+//   /faults       fault rules (faults-api.ts), only with gregor.fault.injection.enable=true
 //
 // The HTTP listener is bound first, before storage opens, so an orchestrator sees "live, not ready" during a
 // long recovery; it closes last, after the broker has stopped.
@@ -13,6 +14,7 @@ import type { Broker, BrokerOptions } from '../server.ts';
 import type { Logger } from '../log.ts';
 import { BrokerMetrics as Metrics } from '../metrics/counters.ts';
 import { createRegistry } from '../metrics/registry.ts';
+import { faultRoutes } from './faults-api.ts';
 import { parseHostPort, startHttpServer } from './server.ts';
 
 export const HTTP_LISTENER_CONFIG = 'gregor.http.listener';
@@ -31,6 +33,8 @@ export async function startWithHttpListener(
   const metrics = new Metrics();
   let state: State = 'starting';
   let registry: Registry | undefined;
+  let broker: Broker | undefined;
+  const faults = options.config?.bool('gregor.fault.injection.enable') ? faultRoutes(() => (state === 'serving' ? broker!.faults : null)) : [];
   const text = (status: number, body: string) => ({ status, body: body + '\n', headers: { 'content-type': 'text/plain; charset=utf-8' } });
   const server = await startHttpServer({
     ...spec, log: options.logger, name: HTTP_LISTENER_CONFIG,
@@ -43,9 +47,9 @@ export async function startWithHttpListener(
           ? { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() }
           : text(503, state)),
       },
+      ...faults,
     ],
   });
-  let broker: Broker;
   try {
     broker = await start(options, metrics);
   } catch (err) {
@@ -54,14 +58,15 @@ export async function startWithHttpListener(
     throw err;
   }
   registry = createRegistry(metrics, broker.context);
+  const started = broker;
   state = 'serving';
   let closing: Promise<void> | undefined;
   return {
-    ...broker,
+    ...started,
     http: { host: spec.host, port: server.port },
     close() {
       state = 'stopping';
-      closing ??= broker.close().finally(() => server.close());
+      closing ??= started.close().finally(() => server.close());
       return closing;
     },
   };
