@@ -44,6 +44,7 @@ export const handlerRows: readonly HandlerRow[] = [
   { apiKey: 42, file: 'delete-groups.ts', minVersion: 0, maxVersion: 3 },
   { apiKey: 44, file: 'incremental-alter-configs.ts', minVersion: 0, maxVersion: 1 },
   { apiKey: 47, file: 'offset-delete.ts', minVersion: 0, maxVersion: 0 },
+  { apiKey: 57, file: 'update-features.ts', minVersion: 0, maxVersion: 2 },
   { apiKey: 60, file: 'describe-cluster.ts', minVersion: 0, maxVersion: 2 },
   { apiKey: 61, file: 'describe-producers.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 65, file: 'describe-transactions.ts', minVersion: 0, maxVersion: 0 },
