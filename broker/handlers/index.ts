@@ -49,6 +49,7 @@ export const handlerRows: readonly HandlerRow[] = [
   { apiKey: 61, file: 'describe-producers.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 65, file: 'describe-transactions.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 66, file: 'list-transactions.ts', minVersion: 0, maxVersion: 2 },
+  { apiKey: 75, file: 'describe-topic-partitions.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 68, file: 'consumer-group-heartbeat.ts', minVersion: 0, maxVersion: 1 },
   { apiKey: 69, file: 'consumer-group-describe.ts', minVersion: 0, maxVersion: 1 },
 ];
