@@ -52,6 +52,9 @@ export const handlerRows: readonly HandlerRow[] = [
   { apiKey: 61, file: 'describe-producers.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 65, file: 'describe-transactions.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 66, file: 'list-transactions.ts', minVersion: 0, maxVersion: 2 },
+  // Kafka without a telemetry receiver answers these but leaves them out of ApiVersions (broker/client-telemetry.ts).
+  { apiKey: 71, file: 'get-telemetry-subscriptions.ts', minVersion: 0, maxVersion: 0, unadvertised: true },
+  { apiKey: 72, file: 'push-telemetry.ts', minVersion: 0, maxVersion: 0, unadvertised: true },
   { apiKey: 74, file: 'list-config-resources.ts', minVersion: 0, maxVersion: 1 },
   { apiKey: 75, file: 'describe-topic-partitions.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 68, file: 'consumer-group-heartbeat.ts', minVersion: 0, maxVersion: 1 },
@@ -63,8 +66,8 @@ export async function loadHandler(row: HandlerRow): Promise<Handler> {
   const mod = await import(`./${row.file}`) as { handler?: HandlerImpl };
   if (!mod.handler) throw new Error(`broker/handlers/${row.file} exports no handler`);
   if (mod.handler.api.apiKey !== row.apiKey) throw new Error(`broker/handlers/${row.file} handles API key ${mod.handler.api.apiKey}, its row says ${row.apiKey}`);
-  const { minVersion, maxVersion, advertisedMinVersion } = row;
-  return { ...mod.handler, minVersion, maxVersion, advertisedMinVersion };
+  const { minVersion, maxVersion, advertisedMinVersion, unadvertised } = row;
+  return { ...mod.handler, minVersion, maxVersion, advertisedMinVersion, unadvertised };
 }
 
 /** Every handler, loaded (tests, and `gregor.js --fill-compile-cache`). */
