@@ -285,6 +285,9 @@ function checkSingleNode(config: BrokerConfig): void {
     const [v, min, max] = [config.int(name), config.int(minName), config.int(maxName)];
     if (v < min || v > max) throw new ConfigError(`${name} must be between ${minName} (${min}) and ${maxName} (${max}); got ${v}`);
   }
+  // Kafka's ConfigDef: atLeast(1).
+  const partitionLimit = config.int('max.request.partition.size.limit');
+  if (partitionLimit < 1) throw new ConfigError(`Invalid value ${partitionLimit} for configuration max.request.partition.size.limit: Value must be at least 1`);
   if (config.int('group.consumer.heartbeat.interval.ms') >= config.int('group.consumer.session.timeout.ms')) {
     throw new ConfigError('group.consumer.heartbeat.interval.ms must be less than group.consumer.session.timeout.ms');
   }

@@ -40,7 +40,7 @@ function slot(x: Handler | HandlerRow, apiKey: number, maxVersion: number, load:
   let loaded = isLoaded(x) ? x : undefined;
   let loading: Promise<Handler> | undefined = loaded ? Promise.resolve(loaded) : undefined;
   return {
-    apiKey, name: apiNames[apiKey]!, minVersion: x.minVersion, maxVersion, advertisedMinVersion: x.advertisedMinVersion,
+    apiKey, name: apiNames[apiKey]!, minVersion: x.minVersion, maxVersion, advertisedMinVersion: x.advertisedMinVersion, unadvertised: x.unadvertised,
     get loaded() { return loaded; },
     load() {
       loading ??= load(x as HandlerRow).then((h) => (loaded = h), (err) => {
@@ -55,6 +55,6 @@ function slot(x: Handler | HandlerRow, apiKey: number, maxVersion: number, load:
 /** What ApiVersions advertises: plain version data. */
 export function advertisedVersions(table: HandlerTable): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
   const out = [];
-  for (const h of table) if (h) out.push({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion });
+  for (const h of table) if (h && !h.unadvertised) out.push({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion });
   return out;
 }

@@ -48,6 +48,11 @@ export interface VersionRange {
    * (Kafka 4.x advertises Produce from v0 though it serves v3+; librdkafka ≤ 2.11 needs that).
    */
   readonly advertisedMinVersion?: number;
+  /**
+   * Served but left out of ApiVersions, as Kafka does for an API it answers only when configured for it
+   * (GetTelemetrySubscriptions / PushTelemetry without a telemetry receiver).
+   */
+  readonly unadvertised?: boolean;
 }
 
 /** A handler with its versions: what the broker serves (tests pass sets of these). */

@@ -11,11 +11,11 @@ import { ControllerError, QuorumController, type CommittedChange } from './quoru
 import { FileQuorumStateStore } from './raft/quorum-state.ts';
 import { StorageRaftLog } from './raft/storage-raft-log.ts';
 
-async function open(fs: MemFs) {
+async function open(fs: MemFs, metadataVersion?: number) {
   const raftLog = await StorageRaftLog.open({ fs, logDir: '/data', clock: systemClock });
   const store = new FileQuorumStateStore(fs, raftLog.dir, (e) => { throw e; });
   await store.load();
-  return QuorumController.start({ nodeId: 7, clusterId: 'c', clock: systemClock, log: silentLogger, raftLog, store, endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }] });
+  return QuorumController.start({ nodeId: 7, clusterId: 'c', clock: systemClock, log: silentLogger, raftLog, store, endpoints: [{ name: 'PLAINTEXT', host: 'localhost', port: 9092 }], metadataVersion });
 }
 
 const code = (p: Promise<unknown>) => p.then(() => 0, (e) => (e instanceof ControllerError ? e.code : -1));
@@ -73,4 +73,27 @@ t.test('a closed controller refuses operations with NOT_CONTROLLER', async (t) =
   const c = await open(new MemFs());
   await c.close();
   t.equal(await code(c.createTopic('z', 1, new Map(), ID1)), ErrorCode.NOT_CONTROLLER);
+});
+
+t.test('feature levels: bootstrap, upgrade through FeatureLevelRecords, group.version added to an old log', async (t) => {
+  const fs = new MemFs();
+  let c = await open(fs, MetadataVersion.IBP_3_7_IV2);
+  t.equal(c.image.features.get(METADATA_VERSION_FEATURE), MetadataVersion.IBP_3_7_IV2);
+  t.equal(c.image.features.get('group.version'), 1, 'group.version bootstrapped');
+  const before = c.image.offset;
+  await c.updateFeatures([{ feature: 'metadata.version', level: 33, upgradeType: 1 }], true);
+  t.equal(c.image.offset, before, 'validateOnly proposes nothing');
+  t.equal(await code(c.updateFeatures([{ feature: 'group.version', level: 1, upgradeType: 1 }, { feature: 'metadata.version', level: 34, upgradeType: 1 }])), ErrorCode.INVALID_UPDATE_VERSION);
+  t.equal(c.image.features.get(METADATA_VERSION_FEATURE), MetadataVersion.IBP_3_7_IV2, 'all or nothing');
+  await c.updateFeatures([{ feature: 'metadata.version', level: 33, upgradeType: 1 }]);
+  t.equal(c.image.features.get(METADATA_VERSION_FEATURE), 33, 'upgraded');
+  t.equal(c.metadataVersion, 33);
+  // A log from before group.version was finalized: the feature is added at the next start.
+  await c.proposeRecords([{ type: T.FeatureLevel, version: 0, data: { name: 'group.version', featureLevel: 0 } }]);
+  t.notOk(c.image.features.has('group.version'));
+  await c.close();
+  c = await open(fs);
+  t.teardown(() => c.close());
+  t.equal(c.image.features.get(METADATA_VERSION_FEATURE), 33, 'upgrade survives a restart');
+  t.equal(c.image.features.get('group.version'), 1, 'group.version added at start');
 });

@@ -17,6 +17,7 @@ import { makeRegisterBrokerRecord, makeBrokerEndpoint } from '../protocol/genera
 import { ConfigResourceType, configKey, DIRECTORY_MIGRATING, EMPTY_IMAGE, type MetadataImage, METADATA_VERSION_FEATURE } from './metadata/image.ts';
 import { MetadataDelta, replayAll } from './metadata/delta.ts';
 import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion, registerBrokerRecordVersion } from './metadata/metadata-version.ts';
+import { BOOTSTRAP_FEATURES, type FeatureUpdate, featureUpdateError } from './features.ts';
 import { RaftClient } from './raft/raft-client.ts';
 import type { RaftLog } from './raft/raft-log.ts';
 import type { QuorumStateStore } from './raft/quorum-state.ts';
@@ -131,6 +132,10 @@ export class QuorumController {
     if (!c.image.features.has(METADATA_VERSION_FEATURE)) {
       boot.push({ type: T.FeatureLevel, version: 0, data: { name: METADATA_VERSION_FEATURE, featureLevel: c.#mv } });
     }
+    // Features a log written before they were finalized lacks (group.version): what this node serves.
+    for (const [name, featureLevel] of BOOTSTRAP_FEATURES) {
+      if (!c.image.features.has(name)) boot.push({ type: T.FeatureLevel, version: 0, data: { name, featureLevel } });
+    }
     if (!c.image.brokers.has(o.nodeId)) boot.push(c.#registration());
     if (boot.length > 0) await c.#propose(boot);
     return c;
@@ -200,6 +205,24 @@ export class QuorumController {
     const brokerEpoch = this.#latest.brokers.get(this.nodeId)?.epoch ?? 0n;
     await this.#propose([{ type: T.ProducerIds, version: 0, data: { brokerId: this.nodeId, brokerEpoch, nextProducerId: BigInt(start + size) } }]);
     return { start, size };
+  }
+
+  /**
+   * Sets finalized feature levels (UpdateFeatures): every update is checked against the latest image first
+   * (the first refusal fails them all, INVALID_UPDATE_VERSION, as Kafka), then one FeatureLevelRecord each
+   * (level 0 removes the feature). `validateOnly`: checked, nothing written. Resolves with the image offset.
+   */
+  updateFeatures(updates: readonly FeatureUpdate[], validateOnly = false): Promise<number> {
+    const img = this.#latest;
+    for (const u of updates) {
+      const why = featureUpdateError(u, img.features, this.nodeId);
+      if (why !== null) return reject(ErrorCode.INVALID_UPDATE_VERSION, why);
+    }
+    const recs: MetadataRecord[] = updates
+      .filter((u) => (img.features.get(u.feature) ?? 0) !== u.level)
+      .map((u) => ({ type: T.FeatureLevel, version: 0, data: { name: u.feature, featureLevel: u.level } }));
+    if (validateOnly || recs.length === 0) return Promise.resolve(Number(img.offset));
+    return this.#propose(recs);
   }
 
   /** Proposes already-built records (the one-time migration of gregor-topics.json). */

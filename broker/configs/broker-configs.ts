@@ -361,7 +361,7 @@ const SUPPORT: Record<string, Support> = {
   'max.connections.per.ip': E,
   'max.connections.per.ip.overrides': E,
   'max.incremental.fetch.session.cache.slots': E,
-  'max.request.partition.size.limit': no('the per-request partition limit is not supported yet'),
+  'max.request.partition.size.limit': E,
   'message.max.bytes': E,
   'min.insync.replicas': E,
   'num.io.threads': THREADS,

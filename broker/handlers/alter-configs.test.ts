@@ -116,6 +116,9 @@ t.test('validateOnly changes nothing; error paths of both APIs', async (t) => {
     [ic(2, 'missing', [{ name: 'retention.ms', configOperation: 0, value: '1' }]), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "The topic 'missing' does not exist."],
     [ic(4, '1', [{ name: 'num.partitions', configOperation: 0, value: '3' }]), ErrorCode.INVALID_REQUEST, 'Cannot update these configs dynamically: [num.partitions]'],
     [ic(4, 'abc', [{ name: 'log.retention.ms', configOperation: 0, value: '3' }]), ErrorCode.INVALID_REQUEST, 'Node id must be an integer, but it is: abc'],
+    // kafka-reassign-partitions.sh --verify clears the replication throttles: deleting what was never set is a no-op.
+    [ic(4, '1', [{ name: 'leader.replication.throttled.rate', configOperation: 1, value: null }, { name: 'follower.replication.throttled.rate', configOperation: 1, value: null }]), ErrorCode.NONE, null],
+    [ic(4, '1', [{ name: 'num.partitions', configOperation: 1, value: null }]), ErrorCode.INVALID_REQUEST, 'Cannot update these configs dynamically: [num.partitions]'],
     [ic(8, '1', [{ name: 'root', configOperation: 2, value: 'INFO' }]), ErrorCode.INVALID_REQUEST, 'APPEND operation is not allowed for the BROKER_LOGGER resource'],
     [ic(8, '1', [{ name: 'root', configOperation: 0, value: 'INFO' }]), ErrorCode.INVALID_REQUEST, 'Broker loggers are not supported by gregor'],
     [ic(1, 'x', []), ErrorCode.INVALID_REQUEST, 'Unknown resource type 1'],

@@ -1,6 +1,6 @@
-// ApiVersions (key 18): advertises the handler table's versions (BrokerContext.apiVersions).
-// Left out: SupportedFeatures/FinalizedFeatures are sent empty (no feature levels are implemented yet,
-// so clients fall back to their pre-feature behaviour, e.g. transaction.version 0 semantics).
+// ApiVersions (key 18): advertises the handler table's versions (BrokerContext.apiVersions) and, from v3, the
+// feature levels: the ranges this node supports (controller/features.ts) and the levels finalized in the metadata
+// image (FeatureLevelRecords; epoch = the image's offset, as Kafka's FinalizedFeatures epoch).
 import {
   ApiVersionsApi,
   type ApiVersionsRequest,
@@ -8,6 +8,8 @@ import {
   makeApiVersionsResponse,
 } from '../../protocol/generated/api-versions.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { SUPPORTED_FEATURES } from '../../controller/features.ts';
+import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
 
 // Kafka's ApiVersionsRequest.isValid(): software name/version must match this, else INVALID_REQUEST.
@@ -37,6 +39,21 @@ export const handler = defineHandler<ApiVersionsRequest, ApiVersionsResponse>({
     if (ctx.apiVersion >= 5 && ((req.clusterId !== null && req.clusterId !== broker.clusterId) || (req.nodeId >= 0 && req.nodeId !== broker.nodeId))) {
       return makeApiVersionsResponse({ errorCode: REBOOTSTRAP_REQUIRED });
     }
-    return makeApiVersionsResponse({ errorCode: ErrorCode.NONE, apiKeys: broker.apiVersions.map((v) => ({ ...v })), throttleTimeMs: 0 });
+    return makeApiVersionsResponse({
+      errorCode: ErrorCode.NONE, apiKeys: broker.apiVersions.map((v) => ({ ...v })), throttleTimeMs: 0,
+      ...(ctx.apiVersion >= 3 ? features(broker, ctx.apiVersion) : {}),
+    });
   },
 });
+
+function features(broker: BrokerContext, version: number) {
+  const supportedFeatures = [];
+  for (const [name, r] of SUPPORTED_FEATURES) {
+    // KAFKA-17011: clients before ApiVersions v4 fail on a supported range starting at 0, so Kafka leaves those out.
+    if (version < 4 && r.min === 0) continue;
+    supportedFeatures.push({ name, minVersion: r.min, maxVersion: r.max });
+  }
+  const image = broker.controller.image;
+  const finalizedFeatures = [...image.features].map(([name, level]) => ({ name, minVersionLevel: level, maxVersionLevel: level }));
+  return { supportedFeatures, finalizedFeatures, finalizedFeaturesEpoch: image.offset };
+}

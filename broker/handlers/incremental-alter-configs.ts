@@ -4,7 +4,7 @@
 // refused with INVALID_CONFIG for non-list configs. A null value for SET/APPEND/SUBTRACT or a name given twice
 // → INVALID_REQUEST; unknown names / bad values → INVALID_CONFIG; another operation code →
 // UNKNOWN_SERVER_ERROR (what Kafka answers). BROKER resources: id checked as Kafka does, then refused with
-// INVALID_REQUEST (no dynamic broker configs); BROKER_LOGGER: INVALID_REQUEST (no loggers to change).
+// INVALID_REQUEST (no dynamic broker configs; a DELETE of a non-read-only one is a no-op: NONE); BROKER_LOGGER: INVALID_REQUEST (no loggers to change).
 // A resource named twice → INVALID_REQUEST for each copy. validateOnly checks and changes nothing.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import {
@@ -18,7 +18,7 @@ import {
   alterBrokerResource, applyTopicConfigs, currentTopicConfigs, DUPLICATE_RESOURCE, duplicateKeys,
   RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC, resourceKey, type ResourceResult, unknownResourceType,
 } from '../configs/alter.ts';
-import { TOPIC_CONFIGS_BY_NAME, topicConfigDefault } from '../configs/index.ts';
+import { brokerConfigDef, TOPIC_CONFIGS_BY_NAME, topicConfigDefault } from '../configs/index.ts';
 import { defineHandler } from '../handler.ts';
 
 const SET = 0;
@@ -39,7 +39,12 @@ export const handler = defineHandler<IncrementalAlterConfigsRequest, Incremental
     const results = req.resources.map((r): ResourceResult | Promise<ResourceResult> => {
       if (counts.get(resourceKey(r.resourceType, r.resourceName))! > 1) return DUPLICATE_RESOURCE;
       const names = r.configs.map((c) => c.name);
-      if (r.resourceType === RESOURCE_BROKER) return alterBrokerResource(broker, r.resourceName, names, 'Node');
+      if (r.resourceType === RESOURCE_BROKER) {
+        // No dynamic broker config is ever set, so deleting one changes nothing and succeeds (kafka-reassign-partitions
+        // --verify clears the replication throttles this way); a read-only name is still refused, as Kafka.
+        const changing = r.configs.filter((c) => c.configOperation !== DELETE || brokerConfigDef(c.name)?.readOnly).map((c) => c.name);
+        return alterBrokerResource(broker, r.resourceName, changing, 'Node');
+      }
       if (r.resourceType === RESOURCE_BROKER_LOGGER) {
         const bad = r.configs.find((c) => c.configOperation === APPEND || c.configOperation === SUBTRACT);
         if (bad) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `${OP_NAMES[bad.configOperation]} operation is not allowed for the BROKER_LOGGER resource` };

@@ -42,12 +42,21 @@ export const handlerRows: readonly HandlerRow[] = [
   { apiKey: 35, file: 'describe-log-dirs.ts', minVersion: 1, maxVersion: 5 },
   { apiKey: 37, file: 'create-partitions.ts', minVersion: 0, maxVersion: 3 },
   { apiKey: 42, file: 'delete-groups.ts', minVersion: 0, maxVersion: 3 },
+  { apiKey: 43, file: 'elect-leaders.ts', minVersion: 0, maxVersion: 2 },
   { apiKey: 44, file: 'incremental-alter-configs.ts', minVersion: 0, maxVersion: 1 },
+  { apiKey: 45, file: 'alter-partition-reassignments.ts', minVersion: 0, maxVersion: 1 },
+  { apiKey: 46, file: 'list-partition-reassignments.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 47, file: 'offset-delete.ts', minVersion: 0, maxVersion: 0 },
+  { apiKey: 57, file: 'update-features.ts', minVersion: 0, maxVersion: 2 },
   { apiKey: 60, file: 'describe-cluster.ts', minVersion: 0, maxVersion: 2 },
   { apiKey: 61, file: 'describe-producers.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 65, file: 'describe-transactions.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 66, file: 'list-transactions.ts', minVersion: 0, maxVersion: 2 },
+  // Kafka without a telemetry receiver answers these but leaves them out of ApiVersions (broker/client-telemetry.ts).
+  { apiKey: 71, file: 'get-telemetry-subscriptions.ts', minVersion: 0, maxVersion: 0, unadvertised: true },
+  { apiKey: 72, file: 'push-telemetry.ts', minVersion: 0, maxVersion: 0, unadvertised: true },
+  { apiKey: 74, file: 'list-config-resources.ts', minVersion: 0, maxVersion: 1 },
+  { apiKey: 75, file: 'describe-topic-partitions.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 68, file: 'consumer-group-heartbeat.ts', minVersion: 0, maxVersion: 1 },
   { apiKey: 69, file: 'consumer-group-describe.ts', minVersion: 0, maxVersion: 1 },
 ];
@@ -57,8 +66,8 @@ export async function loadHandler(row: HandlerRow): Promise<Handler> {
   const mod = await import(`./${row.file}`) as { handler?: HandlerImpl };
   if (!mod.handler) throw new Error(`broker/handlers/${row.file} exports no handler`);
   if (mod.handler.api.apiKey !== row.apiKey) throw new Error(`broker/handlers/${row.file} handles API key ${mod.handler.api.apiKey}, its row says ${row.apiKey}`);
-  const { minVersion, maxVersion, advertisedMinVersion } = row;
-  return { ...mod.handler, minVersion, maxVersion, advertisedMinVersion };
+  const { minVersion, maxVersion, advertisedMinVersion, unadvertised } = row;
+  return { ...mod.handler, minVersion, maxVersion, advertisedMinVersion, unadvertised };
 }
 
 /** Every handler, loaded (tests, and `gregor.js --fill-compile-cache`). */
