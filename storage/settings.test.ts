@@ -99,3 +99,48 @@ t.test('index.interval.bytes: how many index entries a segment gets', async (t) 
   t.equal(await size('/d/dense-0/00000000000000000000.index'), 19 * 8, 'an entry per batch after the first');
   t.equal(await size('/d/sparse-0/00000000000000000000.index'), 0, 'no entry below 4096 bytes');
 });
+
+const COMPACT = { 'cleanup.policy': 'compact', 'segment.bytes': '400', 'index.interval.bytes': '100' };
+
+async function compacted(cleaner: { enabled?: boolean; backoffMs?: number; maxMapEntries?: number }, keys = 4) {
+  const clock = new ManualClock(T0);
+  const s = await openStorage({ memory: true, fs: new MemFs(() => clock.now()), clock, retentionCheckIntervalMs: 0, cleaner });
+  await s.createTopic('c', { partitions: 1, topicId: 'x', configs: COMPACT });
+  const log = s.partition('c', 0)!;
+  for (let i = 0; i < 60; i++) await log.append(kv(`k${i % keys}`, `v${i}`, T0));
+  return { s, log, clock };
+}
+
+t.test('log.cleaner.backoff.ms: the cleaner pass runs on the clock after the backoff', async (t) => {
+  const { s, log, clock } = await compacted({ backoffMs: 5000 });
+  t.teardown(() => s.close());
+  const size = log.size;
+  await clock.advanceAsync(4999);
+  t.equal(log.size, size, 'nothing cleaned before the backoff');
+  await clock.advanceAsync(1);
+  for (let i = 0; i < 50 && log.size === size; i++) await clock.advanceAsync(0);
+  t.ok(log.size < size, `cleaned at 5000 ms: ${size} → ${log.size} bytes`);
+});
+
+t.test('log.cleaner.enable=false: compacted topics are never cleaned', async (t) => {
+  const { s, log, clock } = await compacted({ enabled: false, backoffMs: 1000 });
+  t.teardown(() => s.close());
+  const size = log.size;
+  for (let i = 0; i < 20; i++) await clock.advanceAsync(1000);
+  t.equal(log.size, size);
+});
+
+t.test('log.cleaner.dedupe.buffer.size (maxMapEntries) bounds the keys one pass maps; the rest waits for the next pass', async (t) => {
+  const bounded = await compacted({ backoffMs: 0, maxMapEntries: 5 }, 60);
+  const free = await compacted({ backoffMs: 0 }, 60);
+  t.teardown(() => bounded.s.close());
+  t.teardown(() => free.s.close());
+  await bounded.s.runCleaner();
+  await free.s.runCleaner();
+  const end = free.log.cleanerCheckpoint;
+  t.ok(end > 0, `an unbounded pass cleans up to ${end}`);
+  t.ok(bounded.log.cleanerCheckpoint < end, `a pass mapping at most 5 keys stops at ${bounded.log.cleanerCheckpoint}`);
+  // Forced: what is left may be below min.cleanable.dirty.ratio after the first pass.
+  for (let i = 0; i < 30 && bounded.log.cleanerCheckpoint < end; i++) await bounded.s.runCleaner({ force: true });
+  t.equal(bounded.log.cleanerCheckpoint, end, 'later passes get there');
+});
