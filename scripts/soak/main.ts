@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajsPkg from 'kafkajs';
 import type { Consumer, Producer } from 'kafkajs';
-import { diskBytes, heapUsedBytes, openFds, rssBytes, startBroker, topicBytes } from './process.ts';
+import { diskBytes, heapBytes, openFds, rssBytes, startBroker, topicBytes } from './process.ts';
 import { DeliveryLedger, LatencyWindow } from './track.ts';
 import { lineChart } from './png.ts';
 
@@ -306,7 +306,7 @@ async function retentionWriter(): Promise<void> {
 // ---- run, sample ---------------------------------------------------------------------------------------------------
 
 interface Sample {
-  t: number; rssMiB: number; heapMiB: number; fds: number; diskMiB: number; retentionMiB: number; compactMiB: number; txnCompactMiB: number;
+  t: number; rssMiB: number; heapMiB: number; externalMiB: number; fds: number; diskMiB: number; retentionMiB: number; compactMiB: number; txnCompactMiB: number;
   acks: number; p50: number; p99: number; p999: number; max: number;
 }
 const samples: Sample[] = [];
@@ -321,19 +321,20 @@ workers.push(topicChurn().catch((e) => clientError('churn', e)));
 workers.push(retentionWriter().catch((e) => clientError('retention writer', e)));
 const rc = await readCommittedGroup();
 
-console.log('   t(s)  rss(MiB) heap(MiB)  fds  disk(MiB) retention(MiB) compact(MiB) txn-compact(MiB)   acks  p50(ms)  p99(ms) p99.9(ms)');
+console.log('   t(s)  rss(MiB) heap(MiB) ext(MiB)  fds  disk(MiB) retention(MiB) compact(MiB) txn-compact(MiB)   acks  p50(ms)  p99(ms) p99.9(ms)');
 while (now() - started < durationMs) {
   await sleep(Math.max(0, Math.min(intervalMs, durationMs - (now() - started))));
   const lat = acks.take();
+  const mem = await heapBytes(broker.metricsPort);
   const s: Sample = {
-    t: Math.round((now() - started) / 1000), rssMiB: mib(rssBytes(broker.pid)), heapMiB: mib(await heapUsedBytes(broker.metricsPort)),
+    t: Math.round((now() - started) / 1000), rssMiB: mib(rssBytes(broker.pid)), heapMiB: mib(mem.heap), externalMiB: mib(mem.external),
     fds: openFds(broker.pid), diskMiB: mib(diskBytes(dataDir)), retentionMiB: mib(topicBytes(dataDir, 'soak-retention-')),
     compactMiB: mib(topicBytes(dataDir, 'soak-compact-')), txnCompactMiB: mib(topicBytes(dataDir, 'soak-txn-compact-')),
     acks: lat.n * BATCH, p50: Math.round(lat.p50 * 10) / 10, p99: Math.round(lat.p99 * 10) / 10, p999: Math.round(lat.p999 * 10) / 10, max: Math.round(lat.max),
   };
   samples.push(s);
   const f = (v: number, w: number): string => String(v).padStart(w);
-  console.log(`${f(s.t, 7)} ${f(s.rssMiB, 9)} ${f(s.heapMiB, 9)} ${f(s.fds, 4)} ${f(s.diskMiB, 10)} ${f(s.retentionMiB, 14)} ${f(s.compactMiB, 12)} ${f(s.txnCompactMiB, 16)} ${f(s.acks, 6)} ${f(s.p50, 8)} ${f(s.p99, 8)} ${f(s.p999, 9)}`);
+  console.log(`${f(s.t, 7)} ${f(s.rssMiB, 9)} ${f(s.heapMiB, 9)} ${f(s.externalMiB, 8)} ${f(s.fds, 4)} ${f(s.diskMiB, 10)} ${f(s.retentionMiB, 14)} ${f(s.compactMiB, 12)} ${f(s.txnCompactMiB, 16)} ${f(s.acks, 6)} ${f(s.p50, 8)} ${f(s.p99, 8)} ${f(s.p999, 9)}`);
 }
 
 // ---- stop the writers, let the readers catch up, check ---------------------------------------------------------------

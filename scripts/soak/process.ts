@@ -105,13 +105,16 @@ export function topicBytes(dir: string, prefix: string): number {
   return total;
 }
 
-/** nodejs_heap_size_used_bytes from gregor's /metrics (NaN when it cannot be read within 5 s). */
-export async function heapUsedBytes(port: number): Promise<number> {
+/** Heap used and external (Buffers) memory from gregor's /metrics (NaN when not readable within 5 s). */
+export async function heapBytes(port: number): Promise<{ heap: number; external: number }> {
   try {
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
-    const m = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([0-9.e+]+)/m.exec(body);
-    return m ? Number(m[1]) : NaN;
+    const gauge = (name: string): number => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, 'm').exec(body);
+      return m ? Number(m[1]) : NaN;
+    };
+    return { heap: gauge('nodejs_heap_size_used_bytes'), external: gauge('nodejs_external_memory_bytes') };
   } catch {
-    return NaN;
+    return { heap: NaN, external: NaN };
   }
 }
