@@ -178,6 +178,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     memory: storage_ === 'memory', dataDir: storageDir, fs: dataFs, topics: topicMetas(controller.image),
     clock, log, defaults,
     retentionCheckIntervalMs: config.int('log.retention.check.interval.ms'),
+    initialTaskDelayMs: config.int('log.initial.task.delay.ms'),
     cleaner: {
       enabled: config.bool('log.cleaner.enable'),
       backoffMs: config.int('log.cleaner.backoff.ms'),

@@ -17,11 +17,17 @@ export const LOG_CONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   'min.compaction.lag.ms': '0',
   'max.compaction.lag.ms': '9223372036854775807',
   'file.delete.delay.ms': '60000',
+  'segment.jitter.ms': '0',
+  'segment.index.bytes': String(10 * 1024 * 1024),
 };
 
 export interface LogConfig {
   segmentBytes: number;
   segmentMs: number;
+  /** segment.jitter.ms: each segment rolls up to this much before segment.ms (a random draw per segment). */
+  segmentJitterMs: number;
+  /** segment.index.bytes: a segment rolls once its offset (8-byte) or time (12-byte) index would outgrow it. */
+  segmentIndexBytes: number;
   /** -1 = unlimited */
   retentionMs: number;
   /** -1 = unlimited */
@@ -69,6 +75,8 @@ export function resolveLogConfig(topicConfigs: ReadonlyMap<string, string> | Rec
     segmentBytes: Math.min(segmentBytes, 2 ** 31 - 1),
     // Kafka rolls a compacted log by max.compaction.lag.ms too, so the active segment becomes cleanable in time.
     segmentMs: compact ? Math.min(segmentMs, maxCompactionLagMs) : segmentMs,
+    segmentJitterMs: Math.max(0, num(m['segment.jitter.ms'], 'segment.jitter.ms')),
+    segmentIndexBytes: Math.max(4, Math.min(num(m['segment.index.bytes'], 'segment.index.bytes'), 2 ** 31 - 1)),
     retentionMs: num(m['retention.ms'], 'retention.ms'),
     retentionBytes: num(m['retention.bytes'], 'retention.bytes'),
     flushMessages: Math.max(1, num(m['flush.messages'], 'flush.messages')),

@@ -63,6 +63,8 @@ export interface LogHost {
   readonly highWatermarkFollowsLogEnd?: boolean;
   /** Deferred deletes (file.delete.delay.ms); without it files are unlinked at once. */
   readonly deletes?: DeferredDeletes;
+  /** Uniform in [0, 1): draws segment.jitter.ms per segment (default Math.random). */
+  readonly random?: () => number;
 }
 
 interface WriteOp {
@@ -383,7 +385,7 @@ export class PartitionLog {
     }
     const now = this.#host.clock.now();
     let seg = this.#segments[this.#segments.length - 1];
-    if (seg.reserved > 0 && (seg.reserved + records.length > cfg.segmentBytes || now - seg.createdMs >= cfg.segmentMs ||
+    if (seg.reserved > 0 && (seg.reserved + records.length > cfg.segmentBytes || this.#rollDue(seg, now) ||
         this.#nextOffset + info.offsetCount - 1 - seg.baseOffset > MAX_RELATIVE_OFFSET)) {
       seg = this.#roll(now);
     }
@@ -442,12 +444,28 @@ export class PartitionLog {
     const now = this.#host.clock.now();
     let seg = this.#segments[this.#segments.length - 1];
     const tooFar = lastOffset - seg.baseOffset > MAX_RELATIVE_OFFSET;
-    if (tooFar || (seg.reserved > 0 && (seg.reserved + records.length > cfg.segmentBytes || now - seg.createdMs >= cfg.segmentMs))) {
+    if (tooFar || (seg.reserved > 0 && (seg.reserved + records.length > cfg.segmentBytes || this.#rollDue(seg, now)))) {
       this.#nextOffset = firstOffset; // a rolled segment starts at the first fetched offset, as Kafka's
       seg = this.#roll(now);
     }
     this.#nextOffset = next;
     return this.#enqueue(seg, records, { baseOffset: firstOffset, lastOffset, logAppendTime: -1 }, info.offsetCount);
+  }
+
+  /**
+   * Kafka's LogSegment.shouldRoll besides size: segment.ms less this segment's jitter (a draw in
+   * [0, min(segment.jitter.ms, segment.ms)), as Kafka's randomSegmentJitter) has passed, or an index holds
+   * segment.index.bytes worth of entries (offset index 8 bytes each, time index 12; checked against the
+   * committed entries, so appends in flight may add a few more).
+   */
+  #rollDue(seg: Segment, now: number): boolean {
+    const cfg = this.#config;
+    if (seg.rollJitterMs < 0) {
+      const span = Math.min(cfg.segmentJitterMs, cfg.segmentMs);
+      seg.rollJitterMs = span > 0 && Number.isFinite(span) ? Math.floor((this.#host.random ?? Math.random)() * span) : 0;
+    }
+    if (now - seg.createdMs >= cfg.segmentMs - seg.rollJitterMs) return true;
+    return seg.offsetIndex.entries >= Math.floor(cfg.segmentIndexBytes / 8) || seg.timeIndex.entries >= Math.floor(cfg.segmentIndexBytes / 12);
   }
 
   /** Starts a new segment at the next offset; the previous one is synced and indexed in the background. */

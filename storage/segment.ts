@@ -35,6 +35,8 @@ export class Segment {
   offsetOfMaxTimestamp = -1;
   /** When segment.ms counts from. */
   createdMs: number;
+  /** segment.jitter.ms drawn for this segment (Kafka's rollJitterMs); -1 until first needed. */
+  rollJitterMs = -1;
   lastModifiedMs: number;
   /** Written since the last fdatasync. */
   unflushed = false;

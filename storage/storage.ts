@@ -27,6 +27,10 @@ export interface OpenStorageOptions {
   defaults?: Record<string, string>;
   /** log.retention.check.interval.ms; default 5 minutes. 0 disables the timer (call runRetention()). */
   retentionCheckIntervalMs?: number;
+  /** Uniform in [0, 1) for segment.jitter.ms draws (default Math.random; tests inject one). */
+  random?: () => number;
+  /** log.initial.task.delay.ms: the first retention pass runs this long after open (default: the interval). */
+  initialTaskDelayMs?: number;
   /** The log cleaner (compaction of cleanup.policy=compact topics). */
   cleaner?: CleanerOptions;
   /** replica.high.watermark.checkpoint.interval.ms: how often replication-offset-checkpoint is rewritten (default 5000; 0 = only at close). */
@@ -87,6 +91,8 @@ export class Storage {
   #externalTopics: readonly TopicMeta[] | null = null;
   #retentionTimer: unknown = null;
   readonly #retentionInterval: number;
+  #random: () => number = Math.random;
+  #retentionDelay: number;
   readonly #cleanerOpts: Required<Omit<CleanerOptions, 'codecs'>> & { codecs?: RecordCodecs };
   #cleanerTimer: unknown = null;
   #cleanerRun: Promise<number> | null = null;
@@ -108,6 +114,7 @@ export class Storage {
     this.fs = fs;
     this.#defaults = defaults;
     this.#retentionInterval = retentionInterval;
+    this.#retentionDelay = retentionInterval;
     this.#cleanerOpts = { enabled: cleaner.enabled ?? true, backoffMs: cleaner.backoffMs ?? 15_000, maxMapEntries: cleaner.maxMapEntries ?? 1_000_000, codecs: cleaner.codecs, ioMaxBytesPerSecond: cleaner.ioMaxBytesPerSecond ?? Infinity };
     this.#throttle = new Throttler(clock, this.#cleanerOpts.ioMaxBytesPerSecond);
     this.deletes = new DeferredDeletes(fs, clock, log);
@@ -117,6 +124,7 @@ export class Storage {
       checkpointsWritten: async () => { await this.settle(); await this.#checkpointHighWatermarks(); },
       highWatermarkFollowsLogEnd: hw.followsLogEnd,
       deletes: this.deletes,
+      random: () => this.#random(),
     };
   }
 
@@ -131,6 +139,8 @@ export class Storage {
     const s = new Storage(dataDir, fs, clock, opts.log ?? silentLogger, defaults, opts.retentionCheckIntervalMs ?? 300_000, opts.cleaner ?? {},
       { intervalMs: opts.highWatermarkCheckpointIntervalMs ?? 5000, followsLogEnd: opts.highWatermarkFollowsLogEnd ?? true });
     s.#externalTopics = opts.topics ?? null;
+    if (opts.random) s.#random = opts.random;
+    if (opts.initialTaskDelayMs !== undefined) s.#retentionDelay = Math.max(0, opts.initialTaskDelayMs);
     await s.#load();
     s.#armRetention();
     s.#armHighWatermarkCheckpoint();
@@ -347,8 +357,11 @@ export class Storage {
     this.#pending.add(q);
   }
 
+  // Kafka's LogManager schedules retention at log.initial.task.delay.ms, then every log.retention.check.interval.ms.
   #armRetention(): void {
     if (this.#retentionInterval <= 0 || this.#closed) return;
+    const delay = this.#retentionDelay;
+    this.#retentionDelay = this.#retentionInterval;
     this.#retentionTimer = this.#host.clock.setTimeout(() => {
       this.#retentionTimer = null;
       try {
@@ -356,7 +369,7 @@ export class Storage {
       } finally {
         this.#armRetention();
       }
-    }, this.#retentionInterval);
+    }, delay);
   }
 
   /** One retention pass over every partition; returns the number of segments removed. */

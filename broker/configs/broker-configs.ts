@@ -56,6 +56,8 @@ const SPECIAL: BrokerConfigEntry[] = [
   { name: 'broker.rack', type: 'string', default: null, readOnly: RO },
   { name: 'log.dirs', type: 'list', default: '/tmp/kafka-logs', readOnly: RO, aliases: ['log.dir'] },
   { name: 'unstable.api.versions.enable', type: 'boolean', default: 'false', readOnly: RO, internal: true },
+  // Kafka's internal delay before the first retention pass (LogManager.startup).
+  { name: 'log.initial.task.delay.ms', type: 'long', default: '30000', readOnly: RO, internal: true },
   { name: 'producer.id.expiration.check.interval.ms', type: 'int', default: '600000', readOnly: RO, internal: true },
   { name: 'producer.id.expiration.ms', type: 'int', default: '86400000', readOnly: DYN },
   { name: 'transaction.partition.verification.enable', type: 'boolean', default: 'true', readOnly: DYN },
@@ -262,6 +264,7 @@ const SUPPORT: Record<string, Support> = {
   'controller.quorum.bootstrap.servers': NO_PEERS,
   'inter.broker.listener.name': NO_PEERS,
   'controller.listener.names': NO_PEERS,
+  'log.initial.task.delay.ms': E,
   'producer.id.expiration.check.interval.ms': E, 'producer.id.expiration.ms': E, 'transaction.partition.verification.enable': E,
   'principal.builder.class': SASL,
   'gregor.http.listener': E,
@@ -336,7 +339,7 @@ const SUPPORT: Record<string, Support> = {
   'log.flush.scheduler.interval.ms': E,
   'log.flush.start.offset.checkpoint.interval.ms': noop('gregor writes its checkpoint files at its own times (on roll and shutdown)'),
   'log.index.interval.bytes': E,
-  'log.index.size.max.bytes': noop('index files grow as needed; segments roll by segment.bytes/segment.ms'),
+  'log.index.size.max.bytes': E, // segment.index.bytes: a segment rolls when its index is full
   'log.local.retention.bytes': TIERED,
   'log.local.retention.ms': TIERED,
   'log.message.timestamp.after.max.ms': E,
@@ -351,8 +354,8 @@ const SUPPORT: Record<string, Support> = {
   'log.retention.minutes': E,
   'log.retention.ms': E,
   'log.roll.hours': E,
-  'log.roll.jitter.hours': no('segment roll jitter is not supported yet'),
-  'log.roll.jitter.ms': no('segment roll jitter is not supported yet'),
+  'log.roll.jitter.hours': E, // segment.jitter.ms
+  'log.roll.jitter.ms': E,
   'log.roll.ms': E,
   'log.segment.bytes': E,
   'log.segment.delete.delay.ms': E,
