@@ -72,6 +72,8 @@ export interface Broker {
   intercept(apiKey: number, opts: InterceptOptions, decide: InterceptDecision): Interception;
   /** The gregor.http.listener (health, metrics) as bound, or null when it is off. */
   readonly http: { readonly host: string; readonly port: number } | null;
+  /** The gregor.schema.registry.listener as bound; absent or null when it is off. */
+  readonly schemaRegistry?: { readonly host: string; readonly port: number } | null;
   /** Stops listening, closes every connection. */
   close(): Promise<void>;
 }
@@ -118,9 +120,40 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const logger = options.logger ?? consoleLogger();
   // Health and metrics (http/operations.ts) are loaded only when their listener is configured.
   const httpListener = config.get('gregor.http.listener');
-  if (!httpListener?.trim()) return startServing({ ...options, config, logger });
+  const serve = await withSchemaRegistry(config, logger, startServing);
+  if (!httpListener?.trim()) return serve({ ...options, config, logger });
   const { startWithHttpListener } = await import('./http/operations.ts');
-  return startWithHttpListener(httpListener, { ...options, config, logger }, startServing);
+  return startWithHttpListener(httpListener, { ...options, config, logger }, serve);
+}
+
+/** `start` followed by the Schema Registry (loaded only when gregor.schema.registry.listener is set). */
+async function withSchemaRegistry(config: BrokerConfig, logger: Logger, start: typeof startServing): Promise<typeof startServing> {
+  const value = config.get('gregor.schema.registry.listener');
+  if (!value?.trim()) return start; // off: node:http is not loaded
+  const { parseHostPort } = await import('./http/server.ts');
+  const spec = parseHostPort('gregor.schema.registry.listener', value)!;
+  const maxBody = config.int('gregor.schema.registry.max.request.bytes');
+  if (maxBody < 1) throw new ConfigError(`gregor.schema.registry.max.request.bytes must be at least 1, got ${maxBody}`);
+  return async (options, metrics) => {
+    const broker = await start(options, metrics);
+    let sr;
+    try {
+      const { startSchemaRegistry } = await import('./schema-registry/service.ts');
+      sr = await startSchemaRegistry(broker, spec, logger, maxBody);
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      ...broker,
+      schemaRegistry: { host: sr.host, port: sr.port },
+      close() {
+        closing ??= sr.close().finally(() => broker.close());
+        return closing;
+      },
+    };
+  };
 }
 
 /** The broker itself; `metrics` (counting for the HTTP listener's /metrics) only when that listener is on. */
