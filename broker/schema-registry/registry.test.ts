@@ -1,0 +1,66 @@
+// The registry's operations over a log whose appends take time, as a busy broker's may: changes must not
+// interleave, and the state must be what the log says.
+import t from 'tap';
+import { Registry } from './registry.ts';
+import { RegistryState } from './store.ts';
+
+function slowLog() {
+  const records: Array<{ key: Buffer; value: Buffer | null }> = [];
+  return {
+    records,
+    append: async (key: Buffer, value: Buffer | null) => {
+      await new Promise((r) => setTimeout(r, 5));
+      records.push({ key, value });
+      return records.length - 1;
+    },
+  };
+}
+
+const schema = (name: string) => JSON.stringify({ type: 'record', name, fields: [{ name: 'a', type: 'int' }] });
+
+t.test('concurrent registrations of one schema get one id and one version', async (t) => {
+  const log = slowLog();
+  const reg = new Registry(log);
+  const results = await Promise.all([
+    reg.register('s', { schema: schema('A') }, false), reg.register('s', { schema: schema('A') }, false),
+    reg.register('t', { schema: schema('A') }, false), reg.register('s', { schema: schema('A') }, false),
+  ]);
+  t.same(results.map((r) => r.id), [1, 1, 1, 1], 'one id across calls and subjects');
+  t.same(results.map((r) => r.version), [1, 1, 1, 1]);
+  t.equal(log.records.length, 2, 'one record per subject');
+});
+
+t.test('concurrent registrations of different schemas get distinct ids and versions', async (t) => {
+  const reg = new Registry(slowLog());
+  await reg.setConfig(null, 'NONE');
+  const results = await Promise.all(['A', 'B', 'C'].map((n) => reg.register('s', { schema: schema(n) }, false)));
+  t.same(results.map((r) => r.id).sort(), [1, 2, 3]);
+  t.same(results.map((r) => r.version).sort(), [1, 2, 3]);
+});
+
+t.test('replaying the log rebuilds the same state; a failed append changes nothing', async (t) => {
+  const log = slowLog();
+  const reg = new Registry(log);
+  await reg.register('s', { schema: schema('A') }, false);
+  await reg.setConfig('s', 'FULL');
+  await reg.deleteVersion('s', '1', false);
+  const replayed = new RegistryState();
+  for (const r of log.records) replayed.apply(r.key, r.value);
+  t.same([...replayed.subjects.get('s')!.values()].map((v) => [v.version, v.id, v.deleted]), [[1, 1, true]]);
+  t.equal(replayed.configs.get('s'), 'FULL');
+  t.equal(replayed.maxId, 1);
+
+  const failing = new Registry({ append: async () => { throw new Error('NOT_ENOUGH_REPLICAS'); } });
+  await t.rejects(failing.register('s', { schema: schema('A') }, false), { code: 50001 });
+  t.equal(failing.state.subjects.size, 0, 'nothing applied');
+  t.same(await new Registry(slowLog()).register('s', { schema: schema('A') }, false), { id: 1, version: 1 }, 'the next change is served');
+});
+
+t.test("records of other writers that are not Confluent's shape are skipped", async (t) => {
+  const st = new RegistryState();
+  t.equal(st.apply(Buffer.from('not json'), Buffer.from('{}')), false);
+  t.equal(st.apply(null, null), false);
+  t.equal(st.apply(Buffer.from('{"keytype":"SCHEMA","subject":"s","version":1,"magic":1}'), Buffer.from('{"id":"x"}')), false);
+  t.equal(st.apply(Buffer.from('{"keytype":"NOOP","magic":0}'), null), true);
+  t.equal(st.subjects.size, 0);
+});
