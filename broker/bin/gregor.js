@@ -15,6 +15,7 @@ module.enableCompileCache?.();
 const cli = await import('./gregor.ts');
 if (process.argv[2] === '--fill-compile-cache') {
   await (await import('../handlers/index.ts')).loadAllHandlers();
+  await import('../schema-registry/service.ts'); // on in the image (GREGOR_SCHEMA_REGISTRY_LISTENER)
   module.flushCompileCache?.();
   process.exit(0);
 }

@@ -64,3 +64,24 @@ t.test("records of other writers that are not Confluent's shape are skipped", as
   t.equal(st.apply(Buffer.from('{"keytype":"NOOP","magic":0}'), null), true);
   t.equal(st.subjects.size, 0);
 });
+
+t.test('a reference cycle in the log (another writer) is an invalid schema, never a hang', async (t) => {
+  const reg = new Registry(slowLog());
+  const put = (subject: string, refs: unknown[]) => reg.state.apply(
+    Buffer.from(JSON.stringify({ keytype: 'SCHEMA', subject, version: 1, magic: 1 })),
+    Buffer.from(JSON.stringify({ subject, version: 1, id: subject === 'a' ? 1 : 2, schema: '"int"', references: refs, deleted: false })));
+  put('a', [{ name: 'b', subject: 'b', version: 1 }]);
+  put('b', [{ name: 'a', subject: 'a', version: 1 }]);
+  await t.rejects(reg.register('c', { schema: '"int"', references: [{ name: 'a', subject: 'a', version: 1 }] }, false), { code: 42201, message: /circular reference/ });
+});
+
+t.test('normalize=true registers and finds the normalized form', async (t) => {
+  const reg = new Registry(slowLog());
+  const a = JSON.stringify({ type: 'record', name: 'R', namespace: 'n', fields: [{ name: 'a', type: 'int' }] });
+  const b = JSON.stringify({ fields: [{ type: 'int', name: 'a' }], name: 'n.R', type: 'record' }); // same schema, other key order and naming
+  const r1 = await reg.register('s', { schema: a }, true);
+  const r2 = await reg.register('s', { schema: b }, true);
+  t.same(r2, r1, 'one id and version for both spellings');
+  t.equal(reg.lookup('s', { schema: b }, true, false).id, r1.id);
+  t.throws(() => reg.lookup('s', { schema: b }, false, false), { code: 40403 }, 'without normalize the spellings differ');
+});

@@ -217,3 +217,14 @@ t.test('other types: JSON and PROTOBUF register and check', async (t) => {
   t.same((await call('POST', '/subjects/p/versions', { schemaType: 'PROTOBUF', schema: p1.replace('int32 a = 1;', 'int32 a = 1; string b = 2;') })).json, { id: 4 });
   t.equal((await call('POST', '/subjects/p/versions', { schemaType: 'AVRO', schema: V1 })).json.error_code, 409, 'another type in the subject is incompatible');
 });
+
+t.test('the listener setting: off by default, refused at start when malformed', async (t) => {
+  const tb = await startTestBroker();
+  t.teardown(() => tb.close());
+  t.notOk(tb.broker.schemaRegistry, 'off unless set');
+  t.notOk(tb.broker.context.topics.get('_schemas'), 'no _schemas without the registry');
+  await t.rejects(startTestBroker({ 'gregor.schema.registry.listener': 'nonsense' }), /gregor\.schema\.registry\.listener/);
+  await t.rejects(startTestBroker({ 'gregor.schema.registry.listener': ':0', 'gregor.schema.registry.max.request.bytes': '0' }), /max\.request\.bytes/);
+  const { configFromEnv } = await import('../config.ts');
+  t.equal(configFromEnv({ GREGOR_SCHEMA_REGISTRY_LISTENER: ':8081' }).get('gregor.schema.registry.listener'), ':8081', 'GREGOR_SCHEMA_REGISTRY_LISTENER');
+});
