@@ -37,4 +37,5 @@ export const operationNotPermitted = (msg: string) => new SrError(422, 42205, ms
 export const referenceExists = (msg: string) => new SrError(422, 42206, msg);
 export const idDoesNotMatch = (msg: string) => new SrError(422, 42207, msg);
 export const invalidSubject = (s: string) => new SrError(422, 42208, `Invalid subject ${JSON.stringify(s)}`);
+export const schemaTooLarge = (msg: string) => new SrError(422, 42209, `Schema too large: ${msg}`);
 export const storeError = (msg: string) => new SrError(500, 50001, `Error while storing the schema: ${msg}`);

@@ -13,7 +13,14 @@ const PRODUCE = 0, FETCH = 1, CREATE_TOPICS = 19;
 const PRODUCE_VERSION = 9, FETCH_VERSION = 12, CREATE_TOPICS_VERSION = 5;
 const NO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
-export class KafkaLogError extends Error {}
+export class KafkaLogError extends Error {
+  /** The Kafka error code the broker answered, when it answered one. */
+  readonly errorCode: number | undefined;
+  constructor(message: string, errorCode?: number) {
+    super(message);
+    this.errorCode = errorCode;
+  }
+}
 
 export interface LogRecord { key: Buffer | null; value: Buffer | null; offset: number }
 
@@ -61,7 +68,7 @@ export class InProcessTopic {
       topicData: [{ name: this.topic, topicId: NO_TOPIC_ID, partitionData: [{ index: 0, records: batch }] }],
     }));
     const p = res.responses[0]?.partitionResponses[0];
-    if (!p || p.errorCode !== ErrorCode.NONE) throw new KafkaLogError(`append to ${this.topic} failed: error ${p?.errorCode}`);
+    if (!p || p.errorCode !== ErrorCode.NONE) throw new KafkaLogError(`append to ${this.topic} failed: error ${p?.errorCode}`, p?.errorCode);
     return Number(p.baseOffset);
   }
 

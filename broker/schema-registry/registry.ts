@@ -9,6 +9,7 @@ import type { ParsedSchema, ResolvedReference, SchemaTypeName } from './types/sc
 
 export const MODES = ['READWRITE', 'READONLY', 'READONLY_OVERRIDE', 'IMPORT'] as const;
 const DEFAULT_LEVEL: CompatibilityLevel = 'BACKWARD';
+const MESSAGE_TOO_LARGE = 10, RECORD_LIST_TOO_LARGE = 18;
 const MAX_ID = 2 ** 31 - 1;
 /** References nest at most this deep (a cycle is caught before). */
 const MAX_REFERENCE_DEPTH = 64;
@@ -63,6 +64,9 @@ export class Registry {
     try {
       await this.#log.append(k, v);
     } catch (e) {
+      // The record is larger than the topic takes (message.max.bytes): Confluent's "schema too large".
+      const code = (e as { errorCode?: number }).errorCode;
+      if (code === MESSAGE_TOO_LARGE || code === RECORD_LIST_TOO_LARGE) throw E.schemaTooLarge(`the _schemas record of ${k.length + (v?.length ?? 0)} bytes is larger than the topic accepts (message.max.bytes)`);
       throw E.storeError((e as Error).message);
     }
     this.state.apply(k, v);

@@ -97,6 +97,16 @@ t.test('oversized bodies are refused with 413 before any work', async (t) => {
   t.same((await call('GET', '/subjects')).json, []);
 });
 
+t.test('a schema larger than _schemas takes (message.max.bytes) is 42209, nothing stored', async (t) => {
+  const { call } = await start(t, { 'message.max.bytes': '10000' });
+  const big = avro(Array.from({ length: 1000 }, (_, i) => ({ name: `field_${i}`, type: 'int' })));
+  const r = await call('POST', '/subjects/big/versions', { schema: big });
+  t.equal(r.status, 422);
+  t.equal(r.json?.error_code, 42209);
+  t.same((await call('GET', '/subjects')).json, []);
+  t.same((await call('POST', '/subjects/small/versions', { schema: V1 })).json, { id: 1 }, 'the id was not used up');
+});
+
 t.test('config and compatibility checks, global and per subject', async (t) => {
   const { call } = await start(t);
   t.same((await call('GET', '/config')).json, { compatibilityLevel: 'BACKWARD' }, "Confluent's default");
