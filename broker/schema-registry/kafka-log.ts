@@ -6,7 +6,7 @@ import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { makeFetchRequest, type FetchResponse } from '../../protocol/generated/fetch.ts';
 import { makeProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.ts';
 import { buildRecordBatch, iterateBatches, records } from '../../protocol/records.ts';
-import type { RequestContext } from '../handler.ts';
+import { inProcessCaller, type InProcessCall } from '../http/in-process.ts';
 import type { Broker } from '../server.ts';
 
 const PRODUCE = 0, FETCH = 1, CREATE_TOPICS = 19;
@@ -25,27 +25,12 @@ export class KafkaLogError extends Error {
 export interface LogRecord { key: Buffer | null; value: Buffer | null; offset: number }
 
 export class InProcessTopic {
-  readonly #broker: Broker;
+  readonly #call: InProcessCall;
   readonly topic: string;
-  #correlation = 0;
 
   constructor(broker: Broker, topic: string) {
-    this.#broker = broker;
+    this.#call = inProcessCaller(broker, 'gregor-schema-registry');
     this.topic = topic;
-  }
-
-  async #call<Res>(apiKey: number, apiVersion: number, req: unknown): Promise<Res> {
-    const slot = this.#broker.handlers[apiKey];
-    if (!slot) throw new KafkaLogError(`the broker serves no API ${apiKey}`);
-    const handler = await slot.load();
-    const ctx: RequestContext = {
-      broker: this.#broker.context, apiKey, apiVersion, correlationId: this.#correlation++, clientId: 'gregor-schema-registry',
-      listenerName: this.#broker.listeners[0]?.name ?? 'PLAINTEXT', connectionId: 'schema-registry', clientHost: '/127.0.0.1',
-      closeConnection: () => {},
-    };
-    const res = await handler.handle(ctx, req);
-    if (res === null) throw new KafkaLogError(`no answer from API ${apiKey}`);
-    return res as Res;
   }
 
   /** Creates the topic (one partition, compacted, as Confluent's) unless it exists. */
