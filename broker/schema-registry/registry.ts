@@ -79,8 +79,16 @@ export class Registry {
     return isLevel(l) ? l : DEFAULT_LEVEL;
   }
 
+  /** The subject's mode, else the global one; a global READONLY_OVERRIDE wins over every subject's. */
   mode(subject: string | null): string {
-    return (subject !== null ? this.state.modes.get(subject) : undefined) ?? this.state.modes.get(null) ?? 'READWRITE';
+    const global = this.state.modes.get(null);
+    if (global === 'READONLY_OVERRIDE') return global;
+    return (subject !== null ? this.state.modes.get(subject) : undefined) ?? global ?? 'READWRITE';
+  }
+
+  #refuseReadOnly(subject: string): void {
+    const mode = this.mode(subject);
+    if (mode === 'READONLY' || mode === 'READONLY_OVERRIDE') throw E.operationNotPermitted(`Subject ${subject} is in read-only mode`);
   }
 
   subjects(deleted: boolean, prefix: string): string[] {
@@ -254,8 +262,8 @@ export class Registry {
   register(subject: string, body: SchemaRequest, normalize: boolean): Promise<{ id: number; version: number }> {
     return this.#serial(async () => {
       if (subject === '' || /[\u0000-\u001f]/.test(subject)) throw E.invalidSubject(subject);
+      this.#refuseReadOnly(subject);
       const mode = this.mode(subject);
-      if (mode === 'READONLY' || mode === 'READONLY_OVERRIDE') throw E.operationNotPermitted(`Subject ${subject} is in read-only mode`);
       const c = this.#candidate(body, normalize);
       const m = this.state.subjects.get(subject);
       const existing = [...(m?.values() ?? [])].filter((v) => !v.deleted && this.#same(v, c)).sort((a, b) => b.version - a.version)[0];
@@ -301,7 +309,7 @@ export class Registry {
 
   deleteVersion(subject: string, versionText: string, permanent: boolean): Promise<number> {
     return this.#serial(async () => {
-      if (this.mode(subject) === 'READONLY') throw E.operationNotPermitted(`Subject ${subject} is in read-only mode`);
+      this.#refuseReadOnly(subject);
       const wanted = Registry.parseVersion(versionText);
       const m = this.state.subjects.get(subject);
       if (!m || m.size === 0) throw E.subjectNotFound(subject);
@@ -331,7 +339,7 @@ export class Registry {
 
   deleteSubject(subject: string, permanent: boolean): Promise<number[]> {
     return this.#serial(async () => {
-      if (this.mode(subject) === 'READONLY') throw E.operationNotPermitted(`Subject ${subject} is in read-only mode`);
+      this.#refuseReadOnly(subject);
       const m = this.state.subjects.get(subject);
       if (!m || m.size === 0) throw E.subjectNotFound(subject);
       const all = [...m.values()].sort((a, b) => a.version - b.version);

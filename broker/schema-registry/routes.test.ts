@@ -176,7 +176,13 @@ t.test('modes: READONLY refuses changes, IMPORT takes caller-given ids', async (
   t.equal((await call('PUT', '/mode', { mode: 'IMPORT' })).json.error_code, 42205, 'IMPORT needs an empty registry (or force)');
   t.same((await call('PUT', '/mode/s', { mode: 'READONLY' })).json, { mode: 'READONLY' });
   t.equal((await call('POST', '/subjects/s/versions', { schema: V2 })).json.error_code, 42205, 'read-only subject');
+  t.equal((await call('DELETE', '/subjects/s/versions/1')).json.error_code, 42205, 'no deletes in a read-only subject');
   t.same((await call('DELETE', '/mode/s')).json, { mode: 'READONLY' });
+  t.same((await call('PUT', '/mode', { mode: 'READONLY_OVERRIDE' })).json, { mode: 'READONLY_OVERRIDE' });
+  await call('PUT', '/mode/s', { mode: 'READWRITE' });
+  t.equal((await call('POST', '/subjects/s/versions', { schema: V2 })).json.error_code, 42205, 'a global READONLY_OVERRIDE wins over the subject');
+  t.same((await call('PUT', '/mode', { mode: 'READWRITE' })).json, { mode: 'READWRITE' });
+  await call('DELETE', '/mode/s');
   t.same((await call('PUT', '/mode/imp', { mode: 'IMPORT' })).json, { mode: 'IMPORT' });
   t.same((await call('POST', '/subjects/imp/versions', { schema: V2, id: 100, version: 3 })).json, { id: 100 });
   t.same((await call('GET', '/subjects/imp/versions/3')).json, { subject: 'imp', version: 3, id: 100, schema: V2 });
