@@ -77,11 +77,12 @@ t.test('a reference cycle in the log (another writer) is an invalid schema, neve
 
 t.test('normalize=true registers and finds the normalized form', async (t) => {
   const reg = new Registry(slowLog());
-  const a = JSON.stringify({ type: 'record', name: 'R', namespace: 'n', fields: [{ name: 'a', type: 'int' }] });
-  const b = JSON.stringify({ fields: [{ type: 'int', name: 'a' }], name: 'n.R', type: 'record' }); // same schema, other key order and naming
-  const r1 = await reg.register('s', { schema: a }, true);
+  const b = JSON.stringify({ fields: [{ type: { logicalType: 'date', type: 'int' }, name: 'a' }], namespace: 'n', name: 'R', type: 'record' }); // same keys, other order
+  const a2 = JSON.stringify({ type: 'record', name: 'R', namespace: 'n', fields: [{ name: 'a', type: { type: 'int', logicalType: 'date' } }] });
+  const r1 = await reg.register('s', { schema: a2 }, true);
   const r2 = await reg.register('s', { schema: b }, true);
   t.same(r2, r1, 'one id and version for both spellings');
   t.equal(reg.lookup('s', { schema: b }, true, false).id, r1.id);
   t.throws(() => reg.lookup('s', { schema: b }, false, false), { code: 40403 }, 'without normalize the spellings differ');
+  t.match(reg.version('s', '1').schema, /"logicalType":"date"/, 'the normalized text keeps logical types');
 });

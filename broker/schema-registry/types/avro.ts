@@ -3,7 +3,7 @@
 // data: promotions int→long→float→double, string↔bytes, record fields matched by name or alias with defaults
 // for the reader's new ones, enum symbols (or the reader's default), union branches, named types by name).
 import avro from 'avsc';
-import { flattenReferences, type ParsedSchema, type ResolvedReference, type SchemaType } from './schema-type.ts';
+import { flattenReferences, sortKeys, type ParsedSchema, type ResolvedReference, type SchemaType } from './schema-type.ts';
 
 interface AvroModel { type: avro.Type }
 
@@ -28,8 +28,9 @@ export const avroType: SchemaType = {
     return {
       type: 'AVRO',
       canonical: JSON.stringify(json),
-      // avsc's exported form: full names, no docs/aliases-only whitespace differences.
-      normalized: JSON.stringify(type.schema({ exportAttrs: true })),
+      // Keys sorted at every level: the key order of a JSON object carries no meaning (nothing is dropped, unlike
+      // avsc's exported form, which loses logical types and custom properties).
+      normalized: JSON.stringify(sortKeys(json)),
       model: { type } satisfies AvroModel,
     };
   },

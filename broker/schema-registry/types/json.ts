@@ -12,7 +12,7 @@
 // - items and property schemas: checked recursively.
 // $ref is resolved within the document (#/definitions/…, #/$defs/…) and against references by name.
 import type { ParsedSchema, ResolvedReference, SchemaType } from './schema-type.ts';
-import { flattenReferences } from './schema-type.ts';
+import { flattenReferences, sortKeys } from './schema-type.ts';
 
 type Json = Record<string, any> | boolean;
 interface JsonModel { root: Json; refs: Map<string, Json> }
@@ -132,7 +132,7 @@ export const jsonType: SchemaType = {
       refs.set(r.name, doc as Json);
     }
     const canonical = JSON.stringify(root);
-    return { type: 'JSON', canonical, normalized: canonical, model: { root: root as Json, refs } satisfies JsonModel };
+    return { type: 'JSON', canonical, normalized: JSON.stringify(sortKeys(root)), model: { root: root as Json, refs } satisfies JsonModel };
   },
   readerReasons(reader: ParsedSchema, writer: ParsedSchema): string[] {
     const rm = reader.model as JsonModel, wm = writer.model as JsonModel;

@@ -41,3 +41,12 @@ export function flattenReferences(refs: readonly ResolvedReference[]): ResolvedR
   for (const r of refs) visit(r);
   return out;
 }
+
+/** A JSON value with its object keys sorted at every level (key order carries no meaning). */
+export function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+  return out;
+}
