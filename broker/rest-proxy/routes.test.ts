@@ -56,6 +56,12 @@ t.test('clusters, brokers, topics and partitions', async (t) => {
   t.equal((await call('GET', `/v3/clusters/${cluster}/topics/orders/partitions/2`)).json.partition_id, 2);
   t.equal((await call('GET', `/v3/clusters/${cluster}/topics/orders/partitions/9`)).status, 404);
   t.same(await call('GET', `/v3/clusters/${cluster}/topics/nope`), { status: 404, json: { error_code: 404, message: 'This server does not host this topic-partition.' } });
+  const configs = (await call('GET', `/v3/clusters/${cluster}/topics/orders/configs`)).json;
+  t.equal(configs.kind, 'KafkaTopicConfigList');
+  t.match(configs.data.find((c: any) => c.name === 'cleanup.policy'), { kind: 'KafkaTopicConfig', topic_name: 'orders', value: 'compact', is_default: false, source: 'DYNAMIC_TOPIC_CONFIG' });
+  t.match((await call('GET', `/v3/clusters/${cluster}/topics/orders/configs/retention.ms`)).json, { name: 'retention.ms', value: '604800000', is_default: true, source: 'DEFAULT_CONFIG' });
+  t.equal((await call('GET', `/v3/clusters/${cluster}/topics/orders/configs/no.such.config`)).status, 404);
+  t.equal((await call('GET', `/v3/clusters/${cluster}/topics/nope/configs`)).status, 404);
   t.equal((await call('DELETE', `/v3/clusters/${cluster}/topics/events`)).status, 204);
   t.equal((await call('DELETE', `/v3/clusters/${cluster}/topics/events`)).status, 404);
   t.same((await call('GET', `/v3/clusters/${cluster}/topics`)).json.data.map((x: any) => x.topic_name), ['orders']);

@@ -3,6 +3,7 @@
 // (Metadata, CreateTopics, DeleteTopics, Produce) in Confluent's JSON shapes.
 import { makeCreateTopicsRequest, type CreateTopicsResponse } from '../../protocol/generated/create-topics.ts';
 import { makeDeleteTopicsRequest, type DeleteTopicsResponse } from '../../protocol/generated/delete-topics.ts';
+import { makeDescribeConfigsRequest, type DescribeConfigsResponse } from '../../protocol/generated/describe-configs.ts';
 import { ErrorCode, errorInfo } from '../../protocol/generated/errors.ts';
 import { makeMetadataRequest, type MetadataResponse, type MetadataResponseTopic } from '../../protocol/generated/metadata.ts';
 import { makeProduceRequest, type ProduceResponse } from '../../protocol/generated/produce.ts';
@@ -11,7 +12,10 @@ import type { InProcessCall } from '../http/in-process.ts';
 import type { HttpRequest, HttpResponse, Route } from '../http/server.ts';
 import { partitionForKey } from './murmur2.ts';
 
-const METADATA = 3, PRODUCE = 0, CREATE_TOPICS = 19, DELETE_TOPICS = 20;
+const METADATA = 3, PRODUCE = 0, CREATE_TOPICS = 19, DELETE_TOPICS = 20, DESCRIBE_CONFIGS = 32;
+const TOPIC_RESOURCE = 2;
+/** DescribeConfigs' ConfigSource numbers, as Confluent names them. */
+const SOURCES = ['UNKNOWN', 'DYNAMIC_TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];
 const NO_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 export class RestError extends Error {
@@ -176,6 +180,32 @@ export function restProxyRoutes(call: InProcessCall, clusterId: string, nodeId: 
     const p = t.partitions.find((x) => String(x.partitionIndex) === req.params.partition);
     if (!p) throw new RestError(404, 404, 'This server does not host this topic-partition.');
     return json(partitionJson(req, t.name!, p));
+  });
+
+  const topicConfigs = async (req: HttpRequest, topic: string, names: string[] | null) => {
+    const res = await call<DescribeConfigsResponse>(DESCRIBE_CONFIGS, 4, makeDescribeConfigsRequest({
+      resources: [{ resourceType: TOPIC_RESOURCE, resourceName: topic, configurationKeys: names }], includeSynonyms: true, includeDocumentation: false,
+    }));
+    const r = res.results[0];
+    if (!r || r.errorCode !== ErrorCode.NONE) throw kafkaError(r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, topic);
+    const self = `${base(req)}/topics/${topic}/configs`;
+    return r.configs.map((c) => ({
+      kind: 'KafkaTopicConfig', metadata: { self: `${self}/${c.name}`, resource_name: `crn:///kafka=${clusterId}/topic=${topic}/config=${c.name}` },
+      cluster_id: clusterId, topic_name: topic, name: c.name, value: c.value, is_default: c.configSource === 5, is_read_only: c.readOnly,
+      is_sensitive: c.isSensitive, source: SOURCES[c.configSource] ?? 'UNKNOWN',
+      synonyms: c.synonyms.map((y) => ({ name: y.name, value: y.value, source: SOURCES[y.source] ?? 'UNKNOWN' })),
+    }));
+  };
+  add('GET', '/v3/clusters/{cluster}/topics/{topic}/configs', async (req) => {
+    cluster(req);
+    const topic = req.params.topic!;
+    return json(list('KafkaTopicConfigList', `${base(req)}/topics/${topic}/configs`, await topicConfigs(req, topic, null)));
+  });
+  add('GET', '/v3/clusters/{cluster}/topics/{topic}/configs/{name}', async (req) => {
+    cluster(req);
+    const [c] = await topicConfigs(req, req.params.topic!, [req.params.name!]);
+    if (!c) throw new RestError(404, 404, `Config ${req.params.name} cannot be found for topic ${req.params.topic}.`);
+    return json(c);
   });
 
   const roundRobin = new Map<string, number>();
