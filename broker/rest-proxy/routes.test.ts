@@ -111,3 +111,32 @@ t.test('a record over message.max.bytes is refused with the Kafka error', async 
   t.equal(r.status, 400);
   t.equal(r.json.error_code, 40002);
 });
+
+t.test('consumer groups: list, describe, lags and lag summary', async (t) => {
+  const { call, cluster, tb } = await start(t, { 'group.initial.rebalance.delay.ms': '0' });
+  await call('POST', `/v3/clusters/${cluster}/topics`, { topic_name: 'lagging', partitions_count: 2 });
+  for (let i = 0; i < 10; i++) await call('POST', `/v3/clusters/${cluster}/topics/lagging/records`, { partition_id: i % 2, value: { type: 'STRING', data: `${i}` } });
+  // A kafkajs consumer group reads 3 records of partition 0 and 1 of partition 1, commits, and stays in the group.
+  const { Kafka, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({ clientId: 'lag-test', brokers: [`127.0.0.1:${tb.port}`], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: 'readers', maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  t.teardown(() => consumer.disconnect());
+  await consumer.subscribe({ topics: ['lagging'], fromBeginning: true });
+  let seen = 0;
+  await consumer.run({ autoCommit: false, eachMessage: async () => { seen++; } });
+  const deadline = Date.now() + 20000;
+  while (seen < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await consumer.commitOffsets([{ topic: 'lagging', partition: 0, offset: '3' }, { topic: 'lagging', partition: 1, offset: '1' }]);
+
+  const groups = (await call('GET', `/v3/clusters/${cluster}/consumer-groups`)).json;
+  t.same(groups.data.map((g: any) => [g.consumer_group_id, g.state]), [['readers', 'STABLE']]);
+  t.match((await call('GET', `/v3/clusters/${cluster}/consumer-groups/readers`)).json, { kind: 'KafkaConsumerGroup', partition_assignor: /\w+/, is_simple: false });
+  t.equal((await call('GET', `/v3/clusters/${cluster}/consumer-groups/nobody`)).status, 404);
+  const lags = (await call('GET', `/v3/clusters/${cluster}/consumer-groups/readers/lags`)).json;
+  t.same(lags.data.map((l: any) => [l.topic_name, l.partition_id, l.current_offset, l.log_end_offset, l.lag]), [['lagging', 0, 3, 5, 2], ['lagging', 1, 1, 5, 4]]);
+  t.ok(lags.data.every((l: any) => l.consumer_id.startsWith('lag-test') && l.client_id === 'lag-test'), 'each partition names its consumer');
+  const summary = (await call('GET', `/v3/clusters/${cluster}/consumer-groups/readers/lag-summary`)).json;
+  t.match(summary, { kind: 'KafkaConsumerGroupLagSummary', max_lag: 4, total_lag: 6, max_lag_topic_name: 'lagging', max_lag_partition_id: 1, max_lag_client_id: 'lag-test' });
+  t.equal((await call('GET', `/v3/clusters/${cluster}/consumer-groups/nobody/lag-summary`)).status, 404);
+});

@@ -10,6 +10,7 @@ import { makeProduceRequest, type ProduceResponse } from '../../protocol/generat
 import { buildRecordBatch } from '../../protocol/records.ts';
 import type { InProcessCall } from '../http/in-process.ts';
 import type { HttpRequest, HttpResponse, Route } from '../http/server.ts';
+import { addConsumerGroupRoutes } from './consumer-groups.ts';
 import { partitionForKey } from './murmur2.ts';
 
 const METADATA = 3, PRODUCE = 0, CREATE_TOPICS = 19, DELETE_TOPICS = 20, DESCRIBE_CONFIGS = 32;
@@ -206,6 +207,11 @@ export function restProxyRoutes(call: InProcessCall, clusterId: string, nodeId: 
     const [c] = await topicConfigs(req, req.params.topic!, [req.params.name!]);
     if (!c) throw new RestError(404, 404, `Config ${req.params.name} cannot be found for topic ${req.params.topic}.`);
     return json(c);
+  });
+
+  addConsumerGroupRoutes(call, {
+    add, cluster, base, json, clusterId, nodeId,
+    notFound: (message) => new RestError(404, 404, message),
   });
 
   const roundRobin = new Map<string, number>();
