@@ -140,3 +140,19 @@ t.test('consumer groups: list, describe, lags and lag summary', async (t) => {
   t.match(summary, { kind: 'KafkaConsumerGroupLagSummary', max_lag: 4, total_lag: 6, max_lag_topic_name: 'lagging', max_lag_partition_id: 1, max_lag_client_id: 'lag-test' });
   t.equal((await call('GET', `/v3/clusters/${cluster}/consumer-groups/nobody/lag-summary`)).status, 404);
 });
+
+t.test('streamed produce: records one after another in the body, one result per line, errors inline', async (t) => {
+  const { cluster, tb } = await start(t);
+  const base = `http://127.0.0.1:${tb.broker.restProxy!.port}/v3/clusters/${cluster}`;
+  await fetch(`${base}/topics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic_name: 's', partitions_count: 1 }) });
+  const rec = (v: string, extra: Record<string, unknown> = {}) => JSON.stringify({ value: { type: 'STRING', data: v }, ...extra });
+  const res = await fetch(`${base}/topics/s/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `${rec('a')}\n${rec('b', { partition_id: 7 })} ${rec('c{"]')}` });
+  t.equal(res.status, 200);
+  const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+  t.same(lines.map((l) => [l.error_code, l.offset]), [[200, 0], [404, undefined], [200, 1]], 'in order; the bad record answered inline');
+  const recs = await readPartition(tb.port, 's', 0);
+  t.same(recs.map((r) => r.value?.toString()), ['a', 'c{"]']);
+  const bad = await fetch(`${base}/topics/s/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `${rec('x')} nonsense` });
+  t.equal(bad.status, 400, 'a body that is not a stream of objects');
+  t.same((await readPartition(tb.port, 's', 0)).length, 2, 'nothing of it produced');
+});

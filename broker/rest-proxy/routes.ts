@@ -69,6 +69,41 @@ function data(x: unknown, what: string): Data {
   }
 }
 
+/** The top-level JSON objects of `text`, one after another (whitespace between); null when it is anything else. */
+export function splitJsonObjects(text: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  const n = text.length;
+  for (;;) {
+    while (i < n && /\s/.test(text[i])) i++;
+    if (i >= n) break;
+    if (text[i] !== '{') return null;
+    const start = i;
+    let depth = 0;
+    let inString = false;
+    for (; i < n; i++) {
+      const c = text[i];
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+      } else if (c === '"') inString = true;
+      else if (c === '{' || c === '[') depth++;
+      else if (c === '}' || c === ']') {
+        if (--depth === 0) { i++; break; }
+      }
+    }
+    if (depth !== 0) return null;
+    const part = text.slice(start, i);
+    try {
+      JSON.parse(part);
+    } catch {
+      return null;
+    }
+    out.push(part);
+  }
+  return out.length ? out : null;
+}
+
 export function restProxyRoutes(call: InProcessCall, clusterId: string, nodeId: number): Route[] {
   const routes: Route[] = [];
   const add = (method: Route['method'], path: string, fn: (req: HttpRequest) => Promise<HttpResponse>) =>
@@ -215,10 +250,8 @@ export function restProxyRoutes(call: InProcessCall, clusterId: string, nodeId: 
   });
 
   const roundRobin = new Map<string, number>();
-  add('POST', '/v3/clusters/{cluster}/topics/{topic}/records', async (req) => {
-    cluster(req);
-    const topic = req.params.topic!;
-    const b = body(req);
+  /** Produces one record of a request; answers Confluent's ProduceResponse (or throws RestError). */
+  const produceOne = async (topic: string, b: Record<string, any>): Promise<Record<string, unknown>> => {
     const key = data(b.key, 'key');
     const value = data(b.value, 'value');
     const headers = b.headers ?? [];
@@ -251,12 +284,31 @@ export function restProxyRoutes(call: InProcessCall, clusterId: string, nodeId: 
     const p = res.responses[0]?.partitionResponses[0];
     if (!p || p.errorCode !== ErrorCode.NONE) throw kafkaError(p?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, topic);
     const ts = p.logAppendTimeMs >= 0n ? Number(p.logAppendTimeMs) : timestamp;
-    return json({
+    return {
       error_code: 200, cluster_id: clusterId, topic_name: topic, partition_id: partition, offset: Number(p.baseOffset),
       timestamp: new Date(ts).toISOString(),
       ...(key.bytes ? { key: { type: key.type, size: key.bytes.length } } : {}),
       ...(value.bytes ? { value: { type: value.type, size: value.bytes.length } } : {}),
-    });
+    };
+  };
+  // One record per request, or a stream of them (Confluent's streamed produce: JSON objects one after another in
+  // the body): then one result per record, each on its own line, errors inline, in order.
+  add('POST', '/v3/clusters/{cluster}/topics/{topic}/records', async (req) => {
+    cluster(req);
+    const topic = req.params.topic!;
+    const parts = splitJsonObjects(req.body.toString('utf8'));
+    if (parts === null) throw new RestError(400, 400, 'The request body is not a JSON object or a stream of them');
+    if (parts.length === 1) return json(await produceOne(topic, JSON.parse(parts[0])));
+    const lines: string[] = [];
+    for (const p of parts) {
+      try {
+        lines.push(JSON.stringify(await produceOne(topic, JSON.parse(p))));
+      } catch (e) {
+        if (!(e instanceof RestError)) throw e;
+        lines.push(JSON.stringify({ error_code: e.code, message: e.message }));
+      }
+    }
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: lines.join('\n') + '\n' };
   });
   return routes;
 }
