@@ -5,7 +5,10 @@ ARG BASE=node:24-slim
 FROM ${BASE}
 WORKDIR /app
 # Health and Prometheus metrics on :9644 (/healthz, /readyz, /metrics); GREGOR_HTTP_LISTENER= turns it off.
-ENV NODE_ENV=production NODE_COMPILE_CACHE=/app/compile-cache GREGOR_HTTP_LISTENER=:9644
+# Confluent's Schema Registry API on :8081 and REST Proxy API on :8082 (broker/schema-registry/, broker/rest-proxy/);
+# GREGOR_SCHEMA_REGISTRY_LISTENER= / GREGOR_REST_PROXY_LISTENER= turn them off.
+ENV NODE_ENV=production NODE_COMPILE_CACHE=/app/compile-cache GREGOR_HTTP_LISTENER=:9644 \
+    GREGOR_SCHEMA_REGISTRY_LISTENER=:8081 GREGOR_REST_PROXY_LISTENER=:8082
 COPY package.json package-lock.json ./
 # Production dependencies only; their native parts (crc32c, snappy, lz4) ship prebuilt: no compiler, no scripts.
 # The data dir and the compile cache belong to the unprivileged user the broker runs as (uid 1000, `node` in the
@@ -24,7 +27,8 @@ USER 1000:1000
 # uid, so it is filled as the user that runs the broker (another --user misses it and strips types at start).
 RUN node broker/bin/gregor.js --fill-compile-cache
 VOLUME /var/lib/gregor
-# Only 9092 is EXPOSEd: tools such as Testcontainers wait for every exposed port to be published. Publish 9644 for metrics.
+# Only 9092 is EXPOSEd: tools such as Testcontainers wait for every exposed port to be published. Publish 9644 for
+# metrics, 8081 for the Schema Registry and 8082 for the REST Proxy (-p 8081:8081 -p 8082:8082).
 EXPOSE 9092
 # Tool-free: node itself probes the broker (/healthz on GREGOR_HTTP_LISTENER, or ApiVersions on :9092 when it is empty).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["node", "broker/bin/healthcheck.js"]

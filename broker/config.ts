@@ -110,6 +110,12 @@ export function parseProperties(text: string): Map<string, string> {
 export const gregorConfigDefs: readonly ConfigDef[] = [
   // Topics created at start (startup-topics.ts): `name[:partitions[:replicas[:config...]]]`, comma separated.
   { name: 'gregor.create.topics', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
+  // HOST:PORT of the Schema Registry API (schema-registry/); empty: off. Its request body limit in bytes.
+  { name: 'gregor.schema.registry.listener', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
+  { name: 'gregor.schema.registry.max.request.bytes', type: 'int', default: '4194304', internal: true, support: { kind: 'effective' } },
+  // HOST:PORT of the REST Proxy API (rest-proxy/); empty: off. Its request body limit in bytes.
+  { name: 'gregor.rest.proxy.listener', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
+  { name: 'gregor.rest.proxy.max.request.bytes', type: 'int', default: '4194304', internal: true, support: { kind: 'effective' } },
 ];
 for (const d of gregorConfigDefs) defsByName.set(d.name, d);
 

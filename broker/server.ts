@@ -80,6 +80,10 @@ export interface Broker {
   readonly faults: FaultRules;
   /** The gregor.http.listener (health, metrics) as bound, or null when it is off. */
   readonly http: { readonly host: string; readonly port: number } | null;
+  /** The gregor.schema.registry.listener as bound; absent or null when it is off. */
+  readonly schemaRegistry?: { readonly host: string; readonly port: number } | null;
+  /** The gregor.rest.proxy.listener as bound; absent or null when it is off. */
+  readonly restProxy?: { readonly host: string; readonly port: number } | null;
   /** Stops listening, closes every connection. */
   close(): Promise<void>;
 }
@@ -126,9 +130,54 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const logger = options.logger ?? consoleLogger();
   // Health and metrics (http/operations.ts) are loaded only when their listener is configured.
   const httpListener = config.get('gregor.http.listener');
-  if (!httpListener?.trim()) return startServing({ ...options, config, logger });
+  const serve = await withHttpApis(config, logger, startServing);
+  if (!httpListener?.trim()) return serve({ ...options, config, logger });
   const { startWithHttpListener } = await import('./http/operations.ts');
-  return startWithHttpListener(httpListener, { ...options, config, logger }, startServing);
+  return startWithHttpListener(httpListener, { ...options, config, logger }, serve);
+}
+
+/**
+ * `start` followed by the HTTP APIs whose listener is set (each loaded only then): the Schema Registry
+ * (gregor.schema.registry.listener) and the REST Proxy (gregor.rest.proxy.listener). They close before the broker.
+ */
+async function withHttpApis(config: BrokerConfig, logger: Logger, start: typeof startServing): Promise<typeof startServing> {
+  const apis = [
+    { config: 'gregor.schema.registry.listener', limit: 'gregor.schema.registry.max.request.bytes', field: 'schemaRegistry',
+      load: async () => (await import('./schema-registry/service.ts')).startSchemaRegistry },
+    { config: 'gregor.rest.proxy.listener', limit: 'gregor.rest.proxy.max.request.bytes', field: 'restProxy',
+      load: async () => (await import('./rest-proxy/service.ts')).startRestProxy },
+  ].filter((a) => config.get(a.config)?.trim()); // off: node:http is not loaded
+  if (apis.length === 0) return start;
+  const { parseHostPort } = await import('./http/server.ts');
+  const specs = apis.map((a) => {
+    const maxBody = config.int(a.limit);
+    if (maxBody < 1) throw new ConfigError(`${a.limit} must be at least 1, got ${maxBody}`);
+    return { ...a, spec: parseHostPort(a.config, config.get(a.config))!, maxBody };
+  });
+  return async (options, metrics): Promise<Broker> => {
+    const broker = await start(options, metrics);
+    const started: Array<{ host: string; port: number; close(): Promise<void> }> = [];
+    const fields: Record<string, { host: string; port: number }> = {};
+    try {
+      for (const a of specs) {
+        const s = await (await a.load())(broker, a.spec, logger, a.maxBody);
+        started.push(s);
+        fields[a.field] = { host: s.host, port: s.port };
+      }
+    } catch (err) {
+      await Promise.all(started.map((s) => s.close()));
+      await broker.close();
+      throw err;
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      ...broker, ...fields,
+      close(): Promise<void> {
+        closing ??= Promise.all(started.map((s) => s.close())).then(() => {}).finally(() => broker.close());
+        return closing;
+      },
+    };
+  };
 }
 
 /** The broker itself; `metrics` (counting for the HTTP listener's /metrics) only when that listener is on. */

@@ -29,6 +29,9 @@ function apacheKafkaEnv(client: number, broker: number, controller: number, http
     KAFKA_NUM_PARTITIONS: '3',
     GREGOR_HTTP_LISTENER: `127.0.0.1:${http}`, // the image's :9644 would collide between containers on the host network
     GREGOR_HEALTHCHECK_PORT: String(client),
+    // The image's :8081 / :8082 would collide likewise (another container, another checkout's test): off here.
+    GREGOR_SCHEMA_REGISTRY_LISTENER: '',
+    GREGOR_REST_PROXY_LISTENER: '',
   };
 }
 

@@ -15,6 +15,9 @@ module.enableCompileCache?.();
 const cli = await import('./gregor.ts');
 if (process.argv[2] === '--fill-compile-cache') {
   await (await import('../handlers/index.ts')).loadAllHandlers();
+  // On in the image (GREGOR_SCHEMA_REGISTRY_LISTENER, GREGOR_REST_PROXY_LISTENER).
+  await import('../schema-registry/service.ts');
+  await import('../rest-proxy/service.ts');
   module.flushCompileCache?.();
   process.exit(0);
 }

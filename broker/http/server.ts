@@ -17,6 +17,8 @@ export interface HttpRequest {
   readonly headers: http.IncomingHttpHeaders;
   /** The request body (at most limits.maxBodyBytes). */
   readonly body: Buffer;
+  /** Values of the route's `{name}` path segments, percent-decoded. */
+  readonly params: Readonly<Record<string, string>>;
 }
 
 export interface HttpResponse {
@@ -27,6 +29,7 @@ export interface HttpResponse {
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** An exact path, or one with `{name}` segments matching one non-empty segment each (req.params). */
   path: string;
   handle(req: HttpRequest): HttpResponse | Promise<HttpResponse>;
 }
@@ -60,6 +63,8 @@ export interface HttpServerOptions {
   limits?: Partial<HttpLimits>;
   /** Names the server in log lines (e.g. the config it comes from). */
   name?: string;
+  /** The body of the server's own answers (404, 405, 413, 500); default plain text. */
+  errorBody?(status: number, message: string): { contentType: string; body: string };
 }
 
 export interface HttpServer {
@@ -83,7 +88,37 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const name = opts.name ?? 'http';
   const log = opts.log;
   const byPath = new Map<string, Route[]>();
-  for (const r of opts.routes) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  // Paths with {name} segments: tried in order after the exact paths.
+  const patterns: Array<{ re: RegExp; names: string[]; path: string }> = [];
+  for (const r of opts.routes) {
+    if (!byPath.has(r.path) && r.path.includes('{')) {
+      const names: string[] = [];
+      const re = new RegExp('^' + r.path.split('/').map((seg) => {
+        const m = /^\{(\w+)\}$/.exec(seg);
+        if (!m) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(m[1]);
+        return '([^/]+)';
+      }).join('/') + '$');
+      patterns.push({ re, names, path: r.path });
+    }
+    byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  }
+  const match = (pathname: string): { routes: Route[]; params: Record<string, string> } | null => {
+    const exact = byPath.get(pathname);
+    if (exact && !pathname.includes('{')) return { routes: exact, params: {} };
+    for (const p of patterns) {
+      const m = p.re.exec(pathname);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      try {
+        p.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]); });
+      } catch {
+        continue; // a malformed %-escape matches nothing
+      }
+      return { routes: byPath.get(p.path)!, params };
+    }
+    return null;
+  };
 
   const server = http.createServer({
     maxHeaderSize: limits.maxHeaderBytes,
@@ -115,12 +150,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    const candidates = byPath.get(url.pathname);
+    const found = match(url.pathname);
+    const candidates = found?.routes;
     const method = req.method ?? 'GET';
     // HEAD is served by the GET route (node:http sends no body for it).
     const route = candidates?.find((r) => r.method === method || (method === 'HEAD' && r.method === 'GET'));
-    const text = (status: number, body: string, headers: Record<string, string> = {}) =>
-      send(res, { status, body: body + '\n', headers: { 'content-type': 'text/plain; charset=utf-8', ...headers } });
+    const text = (status: number, body: string, headers: Record<string, string> = {}) => {
+      const custom = opts.errorBody?.(status, body);
+      send(res, custom
+        ? { status, body: custom.body, headers: { 'content-type': custom.contentType, ...headers } }
+        : { status, body: body + '\n', headers: { 'content-type': 'text/plain; charset=utf-8', ...headers } });
+    };
     if (!candidates) { req.resume(); return text(404, 'not found'); }
     if (!route) {
       req.resume();
@@ -151,7 +191,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       return; // the client went away mid-body
     }
     try {
-      const out = await route.handle({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks) });
+      const out = await route.handle({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: Buffer.concat(chunks), params: found!.params });
       send(res, out);
     } catch (err) {
       log.error(`${name}: ${method} ${url.pathname} failed: ${(err as Error)?.stack ?? err}`);

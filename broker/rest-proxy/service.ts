@@ -1,0 +1,23 @@
+// gregor.rest.proxy.listener: Confluent's REST Proxy API (v3 subset) in the broker process. Loaded only when
+// the listener is configured; every request goes through the broker's own handlers (../http/in-process.ts).
+import type { Logger } from '../log.ts';
+import type { Broker } from '../server.ts';
+import { inProcessCaller } from '../http/in-process.ts';
+import { startHttpServer } from '../http/server.ts';
+import { errorJson, restProxyRoutes } from './routes.ts';
+
+export const REST_PROXY_LISTENER_CONFIG = 'gregor.rest.proxy.listener';
+
+export async function startRestProxy(broker: Broker, spec: { host: string; port: number }, log: Logger, maxBodyBytes: number): Promise<{ host: string; port: number; close(): Promise<void> }> {
+  const server = await startHttpServer({
+    ...spec, log, name: REST_PROXY_LISTENER_CONFIG, limits: { maxBodyBytes },
+    routes: restProxyRoutes(inProcessCaller(broker, 'gregor-rest-proxy'), broker.clusterId, broker.nodeId),
+    errorBody(status, message) {
+      const m = status === 404 ? 'HTTP 404 Not Found' : status === 405 ? 'HTTP 405 Method Not Allowed'
+        : status === 413 ? `Request body larger than ${maxBodyBytes} bytes` : status === 500 ? 'Internal Server Error' : message;
+      const r = errorJson(status, status, m);
+      return { contentType: r.headers!['content-type'], body: r.body as string };
+    },
+  });
+  return { host: spec.host, port: server.port, close: () => server.close() };
+}
