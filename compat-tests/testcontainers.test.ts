@@ -29,7 +29,8 @@ t.test('GenericContainer with the two-listener env: kafkajs produces and consume
       KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT',
       KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
-      GREGOR_HTTP_LISTENER: '', // the image's :9644 would collide with another container on the host network
+      // The image's :9644, :8081 and :8082 would collide with another container on the host network.
+      GREGOR_HTTP_LISTENER: '', GREGOR_SCHEMA_REGISTRY_LISTENER: '', GREGOR_REST_PROXY_LISTENER: '',
     })
     .withNetworkAliases('gregor')
     .withWaitStrategy(Wait.forLogMessage(/gregor node \d+ started/))
