@@ -113,14 +113,17 @@ export class BrokerLifecycle {
     this.#clearTimer();
     this.state = 'pendingControlledShutdown';
     const deadline = o.clock.now() + timeoutMs;
+    // The answer that starts the controlled shutdown has committed its records; ask again at once (nothing but
+    // this loop may be keeping the process alive: timers are unref'd), then back off.
+    let again = true;
     while (o.clock.now() < deadline) {
       const r = await this.#heartbeat(true);
       if (r?.errorCode === ErrorCode.NONE && r.shouldShutDown) {
         this.state = 'shuttingDown';
         return true;
       }
-      if (r?.errorCode === ErrorCode.STALE_BROKER_EPOCH) break;
-      if (this.#closed) break;
+      if (r?.errorCode === ErrorCode.STALE_BROKER_EPOCH || this.#closed) break;
+      if (r?.errorCode === ErrorCode.NONE && again) { again = false; continue; }
       await this.#wait(r ? FAST_MS : RETRY_MS);
     }
     o.log.warn(`controlled shutdown of broker ${o.nodeId} did not complete`);
