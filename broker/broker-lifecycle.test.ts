@@ -134,3 +134,22 @@ t.test('clients: the node is listed once unfenced; other registered brokers by t
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
+
+t.test('a broker restart: controlled shutdown at close, a new incarnation and epoch at start, leaders back', async (t) => {
+  const fs = new MemFs();
+  const dir = `/gregor-lifecycle-${process.pid}`;
+  const first = await startTestBroker({ 'log.dirs': dir }, { storage: 'file', fs });
+  await first.broker.context.createTopic('kept', 2);
+  const before = first.broker.context.controller.image.brokers.get(1)!;
+  const closing = first.broker.context.controller;
+  await first.close();
+  t.ok(closing.image.brokers.get(1)!.fenced, 'fenced by its controlled shutdown');
+  t.same([...closing.image.topics.byName.get('kept')!.partitions.values()].map((p) => p.leader), [-1, -1], 'leadership moved off it');
+  const second = await startTestBroker({ 'log.dirs': dir }, { storage: 'file', fs });
+  t.teardown(() => second.close());
+  const after = second.broker.context.controller.image.brokers.get(1)!;
+  t.not(after.incarnationId, before.incarnationId, 'a new incarnation');
+  t.ok(after.epoch > before.epoch, 'a new epoch');
+  t.notOk(after.fenced);
+  t.same([...second.broker.context.controller.image.topics.byName.get('kept')!.partitions.values()].map((p) => p.leader), [1, 1], 'leaders again');
+});
