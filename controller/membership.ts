@@ -92,10 +92,10 @@ export class BrokerMembership {
       throw new MembershipError(ErrorCode.INCONSISTENT_CLUSTER_ID, `Expected cluster ID ${this.#clusterId}, but got cluster ID ${req.clusterId}`);
     }
     const existing = image.brokers.get(req.brokerId);
+    // A fenced broker (a clean shutdown ends fenced) has no session; previousBrokerEpoch only matters to Kafka's
+    // unclean-shutdown ELR handling, which gregor leaves out.
     if (existing && existing.incarnationId !== req.incarnationId) {
-      // A clean shutdown's epoch (v3+ previousBrokerEpoch) proves the old incarnation is gone.
-      const cleanRestart = req.previousBrokerEpoch >= 0n && req.previousBrokerEpoch === existing.epoch;
-      if (this.#hasValidSession(req.brokerId, image) && !cleanRestart) {
+      if (this.#hasValidSession(req.brokerId, image)) {
         throw new MembershipError(ErrorCode.DUPLICATE_BROKER_REGISTRATION, 'Another broker is registered with that broker id. If the broker was recently restarted this should self-resolve once the heartbeat manager expires the broker\'s session.');
       }
     }
