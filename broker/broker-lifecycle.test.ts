@@ -153,3 +153,38 @@ t.test('a broker restart: controlled shutdown at close, a new incarnation and ep
   t.notOk(after.fenced);
   t.same([...second.broker.context.controller.image.topics.byName.get('kept')!.partitions.values()].map((p) => p.leader), [1, 1], 'leaders again');
 });
+
+t.test('a controller that never answers: start fails after initial.broker.registration.timeout.ms, shutdown gives up at its deadline', async (t) => {
+  const clock = new ManualClock();
+  const silent = { send: () => new Promise<never>(() => {}) };
+  const mk = () => new BrokerLifecycle({
+    nodeId: 1, clusterId: 'cluster', channel: silent, clock, log: silentLogger, rack: null, listeners: [],
+    metadataOffset: () => 0, randomBytes: (n) => Buffer.alloc(n, 1), registrationTimeoutMs: 5000,
+  });
+  const a = mk();
+  let failed: Error | undefined;
+  const p = a.start().catch((e: Error) => { failed = e; });
+  await clock.advanceAsync(5200);
+  await p;
+  t.match(failed?.message, /initial\.broker\.registration\.timeout\.ms/);
+
+  // Running, then the controller goes silent: the controlled shutdown ends at its deadline.
+  const c = await controller(new MemFs(), clock);
+  t.teardown(() => c.close());
+  let silenced = false;
+  const real = inProcessChannel(c);
+  const b = new BrokerLifecycle({
+    nodeId: 1, clusterId: 'cluster', clock, log: silentLogger, rack: null, listeners: [],
+    channel: { send: (api, body) => (silenced ? new Promise<never>(() => {}) : real.send(api, body)) },
+    metadataOffset: () => Number(c.image.offset), randomBytes: (n) => Buffer.alloc(n, 2),
+  });
+  await b.start();
+  silenced = true;
+  let done: boolean | undefined;
+  const q = b.controlledShutdown(3000).then((r) => { done = r; });
+  await clock.advanceAsync(3200);
+  await q;
+  t.equal(done, false, 'gave up');
+  t.equal(b.state, 'shuttingDown');
+  b.close();
+});

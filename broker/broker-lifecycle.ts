@@ -68,11 +68,11 @@ export class BrokerLifecycle {
     };
     for (;;) {
       check('broker registration');
-      const res = await o.channel.send(BrokerRegistrationApi, makeBrokerRegistrationRequest({
+      const res = await this.#bounded(deadline, o.channel.send(BrokerRegistrationApi, makeBrokerRegistrationRequest({
         brokerId: o.nodeId, clusterId: o.clusterId, incarnationId: this.incarnationId, rack: o.rack,
         listeners: o.listeners.map((l) => makeListener({ name: l.name, host: l.host, port: l.port, securityProtocol: l.securityProtocol ?? 0 })),
         features: [makeFeature({ name: METADATA_VERSION_FEATURE, minSupportedVersion: MetadataVersion.MINIMUM, maxSupportedVersion: MetadataVersion.LATEST_PRODUCTION })],
-      })).catch(() => null);
+      })));
       if (res?.errorCode === ErrorCode.NONE) { this.brokerEpoch = res.brokerEpoch; break; }
       if (res) o.log.warn(`broker registration refused: ${errorInfo(res.errorCode)?.name ?? res.errorCode}; retrying`);
       await wait(RETRY_MS);
@@ -80,7 +80,7 @@ export class BrokerLifecycle {
     this.state = 'recovery';
     for (;;) {
       check('unfencing after registration');
-      const r = await this.#heartbeat(false);
+      const r = await this.#bounded(deadline, this.#heartbeat(false));
       if (r && r.errorCode === ErrorCode.NONE && !r.isFenced) break;
       await wait(r ? FAST_MS : RETRY_MS);
     }
@@ -117,7 +117,7 @@ export class BrokerLifecycle {
     // this loop may be keeping the process alive: timers are unref'd), then back off.
     let again = true;
     while (o.clock.now() < deadline) {
-      const r = await this.#heartbeat(true);
+      const r = await this.#bounded(deadline, this.#heartbeat(true));
       if (r?.errorCode === ErrorCode.NONE && r.shouldShutDown) {
         this.state = 'shuttingDown';
         return true;
@@ -135,6 +135,17 @@ export class BrokerLifecycle {
     this.#closed = true;
     this.#clearTimer();
     this.#wake?.();
+  }
+
+  /**
+   * `p`, or null once `deadline` passes first (a controller whose log is stuck never answers: start and shutdown
+   * must still end) or it fails (no answer).
+   */
+  #bounded<T>(deadline: number, p: Promise<T>): Promise<T | null> {
+    const clock = this.#o.clock;
+    let timer: unknown = null;
+    const expiry = new Promise<null>((resolve) => { timer = clock.setTimeout(() => resolve(null), Math.max(0, deadline - clock.now())); });
+    return Promise.race([p.catch(() => null), expiry]).finally(() => clock.clearTimeout(timer));
   }
 
   #wait(ms: number): Promise<void> {
