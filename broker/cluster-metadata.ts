@@ -22,8 +22,10 @@ export interface OpenMetadataOptions {
   clusterId: string;
   clock: Clock;
   log: Logger;
-  endpoints: ReadonlyArray<{ name: string; host: string; port: number }>;
-  rack: string | null;
+  /** `broker.session.timeout.ms`, `metadata.log.max.record.bytes.between.snapshots`, `metadata.log.max.snapshot.interval.ms`. */
+  sessionTimeoutMs?: number;
+  snapshotMaxBytes?: number;
+  snapshotIntervalMs?: number;
 }
 
 /** Opens the controller (replaying snapshot + log; elected at once as the single voter) and migrates gregor-topics.json. */
@@ -40,7 +42,9 @@ export async function openClusterMetadata(o: OpenMetadataOptions): Promise<Quoru
   });
   const store = new FileQuorumStateStore(o.fs, raftLog.dir, (e) => o.log.error(`writing quorum-state: ${(e as Error).message}`));
   await store.load();
-  controller = await QuorumController.start({ nodeId: o.nodeId, clusterId: o.clusterId, clock: o.clock, log: o.log, raftLog, store, endpoints: o.endpoints, rack: o.rack });
+  controller = await QuorumController.start({ nodeId: o.nodeId, clusterId: o.clusterId, clock: o.clock, log: o.log, raftLog, store,
+    sessionTimeoutMs: o.sessionTimeoutMs, snapshotMaxBytes: o.snapshotMaxBytes, snapshotIntervalMs: o.snapshotIntervalMs,
+  });
   const file = join(o.logDir, TOPICS_FILE);
   const old = await readWholeFile(o.fs, file);
   if (old !== null) {

@@ -46,8 +46,8 @@ t.test('ApiVersions: every version, advertised from handlers, min 0 for what cli
     const res = await c.request(API_VERSIONS, v, { clientSoftwareName: 'gregor-test', clientSoftwareVersion: '1.0', clusterId: null, nodeId: -1 });
     t.equal(res.errorCode, ErrorCode.NONE, `v${v} no error`);
     const keys = res.apiKeys.map((k: any) => k.apiKey).sort((a: number, b: number) => a - b);
-    const expected = tb.broker.handlers.flatMap((h, key) => (h && !h.unadvertised ? [key] : []));
-    t.same(keys, expected, `v${v} advertises exactly the handlers that exist, minus the unadvertised (telemetry)`);
+    const expected = tb.broker.handlers.flatMap((h, key) => (h && !h.unadvertised && !h.controllerOnly ? [key] : []));
+    t.same(keys, expected, `v${v} advertises exactly the handlers that exist, minus the unadvertised (telemetry) and controller-only ones`);
     for (const k of res.apiKeys) {
       const h = tb.broker.handlers[k.apiKey]!;
       t.equal(k.maxVersion, h.maxVersion, `v${v} ${h.name} max`);

@@ -216,7 +216,10 @@ export class Connection {
       this.#enqueueReady(this.#encode(entry.loaded, 0, correlationId, unsupportedApiVersionsResponse(entry.minVersion, entry.maxVersion)));
       return;
     }
-    if (!entry) return this.#closeAfterQueued(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}`);
+    // A controller-listener API elsewhere is not enabled: Kafka's SocketServer closes the connection too.
+    if (!entry || (entry.controllerOnly && !this.#broker.config.list('controller.listener.names').includes(this.#listenerName))) {
+      return this.#closeAfterQueued(`unsupported API key ${apiKey}${apiNames[apiKey] ? ` (${apiNames[apiKey]})` : ''}${entry ? ' on this listener' : ''}`);
+    }
     if (apiVersion < entry.minVersion || apiVersion > entry.maxVersion) {
       return this.#closeAfterQueued(`unsupported version ${apiVersion} of ${entry.name} (supported ${entry.minVersion}-${entry.maxVersion})`);
     }

@@ -6,6 +6,8 @@ import { type HandlerRow, loadHandler } from './handlers/index.ts';
 
 export interface HandlerSlot extends VersionRange {
   readonly name: string;
+  /** A controller-listener API (HandlerRow.controllerOnly): not advertised, refused on other listeners. */
+  readonly controllerOnly: boolean;
   /** The handler once its module is loaded. */
   readonly loaded: Handler | undefined;
   /** Loads the module; concurrent calls share one attempt, a failed attempt is retried by the next call. */
@@ -41,6 +43,7 @@ function slot(x: Handler | HandlerRow, apiKey: number, maxVersion: number, load:
   let loading: Promise<Handler> | undefined = loaded ? Promise.resolve(loaded) : undefined;
   return {
     apiKey, name: apiNames[apiKey]!, minVersion: x.minVersion, maxVersion, advertisedMinVersion: x.advertisedMinVersion, unadvertised: x.unadvertised,
+    controllerOnly: !isLoaded(x) && x.controllerOnly === true,
     get loaded() { return loaded; },
     load() {
       loading ??= load(x as HandlerRow).then((h) => (loaded = h), (err) => {
@@ -55,6 +58,6 @@ function slot(x: Handler | HandlerRow, apiKey: number, maxVersion: number, load:
 /** What ApiVersions advertises: plain version data. */
 export function advertisedVersions(table: HandlerTable): Array<{ apiKey: number; minVersion: number; maxVersion: number }> {
   const out = [];
-  for (const h of table) if (h && !h.unadvertised) out.push({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion });
+  for (const h of table) if (h && !h.unadvertised && !h.controllerOnly) out.push({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion });
   return out;
 }

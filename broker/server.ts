@@ -27,6 +27,8 @@ import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
 import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
 import { asBrokerError, MetadataApplier, openClusterMetadata, topicMetas } from './cluster-metadata.ts';
+import { BrokerLifecycle } from './broker-lifecycle.ts';
+import { inProcessChannel } from './controller-channel.ts';
 import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
 export interface BrokerOptions {
@@ -208,10 +210,25 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   const faultyFs = config.bool('gregor.fault.injection.enable') ? (baseFs instanceof FaultyFs ? baseFs : new FaultyFs(baseFs)) : null;
   const dataFs = faultyFs ?? baseFs;
   const storageDir = storage_ === 'memory' ? '/gregor-data' : dataDir;
+  const sessionTimeoutMs = config.int('broker.session.timeout.ms');
   const controller = await openClusterMetadata({
-    fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, rack: config.get('broker.rack'),
-    endpoints: listenerSpecs.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+    fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, sessionTimeoutMs,
+    snapshotMaxBytes: config.int('metadata.log.max.record.bytes.between.snapshots'),
+    snapshotIntervalMs: config.int('metadata.log.max.snapshot.interval.ms'),
   });
+  // Registration and the unfencing heartbeat run while storage and the coordinators load; listeners open once
+  // unfenced (Kafka's BrokerServer waits for initialUnfenceFuture before enabling request processing).
+  // Registered endpoints are the configured advertised ones (a port 0 is only known once bound).
+  const lifecycle = new BrokerLifecycle({
+    nodeId, clusterId, clock, log, randomBytes, rack: config.get('broker.rack'),
+    channel: inProcessChannel(controller),
+    listeners: listenerSpecs.map((l) => advertisedSpecs.get(l.name) ?? l).map((l) => ({ name: l.name, host: WILDCARD_HOSTS.has(l.host) ? 'localhost' : l.host, port: l.port })),
+    metadataOffset: () => Number(controller.image.offset),
+    heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
+    registrationTimeoutMs: config.int('initial.broker.registration.timeout.ms'),
+  });
+  const unfenced = lifecycle.start();
+  unfenced.catch(() => {}); // awaited below; a failure before then must not be an unhandled rejection
   const defaults = storageDefaults(config);
   /** Refuses configs storage could not open a log with, before they are committed. */
   const checkConfigs = (name: string, configs: Map<string, string>): void => {
@@ -238,6 +255,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     },
   });
   } catch (err) {
+    lifecycle.close();
     await controller.close();
     throw err;
   }
@@ -257,7 +275,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   const appends = new AppendNotifier();
   const partitions = new PartitionManager(storage, appends);
   const applier = new MetadataApplier(controller, { storage, partitions, topics, log });
-  const closeMetadata = async (): Promise<void> => { await controller.close(); await applier.idle(); };
+  const closeMetadata = async (): Promise<void> => { lifecycle.close(); await controller.close(); await applier.idle(); };
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({
@@ -362,6 +380,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     // Before any listener: a client never sees these topics missing.
     await createStartupTopics(context, topicsToCreate, log);
   } catch (err) {
+    lifecycle.close();
     transactions.close();
     groups.close();
     await producers.close();
@@ -381,6 +400,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     const gate = limits = new ConnectionLimits(connectionLimits, clock, log);
     // Loaded up front: Connection answers a too-new ApiVersions request without waiting for a module.
     await handlers[18]?.load();
+    await unfenced;
     for (const spec of listenerSpecs) {
       const server = await transport.listen({
         name: spec.name, port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host, backlog: config.int('socket.listen.backlog.size'),
@@ -411,6 +431,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     await storage.close();
     throw err;
   }
+  lifecycle.startHeartbeats();
   log.info(`gregor node ${nodeId} started, cluster ${clusterId}, storage ${storage_ === 'memory' ? 'in memory' : dataDir}`);
 
   return {
@@ -419,6 +440,8 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     faults: new FaultRules({ intercepts, fs: faultyFs, clock, log, topicName: (id) => context.topics.getById(id)?.name }),
     close() {
       closing ??= (async () => {
+        // Kafka's controlled shutdown first, while still serving: the controller moves leadership and fences us.
+        await lifecycle.controlledShutdown(sessionTimeoutMs);
         // A listener's close settles once every accepted socket is gone: destroy them all, including those
         // waiting for a max.connections slot and those ending after a close (Connection.close()).
         const stopped = servers.map((s) => s.close());

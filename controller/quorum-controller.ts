@@ -13,10 +13,13 @@ import type { Logger } from '../storage/index.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { type MetadataRecord, MetadataRecordType as T, readMetadataRecord, writeMetadataRecord } from '../protocol/generated/metadata/index.ts';
 import { makePartitionRecord } from '../protocol/generated/metadata/partition-record.ts';
-import { makeRegisterBrokerRecord, makeBrokerEndpoint } from '../protocol/generated/metadata/register-broker-record.ts';
+import type { BrokerRegistrationRequest } from '../protocol/generated/broker-registration.ts';
+import type { BrokerHeartbeatRequest } from '../protocol/generated/broker-heartbeat.ts';
 import { ConfigResourceType, configKey, DIRECTORY_MIGRATING, EMPTY_IMAGE, type MetadataImage, METADATA_VERSION_FEATURE } from './metadata/image.ts';
 import { MetadataDelta, replayAll } from './metadata/delta.ts';
-import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion, registerBrokerRecordVersion } from './metadata/metadata-version.ts';
+import { imageToRecords } from './metadata/image-writer.ts';
+import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion } from './metadata/metadata-version.ts';
+import { BrokerMembership, type HeartbeatReply, MembershipError } from './membership.ts';
 import { BOOTSTRAP_FEATURES, type FeatureUpdate, featureUpdateError } from './features.ts';
 import { RaftClient } from './raft/raft-client.ts';
 import type { RaftLog } from './raft/raft-log.ts';
@@ -51,15 +54,20 @@ export interface QuorumControllerOptions {
   store: QuorumStateStore;
   /** metadata.version to bootstrap a new log at (default Kafka 4.4's latest production level). */
   metadataVersion?: number;
-  /** This broker's listeners, for its registration. */
-  endpoints?: ReadonlyArray<{ name: string; host: string; port: number }>;
-  rack?: string | null;
+  /** `broker.session.timeout.ms` (default 9000): a broker without a heartbeat for this long is fenced. */
+  sessionTimeoutMs?: number;
+  /** `metadata.log.max.record.bytes.between.snapshots` (default 20 MiB). */
+  snapshotMaxBytes?: number;
+  /** `metadata.log.max.snapshot.interval.ms` (default 1 h; 0 = no time-based snapshots). */
+  snapshotIntervalMs?: number;
   /** Start-up deadline for the election and the replay (single voter: immediate). */
   readyTimeoutMs?: number;
 }
 
 /** Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
+
+export { MembershipError };
 
 export class QuorumController {
   readonly nodeId: number;
@@ -75,17 +83,24 @@ export class QuorumController {
   readonly #subscribers: Array<(c: CommittedChange) => void> = [];
   readonly #opts: QuorumControllerOptions;
   readonly #mv: number;
+  readonly #membership: BrokerMembership;
+  #fenceTimer: unknown = null;
+  #snapshotTimer: unknown = null;
+  /** Bytes of records committed since the last snapshot (Kafka's SnapshotGenerator counts batch bytes). */
+  #bytesSinceSnapshot = 0;
+  #snapshotting = false;
 
   private constructor(o: QuorumControllerOptions) {
     this.nodeId = o.nodeId;
     this.#opts = o;
     this.#mv = o.metadataVersion ?? MetadataVersion.LATEST_PRODUCTION;
+    this.#membership = new BrokerMembership({ clock: o.clock, clusterId: o.clusterId, sessionTimeoutMs: o.sessionTimeoutMs });
     this.raft = new RaftClient({
       nodeId: o.nodeId, voters: [o.nodeId], clusterId: o.clusterId, clock: o.clock, random: Math.random,
       log: o.raftLog, store: o.store, transport: { send() {} },
       logger: (m) => o.log.info(`raft: ${m}`),
       listener: {
-        handleCommit: (b) => this.#commit(b.records, b.lastOffset, b.epoch),
+        handleCommit: (b) => this.#commit(b.records, b.lastOffset, b.epoch, b.bytes.length),
         handleLoadSnapshot: (id, recs) => {
           const before = this.image;
           const records = recs.map((r) => readMetadataRecord(r));
@@ -104,7 +119,7 @@ export class QuorumController {
 
   /**
    * Opens the controller: the snapshot and log are replayed into the image, this node (the single voter) is
-   * elected, and a new log is bootstrapped (metadata.version) and this broker registered.
+   * elected, and a new log is bootstrapped (metadata.version). Brokers register themselves (registerBroker).
    */
   static async start(o: QuorumControllerOptions): Promise<QuorumController> {
     const c = new QuorumController(o);
@@ -136,8 +151,12 @@ export class QuorumController {
     for (const [name, featureLevel] of BOOTSTRAP_FEATURES) {
       if (!c.image.features.has(name)) boot.push({ type: T.FeatureLevel, version: 0, data: { name, featureLevel } });
     }
-    if (!c.image.brokers.has(o.nodeId)) boot.push(c.#registration());
     if (boot.length > 0) await c.#propose(boot);
+    // Sessions start now for the brokers the log knows, except this node's own: the broker that held it before
+    // lived in this process, so it is gone (Kafka waits for its session to expire before a new incarnation).
+    c.#membership.activate(c.#latest, o.nodeId);
+    c.#armFenceTimer();
+    c.#armSnapshotTimer();
     return c;
   }
 
@@ -237,14 +256,102 @@ export class QuorumController {
     return this.#propose(recs);
   }
 
+  /**
+   * BrokerRegistration (Kafka's ClusterControlManager.registerBroker): a RegisterBrokerRecord, fenced, whose
+   * offset is the new broker epoch; resolves with the epoch once committed. MembershipError / ControllerError
+   * carry the Kafka code to answer.
+   */
+  async registerBroker(req: BrokerRegistrationRequest): Promise<bigint> {
+    if (this.#closed || !this.raft.isLeader()) throw new ControllerError(ErrorCode.NOT_CONTROLLER, 'not the active controller');
+    const { record, epoch } = this.#membership.register(req, this.#latest, this.raft.logEndOffset(), this.metadataVersion);
+    await this.#propose([record]);
+    this.#opts.log.info(`registered broker ${req.brokerId} (incarnation ${req.incarnationId}) at epoch ${epoch}`);
+    return epoch;
+  }
+
+  /**
+   * BrokerHeartbeat (Kafka's processBrokerHeartbeat): renews the broker's session; a state change (unfence once
+   * caught up to its registration, controlled shutdown, fence, shutdown) is committed before the reply.
+   */
+  async brokerHeartbeat(req: BrokerHeartbeatRequest): Promise<HeartbeatReply> {
+    if (this.#closed || !this.raft.isLeader()) throw new ControllerError(ErrorCode.NOT_CONTROLLER, 'not the active controller');
+    const { records, reply } = this.#membership.heartbeat(req, this.#latest, this.raft.logEndOffset(), this.metadataVersion);
+    if (records.length > 0) await this.#propose(records);
+    this.#armFenceTimer();
+    return reply;
+  }
+
+  /** The session timer: fences one expired broker at a time (Kafka's maybeFenceOneStaleBroker), then re-arms. */
+  #armFenceTimer(): void {
+    const clock = this.#opts.clock;
+    if (this.#fenceTimer !== null) clock.clearTimeout(this.#fenceTimer);
+    this.#fenceTimer = null;
+    if (this.#closed) return;
+    const at = this.#membership.nextExpiryMs(this.#latest);
+    if (at === null) return;
+    this.#fenceTimer = clock.setTimeout(() => {
+      this.#fenceTimer = null;
+      if (this.#closed) return;
+      const stale = this.#membership.fenceOneStale(this.#latest, this.metadataVersion);
+      if (stale) {
+        this.#opts.log.warn(`fencing broker ${stale.id}: no heartbeat for ${this.#membership.sessionTimeoutMs} ms (broker.session.timeout.ms)`);
+        this.#propose(stale.records).catch((e: unknown) => this.#opts.log.error(`fencing broker ${stale.id}: ${(e as Error).message}`));
+      }
+      this.#armFenceTimer();
+    }, Math.max(0, at - clock.now()));
+  }
+
+  #armSnapshotTimer(): void {
+    const ms = this.#opts.snapshotIntervalMs ?? 3_600_000;
+    if (ms <= 0 || this.#closed) return;
+    this.#snapshotTimer = this.#opts.clock.setTimeout(() => {
+      this.#snapshotTimer = null;
+      if (this.#bytesSinceSnapshot > 0) this.#snapshot('metadata.log.max.snapshot.interval.ms');
+      this.#armSnapshotTimer();
+    }, ms);
+  }
+
+  /**
+   * Writes a snapshot of the committed image at the applied offset and deletes the log before it (Kafka's
+   * SnapshotGenerator + log cleaning); a restart loads it, then the tail. Deferred to a microtask: the Raft
+   * client counts a batch as applied only after its commit callback returns.
+   */
+  #snapshot(reason: string): void {
+    if (this.#snapshotting || this.#closed) return;
+    this.#snapshotting = true;
+    queueMicrotask(() => {
+      this.#snapshotting = false;
+      if (this.#closed) return;
+      const end = this.raft.appliedOffset();
+      const latest = this.#opts.raftLog.latestSnapshot();
+      if (end <= 0 || (latest !== null && latest.offset >= end)) return;
+      try {
+        const recs = imageToRecords(this.image, { metadataVersion: this.metadataVersion }).map((r) => writeMetadataRecord(r));
+        const id = this.raft.createSnapshot(end, recs, true);
+        this.#bytesSinceSnapshot = 0;
+        this.#opts.log.info(`metadata snapshot at offset ${id.offset} epoch ${id.epoch} (${reason})`);
+      } catch (e) {
+        this.#opts.log.error(`metadata snapshot at ${end}: ${(e as Error).message}`);
+      }
+    });
+  }
+
   /** The log failed: in-flight operations fail (NOT_CONTROLLER, outcome unknown) and new ones are refused. */
   fail(): void {
     this.#closed = true;
+    this.#stopTimers();
     this.raft.close();
+  }
+
+  #stopTimers(): void {
+    if (this.#fenceTimer !== null) this.#opts.clock.clearTimeout(this.#fenceTimer);
+    if (this.#snapshotTimer !== null) this.#opts.clock.clearTimeout(this.#snapshotTimer);
+    this.#fenceTimer = this.#snapshotTimer = null;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopTimers();
     this.raft.close();
     await this.#opts.raftLog.close?.();
   }
@@ -257,28 +364,6 @@ export class QuorumController {
       data: makePartitionRecord({
         partitionId, topicId, replicas: [n], isr: [n], leader: n, leaderEpoch: 0, partitionEpoch: 0,
         directories: isDirectoryAssignmentSupported(this.metadataVersion) ? [DIRECTORY_MIGRATING] : [],
-      }),
-    };
-  }
-
-  #registration(): MetadataRecord {
-    const o = this.#opts;
-    const incarnation = Buffer.alloc(16);
-    for (let i = 0; i < 16; i++) incarnation[i] = Math.floor(Math.random() * 256);
-    incarnation[6] = (incarnation[6]! & 0x0f) | 0x40;
-    incarnation[8] = (incarnation[8]! & 0x3f) | 0x80;
-    return {
-      type: T.RegisterBroker,
-      version: registerBrokerRecordVersion(this.#mv),
-      data: makeRegisterBrokerRecord({
-        brokerId: o.nodeId,
-        incarnationId: incarnation.toString('base64url'),
-        // Kafka's broker epoch is the offset of the registration record.
-        brokerEpoch: BigInt(this.raft.appliedOffset()),
-        endPoints: (o.endpoints ?? []).map((e) => makeBrokerEndpoint({ name: e.name, host: e.host, port: e.port, securityProtocol: 0 })),
-        rack: o.rack ?? null,
-        fenced: false,
-        logDirs: [],
       }),
     };
   }
@@ -314,7 +399,7 @@ export class QuorumController {
     });
   }
 
-  #commit(values: Buffer[], lastOffset: number, epoch: number): void {
+  #commit(values: Buffer[], lastOffset: number, epoch: number, bytes: number): void {
     const before = this.image;
     const records = values.map((v) => readMetadataRecord(v));
     const delta = new MetadataDelta(before);
@@ -324,6 +409,8 @@ export class QuorumController {
     if (this.#inFlight > 0) this.#inFlight--;
     if (this.#inFlight === 0) this.#latest = this.image;
     for (const s of this.#subscribers) s({ before, after: this.image, records, offset: lastOffset });
+    this.#bytesSinceSnapshot += bytes;
+    if (this.#bytesSinceSnapshot >= (this.#opts.snapshotMaxBytes ?? 20 * 1024 * 1024)) this.#snapshot('metadata.log.max.record.bytes.between.snapshots');
   }
 }
 

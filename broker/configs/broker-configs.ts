@@ -68,6 +68,12 @@ const SPECIAL: BrokerConfigEntry[] = [
   // Fault rules over HTTP (/faults on gregor.http.listener) and disk faults (storage on a fault-injecting file
   // system): for tests and chaos stacks, never on by default (fault-rules.ts).
   { name: 'gregor.fault.injection.enable', type: 'boolean', default: 'false', readOnly: RO, internal: true },
+  // Broker membership and metadata snapshots (controller/membership.ts, broker-lifecycle.ts); Kafka's names and defaults.
+  { name: 'broker.heartbeat.interval.ms', type: 'int', default: '2000', readOnly: RO, internal: true },
+  { name: 'broker.session.timeout.ms', type: 'int', default: '9000', readOnly: RO, internal: true },
+  { name: 'initial.broker.registration.timeout.ms', type: 'int', default: '60000', readOnly: RO, internal: true },
+  { name: 'metadata.log.max.record.bytes.between.snapshots', type: 'long', default: '20971520', readOnly: RO, internal: true },
+  { name: 'metadata.log.max.snapshot.interval.ms', type: 'long', default: '3600000', readOnly: RO, internal: true },
 ];
 
 const ROWS: Row[] = [
@@ -258,6 +264,8 @@ const ONE_REPLICA = sat('a single node holds one replica of each partition, whic
 const SUPPORT: Record<string, Support> = {
   'node.id': E, 'cluster.id': E, 'listeners': E, 'advertised.listeners': E, 'listener.security.protocol.map': E,
   'broker.rack': E, 'log.dirs': E, 'unstable.api.versions.enable': E,
+  'broker.heartbeat.interval.ms': E, 'broker.session.timeout.ms': E, 'initial.broker.registration.timeout.ms': E,
+  'metadata.log.max.record.bytes.between.snapshots': E, 'metadata.log.max.snapshot.interval.ms': E,
   'max.decompressed.message.bytes': E, // each record of a compressed batch (produce.ts)
   'process.roles': E, // checked: gregor is always broker and controller
   'controller.quorum.voters': E, // checked: only this node may be a voter

@@ -1,11 +1,12 @@
 // DescribeCluster (key 60), v0-2. Follows Kafka's KafkaApis.handleDescribeCluster (a broker):
-// - brokers: this node with the advertised address of the listener the request came in on, and its rack;
-//   controllerId: this node (a KRaft broker answers with an alive broker's id).
+// - brokers: the registered, unfenced brokers of the metadata image (../cluster-brokers.ts) with their address
+//   on the listener the request came in on and their rack; controllerId: this node (a KRaft broker answers with
+//   an alive broker's id).
 // - endpointType (v1+): 1 (brokers) is served; 2 (controllers) → MISMATCHED_ENDPOINT_TYPE, any other →
 //   UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST at v0, where the field cannot be set), with Kafka's messages.
 // - clusterAuthorizedOperations: every cluster operation when asked (Kafka without an authorizer),
 //   −2147483648 otherwise.
-// - includeFencedBrokers (v2): this node is never fenced; isFenced is false.
+// - includeFencedBrokers (v2): fenced brokers too, with isFenced.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import {
   DescribeClusterApi,
@@ -15,6 +16,7 @@ import {
   makeDescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts';
 import { defineHandler } from '../handler.ts';
+import { clusterBrokers } from '../cluster-brokers.ts';
 
 // AclOperation codes Kafka supports on the CLUSTER resource: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION,
 // DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
@@ -39,8 +41,7 @@ export const handler = defineHandler<DescribeClusterRequest, DescribeClusterResp
         errorMessage: `The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type ${requested}`,
       });
     }
-    const addr = broker.advertisedAddress(ctx.listenerName);
-    if (!addr) throw new Error(`no advertised address for listener ${ctx.listenerName}`);
+    const brokers = clusterBrokers(broker, ctx.listenerName, ctx.apiVersion >= 2 && req.includeFencedBrokers);
     return makeDescribeClusterResponse({
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
@@ -48,7 +49,7 @@ export const handler = defineHandler<DescribeClusterRequest, DescribeClusterResp
       endpointType: 1,
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
-      brokers: [makeDescribeClusterBroker({ brokerId: broker.nodeId, host: addr.host, port: addr.port, rack: broker.rack, isFenced: false })],
+      brokers: brokers.map((b) => makeDescribeClusterBroker({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: b.fenced })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OMITTED_OPERATIONS,
     });
   },

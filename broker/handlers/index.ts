@@ -10,6 +10,11 @@ import type { Handler, HandlerImpl, VersionRange } from '../handler.ts';
 export interface HandlerRow extends VersionRange {
   /** The handler module, in this directory. */
   readonly file: string;
+  /**
+   * Served only on the controller listeners (`controller.listener.names`), never advertised in ApiVersions:
+   * Kafka's `"listeners": ["controller"]` APIs (BrokerRegistration, BrokerHeartbeat).
+   */
+  readonly controllerOnly?: boolean;
 }
 
 export const handlerRows: readonly HandlerRow[] = [
@@ -50,6 +55,8 @@ export const handlerRows: readonly HandlerRow[] = [
   { apiKey: 57, file: 'update-features.ts', minVersion: 0, maxVersion: 2 },
   { apiKey: 60, file: 'describe-cluster.ts', minVersion: 0, maxVersion: 2 },
   { apiKey: 61, file: 'describe-producers.ts', minVersion: 0, maxVersion: 0 },
+  { apiKey: 62, file: 'broker-registration.ts', minVersion: 0, maxVersion: 4, controllerOnly: true },
+  { apiKey: 63, file: 'broker-heartbeat.ts', minVersion: 0, maxVersion: 2, controllerOnly: true },
   { apiKey: 65, file: 'describe-transactions.ts', minVersion: 0, maxVersion: 0 },
   { apiKey: 66, file: 'list-transactions.ts', minVersion: 0, maxVersion: 2 },
   // Kafka without a telemetry receiver answers these but leaves them out of ApiVersions (broker/client-telemetry.ts).

@@ -16,6 +16,7 @@ import {
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
+import { clusterBrokers } from '../cluster-brokers.ts';
 import { invalidTopicNameReason, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, type TopicInfo, ZERO_UUID } from '../topics.ts';
 
 // Bitfields of AclOperation codes allowed on a resource when no authorizer is configured.
@@ -65,8 +66,6 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
   handle(ctx, req) {
     const broker = ctx.broker;
     const version = ctx.apiVersion;
-    const addr = broker.advertisedAddress(ctx.listenerName);
-    if (!addr) throw new Error(`no advertised address for listener ${ctx.listenerName}`);
     const includeTopicOps = version >= 8 && req.includeTopicAuthorizedOperations;
     // v0: an empty list means all topics; v1+: null means all and empty means none.
     const all = req.topics === null || (version === 0 && req.topics.length === 0);
@@ -118,7 +117,7 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
 
     return makeMetadataResponse({
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: addr.host, port: addr.port, rack: broker.rack }],
+      brokers: clusterBrokers(broker, ctx.listenerName).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,

@@ -195,6 +195,9 @@ export class RaftClient {
   /** The next offset the listener will see. */
   appliedOffset(): number { return this.#applied; }
 
+  /** The offset the next proposed record gets (Kafka's nextWriteOffset: a broker epoch is its registration's). */
+  logEndOffset(): number { return this.#log.endOffset(); }
+
   /**
    * Appends one batch of records as the leader (Kafka's scheduleAppend) and returns its last offset; `done`
    * runs once the batch is committed (err null) or leadership is lost before (NotLeaderError: outcome unknown).

@@ -19,7 +19,8 @@ export interface ServedApi {
 export function servedApis(): ServedApi[] {
   const out: ServedApi[] = [];
   for (const s of buildHandlerTable(handlerRows, false)) {
-    if (!s) continue;
+    // Controller-listener APIs are not served on the client listener the fuzzer talks to.
+    if (!s || s.controllerOnly) continue;
     out.push({ apiKey: s.apiKey, name: s.name, advertisedMin: s.advertisedMinVersion ?? s.minVersion, servedMin: s.minVersion, max: s.maxVersion });
   }
   return out;
