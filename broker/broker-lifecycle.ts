@@ -8,8 +8,7 @@ import type { Logger } from './log.ts';
 import { ErrorCode, errorInfo } from '../protocol/generated/errors.ts';
 import { BrokerRegistrationApi, makeBrokerRegistrationRequest, makeFeature, makeListener } from '../protocol/generated/broker-registration.ts';
 import { BrokerHeartbeatApi, makeBrokerHeartbeatRequest } from '../protocol/generated/broker-heartbeat.ts';
-import { METADATA_VERSION_FEATURE } from '../controller/metadata/image.ts';
-import { MetadataVersion } from '../controller/metadata/metadata-version.ts';
+import { SUPPORTED_FEATURES } from '../controller/features.ts';
 import type { ControllerChannel } from './controller-channel.ts';
 
 export interface LifecycleOptions {
@@ -71,7 +70,8 @@ export class BrokerLifecycle {
       const res = await this.#bounded(deadline, o.channel.send(BrokerRegistrationApi, makeBrokerRegistrationRequest({
         brokerId: o.nodeId, clusterId: o.clusterId, incarnationId: this.incarnationId, rack: o.rack,
         listeners: o.listeners.map((l) => makeListener({ name: l.name, host: l.host, port: l.port, securityProtocol: l.securityProtocol ?? 0 })),
-        features: [makeFeature({ name: METADATA_VERSION_FEATURE, minSupportedVersion: MetadataVersion.MINIMUM, maxSupportedVersion: MetadataVersion.LATEST_PRODUCTION })],
+        // Every feature this broker serves, as Kafka's broker sends its supported ranges.
+        features: [...SUPPORTED_FEATURES].map(([name, r]) => makeFeature({ name, minSupportedVersion: r.min, maxSupportedVersion: r.max })),
       })));
       if (res?.errorCode === ErrorCode.NONE) { this.brokerEpoch = res.brokerEpoch; break; }
       if (res) o.log.warn(`broker registration refused: ${errorInfo(res.errorCode)?.name ?? res.errorCode}; retrying`);

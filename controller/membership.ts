@@ -105,10 +105,12 @@ export class BrokerMembership {
     if (!features.some((f) => f.name === METADATA_VERSION_FEATURE)) {
       features.push({ name: METADATA_VERSION_FEATURE, minSupportedVersion: MetadataVersion.MINIMUM, maxSupportedVersion: MetadataVersion.MINIMUM });
     }
-    for (const f of features) {
-      const finalized = image.features.get(f.name);
-      if (finalized !== undefined && (finalized < f.minSupportedVersion || finalized > f.maxSupportedVersion)) {
-        throw new MembershipError(ErrorCode.UNSUPPORTED_VERSION, `Unable to register because the broker does not support version ${finalized} of ${f.name}. It wants a version between ${f.minSupportedVersion} and ${f.maxSupportedVersion}, inclusive.`);
+    // Every finalized feature must be in the broker's range; one it does not name counts as 0–0 (Kafka's
+    // ClusterControlManager), so a broker unaware of group.version=1 is refused.
+    for (const [name, finalized] of image.features) {
+      const f = features.find((x) => x.name === name) ?? { name, minSupportedVersion: 0, maxSupportedVersion: 0 };
+      if (finalized < f.minSupportedVersion || finalized > f.maxSupportedVersion) {
+        throw new MembershipError(ErrorCode.UNSUPPORTED_VERSION, `Unable to register because the broker does not support version ${finalized} of ${name}. It wants a version between ${f.minSupportedVersion} and ${f.maxSupportedVersion}, inclusive.`);
       }
     }
     const epoch = BigInt(nextOffset);
