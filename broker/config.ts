@@ -122,6 +122,9 @@ export function parseProperties(text: string): Map<string, string> {
 export const gregorConfigDefs: readonly ConfigDef[] = [
   // Topics created at start (startup-topics.ts): `name[:partitions[:replicas[:config...]]]`, comma separated.
   { name: 'gregor.create.topics', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
+  // SCRAM users stored at start when they have no credential yet (security/scram-store.ts), kafka-storage's
+  // --add-scram syntax: `SCRAM-SHA-512=[name=alice,password=alice-secret];SCRAM-SHA-256=[…]`.
+  { name: 'gregor.scram.credentials', type: 'password', default: '', internal: true, support: { kind: 'effective' } },
 ];
 for (const d of gregorConfigDefs) defsByName.set(d.name, d);
 

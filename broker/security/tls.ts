@@ -140,6 +140,14 @@ export function tlsSettings(lc: ListenerConfig): TlsSettings {
   return { context, clientAuth: clientAuth as TlsSettings['clientAuth'], rules };
 }
 
+/** OpenSSL's verification error for the peer's certificate chain (null: verified), as tls.Server reads it. */
+function peerVerifyError(socket: tls.TLSSocket): string | null {
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null | undefined } })._handle;
+  if (typeof handle?.verifyError !== 'function') return 'cannot read the verification result';
+  const err = handle.verifyError();
+  return err ? (err.code ?? err.message) : null;
+}
+
 /**
  * Wraps an accepted socket in server-side TLS. `onPrincipal` gets the client certificate's principal
  * (`User:<mapped DN>`, `User:ANONYMOUS` without a certificate) once the handshake is done; a certificate
@@ -156,8 +164,11 @@ export function wrapTls(socket: TransportSocket, settings: TlsSettings, onPrinci
   const peer = `${socket.remoteAddress}:${socket.remotePort}`;
   secure.once('secure', () => {
     const cert = secure.getPeerX509Certificate();
-    if (cert && !secure.authorized) {
-      log(`TLS: client ${peer} presented an untrusted certificate (${secure.authorizationError}); connection closed`);
+    // A TLSSocket made outside a tls.Server checks nothing itself (tls.Server does, in its connection
+    // listener): OpenSSL's verification result of the client's chain is read here, as tls.Server reads it.
+    const verifyError = cert ? peerVerifyError(secure) : null;
+    if (verifyError !== null) {
+      log(`TLS: client ${peer} presented an untrusted certificate (${verifyError}); connection closed`);
       return secure.destroy();
     }
     if (!cert) return onPrincipal('User:ANONYMOUS');

@@ -1,0 +1,138 @@
+// The SASL exchange before a SASL_PLAINTEXT / SASL_SSL connection may send requests, as Kafka's
+// SaslServerAuthenticator runs it: ApiVersions (answered by the broker's handler) and then SaslHandshake
+// (v0–1) choose a mechanism; v1 carries the tokens in SaslAuthenticate requests (v0–2), v0 sends them
+// bare, each in a size-prefixed frame. Any other request before authentication, an unknown mechanism, a
+// failed authentication or a malformed token closes the connection (Kafka: IllegalSaslStateException /
+// UNSUPPORTED_SASL_MECHANISM / SASL_AUTHENTICATION_FAILED, answered first where Kafka answers).
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { ProtocolError, Reader } from '../../protocol/reader.ts';
+import { Writer } from '../../protocol/writer.ts';
+import { decodeRequestHeader } from '../../protocol/generated/request-header.ts';
+import { encodeResponseHeader } from '../../protocol/generated/response-header.ts';
+import { SaslHandshakeApi } from '../../protocol/generated/sasl-handshake.ts';
+import { SaslAuthenticateApi } from '../../protocol/generated/sasl-authenticate.ts';
+import type { ApiDescriptor } from '../../protocol/generated/index.ts';
+import type { PreAuthStep, PreAuthentication } from '../connection.ts';
+import { checkPlain } from './plain.ts';
+import { ScramServer, type ScramMechanism } from './scram.ts';
+import type { ScramStore } from './scram-store.ts';
+
+const API_VERSIONS = 18;
+const SASL_HANDSHAKE = 17;
+const SASL_AUTHENTICATE = 36;
+const UNSUPPORTED_SASL_MECHANISM = 33;
+const ILLEGAL_SASL_STATE = 34;
+const SASL_AUTHENTICATION_FAILED = 58;
+
+/** What one SASL listener authenticates with (security/index.ts builds it at start). */
+export interface SaslSettings {
+  readonly listener: string;
+  readonly mechanisms: readonly string[];
+  /** PLAIN's users (JAAS user_<name>). */
+  readonly plainUsers: ReadonlyMap<string, string>;
+  readonly scram: Pick<ScramStore, 'get'>;
+  /** Per-broker secret for unknown SCRAM users' fake salts. */
+  readonly fakeKey: Buffer;
+  readonly log: (msg: string) => void;
+}
+
+function encode(api: ApiDescriptor<any, any>, version: number, correlationId: number, res: unknown): Buffer[] {
+  const w = new Writer();
+  encodeResponseHeader(w, api.responseHeaderVersion(version), { correlationId });
+  api.encodeResponse(w, version, res);
+  const size = Buffer.allocUnsafe(4);
+  size.writeInt32BE(w.byteLength, 0);
+  const chunks = w.finish();
+  chunks.unshift(size);
+  return chunks;
+}
+
+function bare(token: Buffer): Buffer[] {
+  const size = Buffer.allocUnsafe(4);
+  size.writeInt32BE(token.length, 0);
+  return [size, token];
+}
+
+type Mechanism = { evaluate(token: Buffer): { kind: 'challenge'; reply: Buffer } | { kind: 'done'; reply: Buffer; user: string } | { kind: 'failed'; message: string } };
+
+export class SaslAuthenticator implements PreAuthentication {
+  readonly #s: SaslSettings;
+  readonly #peer: string;
+  #state: 'handshake' | 'authenticate' | 'authenticate-v0' = 'handshake';
+  #mechanismName = '';
+  #mechanism: Mechanism | null = null;
+
+  constructor(settings: SaslSettings, peer: string) {
+    this.#s = settings;
+    this.#peer = peer;
+  }
+
+  onFrame(frame: Buffer): PreAuthStep {
+    if (this.#state === 'authenticate-v0') return this.#token(frame, null);
+    if (frame.length < 8) return { kind: 'close', reason: `SASL: request frame of ${frame.length} bytes is too short for a header` };
+    const apiKey = frame.readInt16BE(0);
+    const version = frame.readInt16BE(2);
+    const correlationId = frame.readInt32BE(4);
+    if (this.#state === 'handshake') {
+      if (apiKey === API_VERSIONS) return { kind: 'pass' };
+      if (apiKey !== SASL_HANDSHAKE) return this.#illegal(`Unexpected Kafka request of type ${apiKey} during SASL handshake`);
+      if (version < 0 || version > 1) return { kind: 'close', reason: `SASL: unsupported SaslHandshake version ${version}` };
+      let mechanism: string;
+      try {
+        const r = new Reader(frame);
+        decodeRequestHeader(r, SaslHandshakeApi.requestHeaderVersion(version));
+        mechanism = SaslHandshakeApi.decodeRequest(r, version).mechanism;
+      } catch (err) {
+        if (err instanceof ProtocolError) return { kind: 'close', reason: `SASL: malformed SaslHandshake v${version}: ${err.message}` };
+        throw err;
+      }
+      const mechanisms = [...this.#s.mechanisms];
+      if (!this.#s.mechanisms.includes(mechanism)) {
+        const chunks = encode(SaslHandshakeApi, version, correlationId, { errorCode: UNSUPPORTED_SASL_MECHANISM, mechanisms });
+        return { kind: 'close', chunks, reason: `SASL: unsupported mechanism ${JSON.stringify(mechanism)} (enabled: ${mechanisms.join(', ')})` };
+      }
+      this.#mechanismName = mechanism;
+      this.#mechanism = mechanism === 'PLAIN'
+        ? { evaluate: (token) => {
+            const r = checkPlain(token, this.#s.plainUsers);
+            return r.ok ? { kind: 'done', reply: Buffer.alloc(0), user: r.user } : { kind: 'failed', message: r.message };
+          } }
+        : new ScramServer(mechanism as ScramMechanism, (u) => this.#s.scram.get(mechanism as ScramMechanism, u), this.#s.fakeKey, () => cryptoRandomBytes(18).toString('base64url'));
+      this.#state = version === 0 ? 'authenticate-v0' : 'authenticate';
+      return { kind: 'reply', chunks: encode(SaslHandshakeApi, version, correlationId, { errorCode: 0, mechanisms }) };
+    }
+    // authenticate (SaslHandshake v1): only SaslAuthenticate.
+    if (apiKey !== SASL_AUTHENTICATE) return this.#illegal(`Unexpected Kafka request of type ${apiKey} during SASL authentication`);
+    if (version < 0 || version > 2) return { kind: 'close', reason: `SASL: unsupported SaslAuthenticate version ${version}` };
+    let authBytes: Buffer;
+    try {
+      const r = new Reader(frame);
+      decodeRequestHeader(r, SaslAuthenticateApi.requestHeaderVersion(version));
+      authBytes = SaslAuthenticateApi.decodeRequest(r, version).authBytes;
+    } catch (err) {
+      if (err instanceof ProtocolError) return { kind: 'close', reason: `SASL: malformed SaslAuthenticate v${version}: ${err.message}` };
+      throw err;
+    }
+    return this.#token(authBytes, { version, correlationId });
+  }
+
+  #illegal(message: string): PreAuthStep {
+    return { kind: 'close', reason: `SASL: ${message} (ILLEGAL_SASL_STATE ${ILLEGAL_SASL_STATE})` };
+  }
+
+  /** One SASL token; `framed`: the SaslAuthenticate request it came in (null: a bare v0 token). */
+  #token(token: Buffer, framed: { version: number; correlationId: number } | null): PreAuthStep {
+    const step = this.#mechanism!.evaluate(token);
+    const answer = (res: { errorCode: number; errorMessage: string | null; authBytes: Buffer }) =>
+      framed ? encode(SaslAuthenticateApi, framed.version, framed.correlationId, { ...res, sessionLifetimeMs: 0n }) : bare(res.authBytes);
+    if (step.kind === 'failed') {
+      this.#s.log(`SASL: failed authentication from ${this.#peer} on listener ${this.#s.listener} (${this.#mechanismName}): ${step.message}`);
+      // Kafka answers a framed failure with SASL_AUTHENTICATION_FAILED before closing; a bare one just closes.
+      const chunks = framed ? answer({ errorCode: SASL_AUTHENTICATION_FAILED, errorMessage: step.message, authBytes: Buffer.alloc(0) }) : undefined;
+      return { kind: 'close', chunks, reason: `SASL authentication failed (${this.#mechanismName})` };
+    }
+    const chunks = answer({ errorCode: 0, errorMessage: null, authBytes: step.reply });
+    if (step.kind === 'challenge') return { kind: 'reply', chunks };
+    return { kind: 'done', chunks, principal: `User:${step.user}` };
+  }
+}
