@@ -51,3 +51,17 @@ t.test('malformed and mismatched messages fail', async (t) => {
   t.match(s2.evaluate(Buffer.from(CLIENT_FINAL.replace('c=biws', 'c=eSws'))), { kind: 'failed', message: /channel binding/ });
   t.equal(s2.evaluate(Buffer.from(CLIENT_FINAL)).kind, 'failed', 'no second try on the same exchange');
 });
+
+t.test('a client-final nonce that ends with the server nonce is accepted, as Kafka accepts it (kcat\'s librdkafka repeats the client nonce)', async (t) => {
+  const s = server({ user: cred });
+  s.evaluate(Buffer.from(CLIENT_FIRST));
+  // The proof covers the client-final message as sent, so it is recomputed for the repeated nonce.
+  const { createHash, createHmac } = await import('node:crypto');
+  const finalNoProof = `c=biws,r=rOprNGfwEbeRWgbNEkqO${SERVER_FIRST.slice(2, SERVER_FIRST.indexOf(','))}`;
+  const authMessage = `${CLIENT_FIRST.slice(3)},${SERVER_FIRST},${finalNoProof}`;
+  const salted = (await import('./scram.ts')).saltedPassword('SCRAM-SHA-256', 'pencil', SALT, 4096);
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const sig = createHmac('sha256', createHash('sha256').update(clientKey).digest()).update(authMessage).digest();
+  const proof = Buffer.from(clientKey.map((b, i) => b ^ sig[i]));
+  t.equal(s.evaluate(Buffer.from(`${finalNoProof},p=${proof.toString('base64')}`)).kind, 'done');
+});

@@ -118,7 +118,9 @@ export class ScramServer {
   #final(text: string): ScramStep {
     const m = /^c=([^,]*),r=([^,]*)((?:,[^,]*)*),p=([A-Za-z0-9+/=]+)$/.exec(text);
     if (!m) return this.#fail('Invalid SCRAM client final message');
-    if (m[2] !== this.#nonceAll) return this.#fail('Invalid SCRAM client final message: nonce mismatch');
+    // Kafka checks only that the nonce ends with the server-first one (ScramSaslServer); some librdkafka
+    // versions (kcat's) send the client nonce twice, so an exact comparison would refuse them.
+    if (!m[2].endsWith(this.#nonceAll)) return this.#fail('Invalid SCRAM client final message: nonce mismatch');
     if (Buffer.from(m[1], 'base64').toString('utf8') !== this.#gs2) return this.#fail('Invalid SCRAM client final message: channel binding mismatch');
     const alg = HASH[this.mechanism];
     const withoutProof = text.slice(0, text.length - m[4].length - 3);
