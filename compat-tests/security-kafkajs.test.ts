@@ -108,6 +108,27 @@ t.test('a request before authentication closes the connection unanswered (ILLEGA
   t.match(await after.request(SaslHandshakeApi, 1, { mechanism: 'PLAIN' }), { errorCode: 34 }, 'a second handshake: ILLEGAL_SASL_STATE');
 });
 
+t.test('SaslHandshake v0: bare SASL tokens in size-prefixed frames (the path old clients use)', async (t) => {
+  const bareToken = (c: RawConnection, token: string) => {
+    const b = Buffer.from(token);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(b.length, 0);
+    c.write(Buffer.concat([size, b]));
+  };
+  const ok = await RawConnection.connect(s.ports.SASL_PLAINTEXT);
+  t.teardown(() => ok.close());
+  t.match(await ok.request(SaslHandshakeApi, 0, { mechanism: 'PLAIN' }), { errorCode: 0 });
+  bareToken(ok, '\u0000bob\u0000bob-secret');
+  t.same(await ok.next(), Buffer.alloc(0), 'PLAIN done: an empty token back');
+  t.match(await ok.request(MetadataApi, 12, makeMetadataRequest({ topics: null, allowAutoTopicCreation: false })), { brokers: [{ nodeId: 1 }] });
+
+  const bad = await RawConnection.connect(s.ports.SASL_PLAINTEXT);
+  t.teardown(() => bad.close());
+  t.match(await bad.request(SaslHandshakeApi, 0, { mechanism: 'PLAIN' }), { errorCode: 0 });
+  bareToken(bad, '\u0000bob\u0000wrong');
+  t.equal(await bad.next(), null, 'a failed v0 exchange is closed without an answer, as Kafka does');
+});
+
 t.test('plaintext bytes and a garbage handshake on TLS ports close only that connection', async (t) => {
   for (const port of [s.ports.SSL, s.ports.SASL_SSL]) {
     const plain = await RawConnection.connect(port);
