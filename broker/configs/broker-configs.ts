@@ -280,7 +280,7 @@ const SUPPORT: Record<string, Support> = {
   'compression.type': E,
   'compression.zstd.level': no('compression levels are not supported yet (codecs use their default level)'),
   'config.providers': no('config providers are not supported'),
-  'connection.failed.authentication.delay.ms': sat('without authentication no connection fails it'),
+  'connection.failed.authentication.delay.ms': noop('a connection that fails authentication is closed at once (the delay is not applied yet)'),
   'connections.max.idle.ms': E,
   'controlled.shutdown.enable': ONE_REPLICA,
   'controller.quota.window.num': QUOTAS,
