@@ -58,6 +58,26 @@ t.test('SASL_PLAINTEXT with PLAIN (JAAS users)', async (t) => {
   await roundTrip(t, client(s.ports.SASL_PLAINTEXT, { sasl: { mechanism: 'plain', username: 'bob', password: 'bob-secret' } }), 'sec-plain');
 });
 
+t.test('SASL_PLAINTEXT with OAUTHBEARER (unsecured JWS); an expired token or a missing scope refused', async (t) => {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = (claims: Record<string, unknown>) => `${b64({ alg: 'none' })}.${b64(claims)}.`;
+  const oauth = (value: string): SASLOptions => ({ mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value }) });
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  await roundTrip(t, client(s.ports.SASL_PLAINTEXT, { sasl: oauth(token({ sub: 'svc', exp, scope: 'kafka' })) }), 'sec-oauth');
+  // kafkajs does not answer the error challenge; its next request closes the connection, as with Kafka.
+  t.ok(await connectError(client(s.ports.SASL_PLAINTEXT, { sasl: oauth(token({ sub: 'svc', exp: 1000, scope: 'kafka' })) })), 'expired token refused');
+  t.ok(await connectError(client(s.ports.SASL_PLAINTEXT, { sasl: oauth(token({ sub: 'svc', exp })) })), 'token without the required scope refused');
+  // On the wire (RFC 7628): the error challenge, the client's %x01, then SASL_AUTHENTICATION_FAILED and a close.
+  const c = await RawConnection.connect(s.ports.SASL_PLAINTEXT);
+  t.teardown(() => c.close());
+  t.match(await c.request(SaslHandshakeApi, 1, { mechanism: 'OAUTHBEARER' }), { errorCode: 0 });
+  const challenge = await c.request(SaslAuthenticateApi, 1, { authBytes: Buffer.from(`n,,\x01auth=Bearer ${token({ sub: 'svc', exp: 1000 })}\x01\x01`) });
+  t.match(challenge, { errorCode: 0 });
+  t.equal(challenge?.authBytes.toString(), '{"status":"invalid_token"}');
+  t.match(await c.request(SaslAuthenticateApi, 1, { authBytes: Buffer.from('\x01') }), { errorCode: 58, errorMessage: '{"status":"invalid_token"}' });
+  t.ok(await c.closesWithin());
+});
+
 t.test('mutual TLS (PKCS12 keystore, client certificate required)', async (t) => {
   await roundTrip(t, client(s.ports.SSL, { ssl: { ...caOnly, cert: s.certs.clientCert, key: s.certs.clientKey } }), 'sec-mtls');
   const noCert = await connectError(client(s.ports.SSL, { ssl: caOnly }));
@@ -91,7 +111,7 @@ t.test('unknown mechanism: UNSUPPORTED_SASL_MECHANISM with the enabled ones, the
   t.teardown(() => c.close());
   t.match(await c.request(ApiVersionsApi, 3, makeApiVersionsRequest({ clientSoftwareName: 'raw', clientSoftwareVersion: '1' })), { errorCode: 0 });
   const res = await c.request(SaslHandshakeApi, 1, { mechanism: 'GSSAPI' });
-  t.same(res, { errorCode: 33, mechanisms: ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN'] });
+  t.same(res, { errorCode: 33, mechanisms: ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN', 'OAUTHBEARER'] });
   t.ok(await c.closesWithin());
 });
 

@@ -14,6 +14,7 @@ import { SaslAuthenticateApi } from '../../protocol/generated/sasl-authenticate.
 import type { ApiDescriptor } from '../../protocol/generated/index.ts';
 import type { PreAuthStep, PreAuthentication } from '../connection.ts';
 import { checkPlain } from './plain.ts';
+import { type OAuthBearerOptions, OAuthBearerServer } from './oauthbearer.ts';
 import { ScramServer, type ScramMechanism } from './scram.ts';
 import type { ScramStore } from './scram-store.ts';
 
@@ -31,6 +32,8 @@ export interface SaslSettings {
   /** PLAIN's users (JAAS user_<name>). */
   readonly plainUsers: ReadonlyMap<string, string>;
   readonly scram: Pick<ScramStore, 'get'>;
+  /** OAUTHBEARER's validator options (unsecured JWS), when enabled. */
+  readonly oauth: OAuthBearerOptions | null;
   /** Per-broker secret for unknown SCRAM users' fake salts. */
   readonly fakeKey: Buffer;
   readonly log: (msg: string) => void;
@@ -53,7 +56,7 @@ function bare(token: Buffer): Buffer[] {
   return [size, token];
 }
 
-type Mechanism = { evaluate(token: Buffer): { kind: 'challenge'; reply: Buffer } | { kind: 'done'; reply: Buffer; user: string } | { kind: 'failed'; message: string } };
+type Mechanism = { evaluate(token: Buffer): { kind: 'challenge'; reply: Buffer } | { kind: 'done'; reply: Buffer; user: string } | { kind: 'failed'; message: string; reason?: string } };
 
 export class SaslAuthenticator implements PreAuthentication {
   readonly #s: SaslSettings;
@@ -97,6 +100,7 @@ export class SaslAuthenticator implements PreAuthentication {
             const r = checkPlain(token, this.#s.plainUsers);
             return r.ok ? { kind: 'done', reply: Buffer.alloc(0), user: r.user } : { kind: 'failed', message: r.message };
           } }
+        : mechanism === 'OAUTHBEARER' ? new OAuthBearerServer(this.#s.oauth!)
         : new ScramServer(mechanism as ScramMechanism, (u) => this.#s.scram.get(mechanism as ScramMechanism, u), this.#s.fakeKey, () => cryptoRandomBytes(18).toString('base64url'));
       this.#state = version === 0 ? 'authenticate-v0' : 'authenticate';
       return { kind: 'reply', chunks: encode(SaslHandshakeApi, version, correlationId, { errorCode: 0, mechanisms }) };
@@ -126,7 +130,7 @@ export class SaslAuthenticator implements PreAuthentication {
     const answer = (res: { errorCode: number; errorMessage: string | null; authBytes: Buffer }) =>
       framed ? encode(SaslAuthenticateApi, framed.version, framed.correlationId, { ...res, sessionLifetimeMs: 0n }) : bare(res.authBytes);
     if (step.kind === 'failed') {
-      this.#s.log(`SASL: failed authentication from ${this.#peer} on listener ${this.#s.listener} (${this.#mechanismName}): ${step.message}`);
+      this.#s.log(`SASL: failed authentication from ${this.#peer} on listener ${this.#s.listener} (${this.#mechanismName}): ${'reason' in step && step.reason ? step.reason : step.message}`);
       // Kafka answers a framed failure with SASL_AUTHENTICATION_FAILED before closing; a bare one just closes.
       const chunks = framed ? answer({ errorCode: SASL_AUTHENTICATION_FAILED, errorMessage: step.message, authBytes: Buffer.alloc(0) }) : undefined;
       return { kind: 'close', chunks, reason: `SASL authentication failed (${this.#mechanismName})` };

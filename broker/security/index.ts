@@ -8,7 +8,8 @@ import type { ConnectionSecurity } from '../connection.ts';
 import type { Logger } from '../log.ts';
 import type { TransportSocket } from '../transport.ts';
 import { SaslAuthenticator, type SaslSettings } from './authenticator.ts';
-import { parseJaas, PLAIN_LOGIN_MODULE, plainUsers } from './jaas.ts';
+import { OAUTHBEARER_LOGIN_MODULE, parseJaas, PLAIN_LOGIN_MODULE, plainUsers } from './jaas.ts';
+import { type OAuthBearerOptions, oauthOptions } from './oauthbearer.ts';
 import { ListenerConfig, SASL_MECHANISMS, type SecurityProtocol } from './listener-config.ts';
 import { bootstrapCredentials, parseBootstrapCredentials, type ScramStore } from './scram-store.ts';
 import { type TlsSettings, tlsSettings, wrapTls } from './tls.ts';
@@ -65,8 +66,18 @@ export function buildSecurity(config: BrokerConfig, specs: readonly ListenerSpec
           users = plainUsers(entry);
           if (users.size === 0) throw new Error(`${jaas.name}: no users (user_<name>="<password>")`);
         }
+        let oauth: OAuthBearerOptions | null = null;
+        if (mechanisms.includes('OAUTHBEARER')) {
+          // Kafka needs the mechanism's JAAS entry too; its options configure the unsecured validator.
+          const jaas = lc.jaas('OAUTHBEARER');
+          if (jaas.value === null) throw new Error(`listener ${spec.name}: OAUTHBEARER needs listener.name.${spec.name.toLowerCase()}.oauthbearer.sasl.jaas.config (or sasl.jaas.config): ${OAUTHBEARER_LOGIN_MODULE} required;`);
+          let entry;
+          try { entry = parseJaas(jaas.value); } catch (e) { throw new Error(`${jaas.name}: ${(e as Error).message}`); }
+          if (entry.loginModule !== OAUTHBEARER_LOGIN_MODULE) throw new Error(`${jaas.name}: OAUTHBEARER takes ${OAUTHBEARER_LOGIN_MODULE}, not ${entry.loginModule}`);
+          try { oauth = oauthOptions(entry.options, () => Date.now()); } catch (e) { throw new Error(`${jaas.name}: ${(e as Error).message}`); }
+        }
         if (mechanisms.some((m) => m.startsWith('SCRAM-'))) needsScram = true;
-        sasl = { listener: spec.name, mechanisms, plainUsers: users, scram, fakeKey, log: (m) => log.info(m) };
+        sasl = { listener: spec.name, mechanisms, plainUsers: users, scram, fakeKey, oauth, log: (m) => log.info(m) };
       }
     } catch (e) { configError(e); }
     listeners.set(spec.name, { protocol, tls, sasl });

@@ -56,6 +56,7 @@ export function parseJaas(text: string): JaasEntry {
 
 export const PLAIN_LOGIN_MODULE = 'org.apache.kafka.common.security.plain.PlainLoginModule';
 export const SCRAM_LOGIN_MODULE = 'org.apache.kafka.common.security.scram.ScramLoginModule';
+export const OAUTHBEARER_LOGIN_MODULE = 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule';
 
 /** PlainLoginModule's server-side users: option `user_<name>` = password. */
 export function plainUsers(entry: JaasEntry): Map<string, string> {

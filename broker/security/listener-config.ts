@@ -16,7 +16,7 @@ export type SecurityProtocol = 'PLAINTEXT' | 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SS
 export const SECURITY_PROTOCOLS: ReadonlySet<string> = new Set(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']);
 
 /** SASL mechanisms gregor serves (Kafka's names). */
-export const SASL_MECHANISMS: readonly string[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'];
+export const SASL_MECHANISMS: readonly string[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'];
 
 /**
  * Configs that may be given per listener (Kafka: any; gregor: the security ones it reads per listener).
@@ -40,7 +40,7 @@ export function listenerOverrideDef<D>(name: string, lookup: (n: string) => D | 
   const m = PREFIX.exec(name);
   if (!m) return undefined;
   const rest = m[2];
-  const mech = /^(plain|scram-sha-256|scram-sha-512)\.(sasl\.jaas\.config)$/.exec(rest);
+  const mech = /^(plain|scram-sha-256|scram-sha-512|oauthbearer)\.(sasl\.jaas\.config)$/.exec(rest);
   const inner = mech ? mech[2] : rest;
   const def = lookup(inner);
   if (!def || (!PER_LISTENER.has(inner) && !mech)) {

@@ -25,8 +25,9 @@ export async function startSecureGregor(overrides: Record<string, string> = {}):
     overrides: {
       // PLAINTEXT last: startGregor waits for its line, logged after the others are bound.
       'listeners': 'SASL_SSL://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,PLAINTEXT://127.0.0.1:0',
-      'sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN',
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER',
       'listener.name.sasl_plaintext.plain.sasl.jaas.config': PLAIN_JAAS,
+      'listener.name.sasl_plaintext.oauthbearer.sasl.jaas.config': 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredValidatorRequiredScope="kafka";',
       'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256',
       // SASL_SSL: PEM keystore given inline; SSL: PKCS12 file, client certificates required.
       'listener.name.sasl_ssl.ssl.keystore.type': 'PEM',
