@@ -29,7 +29,8 @@ t.test('keystores: PEM inline, PEM file with key and chain, PKCS12; per-listener
 
 t.test('refused at start, naming the setting', { skip }, async (t) => {
   const p12 = { 'ssl.keystore.type': 'PKCS12', 'ssl.keystore.location': certs!.serverP12, 'ssl.keystore.password': 'p12pass' };
-  t.throws(() => tlsSettings(lc({})), /ssl\.keystore\.type=JKS: gregor reads PEM and PKCS12/);
+  t.throws(() => tlsSettings(lc({})), /listener SECURE \(SSL\) needs a keystore/);
+  t.throws(() => tlsSettings(lc({ 'ssl.keystore.location': '/x.jks' })), /ssl\.keystore\.type=JKS: gregor reads PEM and PKCS12/);
   t.throws(() => tlsSettings(lc({ 'ssl.keystore.type': 'PEM' })), /needs a keystore/);
   t.throws(() => tlsSettings(lc({ 'listener.name.secure.ssl.keystore.type': 'PEM', 'ssl.keystore.key': 'x' })), /go together/);
   t.throws(() => tlsSettings(lc({ ...p12, 'ssl.client.auth': 'required' })), /needs a truststore/);

@@ -57,6 +57,9 @@ export function tlsSettings(lc: ListenerConfig): TlsSettings {
   const key = lc.get('ssl.keystore.key');
   const keyPassword = lc.get('ssl.key.password') ?? undefined;
   const listener = lc.listener;
+  if (ksLocation === null && chain === null && key === null) {
+    throw new Error(`listener ${listener} (${lc.protocol}) needs a keystore: ssl.keystore.type=PEM with ssl.keystore.certificate.chain + ssl.keystore.key (or ssl.keystore.location), or ssl.keystore.type=PKCS12 with ssl.keystore.location and ssl.keystore.password (per listener: listener.name.${listener.toLowerCase()}.ssl.…)`);
+  }
   if (ksType === 'PEM') {
     if (chain !== null || key !== null) {
       if (chain === null || key === null) throw new Error(`listener ${listener}: ssl.keystore.certificate.chain and ssl.keystore.key go together`);
