@@ -23,8 +23,8 @@
 // the load retried on the API's next request.
 //
 // On a SASL listener a PreAuthentication (security/authenticator.ts) sees every frame until the client is
-// authenticated; after that (and on PLAINTEXT/SSL listeners from the start) the field is null and frames go
-// straight to their handlers.
+// authenticated (and after, when sessions expire: connections.max.reauth.ms); otherwise, and on
+// PLAINTEXT/SSL listeners from the start, the field is null and frames go straight to their handlers.
 //
 // Fault injection (intercept.ts) happens here, after a request is decoded: the broker's interceptions may
 // drop it, answer it with an error, delay or drop its answer, or close the connection.
@@ -58,7 +58,8 @@ const CLOSE_LINGER_MS = 2000;
 export type PreAuthStep =
   | { kind: 'pass' } // handled as any request (ApiVersions)
   | { kind: 'reply'; chunks: Buffer[] }
-  | { kind: 'done'; chunks: Buffer[]; principal: string }
+  /** keep: the PreAuthentication still sees every frame (a session that expires, KIP-368). */
+  | { kind: 'done'; chunks: Buffer[]; principal: string; keep?: boolean }
   | { kind: 'close'; reason: string; chunks?: Buffer[] };
 
 export interface PreAuthentication {
@@ -315,7 +316,7 @@ export class Connection {
       case 'reply': this.#enqueueReady(step.chunks); return false;
       case 'done':
         this.#security.principal = step.principal;
-        this.#preAuth = null;
+        if (!step.keep) this.#preAuth = null;
         this.#enqueueReady(step.chunks);
         return false;
       case 'close':

@@ -145,7 +145,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   // TLS/SASL settings, checked now; the module is loaded only when a listener or a setting needs it.
   const protocols = protocolMap(config);
   const security = listenerSpecs.some((l) => protocols.get(l.name) !== 'PLAINTEXT') || config.get('gregor.scram.credentials')
-    ? await import('./security/index.ts').then((m) => ({ setup: m.buildSecurity(config, listenerSpecs, protocols, log), secureSocket: m.secureSocket }))
+    ? await import('./security/index.ts').then((m) => ({ setup: m.buildSecurity(config, listenerSpecs, protocols, log, () => clock.now()), secureSocket: m.secureSocket }))
     : null;
 
   const clusterId = storage_ === 'file'

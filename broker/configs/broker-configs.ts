@@ -397,7 +397,7 @@ const SUPPORT: Record<string, Support> = {
   'replication.quota.window.num': QUOTAS,
   'replication.quota.window.size.seconds': QUOTAS,
   'request.timeout.ms': NO_PEERS,
-  'connections.max.reauth.ms': no('re-authentication (KIP-368) is not supported yet'),
+  'connections.max.reauth.ms': E, // KIP-368 session lifetime of SASL connections (security/authenticator.ts)
   'sasl.enabled.mechanisms': E, // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (security/index.ts refuses others)
   'sasl.jaas.config': E, // PlainLoginModule's user_<name>="<password>" (security/jaas.ts)
   'sasl.mechanism.controller.protocol': NO_PEERS,

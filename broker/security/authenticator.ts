@@ -37,6 +37,9 @@ export interface SaslSettings {
   /** Per-broker secret for unknown SCRAM users' fake salts. */
   readonly fakeKey: Buffer;
   readonly log: (msg: string) => void;
+  /** connections.max.reauth.ms (KIP-368): > 0 gives each session this lifetime; 0: sessions never expire. */
+  readonly reauthMs: number;
+  readonly now: () => number;
 }
 
 function encode(api: ApiDescriptor<any, any>, version: number, correlationId: number, res: unknown): Buffer[] {
@@ -61,9 +64,12 @@ type Mechanism = { evaluate(token: Buffer): { kind: 'challenge'; reply: Buffer }
 export class SaslAuthenticator implements PreAuthentication {
   readonly #s: SaslSettings;
   readonly #peer: string;
-  #state: 'handshake' | 'authenticate' | 'authenticate-v0' = 'handshake';
+  #state: 'handshake' | 'authenticate' | 'authenticate-v0' | 'authenticated' = 'handshake';
   #mechanismName = '';
   #mechanism: Mechanism | null = null;
+  /** Set once authenticated: re-authentication must keep mechanism and principal (KIP-368). */
+  #principal: string | null = null;
+  #expiresAt = 0;
 
   constructor(settings: SaslSettings, peer: string) {
     this.#s = settings;
@@ -76,8 +82,16 @@ export class SaslAuthenticator implements PreAuthentication {
     const apiKey = frame.readInt16BE(0);
     const version = frame.readInt16BE(2);
     const correlationId = frame.readInt32BE(4);
+    if (this.#state === 'authenticated') {
+      // Only with connections.max.reauth.ms > 0 does the connection keep asking (Connection.#preAuth).
+      if (apiKey !== SASL_HANDSHAKE) {
+        if (this.#s.now() < this.#expiresAt) return { kind: 'pass' };
+        return { kind: 'close', reason: `SASL session of ${this.#principal} expired (connections.max.reauth.ms ${this.#s.reauthMs}) without re-authentication` };
+      }
+      this.#state = 'handshake';
+    }
     if (this.#state === 'handshake') {
-      if (apiKey === API_VERSIONS) return { kind: 'pass' };
+      if (apiKey === API_VERSIONS && this.#principal === null) return { kind: 'pass' };
       if (apiKey !== SASL_HANDSHAKE) return this.#illegal(`Unexpected Kafka request of type ${apiKey} during SASL handshake`);
       if (version < 0 || version > 1) return { kind: 'close', reason: `SASL: unsupported SaslHandshake version ${version}` };
       let mechanism: string;
@@ -93,6 +107,10 @@ export class SaslAuthenticator implements PreAuthentication {
       if (!this.#s.mechanisms.includes(mechanism)) {
         const chunks = encode(SaslHandshakeApi, version, correlationId, { errorCode: UNSUPPORTED_SASL_MECHANISM, mechanisms });
         return { kind: 'close', chunks, reason: `SASL: unsupported mechanism ${JSON.stringify(mechanism)} (enabled: ${mechanisms.join(', ')})` };
+      }
+      if (this.#principal !== null && mechanism !== this.#mechanismName) {
+        const chunks = encode(SaslHandshakeApi, version, correlationId, { errorCode: UNSUPPORTED_SASL_MECHANISM, mechanisms: [this.#mechanismName] });
+        return { kind: 'close', chunks, reason: `SASL re-authentication: mechanism ${mechanism} differs from ${this.#mechanismName}` };
       }
       this.#mechanismName = mechanism;
       this.#mechanism = mechanism === 'PLAIN'
@@ -126,9 +144,15 @@ export class SaslAuthenticator implements PreAuthentication {
 
   /** One SASL token; `framed`: the SaslAuthenticate request it came in (null: a bare v0 token). */
   #token(token: Buffer, framed: { version: number; correlationId: number } | null): PreAuthStep {
-    const step = this.#mechanism!.evaluate(token);
+    let step = this.#mechanism!.evaluate(token);
+    const principal = step.kind === 'done' ? `User:${step.user}` : null;
+    if (principal !== null && this.#principal !== null && principal !== this.#principal) {
+      step = { kind: 'failed', message: 'Cannot change principals during re-authentication' };
+    }
+    // KIP-368: the session lasts connections.max.reauth.ms from now; SaslAuthenticate v1+ tells the client.
+    const lifetime = step.kind === 'done' && this.#s.reauthMs > 0 ? this.#s.reauthMs : 0;
     const answer = (res: { errorCode: number; errorMessage: string | null; authBytes: Buffer }) =>
-      framed ? encode(SaslAuthenticateApi, framed.version, framed.correlationId, { ...res, sessionLifetimeMs: 0n }) : bare(res.authBytes);
+      framed ? encode(SaslAuthenticateApi, framed.version, framed.correlationId, { ...res, sessionLifetimeMs: BigInt(lifetime) }) : bare(res.authBytes);
     if (step.kind === 'failed') {
       this.#s.log(`SASL: failed authentication from ${this.#peer} on listener ${this.#s.listener} (${this.#mechanismName}): ${'reason' in step && step.reason ? step.reason : step.message}`);
       // Kafka answers a framed failure with SASL_AUTHENTICATION_FAILED before closing; a bare one just closes.
@@ -137,6 +161,11 @@ export class SaslAuthenticator implements PreAuthentication {
     }
     const chunks = answer({ errorCode: 0, errorMessage: null, authBytes: step.reply });
     if (step.kind === 'challenge') return { kind: 'reply', chunks };
-    return { kind: 'done', chunks, principal: `User:${step.user}` };
+    const reauthenticated = this.#principal !== null;
+    if (reauthenticated) this.#s.log(`SASL: ${principal} re-authenticated on connection from ${this.#peer} (${this.#mechanismName})`);
+    this.#principal = principal;
+    this.#state = 'authenticated';
+    this.#expiresAt = this.#s.now() + lifetime;
+    return { kind: 'done', chunks, principal: principal!, keep: lifetime > 0 };
   }
 }

@@ -33,7 +33,7 @@ function configError(e: unknown): never {
 }
 
 /** Builds and checks every listener's security; throws ConfigError. */
-export function buildSecurity(config: BrokerConfig, specs: readonly ListenerSpec[], protocols: ReadonlyMap<string, string>, log: Logger): SecuritySetup {
+export function buildSecurity(config: BrokerConfig, specs: readonly ListenerSpec[], protocols: ReadonlyMap<string, string>, log: Logger, now: () => number): SecuritySetup {
   let bootstrap: ReturnType<typeof parseBootstrapCredentials> = [];
   try {
     bootstrap = parseBootstrapCredentials(config.get('gregor.scram.credentials') ?? '');
@@ -77,7 +77,8 @@ export function buildSecurity(config: BrokerConfig, specs: readonly ListenerSpec
           try { oauth = oauthOptions(entry.options, () => Date.now()); } catch (e) { throw new Error(`${jaas.name}: ${(e as Error).message}`); }
         }
         if (mechanisms.some((m) => m.startsWith('SCRAM-'))) needsScram = true;
-        sasl = { listener: spec.name, mechanisms, plainUsers: users, scram, fakeKey, oauth, log: (m) => log.info(m) };
+        const reauthMs = Number(lc.get('connections.max.reauth.ms') ?? '0');
+        sasl = { listener: spec.name, mechanisms, plainUsers: users, scram, fakeKey, oauth, log: (m) => log.info(m), reauthMs, now };
       }
     } catch (e) { configError(e); }
     listeners.set(spec.name, { protocol, tls, sasl });
