@@ -4,6 +4,7 @@
 
 import { BROKER_CONFIGS, type Support } from './configs/broker-configs.ts';
 import { ignoredEnvReason, REMOVED_CONFIG_HINTS } from './configs/env-vars.ts';
+import { isListenerPrefixed, listenerOverrideDef, protocolMap } from './security/listener-config.ts';
 
 import type { ConfigType } from './configs/broker-configs.ts';
 export type { ConfigType };
@@ -62,6 +63,17 @@ export class BrokerConfig {
     return v === null || v.trim() === '' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
   }
   entries(): IterableIterator<[string, string]> { return this.#values.entries(); }
+  /** A value as set, by its exact name (listener-prefixed `listener.name.<l>.<config>` names); undefined when unset. */
+  raw(name: string): string | undefined { return this.#values.get(name); }
+}
+
+/** A listener-prefixed name's definition (security/listener-config.ts), as a ConfigError when refused. */
+function prefixedDef(name: string): ConfigDef | undefined {
+  try {
+    return listenerOverrideDef(name, (n) => defsByName.get(n));
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
 }
 
 function validate(def: ConfigDef, value: string): string {
@@ -116,6 +128,9 @@ export const gregorConfigDefs: readonly ConfigDef[] = [
   // HOST:PORT of the REST Proxy API (rest-proxy/); empty: off. Its request body limit in bytes.
   { name: 'gregor.rest.proxy.listener', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
   { name: 'gregor.rest.proxy.max.request.bytes', type: 'int', default: '4194304', internal: true, support: { kind: 'effective' } },
+  // SCRAM users stored at start when they have no credential yet (security/scram-store.ts), kafka-storage's
+  // --add-scram syntax: `SCRAM-SHA-512=[name=alice,password=alice-secret];SCRAM-SHA-256=[…]`.
+  { name: 'gregor.scram.credentials', type: 'password', default: '', internal: true, support: { kind: 'effective' } },
 ];
 for (const d of gregorConfigDefs) defsByName.set(d.name, d);
 
@@ -180,6 +195,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv): EnvironmentConfig {
     if (!m || KAFKA_CLI_ENV.has(k)) continue;
     const name = envToConfigName(m[2]);
     if (defsByName.has(name) && !name.startsWith('gregor.')) { set(defsByName.get(name)!.name, v, k); continue; }
+    if (isListenerPrefixed(name)) { set(name, v, k); continue; }
     const why = ignoredEnvReason(k, v);
     if (why) { ignored.push({ name: k, why }); continue; }
     const hint = REMOVED_CONFIG_HINTS.get(name);
@@ -214,13 +230,14 @@ export function buildBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
     if (!src) continue;
     for (const [name, raw] of src) {
       try {
-        const def = defsByName.get(name);
+        const prefixed = prefixedDef(name);
+        const def = prefixed ?? defsByName.get(name);
         if (!def) throw new ConfigError(`unknown config "${name}"`);
         const value = validate(def, raw);
         if (def.support?.kind === 'unsupported' && !isDefault(def, value)) {
           throw new ConfigError(`gregor does not implement ${name} (${def.support.why}); remove it or set it to its default${def.default === null ? '' : ` ${JSON.stringify(def.default)}`}`);
         }
-        values.set(def.name, value);
+        values.set(prefixed ? name : def.name, value);
       } catch (err) {
         const from = src === sources.env ? sources.envOrigins?.get(name) : undefined;
         if (err instanceof ConfigError && from) throw new ConfigError(`${err.message} (from environment variable ${from})`);
@@ -314,26 +331,20 @@ function checkClusterId(config: BrokerConfig, sources: ConfigSources): void {
   throw new ConfigError(`${sourceOf('cluster.id', sources)}: cluster id "${id}" is not a UUID in base64url (22 characters of A-Z a-z 0-9 _ -, e.g. from \`kafka-storage random-uuid\`); Kafka refuses it too`);
 }
 
-const KAFKA_PROTOCOLS = new Set(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']);
-
 /**
  * Kafka's listener checks (KafkaConfig): names and ports unique, each listener's name mapped to a security
- * protocol, each advertised listener one that is bound. gregor serves PLAINTEXT only.
+ * protocol, each advertised listener one that is bound. The security settings of each listener are
+ * checked when the broker builds them (security/index.ts).
  */
 function checkListeners(config: BrokerConfig): void {
   const listeners = parseListeners(config.list('listeners'));
   if (listeners.length === 0) throw new ConfigError('listeners is empty');
   const advertised = parseListeners(config.list('advertised.listeners'));
-  const map = new Map<string, string>();
-  for (const e of config.list('listener.security.protocol.map')) {
-    const m = /^([^:]+):([^:]+)$/.exec(e);
-    if (!m) throw new ConfigError(`listener.security.protocol.map: malformed entry "${e}" (expected NAME:PROTOCOL)`);
-    map.set(m[1].trim().toUpperCase(), m[2].trim().toUpperCase());
-  }
-  if (!config.isSet('listener.security.protocol.map')) {
-    // Kafka's default maps each protocol's own name; controller listeners not in it count as PLAINTEXT.
-    for (const p of KAFKA_PROTOCOLS) if (!map.has(p)) map.set(p, p);
-    for (const c of config.list('controller.listener.names')) if (!map.has(c.toUpperCase())) map.set(c.toUpperCase(), 'PLAINTEXT');
+  let map: Map<string, string>;
+  try {
+    map = protocolMap(config);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
   }
   const seen = new Map<string, ListenerSpec>();
   for (const l of listeners) {
@@ -345,7 +356,6 @@ function checkListeners(config: BrokerConfig): void {
     if (proto === undefined) {
       throw new ConfigError(`listener ${l.name} has no security protocol: add ${l.name}:PLAINTEXT to listener.security.protocol.map (now "${config.get('listener.security.protocol.map')}"); Kafka refuses this too`);
     }
-    if (proto !== 'PLAINTEXT') throw new ConfigError(`listener ${l.name}: security protocol ${proto} is not supported; only PLAINTEXT`);
   }
   const bound = listeners.map((l) => l.name).join(',');
   const advertisedSeen = new Set<string>();

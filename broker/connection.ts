@@ -22,6 +22,10 @@
 // API's codec alone; closed if the codec cannot load or the version cannot carry an error as a whole), and
 // the load retried on the API's next request.
 //
+// On a SASL listener a PreAuthentication (security/authenticator.ts) sees every frame until the client is
+// authenticated (and after, when sessions expire: connections.max.reauth.ms); otherwise, and on
+// PLAINTEXT/SSL listeners from the start, the field is null and frames go straight to their handlers.
+//
 // Fault injection (intercept.ts) happens here, after a request is decoded: the broker's interceptions may
 // drop it, answer it with an error, delay or drop its answer, or close the connection.
 import { FrameDecoder, FrameError } from '../protocol/frame.ts';
@@ -49,6 +53,26 @@ const MAX_IN_FLIGHT = 500;
 const MAX_BUFFERED_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** After ending our side, how long to wait for the client's FIN before destroying the socket. */
 const CLOSE_LINGER_MS = 2000;
+
+/** What a frame read before authentication leads to (security/authenticator.ts decides). */
+export type PreAuthStep =
+  | { kind: 'pass' } // handled as any request (ApiVersions)
+  | { kind: 'reply'; chunks: Buffer[] }
+  /** keep: the PreAuthentication still sees every frame (a session that expires, KIP-368). */
+  | { kind: 'done'; chunks: Buffer[]; principal: string; keep?: boolean }
+  | { kind: 'close'; reason: string; chunks?: Buffer[] };
+
+export interface PreAuthentication {
+  onFrame(frame: Buffer): PreAuthStep;
+}
+
+/** A connection's security: its principal (`User:ANONYMOUS` until known) and the authentication still to run. */
+export interface ConnectionSecurity {
+  principal: string;
+  preAuth: PreAuthentication | null;
+}
+
+const ANONYMOUS: ConnectionSecurity = { principal: 'User:ANONYMOUS', preAuth: null };
 
 interface Slot {
   done: boolean;
@@ -84,9 +108,14 @@ export class Connection {
   #readBlocked = false;
   readonly #maxInFlight: number;
   readonly #intercepts: Interceptors | undefined;
+  readonly #security: ConnectionSecurity;
+  /** Non-null until a SASL client has authenticated. */
+  #preAuth: PreAuthentication | null;
 
-  constructor(socket: TransportSocket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, handlers: HandlerTable, gate?: ConnectionGate, intercepts?: Interceptors) {
+  constructor(socket: TransportSocket, broker: BrokerContext, listenerName: string, id: string, maxFrameBytes: number, handlers: HandlerTable, gate?: ConnectionGate, intercepts?: Interceptors, security: ConnectionSecurity = ANONYMOUS) {
     this.id = id;
+    this.#security = security;
+    this.#preAuth = security.preAuth;
     this.#intercepts = intercepts;
     this.#handlers = handlers;
     this.#gate = gate;
@@ -205,6 +234,7 @@ export class Connection {
   }
 
   #onFrame(frame: Buffer): void {
+    if (this.#preAuth !== null && !this.#authenticate(this.#preAuth, frame)) return;
     if (frame.length < 8) return this.#closeAfterQueued(`request frame of ${frame.length} bytes is too short for a header`);
     const apiKey = frame.readInt16BE(0);
     const apiVersion = frame.readInt16BE(2);
@@ -264,7 +294,7 @@ export class Connection {
     const start = metrics ? metrics.now() : 0;
     const ctx: RequestContext = {
       broker: this.#broker, apiKey, apiVersion, correlationId, clientId,
-      listenerName: this.#listenerName, connectionId: this.id, clientHost: this.#clientHost,
+      listenerName: this.#listenerName, connectionId: this.id, clientHost: this.#clientHost, principal: this.#security.principal,
       closeConnection: (reason) => this.#closeAfterQueued(reason, slot),
     };
     if (enqueue) this.#queue.push(slot);
@@ -290,6 +320,30 @@ export class Connection {
     if (result instanceof Promise) result.then(answer, failed);
     else answer(result);
     if (this.#queue.length >= this.#maxInFlight) this.#pause();
+  }
+
+  /** A frame before authentication; true when it is to be handled as a request (ApiVersions). */
+  #authenticate(pre: PreAuthentication, frame: Buffer): boolean {
+    let step: PreAuthStep;
+    try {
+      step = pre.onFrame(frame);
+    } catch (err) {
+      this.#bug(err, 'SASL');
+      return false;
+    }
+    switch (step.kind) {
+      case 'pass': return true;
+      case 'reply': this.#enqueueReady(step.chunks); return false;
+      case 'done':
+        this.#security.principal = step.principal;
+        if (!step.keep) this.#preAuth = null;
+        this.#enqueueReady(step.chunks);
+        return false;
+      case 'close':
+        if (step.chunks) this.#enqueueReady(step.chunks);
+        this.#closeAfterQueued(step.reason);
+        return false;
+    }
   }
 
   /** Applies the part of an interception that replaces handling; true when the request is not to be handled. */

@@ -12,6 +12,7 @@ import type { PartitionManager } from './partitions/index.ts';
 import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
 import type { TransactionCoordinator } from './transactions/index.ts';
+import type { ScramStore } from './security/scram-store.ts';
 
 export interface AdvertisedAddress {
   host: string;
@@ -48,6 +49,8 @@ export interface BrokerContext {
   readonly producers: ProducerRegistry;
   /** The transaction coordinator (this node coordinates every transactional id); state in __transaction_state. */
   readonly transactions: TransactionCoordinator;
+  /** SCRAM credentials (security/scram-store.ts), opened on first use. */
+  scramCredentials(): Promise<ScramStore>;
   /** The pending creation of this topic, if one is under way. */
   pendingCreation(name: string): Promise<TopicInfo> | undefined;
   /**

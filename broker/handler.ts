@@ -13,6 +13,8 @@ export interface RequestContext {
   readonly connectionId: string;
   /** The client's address as Kafka reports it in group member descriptions: "/" + IP. */
   readonly clientHost: string;
+  /** Who is asking, as Kafka's KafkaPrincipal prints it: `User:ANONYMOUS` (PLAINTEXT, SSL without a client certificate), `User:<mapped DN>` (SSL), `User:<name>` (SASL). */
+  readonly principal: string;
   /** Closes this connection after the responses already queued (Kafka does so for acks=0 errors). */
   closeConnection(reason: string): void;
 }

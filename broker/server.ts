@@ -17,7 +17,10 @@ import type { AdvertisedAddress, BrokerContext } from './context.ts';
 import type { Handler } from './handler.ts';
 import { FaultRules } from './fault-rules.ts';
 import { type InterceptDecision, type Interception, type InterceptOptions, Interceptors } from './intercept.ts';
-import { type BoundServer, netTransport, type Transport } from './transport.ts';
+import { type BoundServer, netTransport, type Transport, type TransportSocket } from './transport.ts';
+import type { ConnectionSecurity } from './connection.ts';
+import type { ScramStore } from './security/scram-store.ts';
+import { protocolMap } from './security/listener-config.ts';
 import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
 import { type HandlerRow, handlerRows, loadHandler } from './handlers/index.ts';
 import { consoleLogger, type Logger } from './log.ts';
@@ -198,6 +201,11 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   for (const line of config.notes) log.info(line);
   for (const line of ineffectiveSettings(config)) log.warn(line);
   const advertisedSpecs = new Map(parseListeners(config.list('advertised.listeners')).map((l) => [l.name, l]));
+  // TLS/SASL settings, checked now; the module is loaded only when a listener or a setting needs it.
+  const protocols = protocolMap(config);
+  const security = listenerSpecs.some((l) => protocols.get(l.name) !== 'PLAINTEXT') || config.get('gregor.scram.credentials')
+    ? await import('./security/index.ts').then((m) => ({ setup: m.buildSecurity(config, listenerSpecs, protocols, log, () => clock.now()), secureSocket: m.secureSocket }))
+    : null;
 
   const clusterId = storage_ === 'file'
     ? await loadOrCreateMeta(options.fs ?? nodeFs, config.list('log.dirs')[0], nodeId, config.get('cluster.id'), randomBytes)
@@ -277,6 +285,8 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   const applier = new MetadataApplier(controller, { storage, partitions, topics, log });
   const closeMetadata = async (): Promise<void> => { lifecycle.close(); await controller.close(); await applier.idle(); };
   const bound: BoundListener[] = [];
+  let scramStore: Promise<ScramStore> | undefined;
+  const scramCredentials = (): Promise<ScramStore> => scramStore ??= import('./security/scram-store.ts').then((m) => m.ScramStore.open(dataFs, storageDir));
   const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({
     config, partitions, clock, log, randomBytes, topics,
@@ -303,6 +313,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     partitions, storage, controller, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),
     pendingCreation: (name) => creating.get(name),
+    scramCredentials,
     advertisedAddress: (name) => bound.find((l) => l.name === name)?.advertised,
     isCreating: (name) => creating.has(name),
     // Every change is a controller operation (validated, committed to the metadata log); it answers once the
@@ -377,8 +388,12 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   }
 
   try {
-    // Before any listener: a client never sees these topics missing.
+    // Before any listener: a client never sees these topics missing, nor a SCRAM user.
     await createStartupTopics(context, topicsToCreate, log);
+    if (security?.setup.needsScram) {
+      const added = await security.setup.attachScram(await scramCredentials());
+      if (added.length > 0) log.info(`SCRAM credentials stored from gregor.scram.credentials: ${added.join(', ')}`);
+    }
   } catch (err) {
     lifecycle.close();
     transactions.close();
@@ -407,9 +422,13 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
         onError: (err) => log.error(`listener ${spec.name}: ${err.message}`),
       }, (socket) => {
         if (closing) return socket.destroy(); // accepted while shutting down
-        gate.accept(socket, (g) => {
+        const sec = security?.setup.listeners.get(spec.name);
+        let s: TransportSocket = socket;
+        let connSecurity: ConnectionSecurity | undefined;
+        if (sec && sec.protocol !== 'PLAINTEXT') ({ socket: s, security: connSecurity } = security!.secureSocket(sec, socket, log));
+        gate.accept(s, (g) => {
           metrics?.connectionOpened(spec.name, socket);
-          return new Connection(socket, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g, intercepts);
+          return new Connection(s, context, spec.name, `${spec.name}-${nextConnectionId++}`, maxFrameBytes, handlers, g, intercepts, connSecurity);
         });
       });
       servers.push(server);
@@ -419,7 +438,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
         ? { host: WILDCARD_HOSTS.has(adv.host) ? 'localhost' : adv.host, port: adv.port === 0 ? port : adv.port }
         : { host: WILDCARD_HOSTS.has(spec.host) ? 'localhost' : spec.host, port };
       bound.push({ name: spec.name, host: spec.host, port, advertised });
-      log.info(`listening on ${spec.name}://${spec.host || '*'}:${port}, advertised as ${advertised.host}:${advertised.port}`);
+      log.info(`listening on ${spec.name}://${spec.host || '*'}:${port}, advertised as ${advertised.host}:${advertised.port}${protocols.get(spec.name) === 'PLAINTEXT' ? '' : ` (${protocols.get(spec.name)})`}`);
     }
   } catch (err) {
     for (const s of servers) void s.close();

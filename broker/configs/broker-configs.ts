@@ -2,7 +2,7 @@
 // in DescribeConfigs (BROKER resource), read off a reference broker; `RO` = Kafka marks it read-only
 // (not dynamically updatable), `DYN` = Kafka can update it at run time (gregor refuses all broker updates,
 // see handlers/README.md). Documentation strings are not carried (DescribeConfigs answers null).
-// Left out: SSL/SASL client-auth details, tiered storage (remote.log.*), share groups, streams groups,
+// Left out: Kerberos/OAuth SASL details, Java's SSL engine/provider knobs, tiered storage (remote.log.*), share groups, streams groups,
 // quotas, metrics reporters, controller quorum internals. Names listed here are accepted in
 // server.properties / KAFKA_* environment / --override as their `support` says (SUPPORT below).
 /** The value types of Kafka's ConfigDef. */
@@ -209,6 +209,7 @@ const ROWS: Row[] = [
   ["replication.quota.window.num", "int", "11", RO],
   ["replication.quota.window.size.seconds", "int", "1", RO],
   ["request.timeout.ms", "int", "30000", RO],
+  ["connections.max.reauth.ms", "long", "0", RO],
   ["sasl.enabled.mechanisms", "list", "GSSAPI", DYN],
   ["sasl.jaas.config", "password", null, DYN],
   ["sasl.mechanism.controller.protocol", "string", "GSSAPI", RO],
@@ -221,13 +222,19 @@ const ROWS: Row[] = [
   ["socket.receive.buffer.bytes", "int", "102400", RO],
   ["socket.request.max.bytes", "int", "104857600", RO],
   ["socket.send.buffer.bytes", "int", "102400", RO],
+  ["ssl.cipher.suites", "list", "", DYN],
   ["ssl.client.auth", "string", "none", DYN],
+  ["ssl.endpoint.identification.algorithm", "string", "https", DYN],
   ["ssl.enabled.protocols", "list", "TLSv1.2,TLSv1.3", DYN],
   ["ssl.key.password", "password", null, DYN],
+  ["ssl.keystore.certificate.chain", "password", null, DYN],
+  ["ssl.keystore.key", "password", null, DYN],
   ["ssl.keystore.location", "string", null, DYN],
   ["ssl.keystore.password", "password", null, DYN],
   ["ssl.keystore.type", "string", "JKS", DYN],
+  ["ssl.principal.mapping.rules", "string", "DEFAULT", RO],
   ["ssl.protocol", "string", "TLSv1.3", DYN],
+  ["ssl.truststore.certificates", "password", null, DYN],
   ["ssl.truststore.location", "string", null, DYN],
   ["ssl.truststore.password", "password", null, DYN],
   ["ssl.truststore.type", "string", "JKS", DYN],
@@ -253,8 +260,6 @@ const THREADS = noop('a thread-pool size; gregor runs on one event loop');
 const BUFFER = noop('a JVM buffer or batching size; gregor sizes its buffers itself');
 const PURGATORY = noop('Kafka purgatory housekeeping; gregor keeps no purgatory');
 const QUOTAS = no('client quotas are not supported yet');
-const TLS = no('TLS listeners are not supported yet (PLAINTEXT only)');
-const SASL = no('SASL authentication is not supported yet');
 const REPLICATION = sat('a single node has no followers, so no replica fetching runs (accepted so compose files that tune it still start)');
 const TIERED = no('tiered storage is not supported');
 const NO_PEERS = sat('a single node has no other brokers or controllers to connect to');
@@ -274,7 +279,7 @@ const SUPPORT: Record<string, Support> = {
   'controller.listener.names': NO_PEERS,
   'log.initial.task.delay.ms': E,
   'producer.id.expiration.check.interval.ms': E, 'producer.id.expiration.ms': E, 'transaction.partition.verification.enable': E,
-  'principal.builder.class': SASL,
+  'principal.builder.class': no('custom principal builders (Java classes) are not supported; gregor builds principals as DefaultKafkaPrincipalBuilder does'),
   'gregor.http.listener': E,
   'gregor.fault.injection.enable': E,
   'add.partitions.to.txn.retry.backoff.max.ms': sat('partitions are verified in process, never retried'),
@@ -290,7 +295,7 @@ const SUPPORT: Record<string, Support> = {
   'compression.type': E,
   'compression.zstd.level': no('compression levels are not supported yet (codecs use their default level)'),
   'config.providers': no('config providers are not supported'),
-  'connection.failed.authentication.delay.ms': sat('without authentication no connection fails it'),
+  'connection.failed.authentication.delay.ms': noop('a connection that fails authentication is closed at once (the delay is not applied yet)'),
   'connections.max.idle.ms': E,
   'controlled.shutdown.enable': ONE_REPLICA,
   'controller.quota.window.num': QUOTAS,
@@ -298,7 +303,7 @@ const SUPPORT: Record<string, Support> = {
   'controller.socket.timeout.ms': NO_PEERS,
   'cordoned.log.dirs': no('cordoning log directories is not supported (gregor uses a single log directory)'),
   'default.replication.factor': E,
-  'delegation.token.secret.key': SASL,
+  'delegation.token.secret.key': no('delegation tokens are not supported'),
   'delete.records.purgatory.purge.interval.requests': PURGATORY,
   'delete.topic.enable': E,
   'early.start.listeners': noop('gregor opens its listeners once started'),
@@ -407,28 +412,36 @@ const SUPPORT: Record<string, Support> = {
   'replication.quota.window.num': QUOTAS,
   'replication.quota.window.size.seconds': QUOTAS,
   'request.timeout.ms': NO_PEERS,
-  'sasl.enabled.mechanisms': SASL,
-  'sasl.jaas.config': SASL,
-  'sasl.mechanism.controller.protocol': SASL,
-  'sasl.mechanism.inter.broker.protocol': SASL,
+  'connections.max.reauth.ms': E, // KIP-368 session lifetime of SASL connections (security/authenticator.ts)
+  'sasl.enabled.mechanisms': E, // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (security/index.ts refuses others)
+  'sasl.jaas.config': E, // PlainLoginModule's user_<name>="<password>" (security/jaas.ts)
+  'sasl.mechanism.controller.protocol': NO_PEERS,
+  'sasl.mechanism.inter.broker.protocol': NO_PEERS,
   'security.inter.broker.protocol': NO_PEERS,
-  'security.providers': TLS,
+  'security.providers': no('Java security providers are not supported: node:tls uses OpenSSL'),
   'socket.connection.setup.timeout.max.ms': NO_PEERS,
   'socket.connection.setup.timeout.ms': NO_PEERS,
   'socket.listen.backlog.size': E,
   'socket.receive.buffer.bytes': noop('Node does not expose SO_RCVBUF; the OS default applies'),
   'socket.request.max.bytes': E,
   'socket.send.buffer.bytes': noop('Node does not expose SO_SNDBUF; the OS default applies'),
-  'ssl.client.auth': TLS,
-  'ssl.enabled.protocols': TLS,
-  'ssl.key.password': TLS,
-  'ssl.keystore.location': TLS,
-  'ssl.keystore.password': TLS,
-  'ssl.keystore.type': TLS,
-  'ssl.protocol': TLS,
-  'ssl.truststore.location': TLS,
-  'ssl.truststore.password': TLS,
-  'ssl.truststore.type': TLS,
+  // TLS listeners (security/tls.ts), global or per listener (listener.name.<l>.<config>).
+  'ssl.cipher.suites': E,
+  'ssl.client.auth': E,
+  'ssl.endpoint.identification.algorithm': sat('a client-side check; the broker makes no TLS connections'),
+  'ssl.enabled.protocols': E,
+  'ssl.key.password': E,
+  'ssl.keystore.certificate.chain': E,
+  'ssl.keystore.key': E,
+  'ssl.keystore.location': E,
+  'ssl.keystore.password': E,
+  'ssl.keystore.type': E, // PEM or PKCS12; JKS is refused at start (Node cannot read it)
+  'ssl.principal.mapping.rules': E,
+  'ssl.protocol': E, // TLSv1.2 / TLSv1.3 (the lowest version enabled together with ssl.enabled.protocols)
+  'ssl.truststore.certificates': E,
+  'ssl.truststore.location': E,
+  'ssl.truststore.password': E,
+  'ssl.truststore.type': E,
   'transaction.abort.timed.out.transaction.cleanup.interval.ms': E,
   'transaction.max.timeout.ms': E,
   'transaction.remove.expired.transaction.cleanup.interval.ms': E,

@@ -19,6 +19,8 @@ export function inProcessCaller(broker: Broker, clientId: string): InProcessCall
       broker: broker.context, apiKey, apiVersion, correlationId: correlation++, clientId,
       listenerName: broker.listeners[0]?.name ?? 'PLAINTEXT', connectionId: clientId, clientHost: '/127.0.0.1',
       closeConnection: () => {},
+      // As a PLAINTEXT client: the HTTP APIs have no authentication of their own yet (ACLs will need one).
+      principal: 'User:ANONYMOUS',
     };
     const res = await handler.handle(ctx, req);
     if (res === null) throw new InProcessError(`no answer from ${slot.name}`);
