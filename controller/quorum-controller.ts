@@ -17,7 +17,7 @@ import { makeRegisterBrokerRecord, makeBrokerEndpoint } from '../protocol/genera
 import { ConfigResourceType, configKey, DIRECTORY_MIGRATING, EMPTY_IMAGE, type MetadataImage, METADATA_VERSION_FEATURE } from './metadata/image.ts';
 import { MetadataDelta, replayAll } from './metadata/delta.ts';
 import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion, registerBrokerRecordVersion } from './metadata/metadata-version.ts';
-import { RaftClient } from './raft/raft-client.ts';
+import { MAX_BATCH_SIZE_BYTES, RaftClient } from './raft/raft-client.ts';
 import type { RaftLog } from './raft/raft-log.ts';
 import type { QuorumStateStore } from './raft/quorum-state.ts';
 import { NotLeaderError } from './raft/types.ts';
@@ -57,6 +57,18 @@ export interface QuorumControllerOptions {
   readyTimeoutMs?: number;
 }
 
+/** Record bytes per proposed batch; Raft refuses batches over MAX_BATCH_SIZE_BYTES (8 MiB, as Kafka). */
+const MAX_PROPOSAL_BYTES = MAX_BATCH_SIZE_BYTES - 64 * 1024;
+
+interface QueuedOp {
+  readonly values: Buffer[];
+  readonly bytes: number;
+  /** The latest image with this operation applied. */
+  readonly after: MetadataImage;
+  resolve(offset: number): void;
+  reject(e: Error): void;
+}
+
 /** Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 
@@ -67,7 +79,12 @@ export class QuorumController {
   image: MetadataImage = EMPTY_IMAGE;
   /** Committed plus proposed-but-not-committed records (what operations validate against). */
   #latest: MetadataImage = EMPTY_IMAGE;
+  /** Raft batches proposed and not yet committed. */
   #inFlight = 0;
+  /** Operations waiting for the batch in flight to commit (then proposed together). */
+  readonly #queue: QueuedOp[] = [];
+  /** The image after the last batch handed to Raft. */
+  #proposed: MetadataImage = EMPTY_IMAGE;
   #closed = false;
   /** Set while start() waits for the first commit of this node's epoch. */
   #onReady: (() => void) | null = null;
@@ -95,7 +112,11 @@ export class QuorumController {
         handleHighWatermark: () => this.#onReady?.(),
         handleLeaderChange: (l) => {
           // A lost leadership fails the in-flight proposals (NotLeaderError): what they proposed may never commit.
-          if (l.leaderId !== o.nodeId) { this.#latest = this.image; this.#inFlight = 0; }
+          if (l.leaderId !== o.nodeId) {
+            this.#failAll(new NotLeaderError(`node ${o.nodeId} lost the leadership`), []);
+            this.#latest = this.image;
+            this.#inFlight = 0;
+          }
         },
       },
     });
@@ -218,11 +239,13 @@ export class QuorumController {
   fail(): void {
     this.#closed = true;
     this.raft.close();
+    this.#failAll(new NotLeaderError('the controller is closed'), []);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.raft.close();
+    this.#failAll(new NotLeaderError('the controller is closed'), []);
     await this.#opts.raftLog.close?.();
   }
 
@@ -260,35 +283,71 @@ export class QuorumController {
     };
   }
 
-  /** Replays the records on the latest image (they were validated) and proposes them as one batch. */
+  /**
+   * Replays the records on the latest image (they were validated) and proposes them (Kafka's BatchAccumulator):
+   * with nothing in flight at once, as one batch; while a batch is being made durable, operations queue and the
+   * next commit proposes all of them as one batch (one append, one sync). An operation's records always stay in
+   * one batch. Each resolves with the committed offset of its batch's last record.
+   */
   #propose(recs: MetadataRecord[]): Promise<number> {
     if (this.#closed) return reject(ErrorCode.NOT_CONTROLLER, 'the controller is closed');
     let next: MetadataImage;
+    let values: Buffer[];
     try {
       const delta = new MetadataDelta(this.#latest);
       for (const r of recs) delta.replay(r);
       next = delta.apply();
+      values = recs.map((r) => writeMetadataRecord(r));
     } catch (e) {
       return Promise.reject(e);
     }
     return new Promise<number>((resolve, rej) => {
-      const prev = this.#latest;
       this.#latest = next;
-      this.#inFlight++;
+      this.#queue.push({ values, bytes: values.reduce((n, v) => n + v.length, 0), after: next, resolve, reject: rej });
+      if (this.#inFlight === 0) this.#drain();
+    });
+  }
+
+  /** Proposes the queued operations, as few batches as the batch size limit allows. */
+  #drain(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      // Room for record overhead (≤ 20 bytes each) and the batch header within Raft's batch size limit.
+      let n = 0;
+      let bytes = 0;
+      let count = 0;
+      for (const op of this.#queue) {
+        const cost = op.bytes + op.values.length * 20;
+        if (n > 0 && bytes + cost + count * 20 > MAX_PROPOSAL_BYTES) break;
+        n++;
+        bytes += cost;
+        count += op.values.length;
+      }
+      const ops = this.#queue.splice(0, n);
+      const values = ops.length === 1 ? ops[0]!.values : ops.flatMap((o) => o.values);
       try {
         // `done` runs after the commit was replayed into `image` and handed to subscribers.
-        this.raft.propose(recs.map((r) => writeMetadataRecord(r)), (err, offset) => {
-          if (err === null) return resolve(offset);
+        this.raft.propose(values, (err, offset) => {
+          if (err === null) { for (const o of ops) o.resolve(offset); return; }
+          // Leadership lost: the outcome is unknown; what queued was validated against it.
+          this.#failAll(err, ops);
           this.#latest = this.image;
           this.#inFlight = 0;
-          rej(err instanceof NotLeaderError ? new ControllerError(ErrorCode.NOT_CONTROLLER, err.message) : err);
         });
+        this.#inFlight++;
+        this.#proposed = ops[ops.length - 1]!.after;
       } catch (e) {
-        this.#latest = prev;
-        this.#inFlight--;
-        rej(e instanceof NotLeaderError ? new ControllerError(ErrorCode.NOT_CONTROLLER, e.message) : e);
+        // Nothing of these was appended; what queued after them was validated against them, so it fails too.
+        this.#failAll(e as Error, ops);
+        this.#latest = this.#inFlight === 0 ? this.image : this.#proposed;
+        return;
       }
-    });
+    }
+  }
+
+  /** Rejects `ops` and everything queued (NotLeaderError → NOT_CONTROLLER). */
+  #failAll(err: Error, ops: QueuedOp[]): void {
+    const e = err instanceof NotLeaderError ? new ControllerError(ErrorCode.NOT_CONTROLLER, err.message) : err;
+    for (const o of [...ops, ...this.#queue.splice(0)]) o.reject(e);
   }
 
   #commit(values: Buffer[], lastOffset: number, epoch: number): void {
@@ -299,8 +358,11 @@ export class QuorumController {
     for (const r of records) delta.replay(r, off++, epoch);
     this.image = delta.apply();
     if (this.#inFlight > 0) this.#inFlight--;
-    if (this.#inFlight === 0) this.#latest = this.image;
+    if (this.#inFlight === 0 && this.#queue.length === 0) this.#latest = this.image;
     for (const s of this.#subscribers) s({ before, after: this.image, records, offset: lastOffset });
+    // What queued while this batch was made durable goes out as the next batch (after this callback: the Raft
+    // client is in the middle of its commit step).
+    if (this.#inFlight === 0 && this.#queue.length > 0) queueMicrotask(() => { if (this.#inFlight === 0) this.#drain(); });
   }
 }
 
