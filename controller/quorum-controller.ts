@@ -60,11 +60,13 @@ export interface QuorumControllerOptions {
 /** Record bytes per proposed batch; Raft refuses batches over MAX_BATCH_SIZE_BYTES (8 MiB, as Kafka). */
 const MAX_PROPOSAL_BYTES = MAX_BATCH_SIZE_BYTES - 64 * 1024;
 
+/** Bytes a record adds to a batch besides its value (length, attributes, deltas, key, headers: ≤ 20). */
+const RECORD_OVERHEAD = 20;
+
 interface QueuedOp {
   readonly values: Buffer[];
+  /** Values plus per-record overhead. */
   readonly bytes: number;
-  /** The latest image with this operation applied. */
-  readonly after: MetadataImage;
   resolve(offset: number): void;
   reject(e: Error): void;
 }
@@ -77,13 +79,16 @@ export class QuorumController {
   readonly raft: RaftClient;
   /** The committed image. */
   image: MetadataImage = EMPTY_IMAGE;
-  /** Committed plus proposed-but-not-committed records (what operations validate against). */
-  #latest: MetadataImage = EMPTY_IMAGE;
   /** Raft batches proposed and not yet committed. */
   #inFlight = 0;
   /** Operations waiting for the batch in flight to commit (then proposed together). */
   readonly #queue: QueuedOp[] = [];
-  /** The image after the last batch handed to Raft. */
+  /**
+   * The queued operations replayed on the proposed image, one delta for all of them: an operation costs its own
+   * records, not a copy of the image's maps (which made creating N topics O(N²)).
+   */
+  #live: MetadataDelta | null = null;
+  /** The image after the last batch handed to Raft (the committed one when nothing is in flight). */
   #proposed: MetadataImage = EMPTY_IMAGE;
   #closed = false;
   /** Set while start() waits for the first commit of this node's epoch. */
@@ -106,7 +111,7 @@ export class QuorumController {
           const before = this.image;
           const records = recs.map((r) => readMetadataRecord(r));
           this.image = replayAll(EMPTY_IMAGE, records);
-          if (this.#inFlight === 0) this.#latest = this.image;
+          if (this.#inFlight === 0) this.#proposed = this.image;
           for (const s of this.#subscribers) s({ before, after: this.image, records, offset: id.offset - 1 });
         },
         handleHighWatermark: () => this.#onReady?.(),
@@ -114,8 +119,7 @@ export class QuorumController {
           // A lost leadership fails the in-flight proposals (NotLeaderError): what they proposed may never commit.
           if (l.leaderId !== o.nodeId) {
             this.#failAll(new NotLeaderError(`node ${o.nodeId} lost the leadership`), []);
-            this.#latest = this.image;
-            this.#inFlight = 0;
+            this.#reset();
           }
         },
       },
@@ -147,7 +151,7 @@ export class QuorumController {
     c.raft.start();
     c.#onReady?.();
     await ready;
-    c.#latest = c.image;
+    c.#proposed = c.image;
     const boot: MetadataRecord[] = [];
     if (!c.image.features.has(METADATA_VERSION_FEATURE)) {
       boot.push({ type: T.FeatureLevel, version: 0, data: { name: METADATA_VERSION_FEATURE, featureLevel: c.#mv } });
@@ -162,6 +166,9 @@ export class QuorumController {
 
   /** The image operations validate against (committed + in flight). */
   get latest(): MetadataImage { return this.#latest; }
+
+  /** Committed plus proposed-but-not-committed records (what operations validate against; read it synchronously). */
+  get #latest(): MetadataImage { return this.#live !== null ? this.#live.view() : this.#proposed; }
 
   get metadataVersion(): number { return this.image.features.get(METADATA_VERSION_FEATURE) ?? this.#mv; }
 
@@ -291,36 +298,41 @@ export class QuorumController {
    */
   #propose(recs: MetadataRecord[]): Promise<number> {
     if (this.#closed) return reject(ErrorCode.NOT_CONTROLLER, 'the controller is closed');
-    let next: MetadataImage;
     let values: Buffer[];
     try {
-      const delta = new MetadataDelta(this.#latest);
-      for (const r of recs) delta.replay(r);
-      next = delta.apply();
       values = recs.map((r) => writeMetadataRecord(r));
     } catch (e) {
       return Promise.reject(e);
     }
+    const bytes = values.reduce((n, v) => n + v.length + RECORD_OVERHEAD, 0);
+    if (bytes > MAX_PROPOSAL_BYTES) return Promise.reject(new RangeError(`${values.length} records of ${bytes} bytes exceed one metadata batch (${MAX_PROPOSAL_BYTES})`));
+    const live = (this.#live ??= new MetadataDelta(this.#proposed));
+    try {
+      for (const r of recs) live.replay(r);
+    } catch (e) {
+      // The operations validate first, so this is a bug; the shared delta is now undefined: the queue fails too.
+      this.#live = null;
+      this.#failAll(e as Error, []);
+      return Promise.reject(e);
+    }
     return new Promise<number>((resolve, rej) => {
-      this.#latest = next;
-      this.#queue.push({ values, bytes: values.reduce((n, v) => n + v.length, 0), after: next, resolve, reject: rej });
+      this.#queue.push({ values, bytes, resolve, reject: rej });
       if (this.#inFlight === 0) this.#drain();
     });
   }
 
   /** Proposes the queued operations, as few batches as the batch size limit allows. */
   #drain(): void {
-    while (this.#queue.length > 0 && !this.#closed) {
-      // Room for record overhead (≤ 20 bytes each) and the batch header within Raft's batch size limit.
+    if (this.#queue.length === 0 || this.#closed) return;
+    const after = this.#live!.apply();
+    this.#live = null;
+    while (this.#queue.length > 0) {
       let n = 0;
       let bytes = 0;
-      let count = 0;
       for (const op of this.#queue) {
-        const cost = op.bytes + op.values.length * 20;
-        if (n > 0 && bytes + cost + count * 20 > MAX_PROPOSAL_BYTES) break;
+        if (n > 0 && bytes + op.bytes > MAX_PROPOSAL_BYTES) break;
         n++;
-        bytes += cost;
-        count += op.values.length;
+        bytes += op.bytes;
       }
       const ops = this.#queue.splice(0, n);
       const values = ops.length === 1 ? ops[0]!.values : ops.flatMap((o) => o.values);
@@ -330,18 +342,24 @@ export class QuorumController {
           if (err === null) { for (const o of ops) o.resolve(offset); return; }
           // Leadership lost: the outcome is unknown; what queued was validated against it.
           this.#failAll(err, ops);
-          this.#latest = this.image;
-          this.#inFlight = 0;
+          this.#reset();
         });
         this.#inFlight++;
-        this.#proposed = ops[ops.length - 1]!.after;
       } catch (e) {
-        // Nothing of these was appended; what queued after them was validated against them, so it fails too.
+        // Not appended (leadership lost); what queued after was validated against these, so it fails too.
         this.#failAll(e as Error, ops);
-        this.#latest = this.#inFlight === 0 ? this.image : this.#proposed;
+        this.#reset();
         return;
       }
     }
+    this.#proposed = after;
+  }
+
+  /** Nothing in flight or queued any more: operations validate against the committed image. */
+  #reset(): void {
+    this.#live = null;
+    this.#inFlight = 0;
+    this.#proposed = this.image;
   }
 
   /** Rejects `ops` and everything queued (NotLeaderError → NOT_CONTROLLER). */
@@ -358,7 +376,7 @@ export class QuorumController {
     for (const r of records) delta.replay(r, off++, epoch);
     this.image = delta.apply();
     if (this.#inFlight > 0) this.#inFlight--;
-    if (this.#inFlight === 0 && this.#queue.length === 0) this.#latest = this.image;
+    if (this.#inFlight === 0 && this.#queue.length === 0) this.#proposed = this.image;
     for (const s of this.#subscribers) s({ before, after: this.image, records, offset: lastOffset });
     // What queued while this batch was made durable goes out as the next batch (after this callback: the Raft
     // client is in the middle of its commit step).
