@@ -64,3 +64,23 @@ t.test('a restart with --storage memory on a shared file system keeps topics (th
   t.equal(tb.broker.context.topics.get('m'), undefined, 'deletion survives a restart');
   await tb.close();
 });
+
+t.test('concurrent creations committed in one metadata batch each answer once the batch is applied', async (t) => {
+  const tb = await startTestBroker({}, { storage: 'memory' });
+  t.teardown(() => tb.close());
+  const ctx = tb.broker.context;
+  // A deletion applied first keeps the applier busy (storage work per partition) while the creations commit.
+  await ctx.createTopic('big', 200);
+  const deleting = ctx.deleteTopic('big');
+  const names = Array.from({ length: 40 }, (_, i) => `c${i}`);
+  const infos = await Promise.all(names.map(async (n) => {
+    const info = await ctx.createTopic(n, 2);
+    // Checked at the moment it answers, not after every creation finished.
+    return { n, info, open: ctx.partitions.get(n, 1) !== undefined, listed: ctx.topics.get(n) !== undefined };
+  }));
+  for (const x of infos) {
+    t.equal(x.info?.name, x.n, `${x.n}: the answer carries the topic`);
+    t.ok(x.open && x.listed, `${x.n}: partitions open and listed when it answers`);
+  }
+  await deleting;
+});

@@ -95,15 +95,15 @@ export class MetadataApplier {
     controller.subscribe((c) => {
       const p = this.#chain.then(() => this.#apply(c));
       this.#chain = p.catch((e: Error) => o.log.error(`applying metadata at offset ${c.offset}: ${e.message}`));
+      // Kept until it settles: several operations committed in one batch share its offset and all wait for it.
       this.#byOffset.set(c.offset, p);
+      void this.#chain.then(() => { if (this.#byOffset.get(c.offset) === p) this.#byOffset.delete(c.offset); });
     });
   }
 
   /** The application of the change committed at `offset` (resolved when there was none). */
   applied(offset: number): Promise<void> {
-    const p = this.#byOffset.get(offset);
-    this.#byOffset.delete(offset);
-    return p ?? Promise.resolve();
+    return this.#byOffset.get(offset) ?? Promise.resolve();
   }
 
   /** Waits for every queued application (close). */

@@ -96,3 +96,37 @@ t.test('feature levels: bootstrap, upgrade through FeatureLevelRecords, group.ve
   t.equal(c.image.features.get(METADATA_VERSION_FEATURE), 33, 'upgrade survives a restart');
   t.equal(c.image.features.get('group.version'), 1, 'group.version added at start');
 });
+
+t.test('concurrent operations are coalesced into few Raft batches (BatchAccumulator); each answers after its commit', async (t) => {
+  const fs = new MemFs();
+  const c = await open(fs);
+  const seen: CommittedChange[] = [];
+  c.subscribe((ch) => seen.push(ch));
+  const id = (i: number) => `AAAAAAAAAAAAAAAAAAA${String.fromCharCode(65 + (i >> 6))}${'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[i & 63]}A`;
+  const ops = Array.from({ length: 100 }, (_, i) => c.createTopic(`t${i}`, 2, new Map(), id(i)).then((off) => {
+    t.ok(c.image.topics.byName.has(`t${i}`), `t${i} is in the committed image when its creation resolves`);
+    t.ok(c.image.offset >= BigInt(off), 'resolved with an offset already replayed');
+  }));
+  // One of them fails validation (a duplicate name) without failing the others of its batch.
+  const dup = code(c.createTopic('t5', 1, new Map(), 'AAAAAAAAAAAAAAAAAAAAZA'));
+  await Promise.all(ops);
+  t.equal(await dup, ErrorCode.TOPIC_ALREADY_EXISTS);
+  t.equal(c.image.topics.byName.size, 100);
+  t.ok(seen.length <= 3, `100 concurrent creations committed in ${seen.length} batches`);
+  t.equal(seen.reduce((n, ch) => n + ch.records.length, 0), 300, 'every record committed once');
+  // A later operation on its own is proposed at once.
+  await c.createTopic('later', 1, new Map(), 'AAAAAAAAAAAAAAAAAAAZAA');
+  t.equal(seen.at(-1)!.records.length, 2);
+  await c.close();
+});
+
+t.test('closing fails queued operations with NOT_CONTROLLER instead of leaving them pending', async (t) => {
+  const fs = new MemFs();
+  const c = await open(fs);
+  const a = code(c.createTopic('a', 1, new Map(), ID1));
+  const b = code(c.createTopic('b', 1, new Map(), ID2)); // queued behind a's batch
+  await c.close();
+  const [x, y] = await Promise.all([a, b]);
+  t.equal(y, ErrorCode.NOT_CONTROLLER, 'the queued operation is refused');
+  t.ok(x === 0 || x === ErrorCode.NOT_CONTROLLER, 'the operation in flight committed or was refused');
+});

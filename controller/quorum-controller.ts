@@ -21,7 +21,7 @@ import { imageToRecords } from './metadata/image-writer.ts';
 import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion } from './metadata/metadata-version.ts';
 import { BrokerMembership, type HeartbeatReply, MembershipError } from './membership.ts';
 import { BOOTSTRAP_FEATURES, type FeatureUpdate, featureUpdateError } from './features.ts';
-import { RaftClient } from './raft/raft-client.ts';
+import { MAX_BATCH_SIZE_BYTES, RaftClient } from './raft/raft-client.ts';
 import type { RaftLog } from './raft/raft-log.ts';
 import type { QuorumStateStore } from './raft/quorum-state.ts';
 import { NotLeaderError } from './raft/types.ts';
@@ -64,6 +64,20 @@ export interface QuorumControllerOptions {
   readyTimeoutMs?: number;
 }
 
+/** Record bytes per proposed batch; Raft refuses batches over MAX_BATCH_SIZE_BYTES (8 MiB, as Kafka). */
+const MAX_PROPOSAL_BYTES = MAX_BATCH_SIZE_BYTES - 64 * 1024;
+
+/** Bytes a record adds to a batch besides its value (length, attributes, deltas, key, headers: ≤ 20). */
+const RECORD_OVERHEAD = 20;
+
+interface QueuedOp {
+  readonly values: Buffer[];
+  /** Values plus per-record overhead. */
+  readonly bytes: number;
+  resolve(offset: number): void;
+  reject(e: Error): void;
+}
+
 /** Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE. */
 export const PRODUCER_ID_BLOCK_SIZE = 1000;
 
@@ -74,9 +88,17 @@ export class QuorumController {
   readonly raft: RaftClient;
   /** The committed image. */
   image: MetadataImage = EMPTY_IMAGE;
-  /** Committed plus proposed-but-not-committed records (what operations validate against). */
-  #latest: MetadataImage = EMPTY_IMAGE;
+  /** Raft batches proposed and not yet committed. */
   #inFlight = 0;
+  /** Operations waiting for the batch in flight to commit (then proposed together). */
+  readonly #queue: QueuedOp[] = [];
+  /**
+   * The queued operations replayed on the proposed image, one delta for all of them: an operation costs its own
+   * records, not a copy of the image's maps (which made creating N topics O(N²)).
+   */
+  #live: MetadataDelta | null = null;
+  /** The image after the last batch handed to Raft (the committed one when nothing is in flight). */
+  #proposed: MetadataImage = EMPTY_IMAGE;
   #closed = false;
   /** Set while start() waits for the first commit of this node's epoch. */
   #onReady: (() => void) | null = null;
@@ -105,13 +127,16 @@ export class QuorumController {
           const before = this.image;
           const records = recs.map((r) => readMetadataRecord(r));
           this.image = replayAll(EMPTY_IMAGE, records);
-          if (this.#inFlight === 0) this.#latest = this.image;
+          if (this.#inFlight === 0) this.#proposed = this.image;
           for (const s of this.#subscribers) s({ before, after: this.image, records, offset: id.offset - 1 });
         },
         handleHighWatermark: () => this.#onReady?.(),
         handleLeaderChange: (l) => {
           // A lost leadership fails the in-flight proposals (NotLeaderError): what they proposed may never commit.
-          if (l.leaderId !== o.nodeId) { this.#latest = this.image; this.#inFlight = 0; }
+          if (l.leaderId !== o.nodeId) {
+            this.#failAll(new NotLeaderError(`node ${o.nodeId} lost the leadership`), []);
+            this.#reset();
+          }
         },
       },
     });
@@ -142,7 +167,7 @@ export class QuorumController {
     c.raft.start();
     c.#onReady?.();
     await ready;
-    c.#latest = c.image;
+    c.#proposed = c.image;
     const boot: MetadataRecord[] = [];
     if (!c.image.features.has(METADATA_VERSION_FEATURE)) {
       boot.push({ type: T.FeatureLevel, version: 0, data: { name: METADATA_VERSION_FEATURE, featureLevel: c.#mv } });
@@ -165,6 +190,9 @@ export class QuorumController {
 
   /** The image operations validate against (committed + in flight). */
   get latest(): MetadataImage { return this.#latest; }
+
+  /** Committed plus proposed-but-not-committed records (what operations validate against; read it synchronously). */
+  get #latest(): MetadataImage { return this.#live !== null ? this.#live.view() : this.#proposed; }
 
   get metadataVersion(): number { return this.image.features.get(METADATA_VERSION_FEATURE) ?? this.#mv; }
 
@@ -341,6 +369,7 @@ export class QuorumController {
     this.#closed = true;
     this.#stopTimers();
     this.raft.close();
+    this.#failAll(new NotLeaderError('the controller is closed'), []);
   }
 
   #stopTimers(): void {
@@ -353,6 +382,7 @@ export class QuorumController {
     this.#closed = true;
     this.#stopTimers();
     this.raft.close();
+    this.#failAll(new NotLeaderError('the controller is closed'), []);
     await this.#opts.raftLog.close?.();
   }
 
@@ -368,35 +398,82 @@ export class QuorumController {
     };
   }
 
-  /** Replays the records on the latest image (they were validated) and proposes them as one batch. */
+  /**
+   * Replays the records on the latest image (they were validated) and proposes them (Kafka's BatchAccumulator):
+   * with nothing in flight at once, as one batch; while a batch is being made durable, operations queue and the
+   * next commit proposes all of them as one batch (one append, one sync). An operation's records always stay in
+   * one batch. Each resolves with the committed offset of its batch's last record.
+   */
   #propose(recs: MetadataRecord[]): Promise<number> {
     if (this.#closed) return reject(ErrorCode.NOT_CONTROLLER, 'the controller is closed');
-    let next: MetadataImage;
+    let values: Buffer[];
     try {
-      const delta = new MetadataDelta(this.#latest);
-      for (const r of recs) delta.replay(r);
-      next = delta.apply();
+      values = recs.map((r) => writeMetadataRecord(r));
     } catch (e) {
       return Promise.reject(e);
     }
+    const bytes = values.reduce((n, v) => n + v.length + RECORD_OVERHEAD, 0);
+    if (bytes > MAX_PROPOSAL_BYTES) return Promise.reject(new RangeError(`${values.length} records of ${bytes} bytes exceed one metadata batch (${MAX_PROPOSAL_BYTES})`));
+    const live = (this.#live ??= new MetadataDelta(this.#proposed));
+    try {
+      for (const r of recs) live.replay(r);
+    } catch (e) {
+      // The operations validate first, so this is a bug; the shared delta is now undefined: the queue fails too.
+      this.#live = null;
+      this.#failAll(e as Error, []);
+      return Promise.reject(e);
+    }
     return new Promise<number>((resolve, rej) => {
-      const prev = this.#latest;
-      this.#latest = next;
-      this.#inFlight++;
+      this.#queue.push({ values, bytes, resolve, reject: rej });
+      if (this.#inFlight === 0) this.#drain();
+    });
+  }
+
+  /** Proposes the queued operations, as few batches as the batch size limit allows. */
+  #drain(): void {
+    if (this.#queue.length === 0 || this.#closed) return;
+    const after = this.#live!.apply();
+    this.#live = null;
+    while (this.#queue.length > 0) {
+      let n = 0;
+      let bytes = 0;
+      for (const op of this.#queue) {
+        if (n > 0 && bytes + op.bytes > MAX_PROPOSAL_BYTES) break;
+        n++;
+        bytes += op.bytes;
+      }
+      const ops = this.#queue.splice(0, n);
+      const values = ops.length === 1 ? ops[0]!.values : ops.flatMap((o) => o.values);
       try {
         // `done` runs after the commit was replayed into `image` and handed to subscribers.
-        this.raft.propose(recs.map((r) => writeMetadataRecord(r)), (err, offset) => {
-          if (err === null) return resolve(offset);
-          this.#latest = this.image;
-          this.#inFlight = 0;
-          rej(err instanceof NotLeaderError ? new ControllerError(ErrorCode.NOT_CONTROLLER, err.message) : err);
+        this.raft.propose(values, (err, offset) => {
+          if (err === null) { for (const o of ops) o.resolve(offset); return; }
+          // Leadership lost: the outcome is unknown; what queued was validated against it.
+          this.#failAll(err, ops);
+          this.#reset();
         });
+        this.#inFlight++;
       } catch (e) {
-        this.#latest = prev;
-        this.#inFlight--;
-        rej(e instanceof NotLeaderError ? new ControllerError(ErrorCode.NOT_CONTROLLER, e.message) : e);
+        // Not appended (leadership lost); what queued after was validated against these, so it fails too.
+        this.#failAll(e as Error, ops);
+        this.#reset();
+        return;
       }
-    });
+    }
+    this.#proposed = after;
+  }
+
+  /** Nothing in flight or queued any more: operations validate against the committed image. */
+  #reset(): void {
+    this.#live = null;
+    this.#inFlight = 0;
+    this.#proposed = this.image;
+  }
+
+  /** Rejects `ops` and everything queued (NotLeaderError → NOT_CONTROLLER). */
+  #failAll(err: Error, ops: QueuedOp[]): void {
+    const e = err instanceof NotLeaderError ? new ControllerError(ErrorCode.NOT_CONTROLLER, err.message) : err;
+    for (const o of [...ops, ...this.#queue.splice(0)]) o.reject(e);
   }
 
   #commit(values: Buffer[], lastOffset: number, epoch: number, bytes: number): void {
@@ -407,10 +484,13 @@ export class QuorumController {
     for (const r of records) delta.replay(r, off++, epoch);
     this.image = delta.apply();
     if (this.#inFlight > 0) this.#inFlight--;
-    if (this.#inFlight === 0) this.#latest = this.image;
+    if (this.#inFlight === 0 && this.#queue.length === 0) this.#proposed = this.image;
     for (const s of this.#subscribers) s({ before, after: this.image, records, offset: lastOffset });
     this.#bytesSinceSnapshot += bytes;
     if (this.#bytesSinceSnapshot >= (this.#opts.snapshotMaxBytes ?? 20 * 1024 * 1024)) this.#snapshot('metadata.log.max.record.bytes.between.snapshots');
+    // What queued while this batch was made durable goes out as the next batch (after this callback: the Raft
+    // client is in the middle of its commit step).
+    if (this.#inFlight === 0 && this.#queue.length > 0) queueMicrotask(() => { if (this.#inFlight === 0) this.#drain(); });
   }
 }
 

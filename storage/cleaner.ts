@@ -481,14 +481,17 @@ async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContex
  */
 export async function recoverCleaning(fs: FsLike, dir: string, log: Logger, name: string): Promise<void> {
   const files = await fs.readdir(dir);
+  // The directory is synced only when something here changed it: a new or clean partition costs no fsync.
+  let changed = false;
   for (const f of files) {
     if (f.endsWith('.cleaned')) log.warn(`${name}: removing ${f} left by an interrupted log cleaning`);
-    if (f.endsWith('.cleaned') || f.endsWith('.deleted')) await unlinkIfPresent(fs, join(dir, f));
+    if (f.endsWith('.cleaned') || f.endsWith('.deleted')) { await unlinkIfPresent(fs, join(dir, f)); changed = true; }
   }
   const done = new Set<string>();
   for (const f of files) {
     const m = /^(\d{20})\.log\.swap$/.exec(f);
     if (!m) continue;
+    changed = true;
     const base = Number(m[1]);
     const seg = new Segment(dir, base, 0);
     seg.fd = await fs.open(join(dir, f), 'r+');
@@ -517,6 +520,6 @@ export async function recoverCleaning(fs: FsLike, dir: string, log: Logger, name
     await fs.rename(join(dir, f), join(dir, `${m[1]}.log`));
     log.warn(`${name}: completed an interrupted log cleaning: ${f} replaces the segments in [${base}, ${next})`);
   }
-  for (const f of files) if (f.endsWith('.txnindex.swap') && !done.has(f)) await unlinkIfPresent(fs, join(dir, f));
-  await fs.fsyncDir(dir);
+  for (const f of files) if (f.endsWith('.txnindex.swap') && !done.has(f)) { await unlinkIfPresent(fs, join(dir, f)); changed = true; }
+  if (changed) await fs.fsyncDir(dir);
 }

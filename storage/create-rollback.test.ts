@@ -76,3 +76,40 @@ t.test('growth failing part-way keeps the old partitions and data, removes the n
   t.same(await partitionDirs(mem, 'g'), ['g-0', 'g-1', 'g-2', 'g-3']);
   t.same(await listed(mem), ['g:4']);
 });
+
+/** MemFs with hooks: count directory syncs, hold `open` of matching paths until released. */
+function hookedFs(mem: MemFs, hold?: { pathIncludes: string; until: Promise<void> }) {
+  const dirSyncs: string[] = [];
+  const fs = new Proxy(mem, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      if (prop === 'fsyncDir') return (p: string) => { dirSyncs.push(p); return v.call(target, p); };
+      if (prop === 'open' && hold) return async (p: string, flags: string) => { if (p.includes(hold.pathIncludes)) await hold.until; return v.call(target, p, flags); };
+      return v.bind(target);
+    },
+  });
+  return { fs, dirSyncs };
+}
+
+t.test('a new partition costs no directory sync (an empty log has nothing to lose; the metadata log is durable)', async (t) => {
+  const { fs, dirSyncs } = hookedFs(new MemFs());
+  const s = await openStorage({ memory: true, fs, dataDir: '/d', retentionCheckIntervalMs: 0, cleaner: { enabled: false }, topics: [] });
+  t.teardown(() => s.close());
+  await s.createTopic('t', { partitions: 8, topicId: 'AAAAAAAAAAAAAAAAAAAAAB' });
+  t.same(dirSyncs.filter((p) => p.startsWith('/d/t-')), [], 'no fsync of a new partition directory');
+});
+
+t.test('with the topic list kept outside (metadata log), creations of different topics do not wait for each other', async (t) => {
+  let release!: () => void;
+  const { fs } = hookedFs(new MemFs(), { pathIncludes: '/slow-0/', until: new Promise<void>((r) => { release = r; }) });
+  const s = await openStorage({ memory: true, fs, dataDir: '/d', retentionCheckIntervalMs: 0, cleaner: { enabled: false }, topics: [] });
+  t.teardown(() => s.close());
+  const slow = s.createTopic('slow', { partitions: 1, topicId: 'AAAAAAAAAAAAAAAAAAAAAB' });
+  await s.createTopic('fast', { partitions: 3, topicId: 'AAAAAAAAAAAAAAAAAAAAAC' });
+  t.equal(s.getTopic('slow'), undefined, 'the held creation is still under way');
+  t.equal(s.getTopic('fast')?.partitions, 3, 'another topic was created meanwhile');
+  release();
+  await slow;
+  t.equal(s.getTopic('slow')?.partitions, 1);
+});

@@ -118,6 +118,8 @@ export class PartitionLog {
   #epochs = new LeaderEpochCache();
   /** leader-epoch-checkpoint rewrites, in order; a flush waits for them before advancing the recovery point. */
   #epochWrites: Promise<void> = Promise.resolve();
+  /** An epoch assigned to the empty log, not written yet (see assignEpochStartOffset). */
+  #epochWriteDeferred = false;
   #epochWriteQueued = false;
   /** leader-epoch-checkpoint writes queued or running. */
   #epochWritesPending = 0;
@@ -331,7 +333,11 @@ export class PartitionLog {
 
   /** Kafka's maybeAssignEpochStartOffset: a leader records its new epoch at its log end when elected. */
   assignEpochStartOffset(epoch: number, startOffset: number): void {
-    if (this.#epochs.assign(epoch, startOffset)) this.#scheduleEpochWrite();
+    if (!this.#epochs.assign(epoch, startOffset)) return;
+    // An empty log's checkpoint waits for its first append (or close): a new partition costs no file write and
+    // sync when it becomes leader, and a crash before any data loses nothing (the next election assigns it again).
+    if (this.#leo === 0 && this.#logStartOffset === 0) this.#epochWriteDeferred = true;
+    else this.#scheduleEpochWrite();
   }
 
   /**
@@ -533,7 +539,7 @@ export class PartitionLog {
     seg.unflushed = true;
     this.#leo = group[group.length - 1].lastOffset + 1;
     if (this.#hwFollowsLogEnd) this.#highWatermark = this.#leo;
-    if (epochsChanged) this.#scheduleEpochWrite();
+    if (epochsChanged || this.#epochWriteDeferred) { this.#epochWriteDeferred = false; this.#scheduleEpochWrite(); }
     this.#unflushedMessages += messages;
     if (this.#unflushedMessages >= this.#config.flushMessages) {
       // flush.messages: acknowledge only once synced; concurrent appends share one fdatasync.
@@ -1153,6 +1159,7 @@ export class PartitionLog {
     this.#flushTimer = null;
     await this.idle();
     await this.#txnWrites;
+    if (this.#epochWriteDeferred) { this.#epochWriteDeferred = false; this.#scheduleEpochWrite(); }
     await this.#epochWrites;
     await this.#renames;
     let clean = this.#offline === null;

@@ -76,6 +76,8 @@ export interface CreateTopicOptions {
 }
 
 const SAFE_NAME = /^[a-zA-Z0-9._-]+$/;
+/** Partitions of one creation opened at a time (file operations in flight; the thread pool has 4 threads). */
+const OPEN_CONCURRENCY = 16;
 
 export class Storage {
   readonly dataDir: string;
@@ -86,7 +88,8 @@ export class Storage {
   readonly #logs = new Map<string, PartitionLog[]>();
   #checkpointRunning: Promise<void> | null = null;
   #checkpointAgain = false;
-  #metaChain: Promise<void> = Promise.resolve();
+  /** Tail of each chain of metadata changes (see #metaOp). */
+  readonly #metaChains = new Map<string, Promise<void>>();
   /** Topic metadata is the caller's (OpenStorageOptions.topics): no gregor-topics.json. */
   #externalTopics: readonly TopicMeta[] | null = null;
   #retentionTimer: unknown = null;
@@ -221,13 +224,21 @@ export class Storage {
   /** Partitions that cannot take appends (corrupt segment at start-up, failed sync). */
   offlinePartitions(): PartitionLog[] { return [...this.#allLogs()].filter((l) => l.offline !== null); }
 
-  /** Serialises metadata changes; each one ends with the topics file rewritten atomically. */
-  #metaOp<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.#metaChain.then(() => {
+  /**
+   * Serialises metadata changes; each one ends with the topics file rewritten atomically. When the topic list is
+   * kept outside (`opts.topics`: the metadata log) there is no file to rewrite, so only changes of one topic are
+   * ordered and different topics are created (deleted, …) concurrently: thousands of concurrent creations do not
+   * wait for each other's directories.
+   */
+  #metaOp<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const key = this.#externalTopics ? name : '';
+    const p = (this.#metaChains.get(key) ?? Promise.resolve()).then(() => {
       if (this.#closed) throw new StorageError('KAFKA_STORAGE_ERROR', 'storage is closed');
       return fn();
     });
-    this.#metaChain = p.then(() => {}, () => {});
+    const tail = p.then(() => {}, () => {});
+    this.#metaChains.set(key, tail);
+    void tail.then(() => { if (this.#metaChains.get(key) === tail) this.#metaChains.delete(key); });
     return p;
   }
 
@@ -242,7 +253,7 @@ export class Storage {
    * removes the partitions opened so far, and the topic is neither listed nor persisted.
    */
   createTopic(name: string, opts: CreateTopicOptions): Promise<TopicMeta> {
-    return this.#metaOp(async () => {
+    return this.#metaOp(name, async () => {
       if (!SAFE_NAME.test(name) || name === '.' || name === '..') throw new StorageError('INVALID_TOPIC_EXCEPTION', `invalid topic name ${JSON.stringify(name)}`);
       if (this.#topics.has(name)) throw new StorageError('TOPIC_ALREADY_EXISTS', `topic ${name} already exists`);
       if (!Number.isInteger(opts.partitions) || opts.partitions < 1) throw new StorageError('INVALID_PARTITIONS', `invalid partition count ${opts.partitions}`);
@@ -267,22 +278,32 @@ export class Storage {
 
   /** Opens partitions [from, to) as new, empty logs; on a failure closes and removes those opened, then rethrows. */
   async #openPartitions(meta: TopicMeta, from: number, to: number, config: LogConfig): Promise<PartitionLog[]> {
-    const logs: PartitionLog[] = [];
-    let p = from;
-    try {
-      for (; p < to; p++) {
+    // Several at a time (each is a chain of small file operations on the thread pool); after a failure no new
+    // one starts, and every partition started is removed again.
+    const logs: Array<PartitionLog | undefined> = [];
+    let next = from;
+    let failed: { p: number; e: unknown } | null = null;
+    const worker = async (): Promise<void> => {
+      while (failed === null && next < to) {
+        const p = next++;
         const dir = join(this.dataDir, `${meta.name}-${p}`);
-        await this.fs.rm(dir); // leftovers of an earlier topic of the same name
-        logs.push(await PartitionLog.load(this.#host, meta.name, p, dir, config, { recoveryPoint: 0, logStartOffset: 0, clean: true }));
+        try {
+          await this.fs.rm(dir); // leftovers of an earlier topic of the same name
+          logs[p - from] = await PartitionLog.load(this.#host, meta.name, p, dir, config, { recoveryPoint: 0, logStartOffset: 0, clean: true });
+        } catch (e) {
+          failed ??= { p, e };
+        }
       }
-    } catch (e) {
-      this.#host.log.warn(`storage: opening ${meta.name}-${p} failed (${(e as Error).message}); removing the ${p - from + 1} new partition dir(s)`);
-      await this.#discard(logs);
-      // The partition that failed has no log object, but may have left a directory behind.
-      await this.fs.rm(join(this.dataDir, `${meta.name}-${p}`)).catch(() => {});
-      throw e;
-    }
-    return logs;
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_CONCURRENCY, to - from) }, worker));
+    if (failed === null) return logs as PartitionLog[];
+    const { p, e } = failed as { p: number; e: unknown };
+    this.#host.log.warn(`storage: opening ${meta.name}-${p} failed (${(e as Error).message}); removing the ${next - from} new partition dir(s)`);
+    const opened = logs.filter((l): l is PartitionLog => l !== undefined);
+    await this.#discard(opened);
+    // Partitions that failed have no log object, but may have left a directory behind.
+    for (let q = from; q < next; q++) if (logs[q - from] === undefined) await this.fs.rm(join(this.dataDir, `${meta.name}-${q}`)).catch(() => {});
+    throw e;
   }
 
   /** Closes new, never-listed partitions and removes their directories (best effort: they hold no data). */
@@ -295,7 +316,7 @@ export class Storage {
 
   /** Grows the topic to `totalCount` partitions, all or none (as createTopic). */
   addPartitions(name: string, totalCount: number): Promise<void> {
-    return this.#metaOp(async () => {
+    return this.#metaOp(name, async () => {
       const meta = this.#topics.get(name);
       if (!meta) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
       if (!Number.isInteger(totalCount) || totalCount <= meta.partitions) throw new StorageError('INVALID_PARTITIONS', `topic ${name} has ${meta.partitions} partitions; cannot grow to ${totalCount}`);
@@ -317,7 +338,7 @@ export class Storage {
 
   /** Replaces the topic's config overrides (the broker computes incremental changes). */
   alterTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
-    return this.#metaOp(async () => {
+    return this.#metaOp(name, async () => {
       const meta = this.#topics.get(name);
       if (!meta) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
       const config = this.#config(name, configs);
@@ -332,7 +353,7 @@ export class Storage {
    * file.delete.delay.ms (log.segment.delete.delay.ms), as Kafka's asyncDelete.
    */
   deleteTopic(name: string): Promise<void> {
-    return this.#metaOp(async () => {
+    return this.#metaOp(name, async () => {
       const meta = this.#topics.get(name);
       if (!meta) throw new StorageError('UNKNOWN_TOPIC_OR_PARTITION', `unknown topic ${name}`);
       const logs = this.#logs.get(name) ?? [];
@@ -487,7 +508,7 @@ export class Storage {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#metaChain;
+    while (this.#metaChains.size > 0) await Promise.all(this.#metaChains.values());
     this.#closed = true;
     if (this.#retentionTimer !== null) this.#host.clock.clearTimeout(this.#retentionTimer);
     if (this.#cleanerTimer !== null) this.#host.clock.clearTimeout(this.#cleanerTimer);

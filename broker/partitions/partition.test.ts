@@ -45,12 +45,17 @@ t.test('becoming leader records the epoch at the log end: an empty log answers (
   await storage.createTopic('o', { partitions: 1, topicId: 'id-o' });
   partitions.open('o');
   const p = partitions.get('o', 0)!;
+  // MemFs writes complete within microtasks: 200 ms is ample time for a write that should not happen.
+  for (let i = 0; i < 40 && !(await fs.readdir('/d/o-0')).includes('leader-epoch-checkpoint'); i++) await new Promise((r) => setTimeout(r, 5));
+  t.notOk((await fs.readdir('/d/o-0')).includes('leader-epoch-checkpoint'), 'an empty log writes (and syncs) no checkpoint yet');
   t.same(p.endOffsetForEpoch(0), { epoch: 0, endOffset: 0 });
   t.same(p.endOffsetForEpoch(1), { epoch: -1, endOffset: -1 }, 'a later epoch is unknown');
   t.same(p.endOffsetForEpoch(-1), { epoch: -1, endOffset: -1 });
   await p.append(batch(3));
   t.same(p.endOffsetForEpoch(0), { epoch: 0, endOffset: 3 }, 'the current epoch ends at the log end');
-  await storage.settle();
+  // Written with the first append (before that append's data is synced).
+  const deadline = Date.now() + 5000;
+  while (!(await fs.readdir('/d/o-0')).includes('leader-epoch-checkpoint') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   t.ok((await fs.readdir('/d/o-0')).includes('leader-epoch-checkpoint'), 'the epoch is in the checkpoint storage keeps');
 });
 

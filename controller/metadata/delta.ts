@@ -319,6 +319,23 @@ export class MetadataDelta {
     }
   }
 
+  /**
+   * The image so far, without ending the delta: its maps are the delta's own and change with later replays, so
+   * read it at once (the controller validates operations against it) and never keep it.
+   */
+  view(): MetadataImage {
+    return {
+      offset: this.#offset,
+      epoch: this.#epoch,
+      features: this.#features.map,
+      brokers: this.#brokers.map,
+      controllers: this.#controllers.map,
+      topics: { byId: this.#topicsById.map, byName: this.#topicsByName.map },
+      configs: this.#configs.map,
+      nextProducerId: this.#nextProducerId,
+    };
+  }
+
   /** The new image; the delta hands its maps over and cannot replay more. */
   apply(): MetadataImage {
     this.#applied = true;

@@ -196,3 +196,28 @@ t.test('FileQuorumStateStore: a crash during a write leaves the old or the new s
     t.ok([1, 2].includes(again.read()!.epoch), `crash after ${k} of ${per} calls: epoch ${again.read()!.epoch}`);
   }
 });
+
+t.test('concurrent proposals share log syncs (flushes coalesce), and none commits before its sync', async (t) => {
+  const mem = new MemFs();
+  let datasyncs = 0;
+  const fs = new Proxy(mem, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      if (prop === 'fdatasync') return (fd: number) => { datasyncs++; return (v as FsLike['fdatasync']).call(target, fd); };
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }) as FsLike;
+  const n = await openNode(fs, '/data');
+  await n.log.settle();
+  const before = datasyncs;
+  const synced: number[] = [];
+  const all = Array.from({ length: 50 }, (_, i) => n.client.proposeAsync([rec(`r${i}`)]).then((off) => {
+    t.ok(n.log.flushedOffset() > off, `r${i} committed only once on disk`);
+    synced.push(off);
+  }));
+  await Promise.all(all);
+  t.same(n.committed.slice(-50), Array.from({ length: 50 }, (_, i) => `r${i}`), 'every proposal committed, in order');
+  t.ok(datasyncs - before <= 4, `50 concurrent proposals took ${datasyncs - before} data syncs (at most 2 log flushes)`);
+  n.client.close();
+  await n.log.close();
+});

@@ -39,6 +39,11 @@ export class StorageRaftLog implements RaftLog {
   #chain: Promise<void> = Promise.resolve();
   #failed: Error | null = null;
   #closed = false;
+  /** Sequence number of the newest queued flush, and callbacks of skipped flushes waiting for the next sync. */
+  #flushesQueued = 0;
+  readonly #flushCarry: Array<() => void> = [];
+  /** Syncs done (flushes that reached the disk); tests and benchmarks read it. */
+  syncs = 0;
 
   private constructor(dir: string, fs: FsLike, plog: PartitionLog, onError: (e: Error) => void) {
     this.dir = dir;
@@ -138,13 +143,23 @@ export class StorageRaftLog implements RaftLog {
     this.#enqueue(async () => { await this.#plog.truncateTo(to); });
   }
 
+  /**
+   * `done` runs once everything queued before this call is on disk. Flushes coalesce: a flush that reaches the
+   * head of the chain while a later one is queued leaves the sync to that one and hands it its callback (the later
+   * sync covers everything before it), so proposals arriving during a sync share the next one.
+   */
   flush(done: () => void): void {
     const target = this.endOffset();
     const gen = this.#gen;
+    const seq = ++this.#flushesQueued;
     this.#enqueue(async () => {
+      if (seq !== this.#flushesQueued) { this.#flushCarry.push(done); return; }
+      const dones = this.#flushCarry.splice(0);
+      dones.push(done);
       await this.#plog.flush();
+      this.syncs++;
       if (gen === this.#gen) this.#durable = Math.max(this.#durable, Math.min(target, this.endOffset()));
-      if (!this.#closed) done();
+      if (!this.#closed) for (const d of dones) d();
     });
   }
 
