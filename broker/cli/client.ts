@@ -278,7 +278,8 @@ export class Client {
     return this.retry(`metadata for ${name}`, async () => {
       const { topics } = await this.metadata([name]);
       const t = topics.find((x) => x.name === name);
-      if (!t) throw new KafkaError(3, `topic ${name}`);
+      // UNKNOWN_TOPIC_OR_PARTITION is retriable for a client that waits for a topic; a command fails at once.
+      if (!t || t.errorCode === 3) throw new Error(`topic ${name} does not exist`);
       check(t.errorCode, `topic ${name}`);
       for (const p of t.partitions) if (p.leader < 0) throw new KafkaError(5, `${name}-${p.partition}`);
       return t;
