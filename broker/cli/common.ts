@@ -46,8 +46,17 @@ export interface Parsed {
 }
 
 export function parse(args: string[], options: Options): Parsed {
+  const all = { ...COMMON_OPTIONS, ...options };
+  // parseArgs takes "-5" after an option for another option; a negative number is the value (--shift-by -5).
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (a.startsWith('--') && all[a.slice(2)]?.type === 'string' && next !== undefined && /^-\d+$/.test(next)) { joined.push(`${a}=${next}`); i++; }
+    else joined.push(a);
+  }
   try {
-    const r = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+    const r = parseArgs({ args: joined, options: all, allowPositionals: true, strict: true });
     return { values: r.values as Parsed['values'], positionals: r.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
