@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { startTestBroker } from '../test-broker.ts';
-import { cli } from './testing.ts';
+import { cli } from '../testing/cli.ts';
 
 t.test('configs describe and alter for topics and brokers', async (t) => {
   const b = await startTestBroker({ topics: [{ name: 'logs', configs: { 'retention.ms': 5000 } }, 'other'] });

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import t from 'tap';
 import { startTestBroker } from '../test-broker.ts';
 import { run as consume } from './consume.ts';
-import { cli } from './testing.ts';
+import { cli } from '../testing/cli.ts';
 
 const lines = (s: string) => s.split('\n').filter(Boolean);
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { formatAndStart } from '../../scripts/kafka-ref.ts';
 import { partitionForKey } from './murmur2.ts';
-import { cli } from './testing.ts';
+import { cli } from '../testing/cli.ts';
 
 const javaBin = process.env.JAVA_HOME ? `${process.env.JAVA_HOME}/bin/java` : 'java';
 const hasJava = spawnSync(javaBin, ['-version']).status === 0;

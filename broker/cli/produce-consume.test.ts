@@ -3,7 +3,7 @@ import kafkajs from 'kafkajs';
 import t from 'tap';
 import { startTestBroker } from '../test-broker.ts';
 import { murmur2, partitionForKey } from './murmur2.ts';
-import { cli } from './testing.ts';
+import { cli } from '../testing/cli.ts';
 
 t.test('murmur2: the Java client\'s values, and kafkajs\'s DefaultPartitioner picks the same partitions', async (t) => {
   // Kafka's UtilsTest.testMurmur2.

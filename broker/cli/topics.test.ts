@@ -1,7 +1,7 @@
 // gregor topics against an in-process gregor.
 import t from 'tap';
 import { startTestBroker } from '../test-broker.ts';
-import { cli } from './testing.ts';
+import { cli } from '../testing/cli.ts';
 
 t.test('topics create, list, describe, alter, delete', async (t) => {
   const b = await startTestBroker({ config: { 'num.partitions': 2 } });

@@ -1,6 +1,6 @@
 // Test helper: runs a CLI command in-process against a broker and captures its output and exit code.
 import { Readable } from 'node:stream';
-import { run } from './main.ts';
+import { run } from '../cli/main.ts';
 
 export interface CliResult { code: number; out: string; err: string }
 
