@@ -90,6 +90,8 @@ t.test('the gregor binary runs commands (exit codes 0, 1, 2) and still starts a 
     t.equal(r.code, 0, `${cmd} --help`);
     t.match(r.stdout, new RegExp(`^usage: gregor ${cmd}`));
   }
+  const viaTs = await promisify(execFile)(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'gregor.ts'), 'topics', 'list', '--bootstrap-server', b.bootstrap]);
+  t.equal(viaTs.stdout, 'bin\n', 'gregor.ts (the npm package\'s bin, compiled) runs commands too');
   r = await run(['--help']);
   t.equal(r.code, 0);
   t.match(r.stdout, /^usage: gregor \[server.properties\]/, 'no command: the broker\'s own usage');

@@ -24,6 +24,8 @@ export interface Io {
   out(s: string): void;
   err(s: string): void;
   stdin: Readable;
+  /** Resolves once `out` has room again (a slow pipe); absent: always room. */
+  drain?: () => Promise<void>;
 }
 
 export type Options = NonNullable<ParseArgsConfig['options']>;

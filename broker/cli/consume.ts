@@ -207,6 +207,8 @@ export async function run(args: string[], io: Io, signal?: AbortSignal): Promise
         }
         if (maxMessages !== undefined && count >= maxMessages) break;
       }
+      // Fetch no more than the output can take.
+      await io.drain?.();
       if (refresh) {
         await new Promise((r) => setTimeout(r, client.opts.retryBackoffMs));
         meta = await client.topic(topic);

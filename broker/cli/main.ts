@@ -16,7 +16,16 @@ Commands (each takes --help), talking the Kafka protocol to gregor or any Kafka 
 Without a command, gregor starts a broker (gregor --help for its options).
 Exit codes: 0 done, 1 the operation failed, 2 a usage mistake.`;
 
-const defaultIo = (): Io => ({ out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), stdin: process.stdin });
+function defaultIo(): Io {
+  // `gregor consume … | head`: the reader is gone, which is not a failure.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); throw e; });
+  return {
+    out: (s) => { process.stdout.write(s); },
+    err: (s) => { process.stderr.write(s); },
+    stdin: process.stdin,
+    drain: () => (process.stdout.writableNeedDrain ? new Promise((r) => process.stdout.once('drain', r)) : Promise.resolve()),
+  };
+}
 
 /** Runs one command; resolves to its exit code (never throws for a usage or Kafka error). */
 export async function run(argv: string[], io: Io = defaultIo()): Promise<number> {
@@ -31,6 +40,11 @@ export async function run(argv: string[], io: Io = defaultIo()): Promise<number>
     io.err(`gregor ${cmd}: ${(e as Error).message}\n`);
     return EXIT_FAILED;
   }
+}
+
+/** Imports every command module (gregor.js --fill-compile-cache). */
+export async function loadAllCommands(): Promise<void> {
+  for (const cmd of COMMANDS) await import(`./${cmd}.ts`);
 }
 
 export async function main(argv: string[]): Promise<void> {
