@@ -13,8 +13,9 @@ Start (without --group; default: the end, only new records):
   --from-time T           the first record at or after T (ms since the epoch, or an ISO 8601 date)
 Stop (default: run until interrupted):
   --max-messages N        after N records
-  --until-end             at the end offsets seen at start
-  --to-time T             at the first record after T, in every partition
+  --until-end             at the end offsets seen at start (with --group: of the partitions assigned)
+  --to-time T             at the first record after T in every partition (T in the past: at the latest at
+                          the log end offsets seen at start)
   --timeout-ms MS         after MS without a record
 Source:
   --group ID              join the group (range assignment) and commit offsets (every 5 s and at exit)
@@ -107,7 +108,9 @@ export async function run(args: string[], io: Io, signal?: AbortSignal): Promise
       if (offset !== undefined) start = new Map([[topic, new Map(parts.map((x) => [x, BigInt(offset)]))]]);
       else start = await listOffsets(client, [meta], fromTime ?? (reset === 'earliest' ? EARLIEST : LATEST), only);
       for (const [x, o] of committed?.get(topic) ?? []) setOffset(start, topic, x, o);
-      const ends = p.values['until-end'] ? await listOffsets(client, [meta], LATEST, only) : undefined;
+      // --to-time in the past also ends at today's log end: later records are newer.
+      const bounded = p.values['until-end'] || (toTime !== undefined && toTime <= BigInt(Date.now()));
+      const ends = bounded ? await listOffsets(client, [meta], LATEST, only) : undefined;
       return parts.map((x) => {
         const pos: Position = { topic, partition: x, offset: start.get(topic)!.get(x)!, end: ends?.get(topic)?.get(x), done: false };
         pos.done = pos.end !== undefined && pos.offset >= pos.end;
@@ -137,7 +140,7 @@ export async function run(args: string[], io: Io, signal?: AbortSignal): Promise
     let lastRecordAt = Date.now();
     let lastCommit = Date.now();
     let lastNote = Date.now();
-    const allDone = () => !group && positions.length > 0 && positions.every((x) => x.done);
+    const allDone = () => positions.length > 0 && positions.every((x) => x.done);
     while (!stopped && !allDone() && (maxMessages === undefined || count < maxMessages)) {
       if (timeoutMs !== undefined && Date.now() - lastRecordAt >= timeoutMs) break;
       if (member?.rejoinNeeded) { await commit(); await assign(); }

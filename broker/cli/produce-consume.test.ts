@@ -66,6 +66,10 @@ t.test('produce keyed records with headers and compression; consume them with --
   t.same(lines(late.out), ['late-1', 'late-2'], '--from-time');
   const early = await cli(['consume', '--topic', 'times', '--from-beginning', '--to-time', new Date(cut).toISOString(), ...bs]);
   t.same(lines(early.out), ['early-1', 'early-2'], '--to-time (ISO date)');
+  const all = await cli(['consume', '--topic', 'events', '--from-beginning', '--to-time', String(cut), ...bs]);
+  t.equal(lines(all.out).length, 200, '--to-time after every record: ends at the log end');
+  const grouped = await cli(['consume', '--topic', 'events', '--group', 'till-end', '--from-beginning', '--until-end', ...bs]);
+  t.equal(lines(grouped.out).length, 200, '--until-end with --group');
   const none = await cli(['consume', '--topic', 'times', '--timeout-ms', '300', ...bs]);
   t.equal(none.code, 0);
   t.equal(none.out, '', 'default start: the end, nothing new within --timeout-ms');
