@@ -9,7 +9,7 @@
 // NODE_DISABLE_COMPILE_CACHE=1 turns it off. Stale entries are detected by content hash.
 //
 // `gregor.js --fill-compile-cache` compiles every module the broker can load (handlers load on first use)
-// into the cache and exits: the Docker image does so at build time.
+// (and the client commands) into the cache and exits: the Docker image does so at build time.
 import module from 'node:module';
 
 module.enableCompileCache?.();
@@ -23,6 +23,7 @@ if (CLI_COMMANDS.includes(process.argv[2])) {
 const cli = await import('./gregor.ts');
 if (process.argv[2] === '--fill-compile-cache') {
   await (await import('../handlers/index.ts')).loadAllHandlers();
+  await (await import('../cli/main.ts')).loadAllCommands();
   module.flushCompileCache?.();
   process.exit(0);
 }
