@@ -191,5 +191,10 @@ export function onStopSignals(onSignal: (signal: 'SIGTERM' | 'SIGINT') => void):
   return { remove() { process.off('SIGTERM', handler); process.off('SIGINT', handler); } };
 }
 
-// Run directly (`node broker/bin/gregor.ts`); gregor.js imports this module and calls main itself.
-if (import.meta.main) await main(process.argv.slice(2));
+// Run directly (`node broker/bin/gregor.ts`, the npm package's bin); gregor.js imports this module and calls
+// main itself. A client command (gregor topics …, ../cli/) runs instead of the broker (list as in gregor.js).
+if (import.meta.main) {
+  if (['topics', 'produce', 'consume', 'groups', 'configs', 'acls', 'cluster', 'help'].includes(process.argv[2] ?? '')) {
+    await (await import('../cli/main.ts')).main(process.argv.slice(2));
+  } else await main(process.argv.slice(2));
+}
