@@ -5,7 +5,7 @@ import { type FsLike, MemFs, nodeFs, openStorage, readWholeFile, resolveLogConfi
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
-import { type BrokerConfig, buildBrokerConfig, ConfigError, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
+import { type BrokerConfig, buildBrokerConfig, ConfigError, controllerListenerName, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
 import { createStartupTopics, startupTopics } from './startup-topics.ts';
 import { Connection } from './connection.ts';
@@ -25,6 +25,7 @@ import { PartitionManager } from './partitions/index.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
 import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
 import { asBrokerError, MetadataApplier, openClusterMetadata, topicMetas } from './cluster-metadata.ts';
 import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, randomUuid, type TopicInfo, TopicRegistry } from './topics.ts';
 
@@ -124,6 +125,12 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
 }
 
 /** The broker itself; `metrics` (counting for the HTTP listener's /metrics) only when that listener is on. */
+/** The controller listener and the voters' network (raft-net.ts, loaded only with several voters). */
+async function openControllerListener(...args: Parameters<typeof import('./raft-net.ts').openControllerListener>) {
+  const { openControllerListener: open } = await import('./raft-net.ts');
+  return open(...args);
+}
+
 async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Promise<Broker> {
   const config = options.config ?? buildBrokerConfig();
   const log = options.logger ?? consoleLogger();
@@ -145,13 +152,30 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     : config.get('cluster.id') ?? randomUuid(randomBytes);
 
   const dataDir = config.list('log.dirs')[0];
+  // Several voters: the controller listener serves the Raft network before the controller waits for an election.
+  const ctl = controllerListenerName(config) === null ? null : await openControllerListener(config, options, log, clock, clusterId, metrics);
+  const clientListenerSpecs = listenerSpecs.filter((l) => l.name !== ctl?.name);
   // Topic metadata lives in the KRaft metadata log (cluster-metadata.ts); in memory too, on the same file system.
   const dataFs = options.fs ?? (storage_ === 'memory' ? new MemFs(() => clock.now()) : nodeFs);
   const storageDir = storage_ === 'memory' ? '/gregor-data' : dataDir;
-  const controller = await openClusterMetadata({
-    fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, rack: config.get('broker.rack'),
-    endpoints: listenerSpecs.map((l) => ({ name: l.name, host: l.host, port: l.port })),
-  });
+  let controller: Awaited<ReturnType<typeof openClusterMetadata>>;
+  try {
+    controller = await openClusterMetadata({
+      fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, rack: config.get('broker.rack'),
+      // Registered with each client listener's advertised address (what other nodes' Metadata answers give clients).
+      endpoints: clientListenerSpecs.map((l) => {
+        const adv = advertisedSpecs.get(l.name);
+        const host = adv && !WILDCARD_HOSTS.has(adv.host) ? adv.host : WILDCARD_HOSTS.has(l.host) ? 'localhost' : l.host;
+        return { name: l.name, host, port: adv && adv.port !== 0 ? adv.port : l.port };
+      }),
+      voters: ctl?.quorum.voterIds, transport: ctl?.quorum.network,
+    });
+  } catch (err) {
+    await ctl?.close();
+    throw err;
+  }
+  ctl?.setRaft(controller.raft);
+  const notControllerMessage = (): string => `node ${nodeId} is not the active controller (the active controller is node ${controller.leaderAndEpoch().leaderId})`;
   const defaults = storageDefaults(config);
   /** Refuses configs storage could not open a log with, before they are committed. */
   const checkConfigs = (name: string, configs: Map<string, string>): void => {
@@ -196,7 +220,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   const appends = new AppendNotifier();
   const partitions = new PartitionManager(storage, appends);
   const applier = new MetadataApplier(controller, { storage, partitions, topics, log });
-  const closeMetadata = async (): Promise<void> => { await controller.close(); await applier.idle(); };
+  const closeMetadata = async (): Promise<void> => { await ctl?.close(); await controller.close(); await applier.idle(); };
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({
@@ -231,6 +255,8 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     async createTopic(name: string, partitions: number, configs = new Map<string, string>()): Promise<TopicInfo> {
       if (creating.has(name) || topics.get(name)) throw new Error(`topic ${name} exists or is being created`);
       checkConfigs(name, configs);
+      // Not the active controller: NOT_CONTROLLER before any log is created (clients retry at the controller).
+      if (!controller.raft.isLeader()) throw new CreationRefused(notControllerMessage(), ErrorCode.NOT_CONTROLLER);
       reservePartitions(partitions);
       const topicId = randomUuid(randomBytes);
       // The logs first (storage creates all partitions or none), then the commit: a failure leaves nothing behind.
@@ -298,8 +324,10 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   }
 
   try {
-    // Before any listener: a client never sees these topics missing.
-    await createStartupTopics(context, topicsToCreate, log);
+    // Before any listener: a client never sees these topics missing. With several nodes the active controller's
+    // node creates them (every node has the same settings in a compose file); the others see them committed.
+    if (controller.raft.isLeader()) await createStartupTopics(context, topicsToCreate, log);
+    else if (topicsToCreate.length > 0) log.info(`startup topics are created by the active controller's node (${controller.leaderAndEpoch().leaderId})`);
   } catch (err) {
     transactions.close();
     groups.close();
@@ -320,7 +348,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     const gate = limits = new ConnectionLimits(connectionLimits, clock, log);
     // Loaded up front: Connection answers a too-new ApiVersions request without waiting for a module.
     await handlers[18]?.load();
-    for (const spec of listenerSpecs) {
+    for (const spec of clientListenerSpecs) {
       const server = await transport.listen({
         name: spec.name, port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host, backlog: config.int('socket.listen.backlog.size'),
         onError: (err) => log.error(`listener ${spec.name}: ${err.message}`),
@@ -340,6 +368,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
       bound.push({ name: spec.name, host: spec.host, port, advertised });
       log.info(`listening on ${spec.name}://${spec.host || '*'}:${port}, advertised as ${advertised.host}:${advertised.port}`);
     }
+    if (ctl) bound.push(ctl.bound);
   } catch (err) {
     for (const s of servers) void s.close();
     limits?.close();

@@ -18,6 +18,7 @@ import { ConfigResourceType, configKey, DIRECTORY_MIGRATING, EMPTY_IMAGE, type M
 import { MetadataDelta, replayAll } from './metadata/delta.ts';
 import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion, registerBrokerRecordVersion } from './metadata/metadata-version.ts';
 import { RaftClient } from './raft/raft-client.ts';
+import type { LeaderAndEpoch, RaftTransport } from './raft/types.ts';
 import type { RaftLog } from './raft/raft-log.ts';
 import type { QuorumStateStore } from './raft/quorum-state.ts';
 import { NotLeaderError } from './raft/types.ts';
@@ -55,6 +56,12 @@ export interface QuorumControllerOptions {
   rack?: string | null;
   /** Start-up deadline for the election and the replay (single voter: immediate). */
   readyTimeoutMs?: number;
+  /**
+   * Several voters (controller.quorum.voters): their ids and the network to them (controller/net/). The caller has
+   * run loadRaftMessages(). Default: this node alone, no network.
+   */
+  voters?: number[];
+  transport?: RaftTransport & { attach?(core: RaftClient): void };
 }
 
 /** Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE. */
@@ -72,6 +79,9 @@ export class QuorumController {
   /** Set while start() waits for the first commit of this node's epoch. */
   #onReady: (() => void) | null = null;
   readonly #subscribers: Array<(c: CommittedChange) => void> = [];
+  readonly #leaderListeners: Array<(l: LeaderAndEpoch) => void> = [];
+  /** A newly elected leader bootstraps metadata.version and registers itself once its HW is known. */
+  #bootstrapPending = false;
   readonly #opts: QuorumControllerOptions;
   readonly #mv: number;
 
@@ -80,8 +90,8 @@ export class QuorumController {
     this.#opts = o;
     this.#mv = o.metadataVersion ?? MetadataVersion.LATEST_PRODUCTION;
     this.raft = new RaftClient({
-      nodeId: o.nodeId, voters: [o.nodeId], clusterId: o.clusterId, clock: o.clock, random: Math.random,
-      log: o.raftLog, store: o.store, transport: { send() {} },
+      nodeId: o.nodeId, voters: o.voters ?? [o.nodeId], clusterId: o.clusterId, clock: o.clock, random: Math.random,
+      log: o.raftLog, store: o.store, transport: o.transport ?? { send() {} },
       logger: (m) => o.log.info(`raft: ${m}`),
       listener: {
         handleCommit: (b) => this.#commit(b.records, b.lastOffset, b.epoch),
@@ -92,10 +102,18 @@ export class QuorumController {
           if (this.#inFlight === 0) this.#latest = this.image;
           for (const s of this.#subscribers) s({ before, after: this.image, records, offset: id.offset - 1 });
         },
-        handleHighWatermark: () => this.#onReady?.(),
+        handleHighWatermark: () => {
+          this.#onReady?.();
+          if (this.#bootstrapPending && this.#onReady === null && this.raft.leaderHighWatermark() >= 0) {
+            this.#bootstrapPending = false;
+            this.#bootstrap().catch((e: Error) => o.log.warn(`metadata bootstrap as the new leader: ${e.message}`));
+          }
+        },
         handleLeaderChange: (l) => {
           // A lost leadership fails the in-flight proposals (NotLeaderError): what they proposed may never commit.
           if (l.leaderId !== o.nodeId) { this.#latest = this.image; this.#inFlight = 0; }
+          this.#bootstrapPending = l.leaderId === o.nodeId;
+          for (const f of this.#leaderListeners) f(l);
         },
       },
     });
@@ -107,7 +125,9 @@ export class QuorumController {
    */
   static async start(o: QuorumControllerOptions): Promise<QuorumController> {
     const c = new QuorumController(o);
-    const timeoutMs = o.readyTimeoutMs ?? 30_000;
+    o.transport?.attach?.(c.raft);
+    const multi = (o.voters?.length ?? 1) > 1;
+    const timeoutMs = o.readyTimeoutMs ?? (multi ? 300_000 : 30_000);
     // The single voter elects itself at once; ready once its epoch's first entry is committed (everything
     // before it has then been replayed). Woken by the high-watermark callback, not by polling.
     const ready = new Promise<void>((resolve, rej) => {
@@ -117,24 +137,41 @@ export class QuorumController {
         rej(new Error(`metadata quorum: not elected within ${timeoutMs} ms`));
       }, timeoutMs);
       c.#onReady = () => {
-        if (c.raft.leaderHighWatermark() < 0) return;
+        // With peers, a follower is ready once it has replayed up to the leader's high watermark.
+        const caughtUp = multi && c.raft.stateKind === 'follower' && c.raft.highWatermark() >= 0 && c.raft.appliedOffset() >= c.raft.highWatermark();
+        if (c.raft.leaderHighWatermark() < 0 && !caughtUp) return;
         c.#onReady = null;
         o.clock.clearTimeout(timer);
         resolve();
       };
     });
     c.raft.start();
+    if (multi) o.log.info(`waiting for the metadata quorum (voters ${o.voters!.join(',')}) to elect a leader and for this node to catch up`);
     c.#onReady?.();
     await ready;
     c.#latest = c.image;
-    const boot: MetadataRecord[] = [];
-    if (!c.image.features.has(METADATA_VERSION_FEATURE)) {
-      boot.push({ type: T.FeatureLevel, version: 0, data: { name: METADATA_VERSION_FEATURE, featureLevel: c.#mv } });
+    if (c.raft.isLeader()) {
+      c.#bootstrapPending = false;
+      await c.#bootstrap();
     }
-    if (!c.image.brokers.has(o.nodeId)) boot.push(c.#registration());
-    if (boot.length > 0) await c.#propose(boot);
     return c;
   }
+
+  /** As the leader: metadata.version on a new log, this node's registration when absent. */
+  async #bootstrap(): Promise<void> {
+    const boot: MetadataRecord[] = [];
+    if (!this.#latest.features.has(METADATA_VERSION_FEATURE)) {
+      boot.push({ type: T.FeatureLevel, version: 0, data: { name: METADATA_VERSION_FEATURE, featureLevel: this.#mv } });
+    }
+    if (!this.#latest.brokers.has(this.nodeId)) boot.push(this.#registration());
+    if (boot.length > 0) await this.#propose(boot);
+  }
+
+  /** The active controller's id (-1 while there is none) and epoch. */
+  leaderAndEpoch(): LeaderAndEpoch { return this.raft.leaderAndEpoch(); }
+
+  /** Called on every leader change (after the core's state changed). */
+  onLeaderChange(fn: (l: LeaderAndEpoch) => void): void { this.#leaderListeners.push(fn); }
 
   /** Called for every committed batch, after `image` includes it. */
   subscribe(fn: (c: CommittedChange) => void): void { this.#subscribers.push(fn); }
