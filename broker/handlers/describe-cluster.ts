@@ -1,6 +1,7 @@
 // DescribeCluster (key 60), v0-2. Follows Kafka's KafkaApis.handleDescribeCluster (a broker):
 // - brokers: this node with the advertised address of the listener the request came in on, and its rack;
-//   controllerId: this node (a KRaft broker answers with an alive broker's id).
+//   controllerId: this node (a KRaft broker answers with an alive broker's id). Several nodes: the registered
+//   brokers and the active controller's id (cluster-view.ts; gregor answers NOT_CONTROLLER instead of forwarding).
 // - endpointType (v1+): 1 (brokers) is served; 2 (controllers) → MISMATCHED_ENDPOINT_TYPE, any other →
 //   UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST at v0, where the field cannot be set), with Kafka's messages.
 // - clusterAuthorizedOperations: every cluster operation when asked (Kafka without an authorizer),
@@ -15,6 +16,7 @@ import {
   makeDescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts';
 import { defineHandler } from '../handler.ts';
+import { clusterBrokers, controllerIdFor } from '../cluster-view.ts';
 
 // AclOperation codes Kafka supports on the CLUSTER resource: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION,
 // DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
@@ -47,8 +49,8 @@ export const handler = defineHandler<DescribeClusterRequest, DescribeClusterResp
       errorMessage: null,
       endpointType: 1,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      brokers: [makeDescribeClusterBroker({ brokerId: broker.nodeId, host: addr.host, port: addr.port, rack: broker.rack, isFenced: false })],
+      controllerId: controllerIdFor(broker),
+      brokers: clusterBrokers(broker, ctx.listenerName, addr).map((b) => makeDescribeClusterBroker({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OMITTED_OPERATIONS,
     });
   },
