@@ -1,0 +1,84 @@
+// A 3-voter combined cluster of gregor processes (scripts/cluster.ts) with kafkajs: a leader is elected, a topic
+// created through the active controller appears on every node, the active controller is SIGKILLed, a new leader is
+// elected and creation keeps working, and the killed node, restarted, catches up (its Metadata lists the topics).
+import t from 'tap';
+import { startCluster, type Cluster } from '../scripts/cluster.ts';
+import kafkajsPkg from 'kafkajs';
+import { waitFor } from './support/clients.ts';
+
+const { Kafka, logLevel } = kafkajsPkg; // CommonJS: no static named exports
+const kafkajs = (bootstrap: string, clientId: string) => new Kafka({ clientId, brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+const adminOf = (bootstrap: string) => kafkajs(bootstrap, 'compat-cluster').admin({ retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 } });
+
+/** The active controller as one node's DescribeCluster (kafkajs describeCluster) reports it. */
+async function controllerSeenBy(port: number): Promise<number> {
+  const admin = kafkajs(`127.0.0.1:${port}`, 'compat-cluster-probe').admin({ retry: { retries: 0 } });
+  try {
+    await admin.connect();
+    return (await admin.describeCluster()).controller ?? -1;
+  } catch {
+    return -1;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+async function topicsOn(port: number): Promise<string[]> {
+  const admin = kafkajs(`127.0.0.1:${port}`, 'compat-cluster-probe').admin({ retry: { retries: 0 } });
+  try {
+    await admin.connect();
+    return await admin.listTopics();
+  } catch {
+    return [];
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/** Waits until every running node reports the same active controller; returns it. */
+async function agreedController(cluster: Cluster, except?: number): Promise<number> {
+  return waitFor('an active controller every node agrees on', async () => {
+    const ids = await Promise.all(cluster.nodes.filter((n) => n.id !== except).map((n) => controllerSeenBy(n.port)));
+    return ids.every((id) => id > 0 && id === ids[0] && id !== except) ? ids[0] : undefined;
+  }, 30_000, 200);
+}
+
+t.test('3-node combined quorum: election, topics on every node, failover, catch-up', async (t) => {
+  const cluster = await startCluster({ nodes: 3, timeoutMs: 60_000 });
+  t.teardown(() => cluster.close());
+  const first = await agreedController(cluster);
+  t.ok([1, 2, 3].includes(first), `node ${first} is the active controller`);
+
+  // Created through any bootstrap node: kafkajs sends CreateTopics to the controller Metadata names.
+  const admin = adminOf(cluster.bootstrap);
+  await admin.connect();
+  t.equal(await admin.createTopics({ topics: [{ topic: 'before-failover', numPartitions: 2, replicationFactor: 1 }], waitForLeaders: false }), true, 'CreateTopics through the cluster');
+  await admin.disconnect();
+  for (const n of cluster.nodes) {
+    await waitFor(`node ${n.id} lists before-failover`, async () => (await topicsOn(n.port)).includes('before-failover'), 20_000, 200);
+  }
+  t.pass('the topic is in every node\'s Metadata');
+
+  // SIGKILL the active controller: the other two elect a new one and creation keeps working.
+  await cluster.stop(first, 'SIGKILL');
+  const second = await agreedController(cluster, first);
+  t.not(second, first, `node ${second} took over`);
+  const survivors = cluster.nodes.filter((n) => n.id !== first).map((n) => `127.0.0.1:${n.port}`).join(',');
+  const admin2 = adminOf(survivors);
+  await admin2.connect();
+  t.equal(await admin2.createTopics({ topics: [{ topic: 'after-failover', numPartitions: 1, replicationFactor: 1 }], waitForLeaders: false }), true, 'CreateTopics after the failover');
+  await admin2.disconnect();
+  for (const n of cluster.nodes.filter((x) => x.id !== first)) {
+    await waitFor(`node ${n.id} lists after-failover`, async () => (await topicsOn(n.port)).includes('after-failover'), 20_000, 200);
+  }
+
+  // The killed node restarts from its data directory and catches up from the new leader.
+  await cluster.start(first);
+  const back = cluster.nodes.find((n) => n.id === first)!;
+  const topics = await waitFor(`restarted node ${first} lists both topics`, async () => {
+    const l = await topicsOn(back.port);
+    return l.includes('before-failover') && l.includes('after-failover') ? l : undefined;
+  }, 30_000, 200);
+  t.ok(topics.includes('after-failover'), 'the restarted node has the topic created while it was down');
+  t.equal(await controllerSeenBy(back.port), second, 'and follows the new active controller');
+});
