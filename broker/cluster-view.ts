@@ -23,9 +23,15 @@ export function clusterBrokers(broker: BrokerContext, listenerName: string, self
   return out;
 }
 
-/** The controller id clients are told: the active controller (-1 while an election runs), or this node alone. */
+/**
+ * The controller id clients are told: the active controller, or this node alone. -1 while an election runs or
+ * while this node's image does not have the new controller's registration yet (it would not be among the brokers
+ * listed, and clients such as kafkajs fail instead of refreshing): clients ask again.
+ */
 export function controllerIdFor(broker: BrokerContext): number {
-  return isMultiNodeContext(broker) ? broker.controller.leaderAndEpoch().leaderId : broker.nodeId;
+  if (!isMultiNodeContext(broker)) return broker.nodeId;
+  const id = broker.controller.leaderAndEpoch().leaderId;
+  return id === broker.nodeId || broker.controller.image.brokers.has(id) ? id : -1;
 }
 
 /** A partition's leader, replicas and ISR: from the image with several nodes, this node alone otherwise. */

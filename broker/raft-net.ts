@@ -2,7 +2,7 @@
 // between the voters. Loaded only then (server.ts imports it dynamically), so a single node never loads the Raft
 // network codecs. The controller listener (controller.listener.names) serves only what Kafka's controller serves to
 // its peers and tools here: Vote, BeginQuorumEpoch, EndQuorumEpoch, Fetch (of __cluster_metadata), FetchSnapshot,
-// ApiVersions and DescribeQuorum; any other API key is unknown on it (the connection closes, as Kafka does).
+// ApiVersions, DescribeQuorum and DescribeCluster (controller endpoints); any other API key is unknown on it (the connection closes, as Kafka does).
 import { loadRaftMessages, type RaftClient } from '../controller/raft/raft-client.ts';
 import { RaftNetwork } from '../controller/net/raft-network.ts';
 import { parseQuorumVoters, RAFT_API_VERSIONS, type RaftApi, type VoterEndpoint } from '../controller/raft/types.ts';
@@ -23,7 +23,7 @@ import type { Handler } from './handler.ts';
 import { advertisedVersions, buildHandlerTable, type HandlerTable } from './handler-table.ts';
 import { handlerRows, loadHandler } from './handlers/index.ts';
 import type { Logger } from './log.ts';
-import { describeQuorumHandler } from './describe-quorum.ts';
+import { describeClusterControllerHandler, describeQuorumHandler } from './controller-apis.ts';
 
 export interface QuorumNetwork {
   readonly network: RaftNetwork;
@@ -53,6 +53,7 @@ export async function openQuorumNetwork(config: BrokerConfig, log: Logger, raft:
     async handle(_ctx, req) { return (await network.serve(api, req)).body; },
   }));
   rows.push(describeQuorumHandler(raft, voters, config.list('controller.listener.names')[0]!.toUpperCase()));
+  rows.push(describeClusterControllerHandler(raft, voters));
   const apiVersionsRow = handlerRows.find((r) => r.apiKey === 18)!;
   const handlers = buildHandlerTable([...rows, apiVersionsRow], false, loadHandler);
   return { network, voters, voterIds: voters.map((v) => v.id), handlers, apiVersions: advertisedVersions(handlers) };

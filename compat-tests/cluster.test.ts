@@ -1,7 +1,9 @@
 // A 3-voter combined cluster of gregor processes (scripts/cluster.ts) with kafkajs: a leader is elected, a topic
 // created through the active controller appears on every node, the active controller is SIGKILLed, a new leader is
 // elected and creation keeps working, and the killed node, restarted, catches up (its Metadata lists the topics).
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
+import { ensureKafkaTools } from '../scripts/kafka-ref.ts';
 import { startCluster, type Cluster } from '../scripts/cluster.ts';
 import kafkajsPkg from 'kafkajs';
 import { waitFor } from './support/clients.ts';
@@ -15,7 +17,9 @@ async function controllerSeenBy(port: number): Promise<number> {
   const admin = kafkajs(`127.0.0.1:${port}`, 'compat-cluster-probe').admin({ retry: { retries: 0 } });
   try {
     await admin.connect();
-    return (await admin.describeCluster()).controller ?? -1;
+    const d = await admin.describeCluster();
+    // Only a controller the node also lists among its brokers can be reached by clients.
+    return d.controller !== null && d.brokers.some((b) => b.nodeId === d.controller) ? d.controller : -1;
   } catch {
     return -1;
   } finally {
@@ -37,10 +41,10 @@ async function topicsOn(port: number): Promise<string[]> {
 
 /** Waits until every running node reports the same active controller; returns it. */
 async function agreedController(cluster: Cluster, except?: number): Promise<number> {
-  return waitFor('an active controller every node agrees on', async () => {
+  return (await waitFor('an active controller every node agrees on', async () => {
     const ids = await Promise.all(cluster.nodes.filter((n) => n.id !== except).map((n) => controllerSeenBy(n.port)));
     return ids.every((id) => id > 0 && id === ids[0] && id !== except) ? ids[0] : undefined;
-  }, 30_000, 200);
+  }, 30_000, 200))!;
 }
 
 t.test('3-node combined quorum: election, topics on every node, failover, catch-up', async (t) => {
@@ -58,6 +62,25 @@ t.test('3-node combined quorum: election, topics on every node, failover, catch-
     await waitFor(`node ${n.id} lists before-failover`, async () => (await topicsOn(n.port)).includes('before-failover'), 20_000, 200);
   }
   t.pass('the topic is in every node\'s Metadata');
+
+  // Kafka's own tool against a controller that is not the leader (DescribeCluster for controllers, then DescribeQuorum).
+  const javaBin = process.env.JAVA_HOME ? `${process.env.JAVA_HOME}/bin/java` : 'java';
+  const hasJava = spawnSync(javaBin, ['-version']).status === 0;
+  await t.test('kafka-metadata-quorum.sh --bootstrap-controller', { skip: hasJava ? false : 'no java on this machine' }, async (t) => {
+    const tools = await ensureKafkaTools();
+    const other = cluster.nodes.find((n) => n.id !== first)!;
+    const run = (...args: string[]) => spawnSync(javaBin, ['-Xmx256m', '-Dlog4j2.level=warn', '-cp', `${tools.libs}/*`, 'org.apache.kafka.tools.MetadataQuorumCommand', '--bootstrap-controller', `127.0.0.1:${other.controllerPort}`, 'describe', ...args], { encoding: 'utf8', timeout: 120_000 });
+    const status = run('--status');
+    t.equal(status.status, 0, status.stderr);
+    t.match(status.stdout, new RegExp(`LeaderId:\\s+${first}\\n`));
+    t.match(status.stdout, `ClusterId:              ${cluster.clusterId}`);
+    for (const n of cluster.nodes) t.match(status.stdout, `{"id": ${n.id}, "endpoints": ["CONTROLLER://127.0.0.1:${n.controllerPort}"]}`);
+    const repl = run('--replication');
+    t.equal(repl.status, 0, repl.stderr);
+    const rows = repl.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    t.same(rows.map((r) => [Number(r[0]), r.at(-1)]).sort(), cluster.nodes.map((n) => [n.id, n.id === first ? 'Leader' : 'Follower']).sort());
+    t.ok(rows.every((r) => r[3] === '0'), 'no follower lags');
+  });
 
   // SIGKILL the active controller: the other two elect a new one and creation keeps working.
   await cluster.stop(first, 'SIGKILL');
@@ -79,6 +102,6 @@ t.test('3-node combined quorum: election, topics on every node, failover, catch-
     const l = await topicsOn(back.port);
     return l.includes('before-failover') && l.includes('after-failover') ? l : undefined;
   }, 30_000, 200);
-  t.ok(topics.includes('after-failover'), 'the restarted node has the topic created while it was down');
+  t.ok(topics!.includes('after-failover'), 'the restarted node has the topic created while it was down');
   t.equal(await controllerSeenBy(back.port), second, 'and follows the new active controller');
 });

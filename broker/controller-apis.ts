@@ -1,3 +1,6 @@
+// The controller listener's own APIs besides the Raft messages (Kafka's ControllerApis): DescribeQuorum and
+// DescribeCluster for controller endpoints (KIP-919: what `--bootstrap-controller` tools ask first).
+//
 // DescribeQuorum (key 55, v0–v2), served on the controller listener only (Kafka's ControllerApis), from the Raft
 // core's leader state (Kafka's KafkaRaftClient.handleDescribeQuorumRequest):
 // - the one partition __cluster_metadata-0 is described; another topic or partition → UNKNOWN_TOPIC_OR_PARTITION
@@ -13,6 +16,35 @@ import { ErrorCode } from '../protocol/generated/errors.ts';
 import type { RaftClient } from '../controller/raft/raft-client.ts';
 import { METADATA_TOPIC, ZERO_UUID, type VoterEndpoint } from '../controller/raft/types.ts';
 import type { Handler } from './handler.ts';
+import {
+  DescribeClusterApi, type DescribeClusterRequest, type DescribeClusterResponse, makeDescribeClusterBroker, makeDescribeClusterResponse,
+} from '../protocol/generated/describe-cluster.ts';
+
+/**
+ * DescribeCluster (key 60) v1–v2 on the controller listener (Kafka's ControllerApis.handleDescribeCluster):
+ * endpointType 2 (controllers) lists the voters at their controller.quorum.voters addresses and the active
+ * controller's id (-1 during an election); endpointType 1 (brokers) → MISMATCHED_ENDPOINT_TYPE with Kafka's message.
+ */
+export function describeClusterControllerHandler(raft: () => RaftClient | null, voters: readonly VoterEndpoint[]): Handler<DescribeClusterRequest, DescribeClusterResponse> {
+  return {
+    api: DescribeClusterApi, minVersion: 1, maxVersion: 2,
+    handle(ctx, req) {
+      if (req.endpointType !== 2) {
+        const known = req.endpointType === 1;
+        return makeDescribeClusterResponse({
+          errorCode: known ? ErrorCode.MISMATCHED_ENDPOINT_TYPE : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+          errorMessage: known ? 'The request was sent to an endpoint of type CONTROLLER, but we wanted an endpoint of type BROKER' : `Unsupported endpoint type ${req.endpointType}`,
+        });
+      }
+      return makeDescribeClusterResponse({
+        throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, endpointType: 2, clusterId: ctx.broker.clusterId,
+        controllerId: raft()?.leaderAndEpoch().leaderId ?? -1,
+        brokers: voters.map((v) => makeDescribeClusterBroker({ brokerId: v.id, host: v.host, port: v.port, rack: null, isFenced: false })),
+        clusterAuthorizedOperations: -2147483648,
+      });
+    },
+  };
+}
 
 export function describeQuorumHandler(raft: () => RaftClient | null, voters: readonly VoterEndpoint[], listenerName: string): Handler<DescribeQuorumRequest, DescribeQuorumResponse> {
   return {
