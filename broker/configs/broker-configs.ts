@@ -254,11 +254,11 @@ const SUPPORT: Record<string, Support> = {
   'node.id': E, 'cluster.id': E, 'listeners': E, 'advertised.listeners': E, 'listener.security.protocol.map': E,
   'broker.rack': E, 'log.dirs': E, 'unstable.api.versions.enable': E,
   'max.decompressed.message.bytes': E, // each record of a compressed batch (produce.ts)
-  'process.roles': E, // checked: gregor is always broker and controller
-  'controller.quorum.voters': E, // checked: only this node may be a voter
+  'process.roles': E, // checked: broker,controller (combined); controller or broker alone are refused
+  'controller.quorum.voters': E, // several voters: the multi-node quorum (broker/raft-net.ts)
   'controller.quorum.bootstrap.servers': NO_PEERS,
   'inter.broker.listener.name': NO_PEERS,
-  'controller.listener.names': NO_PEERS,
+  'controller.listener.names': E, // with several voters: the listener serving the Raft APIs
   'producer.id.expiration.check.interval.ms': E, 'producer.id.expiration.ms': E, 'transaction.partition.verification.enable': E,
   'principal.builder.class': SASL,
   'gregor.http.listener': E,
