@@ -6,7 +6,7 @@ import t from 'tap';
 import { ensureKafkaTools } from '../scripts/kafka-ref.ts';
 import { startCluster, type Cluster } from '../scripts/cluster.ts';
 import kafkajsPkg from 'kafkajs';
-import { waitFor } from './support/clients.ts';
+import { Rdkafka, waitFor } from './support/clients.ts';
 
 const { Kafka, logLevel } = kafkajsPkg; // CommonJS: no static named exports
 const kafkajs = (bootstrap: string, clientId: string) => new Kafka({ clientId, brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
@@ -91,7 +91,13 @@ t.test('3-node combined quorum: election, topics on every node, failover, catch-
   await admin2.connect();
   t.equal(await admin2.createTopics({ topics: [{ topic: 'after-failover', numPartitions: 1, replicationFactor: 1 }], waitForLeaders: false }), true, 'CreateTopics after the failover');
   await admin2.disconnect();
+  // librdkafka's admin client finds the new controller the same way (Metadata's controller id).
+  const rd = Rdkafka.AdminClient.create({ 'metadata.broker.list': survivors, 'client.id': 'compat-cluster-rdkafka' });
+  const rdErr = await new Promise((resolve) => rd.createTopic({ topic: 'after-failover-rd', num_partitions: 1, replication_factor: 1 }, 20_000, resolve));
+  rd.disconnect();
+  t.equal(rdErr ?? null, null, 'node-rdkafka CreateTopics after the failover');
   for (const n of cluster.nodes.filter((x) => x.id !== first)) {
+    await waitFor(`node ${n.id} lists after-failover-rd`, async () => (await topicsOn(n.port)).includes('after-failover-rd'), 20_000, 200);
     await waitFor(`node ${n.id} lists after-failover`, async () => (await topicsOn(n.port)).includes('after-failover'), 20_000, 200);
   }
 

@@ -112,7 +112,7 @@ class Peer {
   readonly #deliver: (msg: RaftResponse) => void;
   #socket: Socket | null = null;
   ready = false;
-  #queue: Buffer[] = [];
+  #queue: Array<{ correlationId: number; api: RaftApi; frame: Buffer }> = [];
   #inflight = new Map<number, Inflight>();
   #backoff = 0;
   #nextAttempt = 0;
@@ -132,7 +132,7 @@ class Peer {
     if (this.#closed) return;
     const frame = requestFrame(RAFT_API_KEYS[msg.api], RAFT_API_VERSIONS[msg.api], msg.correlationId, encodeRaftMessage(msg));
     if (this.ready) return this.#write(msg.correlationId, msg.api, frame);
-    this.#queue.push(Buffer.concat([int32(msg.correlationId), Buffer.from(msg.api.padEnd(16)), frame]));
+    this.#queue.push({ correlationId: msg.correlationId, api: msg.api, frame });
     if (this.#queue.length > MAX_QUEUED) this.#queue.shift();
     this.#connectSoon();
   }
@@ -216,7 +216,7 @@ class Peer {
       this.#backoff = 0;
       if (this.#warned) this.#o.log.info(`raft: connected to voter ${this.#v.id} at ${this.#v.host}:${this.#v.port}`);
       this.#warned = false;
-      for (const q of this.#queue.splice(0)) this.#write(q.readInt32BE(0), q.toString('latin1', 4, 20).trim() as RaftApi, q.subarray(20));
+      for (const q of this.#queue.splice(0)) this.#write(q.correlationId, q.api, q.frame);
       return;
     }
     skipTaggedFields(r); // response header v1
