@@ -28,6 +28,7 @@ export interface OpenMetadataOptions {
   /** Several voters: their ids and the network to them (broker/raft-net.ts). */
   voters?: number[];
   transport?: QuorumControllerOptions['transport'];
+  quorumConfig?: QuorumControllerOptions['quorumConfig'];
 }
 
 /** Opens the controller (replaying snapshot + log; elected at once as the single voter) and migrates gregor-topics.json. */
@@ -44,7 +45,7 @@ export async function openClusterMetadata(o: OpenMetadataOptions): Promise<Quoru
   });
   const store = new FileQuorumStateStore(o.fs, raftLog.dir, (e) => o.log.error(`writing quorum-state: ${(e as Error).message}`));
   await store.load();
-  controller = await QuorumController.start({ nodeId: o.nodeId, clusterId: o.clusterId, clock: o.clock, log: o.log, raftLog, store, endpoints: o.endpoints, rack: o.rack, voters: o.voters, transport: o.transport });
+  controller = await QuorumController.start({ nodeId: o.nodeId, clusterId: o.clusterId, clock: o.clock, log: o.log, raftLog, store, endpoints: o.endpoints, rack: o.rack, voters: o.voters, transport: o.transport, quorumConfig: o.quorumConfig });
   const file = join(o.logDir, TOPICS_FILE);
   const old = await readWholeFile(o.fs, file);
   if (old !== null) {

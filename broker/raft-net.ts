@@ -43,8 +43,9 @@ export async function openQuorumNetwork(config: BrokerConfig, log: Logger, raft:
   await loadRaftMessages();
   const voters = parseQuorumVoters(config.list('controller.quorum.voters').join(','));
   const network = new RaftNetwork({
-    // controller.quorum.request.timeout.ms and the reconnect backoffs at Kafka's defaults (not configurable yet).
+    // The reconnect backoffs at Kafka's client defaults (reconnect.backoff[.max].ms are not broker configs).
     nodeId: config.int('node.id'), voters, log,
+    requestTimeoutMs: config.int('controller.quorum.request.timeout.ms'),
     connectTimeoutMs: config.int('socket.connection.setup.timeout.ms'),
   });
   // The core speaks one version of each Raft API; the listener serves exactly those.

@@ -169,6 +169,13 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
         return { name: l.name, host, port: adv && adv.port !== 0 ? adv.port : l.port };
       }),
       voters: ctl?.quorum.voterIds, transport: ctl?.quorum.network,
+      quorumConfig: {
+        electionTimeoutMs: config.int('controller.quorum.election.timeout.ms'),
+        fetchTimeoutMs: config.int('controller.quorum.fetch.timeout.ms'),
+        electionBackoffMaxMs: config.int('controller.quorum.election.backoff.max.ms'),
+        retryBackoffMs: config.int('controller.quorum.retry.backoff.ms'),
+        requestTimeoutMs: config.int('controller.quorum.request.timeout.ms'),
+      },
     });
   } catch (err) {
     await ctl?.close();

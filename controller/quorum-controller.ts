@@ -18,7 +18,7 @@ import { ConfigResourceType, configKey, DIRECTORY_MIGRATING, EMPTY_IMAGE, type M
 import { MetadataDelta, replayAll } from './metadata/delta.ts';
 import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion, registerBrokerRecordVersion } from './metadata/metadata-version.ts';
 import { RaftClient } from './raft/raft-client.ts';
-import type { LeaderAndEpoch, RaftTransport } from './raft/types.ts';
+import type { LeaderAndEpoch, QuorumConfig, RaftTransport } from './raft/types.ts';
 import type { RaftLog } from './raft/raft-log.ts';
 import type { QuorumStateStore } from './raft/quorum-state.ts';
 import { NotLeaderError } from './raft/types.ts';
@@ -62,6 +62,8 @@ export interface QuorumControllerOptions {
    */
   voters?: number[];
   transport?: RaftTransport & { attach?(core: RaftClient): void };
+  /** controller.quorum.* timers (default Kafka's). */
+  quorumConfig?: Partial<QuorumConfig>;
 }
 
 /** Kafka's ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE. */
@@ -91,7 +93,7 @@ export class QuorumController {
     this.#mv = o.metadataVersion ?? MetadataVersion.LATEST_PRODUCTION;
     this.raft = new RaftClient({
       nodeId: o.nodeId, voters: o.voters ?? [o.nodeId], clusterId: o.clusterId, clock: o.clock, random: Math.random,
-      log: o.raftLog, store: o.store, transport: o.transport ?? { send() {} },
+      log: o.raftLog, store: o.store, transport: o.transport ?? { send() {} }, config: o.quorumConfig,
       logger: (m) => o.log.info(`raft: ${m}`),
       listener: {
         handleCommit: (b) => this.#commit(b.records, b.lastOffset, b.epoch),
