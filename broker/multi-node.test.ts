@@ -134,3 +134,15 @@ t.test('a single node without quorum settings loads none of the network modules'
     t.notOk(loaded.some((u) => u.endsWith(m)), `${m} is not loaded`);
   }
 });
+
+t.test('controller.quorum.* timers reach the Raft core and the network', async (t) => {
+  const b = await startBroker({
+    storage: 'memory', logger: memoryLogger(),
+    config: buildBrokerConfig({ overrides: new Map([
+      ['listeners', 'PLAINTEXT://127.0.0.1:0'], ['controller.quorum.election.timeout.ms', '1500'], ['controller.quorum.fetch.timeout.ms', '3000'],
+      ['controller.quorum.election.backoff.max.ms', '700'], ['controller.quorum.retry.backoff.ms', '40'], ['controller.quorum.request.timeout.ms', '2500'],
+    ]) }),
+  });
+  t.teardown(() => b.close());
+  t.match(b.context.controller.raft.config, { electionTimeoutMs: 1500, fetchTimeoutMs: 3000, electionBackoffMaxMs: 700, retryBackoffMs: 40, requestTimeoutMs: 2500 });
+});
