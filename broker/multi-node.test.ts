@@ -99,6 +99,8 @@ t.test('three nodes over TCP', async (t) => {
     const refused = await f.request(19, 7, body('t-follower'));
     t.equal(refused.topics[0].errorCode, ErrorCode.NOT_CONTROLLER);
     t.notOk(follower.broker.context.storage.getTopic('t-follower'), 'no log was created');
+    // The follower names the controller once the controller's registration is in its image (-1 before).
+    await waitFor('the leader\'s registration on the follower', () => follower.broker.context.controller.image.brokers.has(leaderId));
     const md = await f.request(3, 12, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
     t.equal(md.controllerId, leaderId, 'Metadata names the active controller');
     t.ok(md.brokers.some((b: { nodeId: number; port: number }) => b.nodeId === leaderId && b.port === leader.port), 'and lists it with its client address');
