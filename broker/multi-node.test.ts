@@ -34,7 +34,7 @@ async function waitFor<T>(what: string, f: () => T | undefined | false, ms = 15_
 
 interface Node { broker: Broker; port: number; controllerPort: number }
 
-async function startQuorum(t: { teardown(fn: () => unknown): void }): Promise<Node[]> {
+async function startQuorum(t: { teardown(fn: () => unknown): void }, extra: Array<[string, string]> = []): Promise<Node[]> {
   const ports = await freePorts(6);
   const ids = [1, 2, 3];
   const voters = ids.map((id, i) => `${id}@127.0.0.1:${ports[3 + i]}`).join(',');
@@ -44,7 +44,7 @@ async function startQuorum(t: { teardown(fn: () => unknown): void }): Promise<No
       ['node.id', String(id)], ['process.roles', 'broker,controller'], ['controller.quorum.voters', voters],
       ['controller.listener.names', 'CONTROLLER'], ['cluster.id', 'AAAAAAAAAAAAAAAAAAAAAA'],
       ['listeners', `PLAINTEXT://127.0.0.1:${ports[i]},CONTROLLER://127.0.0.1:${ports[3 + i]}`],
-      ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
+      ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'], ...extra,
     ]) }),
   })));
   t.teardown(() => Promise.all(brokers.map((b) => b.close())));
@@ -147,4 +147,18 @@ t.test('controller.quorum.* timers reach the Raft core and the network', async (
   });
   t.teardown(() => b.close());
   t.match(b.context.controller.raft.config, { electionTimeoutMs: 1500, fetchTimeoutMs: 3000, electionBackoffMaxMs: 700, retryBackoffMs: 40, requestTimeoutMs: 2500 });
+});
+
+t.test('a leader that shuts down resigns: the others elect without waiting for their fetch timeout', async (t) => {
+  // With a 60 s fetch timeout the followers would wait a minute for a leader that just vanished.
+  const nodes = await startQuorum(t, [['controller.quorum.fetch.timeout.ms', '60000']]);
+  const leaderOf = (ns: Node[]) => {
+    const ls = ns.map((n) => n.broker.context.controller.leaderAndEpoch().leaderId);
+    return ls[0]! > 0 && ls.every((l) => l === ls[0]) ? ls[0] : undefined;
+  };
+  const first = await waitFor('a leader', () => leaderOf(nodes));
+  await nodes.find((n) => n.broker.nodeId === first)!.broker.close();
+  const rest = nodes.filter((n) => n.broker.nodeId !== first);
+  const second = await waitFor('a new leader among the other two', () => { const l = leaderOf(rest); return l !== undefined && l !== first ? l : undefined; }, 20_000);
+  t.not(second, first);
 });

@@ -227,7 +227,13 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   const appends = new AppendNotifier();
   const partitions = new PartitionManager(storage, appends);
   const applier = new MetadataApplier(controller, { storage, partitions, topics, log });
-  const closeMetadata = async (): Promise<void> => { await ctl?.close(); await controller.close(); await applier.idle(); };
+  const closeMetadata = async (): Promise<void> => {
+    // A leader steps down before its network closes: the others elect at once (EndQuorumEpoch).
+    controller.raft.resign();
+    await ctl?.close();
+    await controller.close();
+    await applier.idle();
+  };
   const bound: BoundListener[] = [];
   const handlers = buildHandlerTable(options.handlers ?? handlerRows, config.bool('unstable.api.versions.enable'), options.loadHandler ?? loadHandler);
   const groups = createGroupCoordinator({

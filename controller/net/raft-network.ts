@@ -137,9 +137,20 @@ class Peer {
     this.#connectSoon();
   }
 
+  /** Ends the connection after what was written (a resigning leader's EndQuorumEpoch), destroyed 1 s later at most. */
   close(): void {
     this.#closed = true;
     if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    const s = this.#socket;
+    if (s !== null && this.ready) {
+      this.#socket = null;
+      this.ready = false;
+      for (const inf of this.#inflight.values()) clearTimeout(inf.timer);
+      this.#inflight.clear();
+      s.end();
+      setTimeout(() => s.destroy(), 1000).unref();
+      return;
+    }
     this.#teardown();
   }
 
