@@ -7,11 +7,12 @@ import { type FsLike, type Logger, readWholeFile, type Storage, StorageError, ty
 import type { Clock } from '../storage/clock.ts';
 import { ErrorCode } from '../protocol/generated/errors.ts';
 import { MetadataRecordType as T } from '../protocol/generated/metadata/index.ts';
-import { ControllerError, type CommittedChange, QuorumController } from '../controller/quorum-controller.ts';
+import { ControllerError, type CommittedChange, QuorumController, type QuorumControllerOptions } from '../controller/quorum-controller.ts';
 import { FileQuorumStateStore } from '../controller/raft/quorum-state.ts';
 import { StorageRaftLog } from '../controller/raft/storage-raft-log.ts';
 import { ConfigResourceType, configKey, type MetadataImage, type TopicImage } from '../controller/metadata/image.ts';
 import { topicsFileToRecords } from '../controller/metadata/migrate-topics.ts';
+import { KafkaError } from './errors.ts';
 import type { PartitionManager } from './partitions/index.ts';
 import { isInternalTopic, type TopicRegistry } from './topics.ts';
 
@@ -26,6 +27,10 @@ export interface OpenMetadataOptions {
   sessionTimeoutMs?: number;
   snapshotMaxBytes?: number;
   snapshotIntervalMs?: number;
+  /** Several voters: their ids and the network to them (broker/raft-net.ts). */
+  voters?: number[];
+  transport?: QuorumControllerOptions['transport'];
+  quorumConfig?: QuorumControllerOptions['quorumConfig'];
 }
 
 /** Opens the controller (replaying snapshot + log; elected at once as the single voter) and migrates gregor-topics.json. */
@@ -44,6 +49,7 @@ export async function openClusterMetadata(o: OpenMetadataOptions): Promise<Quoru
   await store.load();
   controller = await QuorumController.start({ nodeId: o.nodeId, clusterId: o.clusterId, clock: o.clock, log: o.log, raftLog, store,
     sessionTimeoutMs: o.sessionTimeoutMs, snapshotMaxBytes: o.snapshotMaxBytes, snapshotIntervalMs: o.snapshotIntervalMs,
+    voters: o.voters, transport: o.transport, quorumConfig: o.quorumConfig,
   });
   const file = join(o.logDir, TOPICS_FILE);
   const old = await readWholeFile(o.fs, file);
@@ -77,6 +83,7 @@ export function asBrokerError(e: unknown): Error {
     [ErrorCode.INVALID_PARTITIONS]: 'INVALID_PARTITIONS',
     [ErrorCode.INVALID_CONFIG]: 'INVALID_CONFIG',
   };
+  if (e.code === ErrorCode.NOT_CONTROLLER) return new KafkaError(e.code, e.message);
   const kind = kinds[e.code];
   return kind ? new StorageError(kind, e.message) : e;
 }

@@ -116,7 +116,17 @@ t.test('single-node checks: process.roles, controller.quorum.voters, log.dirs, g
   const build = (o: Record<string, string>) => buildBrokerConfig({ overrides: new Map(Object.entries(o)) });
   t.doesNotThrow(() => build({ 'process.roles': 'broker,controller', 'node.id': '1', 'controller.quorum.voters': '1@kafka:9093', 'controller.listener.names': 'CONTROLLER' }));
   t.throws(() => build({ 'process.roles': 'controller' }), { message: /process\.roles/ });
-  t.throws(() => build({ 'node.id': '1', 'controller.quorum.voters': '1@a:9093,2@b:9093' }), { message: /controller\.quorum\.voters.*not supported yet/ });
+  // Several voters: combined mode only, with Kafka's validation messages.
+  const multi = { 'node.id': '1', 'controller.quorum.voters': '1@a:9093,2@b:9093,3@c:9093', 'process.roles': 'broker,controller', 'controller.listener.names': 'CONTROLLER', 'listeners': 'PLAINTEXT://:9092,CONTROLLER://:9093', 'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT' };
+  t.doesNotThrow(() => build(multi));
+  t.throws(() => build({ ...multi, 'process.roles': '' }), { message: /process\.roles must be set/ });
+  t.throws(() => build({ ...multi, 'process.roles': 'broker' }), { message: /broker-only node .* not supported yet/ });
+  t.throws(() => build({ ...multi, 'node.id': '4' }), { message: "If process.roles contains the 'controller' role, the node id 4 must be included in the set of voters controller.quorum.voters=[1, 2, 3]" });
+  t.throws(() => build({ ...multi, 'controller.listener.names': '' }), { message: /controller\.listener\.names must contain at least one value appearing in the 'listeners'/ });
+  t.throws(() => build({ ...multi, 'controller.listener.names': 'CONTROLLER,OTHER' }), { message: /must only contain values appearing in the 'listeners'/ });
+  t.throws(() => build({ ...multi, 'advertised.listeners': 'PLAINTEXT://a:9092,CONTROLLER://a:9093' }), { message: /must not contain KRaft controller listeners/ });
+  t.throws(() => build({ ...multi, 'controller.quorum.voters': '1@a:9093,1@b:9093' }), { message: /voter 1 appears twice/ });
+  t.throws(() => build({ ...multi, 'controller.quorum.voters': '1@a:9093,2@b' }), { message: /malformed entry "2@b"/ });
   t.throws(() => build({ 'log.dirs': '/a,/b' }), { message: /log\.dirs/ });
   t.throws(() => build({ 'group.consumer.session.timeout.ms': '1000' }), { message: /group\.consumer\.session\.timeout\.ms must be between/ });
   t.throws(() => build({ 'group.consumer.heartbeat.interval.ms': '50000', 'group.consumer.max.heartbeat.interval.ms': '60000', 'group.consumer.session.timeout.ms': '50000' }), { message: /less than/ });

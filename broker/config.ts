@@ -286,16 +286,49 @@ export function ineffectiveSettings(config: BrokerConfig): string[] {
   return out;
 }
 
-/** Start-time checks of configs whose effect on a single node is to be validated. */
+/**
+ * Several nodes: controller.quorum.voters names a voter other than this node. Only combined mode
+ * (process.roles=broker,controller) is served; the network is broker/raft-net.ts.
+ */
+export function isMultiNode(config: BrokerConfig): boolean {
+  const nodeId = config.int('node.id');
+  return config.list('controller.quorum.voters').some((v) => { const m = /^(-?\d+)@/.exec(v); return m !== null && Number(m[1]) !== nodeId; });
+}
+
+/** The controller listener's name in multi-node mode (the first of controller.listener.names, as Kafka). */
+export function controllerListenerName(config: BrokerConfig): string | null {
+  return isMultiNode(config) ? (config.list('controller.listener.names')[0]?.toUpperCase() ?? null) : null;
+}
+
+/** Start-time checks of process.roles, the voters and the controller listener (Kafka's KafkaConfig messages where it has them). */
 function checkSingleNode(config: BrokerConfig): void {
   const roles = config.list('process.roles');
   if (roles.some((r) => r !== 'broker' && r !== 'controller')) throw new ConfigError(`process.roles: unknown role in "${roles.join(',')}" (broker, controller)`);
   if (roles.length > 0 && !roles.includes('broker')) throw new ConfigError('process.roles: gregor always runs as a broker (and its own controller); a controller-only node is not supported yet');
   const nodeId = config.int('node.id');
+  const ids = new Set<number>();
   for (const v of config.list('controller.quorum.voters')) {
-    const m = /^(-?\d+)@/.exec(v);
-    if (!m) throw new ConfigError(`controller.quorum.voters: malformed entry "${v}" (expected id@host:port)`);
-    if (Number(m[1]) !== nodeId) throw new ConfigError(`controller.quorum.voters: voter ${m[1]} is another node; a multi-node controller quorum is not supported yet (gregor is its own single controller, node.id ${nodeId})`);
+    const m = /^(-?\d+)@(\[[^\]]+\]|[^:]+):(\d+)$/.exec(v);
+    if (!m || Number(m[3]) > 65535) throw new ConfigError(`controller.quorum.voters: malformed entry "${v}" (expected id@host:port)`);
+    if (ids.has(Number(m[1]))) throw new ConfigError(`controller.quorum.voters: voter ${m[1]} appears twice`);
+    ids.add(Number(m[1]));
+  }
+  if (isMultiNode(config)) {
+    if (roles.length === 0) throw new ConfigError('process.roles must be set (broker,controller) when controller.quorum.voters names other nodes');
+    if (!roles.includes('controller')) {
+      throw new ConfigError(`process.roles=${roles.join(',')}: a broker-only node (its controllers elsewhere) is not supported yet; gregor runs combined nodes: process.roles=broker,controller, each node one of controller.quorum.voters`);
+    }
+    if (!ids.has(nodeId)) throw new ConfigError(`If process.roles contains the 'controller' role, the node id ${nodeId} must be included in the set of voters controller.quorum.voters=[${[...ids].join(', ')}]`);
+    const names = config.list('controller.listener.names').map((n) => n.toUpperCase());
+    const bound = new Set(parseListeners(config.list('listeners')).map((l) => l.name));
+    if (names.length === 0 || !bound.has(names[0]!)) {
+      throw new ConfigError("controller.listener.names must contain at least one value appearing in the 'listeners' configuration when running the KRaft controller role");
+    }
+    if (names.some((n) => !bound.has(n))) throw new ConfigError("controller.listener.names must only contain values appearing in the 'listeners' configuration when running the KRaft controller role");
+    if (parseListeners(config.list('advertised.listeners')).some((a) => names.includes(a.name))) {
+      throw new ConfigError('The advertised.listeners config must not contain KRaft controller listeners from controller.listener.names when process.roles contains the broker role because Kafka clients that send requests via advertised listeners do not send requests to KRaft controllers -- they only send requests to KRaft brokers.');
+    }
+    if (bound.size === names.length) throw new ConfigError(`listeners: ${[...bound].join(',')} are all controller listeners (controller.listener.names); a broker needs a listener for clients`);
   }
   const dirs = config.list('log.dirs');
   if (dirs.length > 1) throw new ConfigError(`log.dirs: gregor uses a single log directory; got ${dirs.length} (${dirs.join(',')})`);

@@ -5,7 +5,7 @@ import { FaultyFs, type FsLike, MemFs, nodeFs, openStorage, readWholeFile, resol
 import { LOG_CONFIG_DEFAULTS } from '../storage/config.ts';
 import { compress, decompress } from '../protocol/compression.ts';
 import { topicConfigDefaults } from './configs/index.ts';
-import { type BrokerConfig, buildBrokerConfig, ConfigError, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
+import { type BrokerConfig, buildBrokerConfig, ConfigError, controllerListenerName, ineffectiveSettings, parseListeners, parseProperties } from './config.ts';
 import { AppendNotifier } from './append-notifier.ts';
 import { createStartupTopics, startupTopics, type TopicSpec } from './startup-topics.ts';
 import { Connection } from './connection.ts';
@@ -29,6 +29,7 @@ import { PartitionManager } from './partitions/index.ts';
 import { ProducerRegistry } from './producers/index.ts';
 import { OFFSETS_TOPIC } from './groups/records.ts';
 import { createTransactionCoordinator, startTransactionCoordinator } from './transactions/index.ts';
+import { ErrorCode } from '../protocol/generated/errors.ts';
 import { asBrokerError, MetadataApplier, openClusterMetadata, topicMetas } from './cluster-metadata.ts';
 import { BrokerLifecycle } from './broker-lifecycle.ts';
 import { inProcessChannel } from './controller-channel.ts';
@@ -186,6 +187,12 @@ async function withHttpApis(config: BrokerConfig, logger: Logger, start: typeof 
 }
 
 /** The broker itself; `metrics` (counting for the HTTP listener's /metrics) only when that listener is on. */
+/** The controller listener and the voters' network (raft-net.ts, loaded only with several voters). */
+async function openControllerListener(...args: Parameters<typeof import('./raft-net.ts').openControllerListener>) {
+  const { openControllerListener: open } = await import('./raft-net.ts');
+  return open(...args);
+}
+
 async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Promise<Broker> {
   const config = options.config ?? buildBrokerConfig();
   const log = options.logger ?? consoleLogger();
@@ -212,6 +219,9 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     : config.get('cluster.id') ?? randomUuid(randomBytes);
 
   const dataDir = config.list('log.dirs')[0];
+  // Several voters: the controller listener serves the Raft network before the controller waits for an election.
+  const ctl = controllerListenerName(config) === null ? null : await openControllerListener(config, options, log, clock, clusterId, metrics);
+  const clientListenerSpecs = listenerSpecs.filter((l) => l.name !== ctl?.name);
   // Topic metadata lives in the KRaft metadata log (cluster-metadata.ts); in memory too, on the same file system.
   const baseFs = options.fs ?? (storage_ === 'memory' ? new MemFs(() => clock.now()) : nodeFs);
   // Disk fault rules (fault-rules.ts) need storage on a fault-injecting file system: only when asked for.
@@ -219,18 +229,40 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   const dataFs = faultyFs ?? baseFs;
   const storageDir = storage_ === 'memory' ? '/gregor-data' : dataDir;
   const sessionTimeoutMs = config.int('broker.session.timeout.ms');
-  const controller = await openClusterMetadata({
-    fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, sessionTimeoutMs,
-    snapshotMaxBytes: config.int('metadata.log.max.record.bytes.between.snapshots'),
-    snapshotIntervalMs: config.int('metadata.log.max.snapshot.interval.ms'),
-  });
+  let controller: Awaited<ReturnType<typeof openClusterMetadata>>;
+  try {
+    controller = await openClusterMetadata({
+      fs: dataFs, logDir: storageDir, nodeId, clusterId, clock, log, sessionTimeoutMs,
+      snapshotMaxBytes: config.int('metadata.log.max.record.bytes.between.snapshots'),
+      snapshotIntervalMs: config.int('metadata.log.max.snapshot.interval.ms'),
+      voters: ctl?.quorum.voterIds, transport: ctl?.quorum.network,
+      quorumConfig: {
+        electionTimeoutMs: config.int('controller.quorum.election.timeout.ms'),
+        fetchTimeoutMs: config.int('controller.quorum.fetch.timeout.ms'),
+        electionBackoffMaxMs: config.int('controller.quorum.election.backoff.max.ms'),
+        retryBackoffMs: config.int('controller.quorum.retry.backoff.ms'),
+        requestTimeoutMs: config.int('controller.quorum.request.timeout.ms'),
+      },
+    });
+  } catch (err) {
+    await ctl?.close();
+    throw err;
+  }
+  ctl?.setController(controller);
+  const notControllerMessage = (): string => `node ${nodeId} is not the active controller (the active controller is node ${controller.leaderAndEpoch().leaderId})`;
   // Registration and the unfencing heartbeat run while storage and the coordinators load; listeners open once
-  // unfenced (Kafka's BrokerServer waits for initialUnfenceFuture before enabling request processing).
-  // Registered endpoints are the configured advertised ones (a port 0 is only known once bound).
+  // unfenced (Kafka's BrokerServer waits for initialUnfenceFuture before enabling request processing). With
+  // several nodes the channel reaches the active controller over its controller listener (raft-net.ts).
+  // Registered with each client listener's advertised address (what other nodes' Metadata answers give clients;
+  // a port 0 is only known once bound).
   const lifecycle = new BrokerLifecycle({
     nodeId, clusterId, clock, log, randomBytes, rack: config.get('broker.rack'),
-    channel: inProcessChannel(controller),
-    listeners: listenerSpecs.map((l) => advertisedSpecs.get(l.name) ?? l).map((l) => ({ name: l.name, host: WILDCARD_HOSTS.has(l.host) ? 'localhost' : l.host, port: l.port })),
+    channel: ctl ? ctl.controllerChannel(controller) : inProcessChannel(controller),
+    listeners: clientListenerSpecs.map((l) => {
+      const adv = advertisedSpecs.get(l.name);
+      const host = adv && !WILDCARD_HOSTS.has(adv.host) ? adv.host : WILDCARD_HOSTS.has(l.host) ? 'localhost' : l.host;
+      return { name: l.name, host, port: adv && adv.port !== 0 ? adv.port : l.port };
+    }),
     metadataOffset: () => Number(controller.image.offset),
     heartbeatIntervalMs: config.int('broker.heartbeat.interval.ms'),
     registrationTimeoutMs: config.int('initial.broker.registration.timeout.ms'),
@@ -283,7 +315,14 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   const appends = new AppendNotifier();
   const partitions = new PartitionManager(storage, appends);
   const applier = new MetadataApplier(controller, { storage, partitions, topics, log });
-  const closeMetadata = async (): Promise<void> => { lifecycle.close(); await controller.close(); await applier.idle(); };
+  const closeMetadata = async (): Promise<void> => {
+    lifecycle.close();
+    // A leader steps down before its network closes: the others elect at once (EndQuorumEpoch).
+    controller.raft.resign();
+    await ctl?.close();
+    await controller.close();
+    await applier.idle();
+  };
   const bound: BoundListener[] = [];
   let scramStore: Promise<ScramStore> | undefined;
   const scramCredentials = (): Promise<ScramStore> => scramStore ??= import('./security/scram-store.ts').then((m) => m.ScramStore.open(dataFs, storageDir));
@@ -321,6 +360,8 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     async createTopic(name: string, partitions: number, configs = new Map<string, string>()): Promise<TopicInfo> {
       if (creating.has(name) || topics.get(name)) throw new Error(`topic ${name} exists or is being created`);
       checkConfigs(name, configs);
+      // Not the active controller: NOT_CONTROLLER before any log is created (clients retry at the controller).
+      if (!controller.raft.isLeader()) throw new CreationRefused(notControllerMessage(), ErrorCode.NOT_CONTROLLER);
       reservePartitions(partitions);
       const topicId = randomUuid(randomBytes);
       // The logs first (storage creates all partitions or none), then the commit: a failure leaves nothing behind.
@@ -388,8 +429,11 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
   }
 
   try {
-    // Before any listener: a client never sees these topics missing, nor a SCRAM user.
-    await createStartupTopics(context, topicsToCreate, log);
+    // Before any listener: a client never sees these topics missing, nor a SCRAM user. With several nodes the
+    // active controller's node creates the topics (every node has the same settings in a compose file); the others
+    // see them committed.
+    if (controller.raft.isLeader()) await createStartupTopics(context, topicsToCreate, log);
+    else if (topicsToCreate.length > 0) log.info(`startup topics are created by the active controller's node (${controller.leaderAndEpoch().leaderId})`);
     if (security?.setup.needsScram) {
       const added = await security.setup.attachScram(await scramCredentials());
       if (added.length > 0) log.info(`SCRAM credentials stored from gregor.scram.credentials: ${added.join(', ')}`);
@@ -416,7 +460,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     // Loaded up front: Connection answers a too-new ApiVersions request without waiting for a module.
     await handlers[18]?.load();
     await unfenced;
-    for (const spec of listenerSpecs) {
+    for (const spec of clientListenerSpecs) {
       const server = await transport.listen({
         name: spec.name, port: spec.port, host: WILDCARD_HOSTS.has(spec.host) ? undefined : spec.host, backlog: config.int('socket.listen.backlog.size'),
         onError: (err) => log.error(`listener ${spec.name}: ${err.message}`),
@@ -440,6 +484,7 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
       bound.push({ name: spec.name, host: spec.host, port, advertised });
       log.info(`listening on ${spec.name}://${spec.host || '*'}:${port}, advertised as ${advertised.host}:${advertised.port}${protocols.get(spec.name) === 'PLAINTEXT' ? '' : ` (${protocols.get(spec.name)})`}`);
     }
+    if (ctl) bound.push(ctl.bound);
   } catch (err) {
     for (const s of servers) void s.close();
     limits?.close();

@@ -22,6 +22,7 @@ import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion
 import { BrokerMembership, type HeartbeatReply, MembershipError } from './membership.ts';
 import { BOOTSTRAP_FEATURES, type FeatureUpdate, featureUpdateError } from './features.ts';
 import { MAX_BATCH_SIZE_BYTES, RaftClient } from './raft/raft-client.ts';
+import type { LeaderAndEpoch, QuorumConfig, RaftTransport } from './raft/types.ts';
 import type { RaftLog } from './raft/raft-log.ts';
 import type { QuorumStateStore } from './raft/quorum-state.ts';
 import { NotLeaderError } from './raft/types.ts';
@@ -62,6 +63,14 @@ export interface QuorumControllerOptions {
   snapshotIntervalMs?: number;
   /** Start-up deadline for the election and the replay (single voter: immediate). */
   readyTimeoutMs?: number;
+  /**
+   * Several voters (controller.quorum.voters): their ids and the network to them (controller/net/). The caller has
+   * run loadRaftMessages(). Default: this node alone, no network.
+   */
+  voters?: number[];
+  transport?: RaftTransport & { attach?(core: RaftClient): void };
+  /** controller.quorum.* timers (default Kafka's). */
+  quorumConfig?: Partial<QuorumConfig>;
 }
 
 /** Record bytes per proposed batch; Raft refuses batches over MAX_BATCH_SIZE_BYTES (8 MiB, as Kafka). */
@@ -103,6 +112,9 @@ export class QuorumController {
   /** Set while start() waits for the first commit of this node's epoch. */
   #onReady: (() => void) | null = null;
   readonly #subscribers: Array<(c: CommittedChange) => void> = [];
+  readonly #leaderListeners: Array<(l: LeaderAndEpoch) => void> = [];
+  /** A newly elected leader bootstraps metadata.version and registers itself once its HW is known. */
+  #bootstrapPending = false;
   readonly #opts: QuorumControllerOptions;
   readonly #mv: number;
   readonly #membership: BrokerMembership;
@@ -111,6 +123,8 @@ export class QuorumController {
   /** Bytes of records committed since the last snapshot (Kafka's SnapshotGenerator counts batch bytes). */
   #bytesSinceSnapshot = 0;
   #snapshotting = false;
+  /** start() has returned: later leader changes re-activate broker sessions. */
+  #started = false;
 
   private constructor(o: QuorumControllerOptions) {
     this.nodeId = o.nodeId;
@@ -118,8 +132,8 @@ export class QuorumController {
     this.#mv = o.metadataVersion ?? MetadataVersion.LATEST_PRODUCTION;
     this.#membership = new BrokerMembership({ clock: o.clock, clusterId: o.clusterId, sessionTimeoutMs: o.sessionTimeoutMs });
     this.raft = new RaftClient({
-      nodeId: o.nodeId, voters: [o.nodeId], clusterId: o.clusterId, clock: o.clock, random: Math.random,
-      log: o.raftLog, store: o.store, transport: { send() {} },
+      nodeId: o.nodeId, voters: o.voters ?? [o.nodeId], clusterId: o.clusterId, clock: o.clock, random: Math.random,
+      log: o.raftLog, store: o.store, transport: o.transport ?? { send() {} }, config: o.quorumConfig,
       logger: (m) => o.log.info(`raft: ${m}`),
       listener: {
         handleCommit: (b) => this.#commit(b.records, b.lastOffset, b.epoch, b.bytes.length),
@@ -130,13 +144,21 @@ export class QuorumController {
           if (this.#inFlight === 0) this.#proposed = this.image;
           for (const s of this.#subscribers) s({ before, after: this.image, records, offset: id.offset - 1 });
         },
-        handleHighWatermark: () => this.#onReady?.(),
+        handleHighWatermark: () => {
+          this.#onReady?.();
+          if (this.#bootstrapPending && this.#onReady === null && this.raft.leaderHighWatermark() >= 0) {
+            this.#bootstrapPending = false;
+            this.#bootstrap().catch((e: Error) => o.log.warn(`metadata bootstrap as the new leader: ${e.message}`));
+          }
+        },
         handleLeaderChange: (l) => {
           // A lost leadership fails the in-flight proposals (NotLeaderError): what they proposed may never commit.
           if (l.leaderId !== o.nodeId) {
             this.#failAll(new NotLeaderError(`node ${o.nodeId} lost the leadership`), []);
             this.#reset();
           }
+          this.#bootstrapPending = l.leaderId === o.nodeId;
+          for (const f of this.#leaderListeners) f(l);
         },
       },
     });
@@ -148,7 +170,9 @@ export class QuorumController {
    */
   static async start(o: QuorumControllerOptions): Promise<QuorumController> {
     const c = new QuorumController(o);
-    const timeoutMs = o.readyTimeoutMs ?? 30_000;
+    o.transport?.attach?.(c.raft);
+    const multi = (o.voters?.length ?? 1) > 1;
+    const timeoutMs = o.readyTimeoutMs ?? (multi ? 300_000 : 30_000);
     // The single voter elects itself at once; ready once its epoch's first entry is committed (everything
     // before it has then been replayed). Woken by the high-watermark callback, not by polling.
     const ready = new Promise<void>((resolve, rej) => {
@@ -158,32 +182,54 @@ export class QuorumController {
         rej(new Error(`metadata quorum: not elected within ${timeoutMs} ms`));
       }, timeoutMs);
       c.#onReady = () => {
-        if (c.raft.leaderHighWatermark() < 0) return;
+        // With peers, a follower is ready once it has replayed up to the leader's high watermark.
+        const caughtUp = multi && c.raft.stateKind === 'follower' && c.raft.highWatermark() >= 0 && c.raft.appliedOffset() >= c.raft.highWatermark();
+        if (c.raft.leaderHighWatermark() < 0 && !caughtUp) return;
         c.#onReady = null;
         o.clock.clearTimeout(timer);
         resolve();
       };
     });
     c.raft.start();
+    if (multi) o.log.info(`waiting for the metadata quorum (voters ${o.voters!.join(',')}) to elect a leader and for this node to catch up`);
     c.#onReady?.();
     await ready;
     c.#proposed = c.image;
-    const boot: MetadataRecord[] = [];
-    if (!c.image.features.has(METADATA_VERSION_FEATURE)) {
-      boot.push({ type: T.FeatureLevel, version: 0, data: { name: METADATA_VERSION_FEATURE, featureLevel: c.#mv } });
+    if (c.raft.isLeader()) {
+      c.#bootstrapPending = false;
+      await c.#bootstrap();
     }
-    // Features a log written before they were finalized lacks (group.version): what this node serves.
-    for (const [name, featureLevel] of BOOTSTRAP_FEATURES) {
-      if (!c.image.features.has(name)) boot.push({ type: T.FeatureLevel, version: 0, data: { name, featureLevel } });
-    }
-    if (boot.length > 0) await c.#propose(boot);
     // Sessions start now for the brokers the log knows, except this node's own: the broker that held it before
     // lived in this process, so it is gone (Kafka waits for its session to expire before a new incarnation).
     c.#membership.activate(c.#latest, o.nodeId);
     c.#armFenceTimer();
     c.#armSnapshotTimer();
+    c.#started = true;
     return c;
   }
+
+  /**
+   * As the leader: metadata.version on a new log and the features a log written before they were finalized lacks
+   * (group.version). Brokers register themselves (BrokerRegistration through their ControllerChannel). A node that
+   * becomes leader after start gives every registered broker a fresh session, as Kafka's new active controller does.
+   */
+  async #bootstrap(): Promise<void> {
+    const boot: MetadataRecord[] = [];
+    if (!this.#latest.features.has(METADATA_VERSION_FEATURE)) {
+      boot.push({ type: T.FeatureLevel, version: 0, data: { name: METADATA_VERSION_FEATURE, featureLevel: this.#mv } });
+    }
+    for (const [name, featureLevel] of BOOTSTRAP_FEATURES) {
+      if (!this.#latest.features.has(name)) boot.push({ type: T.FeatureLevel, version: 0, data: { name, featureLevel } });
+    }
+    if (this.#started) this.#membership.activate(this.#latest, -1);
+    if (boot.length > 0) await this.#propose(boot);
+  }
+
+  /** The active controller's id (-1 while there is none) and epoch. */
+  leaderAndEpoch(): LeaderAndEpoch { return this.raft.leaderAndEpoch(); }
+
+  /** Called on every leader change (after the core's state changed). */
+  onLeaderChange(fn: (l: LeaderAndEpoch) => void): void { this.#leaderListeners.push(fn); }
 
   /** Called for every committed batch, after `image` includes it. */
   subscribe(fn: (c: CommittedChange) => void): void { this.#subscribers.push(fn); }

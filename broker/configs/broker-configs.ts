@@ -93,6 +93,11 @@ const ROWS: Row[] = [
   ["connection.failed.authentication.delay.ms", "int", "100", RO],
   ["connections.max.idle.ms", "long", "600000", RO],
   ["controlled.shutdown.enable", "boolean", "true", RO],
+  ["controller.quorum.election.backoff.max.ms", "int", "1000", RO],
+  ["controller.quorum.election.timeout.ms", "int", "1000", RO],
+  ["controller.quorum.fetch.timeout.ms", "int", "2000", RO],
+  ["controller.quorum.request.timeout.ms", "int", "2000", RO],
+  ["controller.quorum.retry.backoff.ms", "int", "20", RO],
   ["controller.quota.window.num", "int", "11", RO],
   ["controller.quota.window.size.seconds", "int", "1", RO],
   ["controller.socket.timeout.ms", "int", "30000", RO],
@@ -272,11 +277,14 @@ const SUPPORT: Record<string, Support> = {
   'broker.heartbeat.interval.ms': E, 'broker.session.timeout.ms': E, 'initial.broker.registration.timeout.ms': E,
   'metadata.log.max.record.bytes.between.snapshots': E, 'metadata.log.max.snapshot.interval.ms': E,
   'max.decompressed.message.bytes': E, // each record of a compressed batch (produce.ts)
-  'process.roles': E, // checked: gregor is always broker and controller
-  'controller.quorum.voters': E, // checked: only this node may be a voter
+  'process.roles': E, // checked: broker,controller (combined); controller or broker alone are refused
+  'controller.quorum.voters': E, // several voters: the multi-node quorum (broker/raft-net.ts)
+  // The Raft core's timers and the network's request timeout (cluster-metadata.ts, raft-net.ts).
+  'controller.quorum.election.backoff.max.ms': E, 'controller.quorum.election.timeout.ms': E, 'controller.quorum.fetch.timeout.ms': E,
+  'controller.quorum.request.timeout.ms': E, 'controller.quorum.retry.backoff.ms': E,
   'controller.quorum.bootstrap.servers': NO_PEERS,
   'inter.broker.listener.name': NO_PEERS,
-  'controller.listener.names': NO_PEERS,
+  'controller.listener.names': E, // with several voters: the listener serving the Raft APIs
   'log.initial.task.delay.ms': E,
   'producer.id.expiration.check.interval.ms': E, 'producer.id.expiration.ms': E, 'transaction.partition.verification.enable': E,
   'principal.builder.class': no('custom principal builders (Java classes) are not supported; gregor builds principals as DefaultKafkaPrincipalBuilder does'),

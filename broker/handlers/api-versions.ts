@@ -53,7 +53,10 @@ function features(broker: BrokerContext, version: number) {
     if (version < 4 && r.min === 0) continue;
     supportedFeatures.push({ name, minVersion: r.min, maxVersion: r.max });
   }
-  const image = broker.controller.image;
+  // The controller listener answers before its controller is built (the voters handshake during the election):
+  // supported features only, finalized ones once the image exists.
+  const image = (broker.controller as BrokerContext['controller'] | undefined)?.image;
+  if (!image) return { supportedFeatures, finalizedFeatures: [], finalizedFeaturesEpoch: -1n };
   const finalizedFeatures = [...image.features].map(([name, level]) => ({ name, minVersionLevel: level, maxVersionLevel: level }));
   return { supportedFeatures, finalizedFeatures, finalizedFeaturesEpoch: image.offset };
 }

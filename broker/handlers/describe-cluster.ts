@@ -1,7 +1,7 @@
 // DescribeCluster (key 60), v0-2. Follows Kafka's KafkaApis.handleDescribeCluster (a broker):
-// - brokers: the registered, unfenced brokers of the metadata image (../cluster-brokers.ts) with their address
-//   on the listener the request came in on and their rack; controllerId: this node (a KRaft broker answers with
-//   an alive broker's id).
+// - brokers: the registered, unfenced brokers of the metadata image (../cluster-view.ts) with their address
+//   on the listener the request came in on and their rack; controllerId: the active controller (this node alone;
+//   several nodes: the active controller's id — gregor answers NOT_CONTROLLER instead of forwarding).
 // - endpointType (v1+): 1 (brokers) is served; 2 (controllers) → MISMATCHED_ENDPOINT_TYPE, any other →
 //   UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST at v0, where the field cannot be set), with Kafka's messages.
 // - clusterAuthorizedOperations: every cluster operation when asked (Kafka without an authorizer),
@@ -16,7 +16,7 @@ import {
   makeDescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts';
 import { defineHandler } from '../handler.ts';
-import { clusterBrokers } from '../cluster-brokers.ts';
+import { clusterBrokers, controllerIdFor } from '../cluster-view.ts';
 
 // AclOperation codes Kafka supports on the CLUSTER resource: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION,
 // DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE.
@@ -48,7 +48,7 @@ export const handler = defineHandler<DescribeClusterRequest, DescribeClusterResp
       errorMessage: null,
       endpointType: 1,
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: controllerIdFor(broker),
       brokers: brokers.map((b) => makeDescribeClusterBroker({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: b.fenced })),
       clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OMITTED_OPERATIONS,
     });

@@ -1,4 +1,5 @@
-// Metadata (key 3). A single node leads every partition: leader = replicas = ISR = this node.
+// Metadata (key 3). A single node leads every partition: leader = replicas = ISR = this node. Several nodes
+// (combined mode): brokers, controller id and partition leaders from the metadata image (cluster-view.ts).
 // Auto-creation follows Kafka's AutoTopicCreationManager: the topic is created and this response
 // answers LEADER_NOT_AVAILABLE for it; the next Metadata request sees it (kafkajs retries only that code).
 // Auto-creation obeys CreateTopics' cap: when the topics one request would auto-create hold more than 10,000
@@ -16,7 +17,7 @@ import {
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
-import { clusterBrokers } from '../cluster-brokers.ts';
+import { clusterBrokers, controllerIdFor, partitionPlacement } from '../cluster-view.ts';
 import { invalidTopicNameReason, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, type TopicInfo, ZERO_UUID } from '../topics.ts';
 
 // Bitfields of AclOperation codes allowed on a resource when no authorizer is configured.
@@ -29,13 +30,14 @@ type ResponseTopic = MetadataResponse['topics'][number];
 function topicEntry(broker: BrokerContext, t: TopicInfo, includeOps: boolean): ResponseTopic {
   const partitions = [];
   for (let p = 0; p < t.partitions; p++) {
+    const placed = partitionPlacement(broker, t.topicId, p);
     partitions.push({
       errorCode: ErrorCode.NONE,
       partitionIndex: p,
-      leaderId: broker.nodeId,
+      leaderId: placed.leader,
       leaderEpoch: broker.partitions.get(t.name, p)?.leaderEpoch ?? 0,
-      replicaNodes: [broker.nodeId],
-      isrNodes: [broker.nodeId],
+      replicaNodes: placed.replicas,
+      isrNodes: placed.isr,
       offlineReplicas: [],
     });
   }
@@ -119,7 +121,7 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
       throttleTimeMs: 0,
       brokers: clusterBrokers(broker, ctx.listenerName).map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: controllerIdFor(broker),
       topics,
       clusterAuthorizedOperations: version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OMITTED_OPERATIONS,
       errorCode: ErrorCode.NONE,

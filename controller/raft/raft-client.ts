@@ -71,7 +71,10 @@ export class RaftFatalError extends Error {
   }
 }
 
-interface ReplicaProgress { matched: number; lastFetchMs: number; acked: boolean }
+interface ReplicaProgress { matched: number; lastFetchMs: number; acked: boolean; caughtUpMs?: number }
+
+/** What DescribeQuorum reports of a voter (Kafka's ReplicaState; -1 = unknown). */
+export interface ReplicaDescription { replicaId: number; logEndOffset: number; lastFetchTimestamp: number; lastCaughtUpTimestamp: number }
 
 type State =
   | { kind: 'unattached'; epoch: number; votedId: number; electionDeadline: number }
@@ -169,6 +172,16 @@ export class RaftClient {
     this.#schedule();
   }
 
+  /**
+   * A leader about to shut down steps down first (Kafka's graceful shutdown): EndQuorumEpoch tells the voters to
+   * elect at once (the best-placed successor first) instead of waiting for their fetch timeout. No-op otherwise.
+   */
+  resign(): void {
+    if (this.#closed || this.#state.kind !== 'leader' || this.voters.length === 1) return;
+    this.#logger(`node ${this.nodeId}: resigning leadership of epoch ${this.#state.epoch} (shutting down)`);
+    this.#resign(this.#clock.now());
+  }
+
   /** Stops timers and drops in-flight work (a process exit; nothing more is sent). */
   close(): void {
     this.#closed = true;
@@ -192,6 +205,23 @@ export class RaftClient {
     return s.kind === 'leader' && this.#hw > s.epochStartOffset ? this.#hw : -1;
   }
   votedFor(): number { return this.#election.votedId; }
+
+  /**
+   * The leader's view for DescribeQuorum (Kafka's LeaderState.describeQuorum), or null on a non-leader (Kafka answers
+   * NOT_LEADER_OR_FOLLOWER there). lastCaughtUpTimestamp: the time of a follower's latest fetch that reached the
+   * leader's log end offset (Kafka: the leader's append time of the offset fetched; equal when the follower keeps up).
+   */
+  describeQuorum(): { leaderId: number; epoch: number; highWatermark: number; voters: ReplicaDescription[] } | null {
+    const s = this.#state;
+    if (s.kind !== 'leader') return null;
+    const now = this.#clock.now();
+    const voters = this.voters.map((id): ReplicaDescription => {
+      if (id === this.nodeId) return { replicaId: id, logEndOffset: this.#log.endOffset(), lastFetchTimestamp: -1, lastCaughtUpTimestamp: now };
+      const r = s.replicas.get(id);
+      return { replicaId: id, logEndOffset: r?.matched ?? -1, lastFetchTimestamp: r?.acked ? r.lastFetchMs : -1, lastCaughtUpTimestamp: r?.caughtUpMs ?? -1 };
+    });
+    return { leaderId: this.nodeId, epoch: s.epoch, highWatermark: this.#hw, voters };
+  }
   /** The next offset the listener will see. */
   appliedOffset(): number { return this.#applied; }
 
@@ -867,6 +897,7 @@ export class RaftClient {
     }
     if (fetchOffset >= 0) {
       r.matched = fetchOffset;
+      if (fetchOffset >= this.#log.endOffset()) r.caughtUpMs = now;
       this.#maybeAdvanceLeaderHw(now);
     }
   }
