@@ -1,5 +1,7 @@
-// The transaction coordinator, after Kafka's TransactionCoordinator / TransactionMetadata (transaction
-// version 1: the epoch is bumped by InitProducerId and by fencing, not at every transaction end).
+// The transaction coordinator, after Kafka's TransactionCoordinator / TransactionMetadata. Transaction
+// version 0/1 (EndTxn v0-4): the epoch is bumped by InitProducerId and by fencing only. Transaction version 2
+// (KIP-890 part 2; EndTxn v5, Produce v12+ and TxnOffsetCommit v5 add partitions themselves): every end
+// bumps the epoch, an exhausted epoch moves the producer to a new id (endTransaction).
 //
 // Each transactional id has metadata (producer id and epoch, state, partitions, timestamps) whose every
 // transition is a TransactionLogValue in `__transaction_state`: the in-memory state changes only after
@@ -16,8 +18,7 @@
 // Fencing: InitProducerId for an id with an ongoing transaction aborts it with a bumped epoch, then bumps
 // again for the caller (Kafka answers CONCURRENT_TRANSACTIONS in between and the client retries: same end
 // state). A transaction older than its timeout is aborted the same way (transaction.abort.timed.out.
-// transaction.cleanup.interval.ms); its producer is fenced (PRODUCER_FENCED / INVALID_PRODUCER_EPOCH), as
-// in Kafka with transaction version 1.
+// transaction.cleanup.interval.ms); its producer is fenced (PRODUCER_FENCED / INVALID_PRODUCER_EPOCH).
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
