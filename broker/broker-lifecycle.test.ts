@@ -110,7 +110,7 @@ t.test('clients: the node is listed once unfenced; other registered brokers by t
   // Another broker registers (as over a controller listener) and heartbeats: listed once unfenced.
   const mv = makeFeature({ name: METADATA_VERSION_FEATURE, minSupportedVersion: MetadataVersion.MINIMUM, maxSupportedVersion: MetadataVersion.LATEST_PRODUCTION });
   const epoch = await ctl.registerBroker(makeBrokerRegistrationRequest({
-    brokerId: 2, clusterId: tb.broker.clusterId, incarnationId: 'AAAAAAAAAAAAAAAAAAAAAg', features: [mv, makeFeature({ name: 'group.version', minSupportedVersion: 1, maxSupportedVersion: 1 })], rack: 'r2',
+    brokerId: 2, clusterId: tb.broker.clusterId, incarnationId: 'AAAAAAAAAAAAAAAAAAAAAg', features: [mv, makeFeature({ name: 'group.version', minSupportedVersion: 1, maxSupportedVersion: 1 }), makeFeature({ name: 'transaction.version', minSupportedVersion: 0, maxSupportedVersion: 2 })], rack: 'r2',
     listeners: [makeListener({ name: 'PLAINTEXT', host: 'other', port: 19092 }), makeListener({ name: 'INTERNAL', host: 'x', port: 1 })],
   }));
   let md = await c.request(3, 12, makeMetadataRequest({ topics: [] }));

@@ -28,6 +28,7 @@ t.test('Kafka admin tools', { skip: hasJava ? false : 'no java on this machine (
 
   const features = ok('FeatureCommand', ['describe']);
   t.match(features, /Feature: group\.version\s+SupportedMinVersion: 1\s+SupportedMaxVersion: 1\s+FinalizedVersionLevel: 1/);
+  t.match(features, /Feature: transaction\.version\s+SupportedMinVersion: 0\s+SupportedMaxVersion: 2\s+FinalizedVersionLevel: 2/, 'transaction.version 2 finalized, as Kafka 4.4 bootstraps');
   t.match(features, /Feature: metadata\.version\s+SupportedMinVersion: 3\.3-IV3\s+SupportedMaxVersion: 4\.4-IV2\s+FinalizedVersionLevel: 4\.4-IV2/);
   t.match(ok('FeatureCommand', ['upgrade', '--feature', 'metadata.version=33']), /metadata\.version was upgraded to 33/);
   const down = run('FeatureCommand', ['downgrade', '--feature', 'group.version=0']);

@@ -1,7 +1,10 @@
 // The Java client (kafka-clients inside Apache Kafka's own tools, fetched from Maven Central by
-// scripts/kafka-ref.ts): an idempotent producer (Java's default since 3.0), a transactional producer
-// (transaction version 1: gregor finalizes no transaction.version feature), a read_committed consumer, and
-// kafka-transactions.sh (TransactionsCommand: ListTransactions, DescribeTransactions, DescribeProducers).
+// scripts/kafka-ref.ts): an idempotent producer (Java's default since 3.0), transactional producers on
+// transaction version 2 (gregor finalizes transaction.version=2, so kafka-clients 4.x uses EndTxn v5,
+// Produce v12 without AddPartitionsToTxn and TxnOffsetCommit v5: commit, abort, offsets in a transaction,
+// support/TxnCommitAbort.java), read_committed consumers, and kafka-transactions.sh (TransactionsCommand:
+// ListTransactions, DescribeTransactions, DescribeProducers).
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { ensureKafkaTools } from '../scripts/kafka-ref.ts';
@@ -24,7 +27,7 @@ t.test('Java clients', { skip: hasJava ? false : 'no java on this machine (the C
   const admin = kafkajs(g.bootstrap, 'compat-java').admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
-  await admin.createTopics({ topics: [{ topic: 'java-idem', numPartitions: 3 }, { topic: 'java-txn', numPartitions: 3 }] });
+  await admin.createTopics({ topics: [{ topic: 'java-idem', numPartitions: 3 }, { topic: 'java-txn', numPartitions: 3 }, { topic: 'java-tv2', numPartitions: 3 }] });
 
   const perf = (topic: string, extra: string[]) => java('ProducerPerformance', ['--topic', topic, '--num-records', '20000', '--record-size', '100', '--throughput', '-1', ...extra, '--producer-props', `bootstrap.servers=${g.bootstrap}`, 'acks=all']);
   t.match(perf('java-idem', []), /20000 records sent/, 'idempotent producer (default settings)');
@@ -45,5 +48,17 @@ t.test('Java clients', { skip: hasJava ? false : 'no java on this machine (the C
   t.match(txns(['list']), /java-txn-1\s+1\s+\d+\s+CompleteCommit/, 'kafka-transactions.sh list');
   t.match(txns(['describe', '--transactional-id', 'java-txn-1']), /1\s+java-txn-1\s+\d+\s+\d+\s+CompleteCommit\s+\d+/, 'kafka-transactions.sh describe');
   const producers = txns(['describe-producers', '--topic', 'java-txn', '--partition', '0']);
-  t.match(producers, /\d+\s+\d+\s+0\s+\d+\s+\d+\s+None/, 'kafka-transactions.sh describe-producers: no open transaction');
+  // LastSequence is -1: the last marker bumped the epoch, which clears the producer's batches (as Kafka's ProducerStateEntry).
+  t.match(producers, /\d+\s+\d+\s+0\s+-?\d+\s+\d+\s+None/, 'kafka-transactions.sh describe-producers: no open transaction');
+  // Transaction version 2: every EndTxn bumped the epoch (version 1 keeps epoch 0 for one producer).
+  const epochOf = (id: string) => Number(new RegExp(`\\d+\\s+${id}\\s+\\d+\\s+(\\d+)\\s+CompleteCommit`).exec(txns(['describe', '--transactional-id', id]))?.[1] ?? -1);
+  t.ok(epochOf('java-txn-1') > 0, 'ProducerPerformance ran on transaction version 2 (an epoch bump per transaction)');
+
+  // Commit, abort, commit with sendOffsetsToTransaction (TxnOffsetCommit v5, no AddOffsetsToTxn), then read_committed.
+  const src = path.join(import.meta.dirname, 'support', 'TxnCommitAbort.java');
+  const r = spawnSync(javaBin, ['-Xmx256m', '-Dlog4j2.level=warn', '-cp', `${tools.libs}/*`, src, g.bootstrap, 'java-tv2', 'java-tv2-txn', 'java-tv2-group'], { encoding: 'utf8', timeout: 180000 });
+  t.equal(r.status, 0, `TxnCommitAbort exits 0${r.status === 0 ? '' : `: ${r.stderr.slice(-1500)}`}`);
+  const out = Object.fromEntries(r.stdout.trim().split('\n').filter((l) => l.includes('=')).map((l) => l.split('=')));
+  t.same(out, { 'seen.commit': '10', 'seen.commit-with-offsets': '10', total: '20', 'group.offset': '42' }, 'read_committed sees both committed transactions, not the aborted one, and the transactional offset');
+  t.equal(epochOf('java-tv2-txn'), 3, 'three transaction ends, three epoch bumps (transaction version 2)');
 });

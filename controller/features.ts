@@ -2,23 +2,27 @@
 // finalized levels (UpdateFeatures, `kafka-features.sh upgrade/downgrade`). A feature is listed only when gregor
 // serves every level in its range: metadata.version (the record versions follow it, metadata-version.ts) and
 // group.version 1 (KIP-848 is always served; level 0 would mean turning it off, which gregor cannot, so its
-// range starts at 1). Not listed, as Kafka omits features whose highest level is 0: transaction.version (TV2,
-// KIP-890 part 2, not served), share.version, streams.version, kraft.version (no KIP-853),
+// range starts at 1), transaction.version 0–2 (every level is served: 0/1 are the EndTxn ≤ v4 path older
+// clients use, 2 is KIP-890 part 2 — EndTxn v5 epoch bumps, implicit AddPartitionsToTxn through Produce v12+,
+// TxnOffsetCommit v5; the coordinator picks the path per request version, as Kafka's). Not listed, as Kafka
+// omits features whose highest level is 0: share.version, streams.version, kraft.version (no KIP-853),
 // eligible.leader.replicas.version (no ELR maintenance).
 import { MetadataVersion } from './metadata/metadata-version.ts';
 
 export const METADATA_VERSION = 'metadata.version';
 export const GROUP_VERSION = 'group.version';
+export const TRANSACTION_VERSION = 'transaction.version';
 
 export interface VersionRange { readonly min: number; readonly max: number }
 
 export const SUPPORTED_FEATURES: ReadonlyMap<string, VersionRange> = new Map([
   [METADATA_VERSION, { min: MetadataVersion.MINIMUM, max: MetadataVersion.LATEST_PRODUCTION }],
   [GROUP_VERSION, { min: 1, max: 1 }],
+  [TRANSACTION_VERSION, { min: 0, max: 2 }],
 ]);
 
 /** Levels finalized when a log is bootstrapped (or found missing at start): Kafka 4.4's defaults for what is served. */
-export const BOOTSTRAP_FEATURES: ReadonlyMap<string, number> = new Map([[GROUP_VERSION, 1]]);
+export const BOOTSTRAP_FEATURES: ReadonlyMap<string, number> = new Map([[GROUP_VERSION, 1], [TRANSACTION_VERSION, 2]]);
 
 /** FeatureUpdate.UpgradeType. */
 export const UpgradeType = { UPGRADE: 1, SAFE_DOWNGRADE: 2, UNSAFE_DOWNGRADE: 3 } as const;

@@ -24,10 +24,11 @@ async function open(fs: MemFs, clock: ManualClock, extra: { snapshotMaxBytes?: n
 
 const MV = makeFeature({ name: METADATA_VERSION_FEATURE, minSupportedVersion: MetadataVersion.MINIMUM, maxSupportedVersion: MetadataVersion.LATEST_PRODUCTION });
 const GV = makeFeature({ name: 'group.version', minSupportedVersion: 1, maxSupportedVersion: 1 });
+const TV = makeFeature({ name: 'transaction.version', minSupportedVersion: 0, maxSupportedVersion: 2 });
 const INC_A = 'AAAAAAAAAAAAAAAAAAAAAQ';
 const INC_B = 'AAAAAAAAAAAAAAAAAAAAAg';
 const reg = (brokerId: number, incarnationId: string, more: Record<string, unknown> = {}) => makeBrokerRegistrationRequest({
-  brokerId, clusterId: 'cluster', incarnationId, features: [MV, GV], listeners: [makeListener({ name: 'PLAINTEXT', host: `h${brokerId}`, port: 9092 })], ...more,
+  brokerId, clusterId: 'cluster', incarnationId, features: [MV, GV, TV], listeners: [makeListener({ name: 'PLAINTEXT', host: `h${brokerId}`, port: 9092 })], ...more,
 });
 const hb = (brokerId: number, brokerEpoch: bigint, currentMetadataOffset: bigint, more: Record<string, unknown> = {}) =>
   makeBrokerHeartbeatRequest({ brokerId, brokerEpoch, currentMetadataOffset, ...more });
@@ -50,9 +51,10 @@ t.test('registration: epoch = record offset, fenced until caught up, errors as K
 
   t.equal(await codeOf(c.registerBroker(reg(3, INC_A, { clusterId: 'other' }))), ErrorCode.INCONSISTENT_CLUSTER_ID);
   const tooNew = makeFeature({ name: METADATA_VERSION_FEATURE, minSupportedVersion: 1, maxSupportedVersion: MetadataVersion.MINIMUM });
-  t.equal(await codeOf(c.registerBroker(reg(3, INC_A, { features: [tooNew, GV] }))), ErrorCode.UNSUPPORTED_VERSION, 'finalized metadata.version outside the broker range');
+  t.equal(await codeOf(c.registerBroker(reg(3, INC_A, { features: [tooNew, GV, TV] }))), ErrorCode.UNSUPPORTED_VERSION, 'finalized metadata.version outside the broker range');
   t.equal(await codeOf(c.registerBroker(reg(3, INC_A, { features: [] }))), ErrorCode.UNSUPPORTED_VERSION, 'no metadata.version range: only the oldest level');
-  t.equal(await codeOf(c.registerBroker(reg(3, INC_A, { features: [MV] }))), ErrorCode.UNSUPPORTED_VERSION, 'a finalized feature the broker does not name (group.version=1) counts as 0–0');
+  t.equal(await codeOf(c.registerBroker(reg(3, INC_A, { features: [MV, TV] }))), ErrorCode.UNSUPPORTED_VERSION, 'a finalized feature the broker does not name (group.version=1) counts as 0–0');
+  t.equal(await codeOf(c.registerBroker(reg(3, INC_A, { features: [MV, GV] }))), ErrorCode.UNSUPPORTED_VERSION, 'nor transaction.version=2');
 
   // Behind its registration: stays fenced, not caught up.
   let r = await c.brokerHeartbeat(hb(2, epoch, epoch - 1n));

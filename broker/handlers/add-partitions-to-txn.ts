@@ -6,7 +6,8 @@
 //   PRODUCER_FENCED (another epoch; INVALID_PRODUCER_EPOCH below v2), CONCURRENT_TRANSACTIONS (the
 //   previous transaction's markers are still being written), INVALID_REQUEST for an empty id.
 // - v4-5 (KIP-890, brokers): a batch of transactions; `verifyOnly` asks whether each partition is in the
-//   ongoing transaction (INVALID_TXN_STATE when not, INVALID_PRODUCER_EPOCH for an older epoch), else the
+//   ongoing transaction (TRANSACTION_ABORTABLE when not — INVALID_TXN_STATE in v4 —, INVALID_PRODUCER_EPOCH
+//   for an older epoch), else the
 //   partitions are added as in v3. Top-level errorCode NONE.
 // No authorizer (TRANSACTIONAL_ID_AUTHORIZATION_FAILED / TOPIC_AUTHORIZATION_FAILED never answered).
 import { ErrorCode } from '../../protocol/generated/errors.ts';
@@ -58,7 +59,11 @@ export const handler = defineHandler<AddPartitionsToTxnRequest, AddPartitionsToT
     }
     const all = req.transactions.map((txn) => {
       const topicResults = txn.verifyOnly
-        ? Promise.resolve(results(txn.topics, (t, p) => broker.transactions.verify(txn.producerId, txn.producerEpoch, t, p, txn.transactionalId)))
+        ? Promise.resolve(results(txn.topics, (t, p) => {
+          const code = broker.transactions.verify(txn.producerId, txn.producerEpoch, t, p, txn.transactionalId);
+          // TRANSACTION_ABORTABLE exists from v5; v4 brokers expect INVALID_TXN_STATE.
+          return code === ErrorCode.TRANSACTION_ABORTABLE && v < 5 ? ErrorCode.INVALID_TXN_STATE : code;
+        }))
         : add(broker, v, txn.transactionalId, txn.producerId, txn.producerEpoch, txn.topics);
       return topicResults.then((r) => makeAddPartitionsToTxnResult({ transactionalId: txn.transactionalId, topicResults: r }));
     });

@@ -32,7 +32,7 @@ import {
   makePartitionProduceResponse,
   makeTopicProduceResponse,
 } from '../../protocol/generated/produce.ts';
-import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { ErrorCode, errorName } from '../../protocol/generated/errors.ts';
 import {
   ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, COMPRESSION_CODEC_MASK, CREATE_TIME, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET,
   REC_NO_KEY, REC_TS_RANGE, RecordBatchView, buildRecordBatch, clientBatchError, recomputeCrc, records as iterateRecords,
@@ -259,7 +259,7 @@ function leaderError(broker: BrokerContext, t: TopicInfo, partition: number, cod
 }
 
 /** Validates and appends one partition's records. Synchronous up to the storage append unless the batch needs async work. */
-function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer | null, acks: number): PartitionResult | Promise<PartitionResult> {
+function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer | null, acks: number, transactionalId: string | null = null): PartitionResult | Promise<PartitionResult> {
   if (partition < 0 || partition >= t.partitions) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
   const log = broker.partitions.getOrError(t.name, partition);
   if (typeof log === 'number') return leaderError(broker, t, partition, log);
@@ -281,18 +281,24 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
   if (records.length > maxBytes) {
     return { errorCode: ErrorCode.MESSAGE_TOO_LARGE, errorMessage: `The record batch of ${records.length} bytes is larger than the maximum allowed size of ${maxBytes}` };
   }
+  const adding = addToTransaction(broker, version, t, partition, records, transactionalId);
+  if (adding !== null) {
+    // Later batches of this producer for the partition queue behind this one in the coordinator's per-id
+    // queue, and each continues synchronously up to its append (or its validation gate): order is kept.
+    return adding.then((r) => r ?? appendPartition(broker, version, t, partition, records, acks));
+  }
   const plan = planFor(broker, t, maxBytes);
   const codec = records.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
   const pending = validating.get(log);
   // The common case: no await before the append. Never while a batch is queued: it would overtake it.
   const now = pending === undefined ? validateNow(records, codec, tp, plan) : null;
-  if (now !== null) return Buffer.isBuffer(now) ? appendValidated(broker, t, partition, now) : now;
+  if (now !== null) return Buffer.isBuffer(now) ? appendValidated(broker, version, t, partition, now) : now;
   let result: PartitionResult | Promise<PartitionResult> = { errorCode: ErrorCode.UNKNOWN_SERVER_ERROR };
   const gate = (pending ?? Promise.resolve())
     .then(() => validateAsync(records, tp, plan))
     .then((v) => {
       // Synchronous from here to the storage append, like the fast path; the next batch waits for this turn.
-      result = Buffer.isBuffer(v) ? appendValidated(broker, t, partition, v) : v;
+      result = Buffer.isBuffer(v) ? appendValidated(broker, version, t, partition, v) : v;
     }, (err: unknown) => {
       result = Promise.reject(err);
     });
@@ -301,8 +307,33 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
   return gate.then(() => result);
 }
 
+/**
+ * Transaction version 2 (Produce v12+, KIP-890 part 2): a transactional batch adds its partition to the
+ * producer's transaction itself, as Kafka's AddPartitionsToTxnManager does for such clients (no
+ * AddPartitionsToTxn round trip). Null: nothing to add (not transactional, or already in the transaction);
+ * else resolves with null once added, or with the error answered for the batch (Kafka's mapping).
+ */
+function addToTransaction(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer, transactionalId: string | null): Promise<PartitionResult | null> | null {
+  if (version < 12 || transactionalId === null || transactionalId === '') return null;
+  const view = new RecordBatchView(records, 0);
+  if (!view.isTransactional || view.producerId < 0n) return null;
+  const txns = broker.transactions;
+  if (txns.verify(view.producerId, view.producerEpoch, t.name, partition, transactionalId) === ErrorCode.NONE) return null;
+  return txns.addPartitions(transactionalId, view.producerId, view.producerEpoch, [{ topic: t.name, partition }], 2).then((code) => {
+    switch (code) {
+      case ErrorCode.NONE: return null;
+      case ErrorCode.PRODUCER_FENCED: return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH };
+      case ErrorCode.INVALID_TXN_STATE: return { errorCode: code, errorMessage: 'Partition was not added to the transaction' };
+      // Retriable coordinator errors become NOT_ENOUGH_REPLICAS, which every producer retries (Kafka's choice).
+      case ErrorCode.CONCURRENT_TRANSACTIONS: case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS: case ErrorCode.COORDINATOR_NOT_AVAILABLE: case ErrorCode.NOT_COORDINATOR:
+        return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: `Unable to verify the partition has been added to the transaction. Underlying error: ${errorName(code)}` };
+      default: return { errorCode: code };
+    }
+  });
+}
+
 /** Producer-state checks and the storage append of a validated batch. Synchronous up to log.append. */
-function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number, batch: Buffer): PartitionResult | Promise<PartitionResult> {
+function appendValidated(broker: BrokerContext, version: number, t: TopicInfo, partition: number, batch: Buffer): PartitionResult | Promise<PartitionResult> {
   const log = broker.partitions.getOrError(t.name, partition);
   if (typeof log === 'number') return leaderError(broker, t, partition, log);
   // Idempotence: check and reserve synchronously, before the append (and before any await of this request).
@@ -311,7 +342,9 @@ function appendValidated(broker: BrokerContext, t: TopicInfo, partition: number,
   let reservation: Reservation | null = null;
   if (view.producerId >= 0n) {
     if (view.isTransactional && broker.config.bool('transaction.partition.verification.enable')) {
-      const err = broker.transactions.verify(view.producerId, view.producerEpoch, t.name, partition);
+      let err = broker.transactions.verify(view.producerId, view.producerEpoch, t.name, partition);
+      // Kafka answers TRANSACTION_ABORTABLE from Produce v11 (genericError clients), INVALID_TXN_STATE before.
+      if (err === ErrorCode.TRANSACTION_ABORTABLE && version < 11) err = ErrorCode.INVALID_TXN_STATE;
       if (err === ErrorCode.INVALID_TXN_STATE) return { errorCode: err, errorMessage: 'Record was not part of an ongoing transaction' };
       if (err !== ErrorCode.NONE) return { errorCode: err };
     }
@@ -408,12 +441,12 @@ export const handler = defineHandler<ProduceRequest, ProduceResponse>({
         if (topicError !== null) continue;
         let result: PartitionResult | Promise<PartitionResult>;
         if (topic) {
-          result = appendPartition(broker, version, topic, pd.index, pd.records, req.acks);
+          result = appendPartition(broker, version, topic, pd.index, pd.records, req.acks, req.transactionalId);
         } else {
           // Unknown topic with auto-creation on: create (or join the creation under way), then append.
           const creation = broker.pendingCreation(td.name) ?? broker.createTopic(td.name, broker.config.int('num.partitions'));
           result = creation.then(
-            (t) => appendPartition(broker, version, t, pd.index, pd.records, req.acks),
+            (t) => appendPartition(broker, version, t, pd.index, pd.records, req.acks, req.transactionalId),
             () => ({ errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION }),
           );
         }

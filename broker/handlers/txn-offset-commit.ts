@@ -1,12 +1,12 @@
-// TxnOffsetCommit (key 28), v0-4 (transaction version 1). Unknown topics / partitions →
-// UNKNOWN_TOPIC_OR_PARTITION; the transaction must be ongoing with the group's __consumer_offsets
-// partition added by AddOffsetsToTxn (KIP-890 verification: INVALID_TXN_STATE otherwise,
-// INVALID_PRODUCER_EPOCH for an older epoch, INVALID_PRODUCER_ID_MAPPING... as the coordinator's verify
-// answers). v3+ member checks (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID) only when a
+// TxnOffsetCommit (key 28), v0-5. Unknown topics / partitions → UNKNOWN_TOPIC_OR_PARTITION.
+// v0-4 (transaction version 0/1): the transaction must be ongoing with the group's __consumer_offsets
+// partition added by AddOffsetsToTxn (KIP-890 verification: TRANSACTION_ABORTABLE otherwise from v4,
+// INVALID_TXN_STATE below, INVALID_PRODUCER_EPOCH for an older epoch, as the coordinator's verify answers).
+// v5 (transaction version 2, KIP-890 part 2): the offsets partition is added to the transaction here, as
+// Kafka's group coordinator does through AddPartitionsToTxnManager (implicit AddOffsetsToTxn). v3+ member checks (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID) only when a
 // member id or generation is given. The offsets are written as a transactional batch and committed by
 // the transaction's marker (broker/groups/coordinator.ts commitTxnOffsets).
-// v5 (transaction version 2: implicit AddOffsetsToTxn) and v6 (topic ids) are not served: clients on
-// transaction version 1 cap at v4.
+// v6 (topic ids) is not served.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import {
   TxnOffsetCommitApi,
@@ -49,11 +49,19 @@ export const handler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResp
     if (partitions.every((p) => p.errorCode !== ErrorCode.NONE)) return respond(all(ErrorCode.NONE));
     const op = offsetsPartitionFor(broker, req.groupId);
     const verified = broker.transactions.verify(req.producerId, req.producerEpoch, op.topic, op.partition, req.transactionalId);
-    if (verified !== ErrorCode.NONE) return respond(all(verified));
-    return broker.groups.commitTxnOffsets({
+    const commit = () => broker.groups.commitTxnOffsets({
       groupId: req.groupId, producerId: req.producerId, producerEpoch: req.producerEpoch,
       memberId: v >= 3 ? req.memberId : '', groupInstanceId: v >= 3 ? req.groupInstanceId : null, generationId: v >= 3 ? req.generationIdOrMemberEpoch : -1,
       partitions,
     }).then(respond);
+    if (verified === ErrorCode.NONE) return commit();
+    if (v < 5) return respond(all(verified === ErrorCode.TRANSACTION_ABORTABLE && v < 4 ? ErrorCode.INVALID_TXN_STATE : verified));
+    return broker.groups.ready().then((err) => err !== ErrorCode.NONE ? respond(all(err))
+      : broker.transactions.addPartitions(req.transactionalId, req.producerId, req.producerEpoch, [op], 2).then((code) => {
+        if (code === ErrorCode.NONE) return commit();
+        // As Kafka's AddPartitionsToTxnManager: a fenced producer sees INVALID_PRODUCER_EPOCH; a transient
+        // coordinator state is retried by the client (CONCURRENT_TRANSACTIONS is retriable for it).
+        return respond(all(code === ErrorCode.PRODUCER_FENCED ? ErrorCode.INVALID_PRODUCER_EPOCH : code));
+      }));
   },
 });

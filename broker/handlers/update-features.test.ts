@@ -29,7 +29,9 @@ t.test('UpdateFeatures: Kafka\'s refusals and messages, all-or-nothing', async (
     [[upd('metadata.version', 30, 3)], 'Unsupported metadata.version downgrade from 33 to 30. Unsafe metadata downgrade is not supported in this version.'],
     [[upd('group.version', -1, 2)], 'Invalid update version -1 for feature group.version. A feature version cannot be less than 0.'],
     [[upd('group.version', 1, 7)], 'Invalid update version 1 for feature group.version. The controller does not support the given upgrade type.'],
-    [[upd('group.version', 1), upd('transaction.version', 2)], 'Invalid update version 2 for feature transaction.version. Local controller 1 does not support this feature.'],
+    [[upd('group.version', 1), upd('share.version', 1)], 'Invalid update version 1 for feature share.version. Local controller 1 does not support this feature.'],
+    [[upd('transaction.version', 3)], 'Invalid update version 3 for feature transaction.version. Local controller 1 only supports versions 0-2'],
+    [[upd('transaction.version', 1)], "Invalid update version 1 for feature transaction.version. Can't downgrade the version of this feature without setting the upgrade type to either safe or unsafe downgrade."],
   ];
   for (const [updates, message] of cases) {
     for (const v of [1, 2]) {
@@ -39,10 +41,10 @@ t.test('UpdateFeatures: Kafka\'s refusals and messages, all-or-nothing', async (
       t.same(res.results, []);
     }
   }
-  const ok = await c.request(UPDATE_FEATURES, 1, makeUpdateFeaturesRequest({ featureUpdates: [upd('metadata.version', 33), upd('transaction.version', 0, 2)], validateOnly: true }));
+  const ok = await c.request(UPDATE_FEATURES, 1, makeUpdateFeaturesRequest({ featureUpdates: [upd('metadata.version', 33), upd('share.version', 0, 2)], validateOnly: true }));
   t.same([ok.errorCode, ok.errorMessage, ok.results], [ErrorCode.NONE, null, [
     { feature: 'metadata.version', errorCode: 0, errorMessage: 'NONE' },
-    { feature: 'transaction.version', errorCode: 0, errorMessage: 'NONE' },
+    { feature: 'share.version', errorCode: 0, errorMessage: 'NONE' },
   ]], 'same level and an unknown feature at 0 are accepted');
   const v2 = await c.request(UPDATE_FEATURES, 2, makeUpdateFeaturesRequest({ featureUpdates: [upd('group.version', 1)] }));
   t.same([v2.errorCode, v2.results], [ErrorCode.NONE, []], 'v2: no per-feature results');
@@ -58,6 +60,6 @@ t.test('committed levels survive a restart', async (t) => {
   const res = await c0.request(UPDATE_FEATURES, 1, makeUpdateFeaturesRequest({ featureUpdates: [upd('group.version', 1), upd('metadata.version', 33)] }));
   t.equal(res.errorCode, ErrorCode.NONE);
   const { tb, c } = await restartTestBroker(t, tb0, c0, { 'log.dirs': dir });
-  t.same(finalized(await c.request(API_VERSIONS, 3, apiVersionsReq)), { 'metadata.version': [33, 33], 'group.version': [1, 1] }, 'after restart');
+  t.same(finalized(await c.request(API_VERSIONS, 3, apiVersionsReq)), { 'metadata.version': [33, 33], 'group.version': [1, 1], 'transaction.version': [2, 2] }, 'after restart');
 });
 

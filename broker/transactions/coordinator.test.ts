@@ -48,7 +48,7 @@ t.test('every transition is written before it takes effect; a failed write chang
   fail = true;
   t.equal(await c.addPartitions('a', 1000n, 0, [{ topic: 't', partition: 0 }]), ErrorCode.COORDINATOR_NOT_AVAILABLE);
   t.equal(c.get('a')?.state, 'Empty', 'unchanged');
-  t.equal(c.verify(1000n, 0, 't', 0), ErrorCode.INVALID_TXN_STATE);
+  t.equal(c.verify(1000n, 0, 't', 0), ErrorCode.TRANSACTION_ABORTABLE, 'not in the transaction (Kafka: TRANSACTION_ABORTABLE)');
   fail = false;
   t.equal(await c.addPartitions('a', 1000n, 0, [{ topic: 't', partition: 0 }]), 0);
   t.equal(c.verify(1000n, 0, 't', 0), 0);
@@ -133,4 +133,42 @@ t.test('an exhausted epoch rolls over to a new producer id; a retry with the old
   t.same([r.errorCode, r.producerId, r.producerEpoch], [0, 1000n, 0]);
   const retry = await c.initProducerId('e', 60000, { producerId: 42n, producerEpoch: 32766 });
   t.equal(retry.errorCode, 0, 'the previous id with an exhausted epoch is not fenced');
+});
+
+t.test('transaction version 2: an epoch bump at every end, retries recognised, epoch overflow rotates the producer id', async (t) => {
+  const h = harness();
+  const c = h.make();
+  const { producerId: pid } = await c.initProducerId('v2', 30000, null);
+  const tp = [{ topic: 't', partition: 0 }];
+  t.equal(await c.addPartitions('v2', pid, 0, tp, 2), 0);
+  t.same(await c.endTransaction('v2', pid, 0, true, 2), { errorCode: 0, producerId: pid, producerEpoch: 1 }, 'commit answers the bumped epoch');
+  t.same(h.markers.at(-1), { pid, epoch: 1, commit: true, partitions: tp }, 'the markers carry the bumped epoch');
+  t.same(await c.endTransaction('v2', pid, 0, true, 2), { errorCode: 0, producerId: pid, producerEpoch: 1 }, 'a retry (old epoch) gets the same answer');
+  t.equal((await c.endTransaction('v2', pid, 0, false, 2)).errorCode, ErrorCode.INVALID_TXN_STATE, 'a retry with the other decision');
+  t.equal(await c.addPartitions('v2', pid, 0, tp, 2), ErrorCode.PRODUCER_FENCED, 'the old epoch cannot start a transaction');
+  t.equal((await c.endTransaction('v2', pid, 1, true, 2)).errorCode, ErrorCode.INVALID_TXN_STATE, 'commit with nothing added');
+  t.same(await c.endTransaction('v2', pid, 1, false, 2), { errorCode: 0, producerId: pid, producerEpoch: 2 }, 'abort with nothing added still bumps');
+  t.equal(h.markers.length, 1, 'an empty abort writes no markers');
+  t.equal((await c.endTransaction('v2', pid, 5, false, 2)).errorCode, ErrorCode.PRODUCER_FENCED, 'a newer epoch is fenced');
+
+  // At the last usable epoch (Short.MaxValue - 1) the markers use Short.MaxValue and the producer continues
+  // with a new producer id at epoch 0; a retry with the old id and epoch gets that answer too.
+  c.replay('x', { producerId: 77n, previousProducerId: -1n, nextProducerId: -1n, producerEpoch: 32766, transactionTimeoutMs: 60000, state: 'Ongoing', partitions: [{ topic: 't', partitionIds: [1] }], lastUpdateTimestamp: h.clock.now(), startTimestamp: h.clock.now(), clientTransactionVersion: 2 });
+  const r = await c.endTransaction('x', 77n, 32766, false, 2);
+  t.equal(r.errorCode, 0);
+  t.not(r.producerId, 77n, 'a new producer id');
+  t.equal(r.producerEpoch, 0);
+  t.same(h.markers.at(-1), { pid: 77n, epoch: 32767, commit: false, partitions: [{ topic: 't', partition: 1 }] });
+  t.same(await c.endTransaction('x', 77n, 32766, false, 2), r, 'a retry across the rotation');
+  t.same(h.records.filter(([id]) => id === 'x').map(([, v]) => [v!.state, v!.producerId, v!.producerEpoch, v!.nextProducerId, v!.clientTransactionVersion]),
+    [['PrepareAbort', 77n, 32767, r.producerId, 2], ['CompleteAbort', r.producerId, 0, -1n, 2]], 'the rotation is in the log (value v1)');
+  t.equal(await c.addPartitions('x', r.producerId, 0, tp, 2), 0, 'the new id starts the next transaction');
+
+  // Transaction version 1 keeps its epoch at the end (EndTxn v0-4).
+  const { producerId: p1 } = await c.initProducerId('v1', 30000, null);
+  await c.addPartitions('v1', p1, 0, tp);
+  t.equal(await c.endTxn('v1', p1, 0, true), 0);
+  t.equal(c.get('v1')?.producerEpoch, 0, 'no bump for version 1');
+  t.equal(await c.endTxn('v1', p1, 0, true), 0, 'retry');
+  t.equal(await c.endTxn('v1', p1, 0, false), ErrorCode.INVALID_TXN_STATE);
 });

@@ -1,5 +1,7 @@
-// The transaction coordinator, after Kafka's TransactionCoordinator / TransactionMetadata (transaction
-// version 1: the epoch is bumped by InitProducerId and by fencing, not at every transaction end).
+// The transaction coordinator, after Kafka's TransactionCoordinator / TransactionMetadata. Transaction
+// version 0/1 (EndTxn v0-4): the epoch is bumped by InitProducerId and by fencing only. Transaction version 2
+// (KIP-890 part 2; EndTxn v5, Produce v12+ and TxnOffsetCommit v5 add partitions themselves): every end
+// bumps the epoch, an exhausted epoch moves the producer to a new id (endTransaction).
 //
 // Each transactional id has metadata (producer id and epoch, state, partitions, timestamps) whose every
 // transition is a TransactionLogValue in `__transaction_state`: the in-memory state changes only after
@@ -16,8 +18,7 @@
 // Fencing: InitProducerId for an id with an ongoing transaction aborts it with a bumped epoch, then bumps
 // again for the caller (Kafka answers CONCURRENT_TRANSACTIONS in between and the client retries: same end
 // state). A transaction older than its timeout is aborted the same way (transaction.abort.timed.out.
-// transaction.cleanup.interval.ms); its producer is fenced (PRODUCER_FENCED / INVALID_PRODUCER_EPOCH), as
-// in Kafka with transaction version 1.
+// transaction.cleanup.interval.ms); its producer is fenced (PRODUCER_FENCED / INVALID_PRODUCER_EPOCH).
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { Clock } from '../../storage/clock.ts';
 import type { Logger } from '../log.ts';
@@ -41,6 +42,10 @@ export interface TxnMetadata {
   partitions: Map<string, Set<number>>;
   startTimestamp: number;
   lastUpdateTimestamp: number;
+  /** The transaction version of the client's current transaction (2: KIP-890 part 2, an epoch bump at every end). */
+  clientTransactionVersion: number;
+  /** TV2 epoch overflow: the producer id the transaction switches to once its markers are written (-1: none). */
+  nextProducerId: bigint;
 }
 
 export interface TopicPartition { topic: string; partition: number }
@@ -77,15 +82,17 @@ export interface TxnCoordinatorOptions {
 }
 
 export type InitResult = { errorCode: number; producerId: bigint; producerEpoch: number };
+/** EndTxn: the producer id and epoch the client continues with (v5), -1 on errors. */
+export type EndResult = InitResult;
 
 const failure = (errorCode: number): InitResult => ({ errorCode, producerId: -1n, producerEpoch: -1 });
 
 export function toLogValue(m: TxnMetadata): TransactionLogValue {
   return {
-    producerId: m.producerId, previousProducerId: m.previousProducerId, nextProducerId: -1n, producerEpoch: m.producerEpoch,
+    producerId: m.producerId, previousProducerId: m.previousProducerId, nextProducerId: m.nextProducerId, producerEpoch: m.producerEpoch,
     transactionTimeoutMs: m.timeoutMs, state: m.state,
     partitions: [...m.partitions].map(([topic, ps]) => ({ topic, partitionIds: [...ps].sort((a, b) => a - b) })),
-    lastUpdateTimestamp: m.lastUpdateTimestamp, startTimestamp: m.startTimestamp,
+    lastUpdateTimestamp: m.lastUpdateTimestamp, startTimestamp: m.startTimestamp, clientTransactionVersion: m.clientTransactionVersion,
   };
 }
 
@@ -134,6 +141,7 @@ export class TransactionCoordinator {
       producerEpoch: v.producerEpoch, timeoutMs: v.transactionTimeoutMs, state: v.state,
       partitions: new Map(v.partitions.map((p) => [p.topic, new Set(p.partitionIds)])),
       startTimestamp: v.startTimestamp, lastUpdateTimestamp: v.lastUpdateTimestamp,
+      clientTransactionVersion: v.clientTransactionVersion ?? 0, nextProducerId: v.nextProducerId,
     };
     this.#txns.set(transactionalId, m);
     this.#byProducer.set(m.producerId, m);
@@ -214,6 +222,7 @@ export class TransactionCoordinator {
       m = {
         transactionalId, producerId, previousProducerId: -1n, lastProducerEpoch: -1, producerEpoch: -1, timeoutMs,
         state: 'Empty', partitions: new Map(), startTimestamp: -1, lastUpdateTimestamp: this.#clock.now(),
+        clientTransactionVersion: 0, nextProducerId: -1n,
       };
     }
     // Kafka's isValidProducerId: a new id, the same producer id, or a retry across a producer id rollover.
@@ -272,7 +281,7 @@ export class TransactionCoordinator {
   }
 
   /** Adds partitions to the transaction (starting it when none is open). Resolves with one error code for all. */
-  addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: TopicPartition[]): Promise<number> {
+  addPartitions(transactionalId: string, producerId: bigint, producerEpoch: number, partitions: TopicPartition[], clientTransactionVersion = 1): Promise<number> {
     return this.#enqueue(transactionalId, async () => {
       const m = this.#txns.get(transactionalId);
       const err = this.#check(m, producerId, producerEpoch);
@@ -291,7 +300,7 @@ export class TransactionCoordinator {
         s.add(p.partition);
       }
       try {
-        await this.#transition(m!, { state: 'Ongoing', partitions: next, startTimestamp: ongoing ? m!.startTimestamp : this.#clock.now() });
+        await this.#transition(m!, { state: 'Ongoing', partitions: next, startTimestamp: ongoing ? m!.startTimestamp : this.#clock.now(), clientTransactionVersion });
       } catch (e) {
         return TransactionCoordinator.#code(e);
       }
@@ -307,46 +316,115 @@ export class TransactionCoordinator {
     const m = transactionalId === undefined ? this.#byProducer.get(producerId) : this.#txns.get(transactionalId);
     if (!m || m.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE;
     if (producerEpoch < m.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
-    if (producerEpoch > m.producerEpoch || m.state !== 'Ongoing' || !m.partitions.get(topic)?.has(partition)) return ErrorCode.INVALID_TXN_STATE;
+    if (producerEpoch > m.producerEpoch) return ErrorCode.INVALID_TXN_STATE;
+    // Kafka's handleVerifyPartitionsInTransaction: a partition outside the transaction is TRANSACTION_ABORTABLE,
+    // which callers turn into INVALID_TXN_STATE for request versions that predate it.
+    if (m.state !== 'Ongoing' || !m.partitions.get(topic)?.has(partition)) return ErrorCode.TRANSACTION_ABORTABLE;
     return ErrorCode.NONE;
   }
 
   // ---------------------------------------------------------------- EndTxn
 
+  /** EndTxn of a transaction version 0/1 client (v0-4): the error code only. */
   endTxn(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean): Promise<number> {
+    return this.endTransaction(transactionalId, producerId, producerEpoch, commit, 1).then((r) => r.errorCode);
+  }
+
+  /**
+   * EndTxn, as Kafka's TransactionCoordinator.endTransaction. Transaction version 2 (EndTxn v5) bumps the
+   * epoch at every end (the markers carry the bumped epoch, fencing the transaction's own late batches);
+   * at an exhausted epoch the producer continues with a new producer id at epoch 0. A TV2 retry is
+   * recognised by its epoch being one below the current one (or, after an overflow, the previous id).
+   */
+  endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean, clientTransactionVersion: number): Promise<EndResult> {
     return this.#enqueue(transactionalId, async () => {
-      const m = this.#txns.get(transactionalId);
-      const err = this.#check(m, producerId, producerEpoch);
-      if (err !== ErrorCode.NONE) return err;
-      switch (m!.state) {
-        case 'Ongoing':
-          try {
-            await this.#end(m!, commit, false);
-          } catch (e) {
-            return TransactionCoordinator.#code(e);
-          }
-          return ErrorCode.NONE;
-        case 'CompleteCommit': return commit ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE;
-        case 'CompleteAbort': return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.NONE;
-        case 'PrepareCommit': return commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE;
-        case 'PrepareAbort': return commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS;
-        default: return ErrorCode.INVALID_TXN_STATE;
+      try {
+        return await this.#endTransaction(transactionalId, producerId, producerEpoch, commit, clientTransactionVersion);
+      } catch (e) {
+        return failure(TransactionCoordinator.#code(e));
       }
     });
   }
 
+  async #endTransaction(transactionalId: string, producerId: bigint, producerEpoch: number, commit: boolean, tv: number): Promise<EndResult> {
+    const m = this.#txns.get(transactionalId);
+    if (!m) return failure(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const ok = (): EndResult => ({ errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch });
+    const v2 = m.clientTransactionVersion >= 2;
+    const retryOnOverflow = v2 && m.previousProducerId === producerId && producerEpoch === MAX_EPOCH && m.producerEpoch === 0;
+    const retryOnEpochBump = v2 && m.producerEpoch === producerEpoch + 1;
+    let validEpoch: boolean;
+    if (v2) {
+      switch (m.state) {
+        case 'PrepareCommit': case 'PrepareAbort': validEpoch = retryOnEpochBump; break;
+        case 'CompleteCommit': case 'CompleteAbort': validEpoch = retryOnEpochBump || retryOnOverflow || (tv >= 2 && producerEpoch === m.producerEpoch); break;
+        default: validEpoch = producerEpoch === m.producerEpoch;
+      }
+    } else {
+      validEpoch = producerEpoch === m.producerEpoch;
+    }
+    if (m.producerId !== producerId && !retryOnOverflow) return failure(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (!validEpoch) return failure(ErrorCode.PRODUCER_FENCED);
+    const retry = v2 && (retryOnEpochBump || retryOnOverflow);
+    switch (m.state) {
+      case 'Ongoing':
+        await this.#end(m, commit, false, tv);
+        return ok();
+      case 'CompleteCommit': case 'CompleteAbort': {
+        const same = (m.state === 'CompleteCommit') === commit;
+        if (retry) return same ? ok() : failure(ErrorCode.INVALID_TXN_STATE);
+        if (!v2 && same) return ok();
+        // TV2: an abort with nothing added (the producer's batches never reached a partition) still ends
+        // the transaction with an epoch bump, so the client's fresh epoch fences anything in flight.
+        if (!commit && tv >= 2) {
+          await this.#end(m, false, false, tv);
+          return ok();
+        }
+        return failure(ErrorCode.INVALID_TXN_STATE);
+      }
+      case 'Empty':
+        if (!commit && tv >= 2) {
+          await this.#end(m, false, false, tv);
+          return ok();
+        }
+        return failure(ErrorCode.INVALID_TXN_STATE);
+      case 'PrepareCommit': return failure(commit ? ErrorCode.CONCURRENT_TRANSACTIONS : ErrorCode.INVALID_TXN_STATE);
+      case 'PrepareAbort': return failure(commit ? ErrorCode.INVALID_TXN_STATE : ErrorCode.CONCURRENT_TRANSACTIONS);
+      default: return failure(ErrorCode.INVALID_TXN_STATE);
+    }
+  }
+
   /** Prepare, markers, complete. `fence` bumps the epoch first (timeouts, InitProducerId of another producer). */
-  async #end(m: TxnMetadata, commit: boolean, fence: boolean): Promise<void> {
-    const epoch = fence && m.producerEpoch < MAX_EPOCH ? m.producerEpoch + 1 : m.producerEpoch;
-    await this.#transition(m, { state: commit ? 'PrepareCommit' : 'PrepareAbort', producerEpoch: epoch, lastProducerEpoch: fence ? -1 : m.lastProducerEpoch });
+  async #end(m: TxnMetadata, commit: boolean, fence: boolean, tv = m.clientTransactionVersion): Promise<void> {
+    const state = commit ? 'PrepareCommit' : 'PrepareAbort';
+    if (!fence && tv >= 2) {
+      // TV2 (Kafka's prepareAbortOrCommit): bump; from an exhausted epoch the next producer id is chosen now and
+      // taken once the markers (written with the last epoch, Short.MaxValue) are in.
+      let nextProducerId = -1n;
+      if (m.producerEpoch >= MAX_EPOCH) {
+        try {
+          nextProducerId = await this.#opts.generateProducerId();
+        } catch (err) {
+          throw new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, `allocating a producer id: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      await this.#transition(m, { state, producerEpoch: m.producerEpoch + 1, lastProducerEpoch: m.producerEpoch, nextProducerId, clientTransactionVersion: tv });
+    } else {
+      const epoch = fence && m.producerEpoch < MAX_EPOCH ? m.producerEpoch + 1 : m.producerEpoch;
+      await this.#transition(m, { state, producerEpoch: epoch, lastProducerEpoch: fence ? -1 : m.lastProducerEpoch });
+    }
     await this.#finish(m, commit);
   }
 
   /** Markers then Complete*; on failure the markers are retried in the background (the state stays Prepare*). */
   async #finish(m: TxnMetadata, commit: boolean): Promise<void> {
     try {
-      await this.#opts.markers.write(m.producerId, m.producerEpoch, commit, partitionsOf(m));
-      await this.#transition(m, { state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Map() });
+      const partitions = partitionsOf(m);
+      if (partitions.length > 0) await this.#opts.markers.write(m.producerId, m.producerEpoch, commit, partitions);
+      // TV2 epoch overflow (Kafka's prepareComplete): the producer continues with the new id at epoch 0.
+      const rotate = m.clientTransactionVersion >= 2 && m.nextProducerId >= 0n
+        ? { producerId: m.nextProducerId, previousProducerId: m.producerId, producerEpoch: 0, lastProducerEpoch: -1 } : {};
+      await this.#transition(m, { state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Map(), nextProducerId: -1n, ...rotate });
     } catch (err) {
       if (this.#closed) return;
       this.#log.warn(`transaction ${m.transactionalId}: completing ${commit ? 'commit' : 'abort'} failed (${(err as Error).message}); retrying`);

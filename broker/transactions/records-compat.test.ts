@@ -83,8 +83,21 @@ t.test('encoders write the bytes the hand-written encoders wrote', async (t) => 
 
 t.test('decoders read every fixture as the hand-written decoders did', async (t) => {
   t.equal(fixtures.length, 13 + foreign().length);
-  for (const f of fixtures) t.same(plain(decoders[f.decoder]!(Buffer.from(f.hex, 'hex'))), f.decoded, f.name);
+  // The hand-written decoders predate the client's transaction version (read since KIP-890 part 2): not compared.
+  const earlier = (v: any) => { if (v === null || typeof v !== 'object') return v; const { clientTransactionVersion: _tv, ...rest } = v; return rest; };
+  for (const f of fixtures) t.same(earlier(plain(decoders[f.decoder]!(Buffer.from(f.hex, 'hex')))), f.decoded, f.name);
   for (const [name, , bytes] of foreign()) t.equal(bytes.toString('hex'), byName.get(name)?.hex, name);
+});
+
+t.test('transaction version 2 metadata is written as v1 with its tagged fields and read back', async (t) => {
+  const v = {
+    producerId: 7n, previousProducerId: 5n, nextProducerId: 8n, producerEpoch: 32767, transactionTimeoutMs: 60000, state: 'PrepareCommit' as const,
+    partitions: [{ topic: 't', partitionIds: [1] }], lastUpdateTimestamp: 1_700_000_000_000, startTimestamp: 1_700_000_000_000, clientTransactionVersion: 2,
+  };
+  const buf = encodeTransactionLogValue(v);
+  t.equal(buf.readInt16BE(0), 1, 'value version 1');
+  t.same(decodeTransactionLogValue(buf), v);
+  t.equal(encodeTransactionLogValue({ ...v, clientTransactionVersion: 1 }).readInt16BE(0), 0, 'version 0/1 clients: v0, as Kafka');
 });
 
 t.test('an unknown transaction state or value version is an error', async (t) => {

@@ -27,6 +27,8 @@ export interface TransactionLogValue {
   partitions: Array<{ topic: string; partitionIds: number[] }>;
   lastUpdateTimestamp: number;
   startTimestamp: number;
+  /** 0/1: written as v0; 2 (KIP-890 part 2): v1, with previous/next producer id and the version. */
+  clientTransactionVersion?: number;
 }
 
 export function encodeTransactionLogKey(transactionalId: string): Buffer {
@@ -40,8 +42,11 @@ export function decodeTransactionLogKey(buf: Buffer): string | null {
 }
 
 export function encodeTransactionLogValue(v: TransactionLogValue): Buffer {
-  // v0 has no previous/next producer id (tagged fields of v1): they stay at their defaults.
-  return writeTransactionLogValueRecord(0, makeTransactionLogValue({
+  // Kafka writes v1 (flexible; previous/next producer id and the client's version as tagged fields) for
+  // transaction version 2 clients and v0 otherwise, where those fields stay at their defaults.
+  const v2 = (v.clientTransactionVersion ?? 0) >= 2;
+  return writeTransactionLogValueRecord(v2 ? 1 : 0, makeTransactionLogValue({
+    ...(v2 ? { previousProducerId: v.previousProducerId, nextProducerId: v.nextProducerId, clientTransactionVersion: v.clientTransactionVersion } : {}),
     producerId: v.producerId, producerEpoch: v.producerEpoch, transactionTimeoutMs: v.transactionTimeoutMs,
     transactionStatus: TXN_STATES.indexOf(v.state),
     transactionPartitions: v.partitions.map((p) => ({ topic: p.topic, partitionIds: p.partitionIds })),
@@ -58,5 +63,6 @@ export function decodeTransactionLogValue(buf: Buffer): TransactionLogValue {
     transactionTimeoutMs: m.transactionTimeoutMs, state,
     partitions: (m.transactionPartitions ?? []).map((p) => ({ topic: p.topic, partitionIds: p.partitionIds })),
     lastUpdateTimestamp: Number(m.transactionLastUpdateTimestampMs), startTimestamp: Number(m.transactionStartTimestampMs),
+    clientTransactionVersion: m.clientTransactionVersion,
   };
 }

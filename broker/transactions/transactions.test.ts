@@ -54,7 +54,7 @@ t.test('advertised versions', async (t) => {
   const { c } = await setup(t);
   const r = await c.request(API_VERSIONS, 3, { clientSoftwareName: 'x', clientSoftwareVersion: '1' });
   const range = (k: number) => { const a = r.apiKeys.find((x: any) => x.apiKey === k); return a ? [a.minVersion, a.maxVersion] : null; };
-  t.same([range(INIT), range(ADD_PARTITIONS), range(ADD_OFFSETS), range(END_TXN), range(TXN_OFFSET_COMMIT)], [[0, 5], [0, 5], [0, 4], [0, 4], [0, 4]]);
+  t.same([range(INIT), range(ADD_PARTITIONS), range(ADD_OFFSETS), range(END_TXN), range(TXN_OFFSET_COMMIT)], [[0, 5], [0, 5], [0, 4], [0, 5], [0, 5]]);
   t.same([range(DESCRIBE_PRODUCERS), range(DESCRIBE_TRANSACTIONS), range(LIST_TRANSACTIONS)], [[0, 0], [0, 0], [0, 2]]);
 });
 
@@ -221,4 +221,49 @@ t.test('restart with a transaction open and an aborted one: state, LSO and abort
   t.equal(await endTxn(c, 'r1', pid, e, true), 0, 'the producer commits after the restart');
   f = await fetchPart(c, 'r', 0, 0, 1);
   t.same([f.hw, f.lso], [7, 7]);
+});
+
+t.test('transaction version 2: Produce v12 adds partitions, TxnOffsetCommit v5 adds offsets, EndTxn v5 bumps; older versions keep TV1 answers', async (t) => {
+  const { c } = await setup(t);
+  const { producerId: pid, producerEpoch: e0 } = await init(c, 'v2');
+  const send = (partition: number, epoch: number, seq: number, prefix: string, version = 12, transactionalId: string | null = 'v2') =>
+    c.request(0, version, { transactionalId, acks: -1, timeoutMs: 5000, topicData: [{ name: 'a', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionData: [{ index: partition, records: txnBatch(pid, epoch, seq, 2, prefix) }] }] })
+      .then((r: any) => r.responses[0].partitionResponses[0]);
+  const end = (epoch: number, committed: boolean) => c.request(END_TXN, 5, { transactionalId: 'v2', producerId: pid, producerEpoch: epoch, committed });
+  const offsets = (v: number, epoch: number) => c.request(TXN_OFFSET_COMMIT, v, { transactionalId: 'v2', groupId: 'g2', producerId: pid, producerEpoch: epoch, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null, topics: [{ name: 'b', partitions: [{ partitionIndex: 0, committedOffset: 3n, committedLeaderEpoch: -1, committedMetadata: '' }] }] })
+    .then((r: any) => r.topics[0].partitions[0].errorCode);
+
+  // Not in the transaction: TRANSACTION_ABORTABLE where Kafka answers it (Produce v11, TxnOffsetCommit v4), INVALID_TXN_STATE before.
+  t.equal((await send(0, e0, 0, 'x', 10)).errorCode, ErrorCode.INVALID_TXN_STATE, 'Produce v10');
+  t.equal((await send(0, e0, 0, 'x', 11)).errorCode, ErrorCode.TRANSACTION_ABORTABLE, 'Produce v11');
+  t.equal(await offsets(3, e0), ErrorCode.INVALID_TXN_STATE, 'TxnOffsetCommit v3');
+  t.equal(await offsets(4, e0), ErrorCode.TRANSACTION_ABORTABLE, 'TxnOffsetCommit v4');
+
+  const p0 = await send(0, e0, 0, 'one');
+  t.equal(p0.errorCode, 0, 'Produce v12 adds the partition itself (no AddPartitionsToTxn)');
+  t.equal((await send(1, e0, 0, 'one')).errorCode, 0, 'a second partition');
+  t.equal(await offsets(5, e0), 0, 'TxnOffsetCommit v5 adds the offsets partition itself (no AddOffsetsToTxn)');
+  const committed = await end(e0, true);
+  t.same([committed.errorCode, committed.producerId, committed.producerEpoch], [0, pid, e0 + 1], 'EndTxn v5 answers the bumped epoch');
+  const retried = await end(e0, true);
+  t.same([retried.errorCode, retried.producerId, retried.producerEpoch], [0, pid, e0 + 1], 'a retry of it');
+  let f = await fetchPart(c, 'a', 0, 0, 1);
+  t.same(f.batches.filter((b) => !b.isControl).map((b) => b.producerEpoch), [e0], 'read_committed sees the committed batch');
+  t.same(f.batches.filter((b) => b.isControl).map((b) => b.producerEpoch), [e0 + 1], 'the marker carries the bumped epoch');
+  t.equal((await send(0, e0, 2, 'late')).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'the old epoch is fenced');
+
+  const e1 = e0 + 1;
+  t.equal((await send(0, e1, 0, 'two')).errorCode, 0, 'the next transaction, sequence 0 at the new epoch');
+  const aborted = await end(e1, false);
+  t.same([aborted.errorCode, aborted.producerEpoch], [0, e1 + 1]);
+  f = await fetchPart(c, 'a', 0, 0, 1);
+  t.same(f.batches.filter((b) => !b.isControl).map((b) => b.producerEpoch), [e0, e1], 'fetched with the abort listed');
+  t.equal(f.aborted.length, 1, 'the aborted transaction is listed');
+  t.equal((await end(e1, false)).producerEpoch, e1 + 1, 'abort retry');
+
+  // A client on transaction version 1 (EndTxn v3) still goes through AddPartitionsToTxn and keeps its epoch.
+  const v1 = await init(c, 'v1');
+  t.same(await addPartitions(c, 'v1', v1.producerId, v1.producerEpoch, [['b', [0]]]), [0]);
+  t.equal(await endTxn(c, 'v1', v1.producerId, v1.producerEpoch, true), 0);
+  t.equal(await endTxn(c, 'v1', v1.producerId, v1.producerEpoch, true), 0, 'same epoch after a TV1 end');
 });
