@@ -66,6 +66,10 @@ const SPECIAL: BrokerConfigEntry[] = [
   // Fault rules over HTTP (/faults on gregor.http.listener) and disk faults (storage on a fault-injecting file
   // system): for tests and chaos stacks, never on by default (fault-rules.ts).
   { name: 'gregor.fault.injection.enable', type: 'boolean', default: 'false', readOnly: RO, internal: true },
+  // The web console on gregor.http.listener (console/): off by default; refused without the listener.
+  { name: 'gregor.console.enable', type: 'boolean', default: 'false', readOnly: RO, internal: true },
+  // How often the console samples consumer-group lag for its charts (only while it is on).
+  { name: 'gregor.console.lag.sample.interval.ms', type: 'int', default: '5000', readOnly: RO, internal: true },
 ];
 
 const ROWS: Row[] = [
@@ -266,6 +270,7 @@ const SUPPORT: Record<string, Support> = {
   'principal.builder.class': SASL,
   'gregor.http.listener': E,
   'gregor.fault.injection.enable': E,
+  'gregor.console.enable': E, 'gregor.console.lag.sample.interval.ms': E,
   'add.partitions.to.txn.retry.backoff.max.ms': sat('partitions are verified in process, never retried'),
   'add.partitions.to.txn.retry.backoff.ms': sat('partitions are verified in process, never retried'),
   'alter.log.dirs.replication.quota.window.num': QUOTAS,
