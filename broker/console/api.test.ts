@@ -156,7 +156,7 @@ t.test('the console API against a broker with data', async (t) => {
     const r = await api('transactions');
     t.match(r.json.transactions, [
       { transactionalId: 'tx-1', state: 'CompleteCommit', partitions: [] },
-      { transactionalId: 'tx-open', state: 'Ongoing', partitions: ['orders-2'], timeoutMs: 60_000 },
+      { transactionalId: 'tx-open', state: 'Ongoing', partitions: ['orders-2'], timeoutMs: 600_000 },
     ]);
     t.ok(r.json.producers.some((p: any) => p.topic === 'orders' && p.partition === 2 && p.currentTxnStartOffset === 1), 'the open transaction on orders-2');
     t.ok(r.json.producers.some((p: any) => p.topic === 'orders' && p.partition === 1), 'producer state on orders-1');

@@ -39,8 +39,8 @@ export async function seededBroker(config: Record<string, string | number | bool
   await txn.send({ topic: 'orders', messages: [{ key: 'tx', value: 'in a transaction', partition: 1 }] });
   await txn.commit();
   await tx.disconnect();
-  // One left open (Ongoing, orders-2 from offset 1) until its timeout.
-  const open = kafka.producer({ transactionalId: 'tx-open', maxInFlightRequests: 1, idempotent: true, transactionTimeout: 60_000 });
+  // One left open (Ongoing, orders-2 from offset 1) for 10 minutes (slow browser tests outlast a minute).
+  const open = kafka.producer({ transactionalId: 'tx-open', maxInFlightRequests: 1, idempotent: true, transactionTimeout: 600_000 });
   await open.connect();
   const openTxn = await open.transaction();
   await openTxn.send({ topic: 'orders', messages: [{ key: 'open', value: 'not committed yet', partition: 2 }] });
