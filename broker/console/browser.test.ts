@@ -1,5 +1,5 @@
 // The console in a real headless browser (Debian's chromium) against a broker with data: each page loads and
-// shows what the broker holds; screenshots are saved under a temp dir (printed) as test artifacts.
+// shows what the broker holds; screenshots are saved as test artifacts (the directory is printed).
 //
 // Two drivers: chromium's own --dump-dom/--screenshot (runs wherever chromium is installed; checks the rendered
 // DOM of each page), and playwright-core (clicks, forms, the lag chart), which needs the devDependency
@@ -12,7 +12,8 @@ import t from 'tap';
 import { EVENTS, seededBroker, T0 } from './testing/seed.ts';
 
 const CHROMIUM = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
-const artifacts = mkdtempSync(path.join(os.tmpdir(), 'gregor-console-screens-'));
+// Screenshots: a new directory under $GREGOR_TEST_ARTIFACTS (CI keeps it) or the temp dir.
+const artifacts = mkdtempSync(path.join(process.env.GREGOR_TEST_ARTIFACTS ?? os.tmpdir(), 'gregor-console-screens-'));
 // No sandbox: CI runs as root in a container, where chromium's sandbox cannot start.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1280,900', '--virtual-time-budget=5000'];
 

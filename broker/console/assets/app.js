@@ -119,7 +119,7 @@ const pages = {
     const next = new URLSearchParams(params); next.delete('timestamp'); next.set('offset', String(m.nextOffset));
     out.push(h('p', { class: 'muted', 'data-field': 'range' }, `${m.topic}-${m.partition}: offsets ${m.startOffset}–${m.endOffset}; showing ${m.records.length} from ${m.from}`,
       m.nextOffset < m.endOffset ? h('span', {}, ' · ', link(`#/messages?${next}`, 'next page')) : ''));
-    out.push(table('messages', [{ title: 'Offset', num: true }, { title: 'Timestamp' }, { title: 'Key' }, { title: 'Value' }, { title: 'Headers' }],
+    out.push(table('messages', [{ title: 'Offset', num: true }, { title: 'Timestamp (UTC)' }, { title: 'Key' }, { title: 'Value' }, { title: 'Headers' }],
       m.records.map((r) => [num(r.offset), h('td', {}, fmtTime(r.timestamp), h('div', { class: 'muted' }, r.timestampType, r.transactional ? ' · txn' : '')),
         payload(r.key), payload(r.value),
         h('td', {}, r.headers.map((x) => h('div', { class: 'header' }, h('b', {}, x.key), ': ', payload(x.value))))]), 'no records in this range'));
