@@ -167,10 +167,11 @@ export class ConsoleData {
   /** Up to `limit` records of one partition from `offset`, or from the first record at or after `timestamp`. */
   async messages(topic: string, partition: number, from: { offset?: number; timestamp?: number }, limit: number) {
     const parts = new Map([[topic, [partition]]]);
-    const bounds = (await this.#startEnd(parts)).get(topic)?.get(partition);
-    const listed = (await this.offsets(parts, LATEST)).get(topic)?.get(partition);
-    if (!bounds || listed?.error === 'UNKNOWN_TOPIC_OR_PARTITION') throw new ConsoleError(404, `no partition ${topic}-${partition}`);
-    if (listed?.error) throw new ConsoleError(500, `${topic}-${partition}: ${listed.error}`);
+    const [first, last] = await Promise.all([this.offsets(parts, EARLIEST), this.offsets(parts, LATEST)]);
+    const listed = last.get(topic)?.get(partition);
+    if (!listed || listed.error === 'UNKNOWN_TOPIC_OR_PARTITION') throw new ConsoleError(404, `no partition ${topic}-${partition}`);
+    if (listed.error) throw new ConsoleError(500, `${topic}-${partition}: ${listed.error}`);
+    const bounds = { start: first.get(topic)?.get(partition)?.offset ?? 0, end: listed.offset };
     let offset = from.offset ?? bounds.start;
     if (from.timestamp !== undefined) {
       const found = (await this.offsets(parts, BigInt(from.timestamp))).get(topic)?.get(partition);
