@@ -4,7 +4,9 @@ import { buildBrokerConfig, ConfigError } from '../config.ts';
 import { silentLogger } from '../log.ts';
 import { startBroker } from '../server.ts';
 import { startTestBroker } from '../test-broker.ts';
-import { LagRing } from './lag-history.ts';
+import { ManualClock } from '../../storage/clock.ts';
+import { RawClient } from '../testing/raw-client.ts';
+import { LagHistory, LagRing } from './lag-history.ts';
 import { EVENTS, seededBroker, T0 } from './testing/seed.ts';
 
 async function get(url: string): Promise<{ status: number; type: string | null; text: string; json: any }> {
@@ -47,6 +49,49 @@ t.test('LagRing keeps the newest samples, oldest first', async (t) => {
   t.same(r.samples(), []);
   for (let i = 1; i <= 5; i++) r.push(i * 10, i);
   t.same(r.samples(), [{ t: 30, lag: 3 }, { t: 40, lag: 4 }, { t: 50, lag: 5 }]);
+});
+
+t.test('LagHistory samples on its clock until stopped, and forgets groups no longer listed', async (t) => {
+  const clock = new ManualClock(1000);
+  let groups = ['a', 'b'];
+  let lag = 5;
+  const h = new LagHistory({
+    groupList: async () => groups.map((groupId) => ({ groupId })),
+    groupOffsets: async (ids) => new Map(ids.map((id) => [id, [{ lag }, { lag: null }]])),
+  }, clock, silentLogger);
+  const settle = () => new Promise((r) => setImmediate(r));
+  h.start(100);
+  await settle();
+  t.same(h.samples('a'), [{ t: 1000, lag: 5 }], 'first sample at once');
+  lag = 7;
+  clock.advance(100);
+  await settle();
+  t.same(h.samples('a'), [{ t: 1000, lag: 5 }, { t: 1100, lag: 7 }]);
+  groups = ['a'];
+  clock.advance(100);
+  await settle();
+  t.same(h.samples('b'), [], 'b forgotten');
+  t.equal(h.samples('a').length, 3);
+  h.stop();
+  clock.advance(1000);
+  await settle();
+  t.equal(h.samples('a').length, 3, 'no samples after stop()');
+});
+
+t.test('a KIP-848 consumer group: members, epochs and assignments from ConsumerGroupDescribe', async (t) => {
+  const tb = await startTestBroker({ topics: [{ name: 't848', partitions: 2 }], config: { 'gregor.http.listener': '127.0.0.1:0', 'gregor.console.enable': true } });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const hb = await c.request(68, 0, {
+    groupId: 'g848', memberId: 'member-a', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30000,
+    subscribedTopicNames: ['t848'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [],
+  });
+  t.equal(hb.errorCode, 0);
+  const g = await get(`http://127.0.0.1:${tb.broker.http!.port}/console/api/group?id=g848`);
+  t.equal(g.status, 200);
+  t.match(g.json, { type: 'consumer', groupEpoch: 1, assignor: 'uniform' });
+  t.match(g.json.members, [{ memberId: 'member-a', memberEpoch: 1, subscription: ['t848'], assignment: [{ topic: 't848', partitions: [0, 1] }] }]);
 });
 
 t.test('the console API against a broker with data', async (t) => {
