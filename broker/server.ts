@@ -136,6 +136,7 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Broker> 
   const logger = options.logger ?? consoleLogger();
   // Health and metrics (http/operations.ts) are loaded only when their listener is configured.
   const httpListener = config.get('gregor.http.listener');
+  if (config.bool('gregor.console.enable') && !httpListener?.trim()) throw new ConfigError('gregor.console.enable=true needs gregor.http.listener (the console is served there)');
   const serve = await withHttpApis(config, logger, startServing);
   if (!httpListener?.trim()) return serve({ ...options, config, logger });
   const { startWithHttpListener } = await import('./http/operations.ts');

@@ -43,6 +43,7 @@ t.test('npm pack → install in another project → import { startBroker } from 
   const files = info!.files.map((f) => f.path);
   t.ok(files.includes('dist/broker/index.js') && files.includes('dist/broker/index.d.ts') && files.includes('dist/broker/bin/gregor.js'), 'ships JavaScript, declarations and the bin');
   t.ok(files.includes('dist/broker/test-broker.js') && files.includes('dist/broker/test-broker.d.ts'), 'ships gregor/testing');
+  t.ok(files.includes('dist/broker/console/assets/index.html') && files.includes('dist/broker/console/assets/app.js'), 'ships the web console\'s assets');
   t.same(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), [], 'no TypeScript sources (Node does not strip types under node_modules)');
   t.same(files.filter((f) => /\.test\.|testing\/|fixture/.test(f)), [], 'no tests or test helpers');
 

@@ -74,6 +74,10 @@ const SPECIAL: BrokerConfigEntry[] = [
   { name: 'initial.broker.registration.timeout.ms', type: 'int', default: '60000', readOnly: RO, internal: true },
   { name: 'metadata.log.max.record.bytes.between.snapshots', type: 'long', default: '20971520', readOnly: RO, internal: true },
   { name: 'metadata.log.max.snapshot.interval.ms', type: 'long', default: '3600000', readOnly: RO, internal: true },
+  // The web console on gregor.http.listener (console/): off by default; refused without the listener.
+  { name: 'gregor.console.enable', type: 'boolean', default: 'false', readOnly: RO, internal: true },
+  // How often the console samples consumer-group lag for its charts (only while it is on).
+  { name: 'gregor.console.lag.sample.interval.ms', type: 'int', default: '5000', readOnly: RO, internal: true },
 ];
 
 const ROWS: Row[] = [
@@ -290,6 +294,7 @@ const SUPPORT: Record<string, Support> = {
   'principal.builder.class': no('custom principal builders (Java classes) are not supported; gregor builds principals as DefaultKafkaPrincipalBuilder does'),
   'gregor.http.listener': E,
   'gregor.fault.injection.enable': E,
+  'gregor.console.enable': E, 'gregor.console.lag.sample.interval.ms': E,
   'add.partitions.to.txn.retry.backoff.max.ms': sat('partitions are verified in process, never retried'),
   'add.partitions.to.txn.retry.backoff.ms': sat('partitions are verified in process, never retried'),
   'alter.log.dirs.replication.quota.window.num': QUOTAS,

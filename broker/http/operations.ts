@@ -5,6 +5,7 @@
 //   GET /readyz   200 once every Kafka listener is bound and storage is open; 503 during start and shutdown
 //   GET /metrics  Prometheus text format (metrics/registry.ts); 503 until storage is open
 //   /faults       fault rules (faults-api.ts), only with gregor.fault.injection.enable=true
+//   /console/...  the web console (../console/routes.ts), only with gregor.console.enable=true
 //
 // The HTTP listener is bound first, before storage opens, so an orchestrator sees "live, not ready" during a
 // long recovery; it closes last, after the broker has stopped.
@@ -16,6 +17,7 @@ import { BrokerMetrics as Metrics } from '../metrics/counters.ts';
 import { createRegistry } from '../metrics/registry.ts';
 import { faultRoutes } from './faults-api.ts';
 import { parseHostPort, startHttpServer } from './server.ts';
+import { ConfigError } from '../config.ts';
 
 export const HTTP_LISTENER_CONFIG = 'gregor.http.listener';
 
@@ -35,6 +37,7 @@ export async function startWithHttpListener(
   let registry: Registry | undefined;
   let broker: Broker | undefined;
   const faults = options.config?.bool('gregor.fault.injection.enable') ? faultRoutes(() => (state === 'serving' ? broker!.faults : null)) : [];
+  const consoleUi = options.config?.bool('gregor.console.enable') ? await loadConsole(options) : null;
   const text = (status: number, body: string) => ({ status, body: body + '\n', headers: { 'content-type': 'text/plain; charset=utf-8' } });
   const server = await startHttpServer({
     ...spec, log: options.logger, name: HTTP_LISTENER_CONFIG,
@@ -48,6 +51,7 @@ export async function startWithHttpListener(
           : text(503, state)),
       },
       ...faults,
+      ...(consoleUi?.routes ?? []),
     ],
   });
   try {
@@ -60,14 +64,24 @@ export async function startWithHttpListener(
   registry = createRegistry(metrics, broker.context);
   const started = broker;
   state = 'serving';
+  consoleUi?.start(started);
   let closing: Promise<void> | undefined;
   return {
     ...started,
     http: { host: spec.host, port: server.port },
     close() {
       state = 'stopping';
+      consoleUi?.stop();
       closing ??= started.close().finally(() => server.close());
       return closing;
     },
   };
+}
+
+/** The console (loaded only when it is on); its sample interval is checked here, at start. */
+async function loadConsole(options: BrokerOptions & { logger: Logger }) {
+  const interval = options.config!.int('gregor.console.lag.sample.interval.ms');
+  if (!(interval >= 100)) throw new ConfigError(`gregor.console.lag.sample.interval.ms: at least 100, got ${interval}`);
+  const { createConsole } = await import('../console/routes.ts');
+  return createConsole({ log: options.logger, lagSampleIntervalMs: interval, faultsOverHttp: options.config!.bool('gregor.fault.injection.enable') });
 }
