@@ -116,6 +116,8 @@ export const gregorConfigDefs: readonly ConfigDef[] = [
   // HOST:PORT of the REST Proxy API (rest-proxy/); empty: off. Its request body limit in bytes.
   { name: 'gregor.rest.proxy.listener', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
   { name: 'gregor.rest.proxy.max.request.bytes', type: 'int', default: '4194304', internal: true, support: { kind: 'effective' } },
+  // REST Proxy v2 consumer instances unused this long are closed (Confluent's consumer.instance.timeout.ms).
+  { name: 'gregor.rest.proxy.consumer.instance.timeout.ms', type: 'int', default: '300000', internal: true, support: { kind: 'effective' } },
 ];
 for (const d of gregorConfigDefs) defsByName.set(d.name, d);
 

@@ -25,7 +25,7 @@ async function start(t: Test, registry = true): Promise<{ tb: TestBroker; c: Raw
     const res = await fetch(`http://127.0.0.1:${tb.broker.schemaRegistry!.port}/subjects/${subject}/versions`, {
       method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, body: JSON.stringify({ schema, schemaType }),
     });
-    return (await res.json()).id;
+    return ((await res.json()) as { id: number }).id;
   };
   return { tb, c, register };
 }

@@ -16,7 +16,7 @@ const res = await fetch(`http://127.0.0.1:${tb.broker.schemaRegistry!.port}/subj
   method: 'POST', headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
   body: JSON.stringify({ schema: JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'b', type: 'bytes' }] }) }),
 });
-const id: number = (await res.json()).id;
+const id = ((await res.json()) as { id: number }).id;
 await tb.broker.context.createTopic('off', 4);
 await tb.broker.context.createTopic('on', 4, new Map([['confluent.value.schema.validation', 'true']]));
 const value = (i: number) => { const b = Buffer.alloc(88, 0x61 + (i % 26)); b[0] = 0; b.writeInt32BE(id, 1); return b; };
