@@ -7,6 +7,7 @@ import { inProcessCaller } from '../http/in-process.ts';
 import { startHttpServer } from '../http/server.ts';
 import { errorJson, restProxyRoutes } from './routes.ts';
 import { restProxyV2 } from './v2.ts';
+import { registryOf } from '../schema-registry/in-process.ts';
 
 export const REST_PROXY_LISTENER_CONFIG = 'gregor.rest.proxy.listener';
 
@@ -14,7 +15,7 @@ export async function startRestProxy(broker: Broker, spec: { host: string; port:
   const call = inProcessCaller(broker, 'gregor-rest-proxy');
   const timeout = broker.context.config.int('gregor.rest.proxy.consumer.instance.timeout.ms');
   if (timeout < 1) throw new ConfigError(`gregor.rest.proxy.consumer.instance.timeout.ms must be at least 1, got ${timeout}`);
-  const v2 = restProxyV2(call, { instanceTimeoutMs: timeout });
+  const v2 = restProxyV2(call, { instanceTimeoutMs: timeout, registry: () => registryOf(broker.context) });
   const server = await startHttpServer({
     ...spec, log, name: REST_PROXY_LISTENER_CONFIG, limits: { maxBodyBytes },
     routes: [...restProxyRoutes(call, broker.clusterId, broker.nodeId), ...v2.routes],

@@ -47,6 +47,8 @@ export class ConsumerInstance {
   #epoch = 0;
   #heartbeatMs = 5000;
   #timer: NodeJS.Timeout | null = null;
+  /** A new assignment arrived: acknowledge it with the next heartbeat at once (as Kafka's consumer does). */
+  #ackNow = false;
   /** Assigned partitions as the last heartbeat gave them (topic id → partitions). */
   #assigned: Array<{ topicId: string; partitions: number[] }> = [];
   #names = new Map<string, string>();
@@ -104,12 +106,13 @@ export class ConsumerInstance {
       this.#timer = null;
       if (this.#closed || this.topics.length === 0) return;
       void this.serial(() => this.#heartbeat()).catch(() => {}).finally(() => this.#schedule());
-    }, this.#heartbeatMs);
+    }, this.#ackNow ? 0 : this.#heartbeatMs);
     this.#timer.unref();
   }
 
   async #heartbeat(): Promise<void> {
     if (this.topics.length === 0) return;
+    this.#ackNow = false;
     const res = await this.#call<ConsumerGroupHeartbeatResponse>(CONSUMER_GROUP_HEARTBEAT, 1, makeConsumerGroupHeartbeatRequest({
       groupId: this.opts.group, memberId: this.opts.memberId, memberEpoch: this.#epoch, instanceId: null, rackId: null,
       rebalanceTimeoutMs: 300_000, subscribedTopicNames: this.topics, subscribedTopicRegex: null, serverAssignor: null,
@@ -125,6 +128,7 @@ export class ConsumerInstance {
     this.#epoch = res.memberEpoch;
     if (res.heartbeatIntervalMs > 0) this.#heartbeatMs = res.heartbeatIntervalMs;
     if (res.assignment) {
+      this.#ackNow = true;
       this.#assigned = res.assignment.topicPartitions.map((tp) => ({ topicId: tp.topicId, partitions: [...tp.partitions] }));
       if (this.#assigned.some((a) => !this.#names.has(a.topicId))) await this.#resolveNames();
       const now = new Set(this.assignment().map((x) => tpKey(x.topic, x.partition)));

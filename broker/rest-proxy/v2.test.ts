@@ -73,7 +73,8 @@ t.test('produce: binary and json formats, partitions by key / given / round robi
   t.same((await call('POST', '/topics/nope', { records: [{ value: 'eA==' }] }, { 'content-type': BINARY })).json, { error_code: 40401, message: 'Topic not found.' });
   t.same((await call('POST', '/topics/b/partitions/7', { records: [{ value: 'eA==' }] }, { 'content-type': BINARY })), { status: 404, type: V2, json: { error_code: 40402, message: 'Partition not found.' } });
   t.equal((await call('POST', '/topics/b', { records: [{ value: 'not base64!' }] }, { 'content-type': BINARY })).json.error_code, 42201);
-  t.equal((await call('POST', '/topics/b', { records: [{ value: 'eA==' }] }, { 'content-type': 'application/vnd.kafka.avro.v2+json' })).status, 415, 'avro is not served');
+  t.equal((await call('POST', '/topics/b', { records: [{ value: 'eA==' }] }, { 'content-type': 'application/vnd.kafka.protobuf.v2+json' })).status, 415, 'protobuf is not served');
+  t.match((await call('POST', '/topics/b', { value_schema: '"string"', records: [{ value: 'x' }] }, { 'content-type': 'application/vnd.kafka.avro.v2+json' })).json, { error_code: 422, message: /needs the Schema Registry/ }, 'avro without the registry');
   t.equal((await call('POST', '/topics/b', '{', { 'content-type': BINARY })).status, 400, 'invalid JSON');
   t.equal((await readPartition(tb.port, 'b', 0)).length + (await readPartition(tb.port, 'b', 1)).length + (await readPartition(tb.port, 'b', 2)).length, 5, 'nothing else produced');
 
@@ -92,7 +93,7 @@ t.test('consumer instance: create, subscribe, poll, commit, offsets, seek, delet
   t.equal(created.status, 200);
   t.match(created.json, { instance_id: 'me', base_uri: /\/consumers\/g1\/instances\/me$/ });
   t.same((await call('POST', '/consumers/g1', { name: 'me' })).json.error_code, 40902, 'same name twice');
-  t.equal((await call('POST', '/consumers/g1', { name: 'x', format: 'avro' })).json.error_code, 42204, 'format not served');
+  t.equal((await call('POST', '/consumers/g1', { name: 'x', format: 'protobuf' })).json.error_code, 42204, 'format not served');
   t.equal((await call('POST', '/consumers/g1', { name: 'y', 'auto.offset.reset': 'sometimes' })).json.error_code, 42204);
   const base = '/consumers/g1/instances/me';
   t.equal((await call('POST', `${base}/subscription`, { topics: ['c'] })).status, 204);
@@ -150,7 +151,7 @@ t.test('json format consumer, and a second instance of the group shares the part
   // A second member: the broker splits the two partitions between them.
   await call('POST', '/consumers/gj', { name: 'two', format: 'json' });
   await call('POST', '/consumers/gj/instances/two/subscription', { topics: ['j'] });
-  const split = Date.now() + 15_000;
+  const split = Date.now() + 30_000; // revocation, its acknowledgement, then the other member's next heartbeat
   let a: any[] = [], b: any[] = [];
   while (Date.now() < split) {
     await call('GET', '/consumers/gj/instances/one/records?timeout=50');
@@ -162,6 +163,36 @@ t.test('json format consumer, and a second instance of the group shares the part
   }
   t.same([a.length, b.length], [1, 1], 'one partition each');
   t.not(a[0]?.partition, b[0]?.partition);
+});
+
+t.test('avro through the in-process Schema Registry: produce registers and encodes, consumers decode', async (t) => {
+  const { tb, call } = await start(t, { 'gregor.schema.registry.listener': '127.0.0.1:0' });
+  await tb.broker.context.createTopic('a', 1);
+  const AVRO = 'application/vnd.kafka.avro.v2+json';
+  const schema = JSON.stringify({ type: 'record', name: 'User', fields: [{ name: 'name', type: 'string' }, { name: 'age', type: ['null', 'int'], default: null }] });
+  const r = await call('POST', '/topics/a', { value_schema: schema, records: [{ value: { name: 'ann', age: { int: 7 } } }, { value: { name: 'bob', age: null } }] }, { 'content-type': AVRO });
+  t.equal(r.status, 200);
+  const id = r.json.value_schema_id;
+  t.ok(Number.isInteger(id) && id > 0, 'registered under a-value');
+  t.same(r.json.offsets.map((o: any) => o.offset), [0, 1]);
+  const sr = await fetch(`http://127.0.0.1:${tb.broker.schemaRegistry!.port}/subjects/a-value/versions/latest`);
+  t.equal(((await sr.json()) as any).id, id, 'the registry has it');
+  const stored = await readPartition(tb.port, 'a', 0);
+  t.same([...stored[0].value!.subarray(0, 5)], [0, 0, 0, 0, id], "Confluent's wire format");
+  t.same(stored[0].value!.subarray(5), Buffer.from([6, 0x61, 0x6e, 0x6e, 2, 14]), 'Avro binary: "ann", union branch 1, 7');
+  t.same((await call('POST', '/topics/a', { value_schema_id: id, records: [{ value: { name: 'cy', age: null } }] }, { 'content-type': AVRO })).json.value_schema_id, id, 'by id');
+  t.equal((await call('POST', '/topics/a', { value_schema_id: id, records: [{ value: { name: 3 } }] }, { 'content-type': AVRO })).json.error_code, 42203, 'not the schema');
+  t.equal((await call('POST', '/topics/a', { records: [{ value: { name: 'x' } }] }, { 'content-type': AVRO })).json.error_code, 42202, 'no value schema');
+  t.equal((await call('POST', '/topics/a', { value_schema_id: id, records: [{ key: 'k', value: { name: 'x', age: null } }] }, { 'content-type': AVRO })).json.error_code, 42201, 'no key schema');
+  t.equal((await call('POST', '/topics/a', { value_schema_id: 999, records: [{ value: {} }] }, { 'content-type': AVRO })).json.error_code, 40403, 'unknown id');
+  t.equal((await call('POST', '/topics/a', { value_schema: '{"type": "nope"}', records: [{ value: {} }] }, { 'content-type': AVRO })).json.error_code, 42205, 'invalid schema');
+
+  await call('POST', '/consumers/ga', { name: 'r', format: 'avro', 'auto.offset.reset': 'earliest' });
+  await call('POST', '/consumers/ga/instances/r/subscription', { topics: ['a'] });
+  const got: any[] = [];
+  const deadline = Date.now() + 15_000;
+  while (got.length < 3 && Date.now() < deadline) got.push(...(await call('GET', '/consumers/ga/instances/r/records?timeout=200', undefined, { accept: AVRO })).json);
+  t.same(got.map((x) => x.value), [{ name: 'ann', age: { int: 7 } }, { name: 'bob', age: null }, { name: 'cy', age: null }], 'JSON-encoded Avro back');
 });
 
 t.test('idle instances expire after gregor.rest.proxy.consumer.instance.timeout.ms', async (t) => {

@@ -12,11 +12,13 @@ import type { InProcessCall } from '../http/in-process.ts';
 import type { HttpRequest, HttpResponse, Route } from '../http/server.ts';
 import { partitionForKey } from './murmur2.ts';
 import { ConsumerInstance, KafkaCallError } from './v2-consumer.ts';
+import { AvroFormatError, decodeAvro, encodeAvro, requestSchema, type AvroSchema } from './v2-avro.ts';
+import type { Registry } from '../schema-registry/registry.ts';
 
 const METADATA = 3, PRODUCE = 0;
 const NO_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 const V2_TYPE = 'application/vnd.kafka.v2+json';
-const FORMATS = ['binary', 'json'];
+const FORMATS = ['binary', 'json', 'avro'];
 /** Kafka errors a producer retries: Confluent answers them 50003, the others 50002. */
 const RETRIABLE = new Set<number>([ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.REQUEST_TIMED_OUT, ErrorCode.NOT_ENOUGH_REPLICAS,
   ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NETWORK_EXCEPTION, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
@@ -57,6 +59,8 @@ function body(req: HttpRequest, optional = false): Record<string, any> {
 export interface V2Options {
   /** consumer.instance.timeout.ms: an instance unused this long is closed. */
   instanceTimeoutMs: number;
+  /** The broker's Schema Registry when it serves one (the avro format needs it). */
+  registry?: () => Registry | undefined;
   /** The clock idle expiry reads (tests). */
   now?: () => number;
 }
@@ -71,7 +75,7 @@ export function restProxyV2(call: InProcessCall, opts: V2Options): { routes: Rou
         try {
           return await fn(req);
         } catch (e) {
-          if (e instanceof V2Error) return json({ error_code: e.code, message: e.message }, e.status);
+          if (e instanceof V2Error || e instanceof AvroFormatError) return json({ error_code: e.code, message: e.message }, e.status);
           if (e instanceof KafkaCallError) {
             const f = kafkaFailure(e.code, e.message);
             return json({ error_code: f.code, message: f.message }, f.status);
@@ -111,8 +115,14 @@ export function restProxyV2(call: InProcessCall, opts: V2Options): { routes: Rou
 
   // ---- produce ----
   /** A key or value in the request's embedded format: base64 for binary, any JSON for json. */
-  const embedded = (format: string, x: unknown, what: string): Buffer | null => {
+  const registryOrError = (): Registry => {
+    const r = opts.registry?.();
+    if (!r) throw new V2Error(422, 422, 'The avro format needs the Schema Registry on this broker, which is off: set gregor.schema.registry.listener');
+    return r;
+  };
+  const embedded = (format: string, x: unknown, what: string, schema?: AvroSchema | null): Buffer | null => {
     if (x === undefined || x === null) return null;
+    if (format === 'avro') return encodeAvro(schema!, x, what);
     if (format === 'binary') {
       if (typeof x !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(x)) throw new V2Error(422, 42201, `${what}: binary data must be a base64 string`);
       return Buffer.from(x, 'base64');
@@ -124,19 +134,28 @@ export function restProxyV2(call: InProcessCall, opts: V2Options): { routes: Rou
     const ct = req.headers['content-type'];
     const format = formatOf(ct) ?? (/^application\/(vnd\.kafka\.v2\+)?json\b/.test(ct ?? '') ? 'json' : null);
     if (format === null || !FORMATS.includes(format)) {
-      throw new V2Error(415, 415, `Unsupported content type ${JSON.stringify(ct ?? '')}: gregor's REST Proxy v2 produces application/vnd.kafka.binary.v2+json and application/vnd.kafka.json.v2+json`);
+      throw new V2Error(415, 415, `Unsupported content type ${JSON.stringify(ct ?? '')}: gregor's REST Proxy v2 produces application/vnd.kafka.{binary,json,avro}.v2+json`);
     }
     const b = body(req);
     if (!Array.isArray(b.records) || b.records.length === 0) throw new V2Error(422, 422, 'records must be a non-empty array');
     const t = await topicOf(req.params.topic!);
+    let keySchema: AvroSchema | null = null;
+    let valueSchema: AvroSchema | null = null;
+    if (format === 'avro') {
+      const reg = registryOrError();
+      keySchema = await requestSchema(reg, t.name!, 'key', b.key_schema_id, b.key_schema);
+      valueSchema = await requestSchema(reg, t.name!, 'value', b.value_schema_id, b.value_schema);
+      if (!keySchema && b.records.some((r: any) => r?.key !== undefined && r?.key !== null)) throw new V2Error(422, 42201, 'Request includes keys but does not include key schema');
+      if (!valueSchema && b.records.some((r: any) => r?.value !== undefined && r?.value !== null)) throw new V2Error(422, 42202, 'Request includes values but does not include value schema');
+    }
     const n = t.partitions.length;
     if (fixedPartition !== null && (fixedPartition < 0 || fixedPartition >= n)) throw new V2Error(404, 40402, 'Partition not found.');
     const ts = now();
     // Each record's partition: given (per record or in the path), by the key's murmur2 as the Java producer, else round robin.
     const recs = b.records.map((r: any, i: number) => {
       if (!r || typeof r !== 'object') throw new V2Error(422, 422, `records[${i}] is not an object`);
-      const key = embedded(format, r.key, `records[${i}].key`);
-      const value = embedded(format, r.value, `records[${i}].value`);
+      const key = embedded(format, r.key, `records[${i}].key`, keySchema);
+      const value = embedded(format, r.value, `records[${i}].value`, valueSchema);
       let partition: number;
       if (fixedPartition !== null) partition = fixedPartition;
       else if (r.partition !== undefined && r.partition !== null) {
@@ -175,7 +194,7 @@ export function restProxyV2(call: InProcessCall, opts: V2Options): { routes: Rou
         }
       });
     }
-    return json({ key_schema_id: null, value_schema_id: null, offsets });
+    return json({ key_schema_id: keySchema?.id ?? null, value_schema_id: valueSchema?.id ?? null, offsets });
   };
   add('POST', '/topics/{topic}', (req) => produce(req, null));
   add('POST', '/topics/{topic}/partitions/{partition}', (req) => {
@@ -206,7 +225,8 @@ export function restProxyV2(call: InProcessCall, opts: V2Options): { routes: Rou
     const name = b.name ?? b.id ?? `rest-consumer-${crypto.randomUUID()}`;
     if (typeof name !== 'string' || name === '' || name.includes('/')) throw new V2Error(422, 42204, 'Invalid consumer configuration: name must be a non-empty string without /');
     const format = b.format ?? 'binary';
-    if (!FORMATS.includes(format)) throw new V2Error(422, 42204, `Invalid consumer configuration: format ${JSON.stringify(format)} is not supported (binary, json)`);
+    if (!FORMATS.includes(format)) throw new V2Error(422, 42204, `Invalid consumer configuration: format ${JSON.stringify(format)} is not supported (binary, json, avro)`);
+    if (format === 'avro') registryOrError();
     const reset = b['auto.offset.reset'] ?? 'latest';
     if (!['earliest', 'latest', 'none'].includes(reset)) throw new V2Error(422, 42204, `Invalid consumer configuration: auto.offset.reset ${JSON.stringify(reset)} (earliest, latest, none)`);
     const autoCommit = String(b['auto.commit.enable'] ?? 'true');
@@ -255,9 +275,10 @@ export function restProxyV2(call: InProcessCall, opts: V2Options): { routes: Rou
       if (b === null) return null;
       if (c.opts.format === 'binary') return b.toString('base64');
       try {
-        return JSON.parse(b.toString('utf8'));
-      } catch {
-        throw new V2Error(500, 50002, `Kafka error: the ${what} at ${r.topic}-${r.partition} offset ${r.offset} is not JSON`);
+        return c.opts.format === 'avro' ? decodeAvro(registryOrError(), b) : JSON.parse(b.toString('utf8'));
+      } catch (e) {
+        if (e instanceof V2Error) throw e;
+        throw new V2Error(500, 50002, `Kafka error: the ${what} at ${r.topic}-${r.partition} offset ${r.offset} cannot be deserialized as ${c.opts.format}: ${(e as Error).message}`);
       }
     };
     return {

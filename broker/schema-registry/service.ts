@@ -8,6 +8,7 @@ import { InProcessTopic } from './kafka-log.ts';
 import { Registry } from './registry.ts';
 import { errorJson, schemaRegistryRoutes } from './routes.ts';
 import { attachSchemaValidation, detachSchemaValidation } from './validation.ts';
+import { attachRegistry, detachRegistry } from './in-process.ts';
 
 export const SCHEMA_REGISTRY_LISTENER_CONFIG = 'gregor.schema.registry.listener';
 export const SCHEMAS_TOPIC = '_schemas';
@@ -39,8 +40,9 @@ export async function startSchemaRegistry(broker: Broker, spec: { host: string; 
     },
   });
   attachSchemaValidation(broker.context, registry.state);
+  attachRegistry(broker.context, registry);
   return {
     registry, host: spec.host, port: server.port,
-    close: () => { detachSchemaValidation(broker.context); return server.close(); },
+    close: () => { detachSchemaValidation(broker.context); detachRegistry(broker.context); return server.close(); },
   };
 }
