@@ -45,6 +45,7 @@ import type { PartitionProducerState, Reservation } from '../producers/index.ts'
 import { defineHandler } from '../handler.ts';
 import { invalidTopicNameReason, isInternalTopic, type TopicInfo } from '../topics.ts';
 import { schemaIdCheck } from '../schema-registry/validation.ts';
+import { schemaRegistryOn } from '../configs/index.ts';
 
 const CODEC_BY_NAME: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
@@ -80,13 +81,18 @@ interface Plan {
 /**
  * confluent.key/value.schema.validation: the record walk checks each key/value's schema id against the registry
  * (../schema-registry/validation.ts). An error result while the registry is not attached yet (the broker starts
- * serving before the registry has replayed `_schemas`): retriable, so producers wait rather than lose records.
+ * serving before the registry has replayed `_schemas`): retriable, so producers wait rather than lose records;
+ * INVALID_RECORD when this broker runs without the registry at all.
  */
 function schemaChecks(broker: BrokerContext, t: TopicInfo, plan: Plan): Plan | PartitionResult {
   for (const side of ['key', 'value'] as const) {
     if (t.configs.get(`confluent.${side}.schema.validation`) !== 'true') continue;
     const strategy = t.configs.get(`confluent.${side}.subject.name.strategy`) ?? 'io.confluent.kafka.serializers.subject.TopicNameStrategy';
     const check = schemaIdCheck(broker, t.name, side, strategy);
+    if (!check && !schemaRegistryOn(broker.config)) {
+      // A topic from a run that had the registry: refuse rather than store records nobody validated.
+      return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `confluent.${side}.schema.validation is on for ${t.name}, but this broker does not serve the Schema Registry (gregor.schema.registry.listener)` };
+    }
     if (!check) return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, errorMessage: `The Schema Registry that validates ${t.name}'s records is not ready yet` };
     plan.checks[side === 'key' ? 'keySchema' : 'valueSchema'] = check;
     (plan.strategies ??= {})[side] = strategy.slice(strategy.lastIndexOf('.') + 1);

@@ -124,6 +124,15 @@ t.test('while the registry is not attached (start, shutdown) producers get a ret
   t.match(r.errorMessage, /Schema Registry that validates o's records is not ready/);
 });
 
+t.test('a validated topic on a broker started without the registry: records refused, naming the setting', async (t) => {
+  const { tb, c } = await start(t, false);
+  await tb.broker.context.createTopic('old', 1, new Map([['confluent.value.schema.validation', 'true']])); // as a previous run left it
+  const r = await produce(c, 'old', 0, buildRecordBatch({ records: [{ key: 'a', value: framed(1) }] }));
+  t.equal(r.errorCode, ErrorCode.INVALID_RECORD);
+  t.match(r.errorMessage, /confluent\.value\.schema\.validation is on for old, but this broker does not serve the Schema Registry \(gregor\.schema\.registry\.listener\)/);
+  t.equal(tb.broker.context.storage.partition('old', 0)!.logEndOffset, 0, 'nothing stored');
+});
+
 t.test('record names per schema type', async (t) => {
   const v = (schema: string, schemaType: any) => ({ subject: 's', version: 1, id: 1, schema, schemaType, references: [], deleted: false });
   t.equal(recordName(v(avro('User', 'com.acme'), 'AVRO')), 'com.acme.User');
