@@ -131,6 +131,8 @@ export const gregorConfigDefs: readonly ConfigDef[] = [
   // SCRAM users stored at start when they have no credential yet (security/scram-store.ts), kafka-storage's
   // --add-scram syntax: `SCRAM-SHA-512=[name=alice,password=alice-secret];SCRAM-SHA-256=[…]`.
   { name: 'gregor.scram.credentials', type: 'password', default: '', internal: true, support: { kind: 'effective' } },
+  // REST Proxy v2 consumer instances unused this long are closed (Confluent's consumer.instance.timeout.ms).
+  { name: 'gregor.rest.proxy.consumer.instance.timeout.ms', type: 'int', default: '300000', internal: true, support: { kind: 'effective' } },
 ];
 for (const d of gregorConfigDefs) defsByName.set(d.name, d);
 

@@ -12,7 +12,7 @@
 // partitions or configs is logged. Every entry is checked when the configuration is read (a ConfigError,
 // so the CLI exits 2 naming it) and topics are created before any listener accepts a client.
 import { ConfigError, type BrokerConfig } from './config.ts';
-import { normalizeTopicConfigs, topicNameError } from './configs/index.ts';
+import { normalizeTopicConfigs, schemaRegistryOn, topicNameError } from './configs/index.ts';
 import type { BrokerContext } from './context.ts';
 import type { Logger } from './log.ts';
 import { isInternalTopic, MAX_PARTITIONS_PER_REQUEST } from './topics.ts';
@@ -63,7 +63,7 @@ export function startupTopics(config: BrokerConfig, extra: readonly TopicSpec[] 
       if (eq <= 0) return bad(`"${field}" is not a topic config key=value`);
       return [field.slice(0, eq), field.slice(eq + 1)];
     });
-    const configs = normalizeTopicConfigs([...pairs, ...given]);
+    const configs = normalizeTopicConfigs([...pairs, ...given], schemaRegistryOn(config));
     if ('errorCode' in configs) bad(configs.message);
     out.push({ name, partitions, configs: configs as Map<string, string> });
   };

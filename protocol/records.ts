@@ -429,6 +429,13 @@ export function validateBatchRecords(buf: Buffer, offset = 0, decompressFn: Deco
 export const REC_NO_KEY = 0; // compacted topic, null key → INVALID_RECORD
 export const REC_TS_RANGE = 1; // CreateTime outside [lower, upper] → INVALID_TIMESTAMP
 export const REC_TS_TYPE = 2; // producer set LogAppendTime → INVALID_TIMESTAMP
+// Broker-side schema validation (Confluent's confluent.key/value.schema.validation) → INVALID_RECORD; the
+// error's timestamp slot holds the schema id found, or -1 when the bytes do not start with magic byte 0 and an id.
+export const REC_KEY_SCHEMA = 3;
+export const REC_VALUE_SCHEMA = 4;
+
+/** Whether a schema id is registered under the subject the topic's strategy names (called once per record). */
+export type SchemaIdCheck = (id: number) => boolean;
 
 export interface RecordCheckOptions {
   /** cleanup.policy contains compact: every record needs a key. */
@@ -440,6 +447,9 @@ export interface RecordCheckOptions {
   upperTimestamp?: number;
   /** Largest record body (Kafka's max.decompressed.message.bytes); Kafka applies it to compressed batches only. */
   maxRecordBytes?: number;
+  /** Non-null keys / values must start with magic byte 0 and a 4-byte schema id this accepts (null ones pass). */
+  keySchema?: SchemaIdCheck;
+  valueSchema?: SchemaIdCheck;
 }
 
 /** The state of one record walk; resumable (walkRecords continues from `index`/`pos`). */
@@ -510,6 +520,8 @@ export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
   const createTime = o.createTime === true;
   const logAppendTime = w.logAppendTime;
   const baseTimestamp = w.baseTimestamp;
+  const keySchema = o.keySchema;
+  const valueSchema = o.valueSchema;
   let i = w.index;
   let maxTs = w.maxTimestamp;
   let pos = w.pos;
@@ -527,12 +539,14 @@ export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
       const offsetDelta = varint(data, V_POS, recEnd);
       const keyLen = varint(data, V_POS, recEnd);
       pos = V_POS;
+      const keyAt = pos;
       if (keyLen > 0) {
         if (keyLen > recEnd - pos) throw structure('Found invalid record structure');
         pos += keyLen;
       }
       const valueLen = varint(data, pos, recEnd);
       pos = V_POS;
+      const valueAt = pos;
       if (valueLen > 0) {
         if (valueLen > recEnd - pos) throw structure('Found invalid record structure');
         pos += valueLen;
@@ -567,7 +581,16 @@ export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
       else if (createTime && ts !== NO_TIMESTAMP) {
         if (checkRange && (ts < lower || ts > upper)) kind = REC_TS_RANGE;
       } else if (logAppendTime !== null) kind = REC_TS_TYPE;
-      if (kind >= 0) (w.recordErrors ??= []).push(i, kind, ts, offsetDelta);
+      let slot = ts;
+      if (kind < 0 && keySchema !== undefined && keyLen >= 0) {
+        slot = schemaId(data, keyAt, keyLen);
+        if (slot < 0 || !keySchema(slot)) kind = REC_KEY_SCHEMA;
+      }
+      if (kind < 0 && valueSchema !== undefined && valueLen >= 0) {
+        slot = schemaId(data, valueAt, valueLen);
+        if (slot < 0 || !valueSchema(slot)) kind = REC_VALUE_SCHEMA;
+      }
+      if (kind >= 0) (w.recordErrors ??= []).push(i, kind, kind >= REC_KEY_SCHEMA ? slot : ts, offsetDelta);
     }
     w.index = i;
     w.pos = pos;
@@ -580,6 +603,13 @@ export function walkRecords(w: RecordWalk, limit = Infinity): boolean {
     w.index = i;
     return true;
   }
+}
+
+/** Confluent's wire format: magic byte 0, then the schema id (big-endian int32); -1 when the bytes are not that. */
+function schemaId(data: Buffer, at: number, len: number): number {
+  if (len < 5 || data[at] !== 0) return -1;
+  const id = data.readInt32BE(at + 1);
+  return id < 0 ? -1 : id;
 }
 
 // The walk's varint readers return the value and leave the position after it in V_POS (no allocation).

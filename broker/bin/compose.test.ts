@@ -237,35 +237,40 @@ t.test('operator mistakes: one clear line and exit code 2, no stack trace', asyn
 
 // ---- examples/: each file's environment, as the container would get it --------------------------------
 
-/** The `environment:` of the `kafka` service in a compose file (map or list form; comments dropped). */
-function kafkaEnvironment(yml: string): Record<string, string> {
+/** The broker service (`kafka`, or `gregor` where it replaces more than Kafka) of a compose file and its `environment:` (map or list form; comments dropped). */
+function kafkaEnvironment(yml: string): { service: string; env: Record<string, string> } {
   const env: Record<string, string> = {};
   const lines = yml.split('\n');
-  let i = lines.findIndex((l) => /^ {2}kafka:\s*$/.test(l));
+  let i = lines.findIndex((l) => /^ {2}(kafka|gregor):\s*$/.test(l));
+  const service = i >= 0 ? lines[i].trim().slice(0, -1) : '';
   while (i >= 0 && ++i < lines.length && !/^ {4}environment:/.test(lines[i]));
   for (i++; i < lines.length && /^ {6}/.test(lines[i]); i++) {
     const line = lines[i].replace(/\s+#.*$/, '').trim();
     const m = /^- ([A-Z0-9_]+)=(.*)$/.exec(line) ?? /^([A-Z0-9_]+):\s*(.*)$/.exec(line);
     if (m) env[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
   }
-  return env;
+  return { service, env };
 }
 
 const examplesDir = path.join(here, '../../examples');
 for (const dialect of fs.readdirSync(examplesDir).filter((d) => fs.existsSync(path.join(examplesDir, d, 'docker-compose.yml')))) {
   t.test(`examples/${dialect}: the kafka service's environment starts gregor with both client listeners`, async (tt) => {
-    const env = kafkaEnvironment(fs.readFileSync(path.join(examplesDir, dialect, 'docker-compose.yml'), 'utf8'));
+    const { service, env } = kafkaEnvironment(fs.readFileSync(path.join(examplesDir, dialect, 'docker-compose.yml'), 'utf8'));
     tt.ok(Object.keys(env).length > 3, 'environment read');
     // Fixed ports become 0 (the bound port is then advertised); the data directory a temp dir.
     const local: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) {
-      local[k] = /^KAFKA_(CFG_)?(ADVERTISED_)?LISTENERS$/.test(k) ? v.replace(/:\d+(?=,|$)/g, ':0') : /^KAFKA_(CFG_)?LOG_DIRS$/.test(k) ? tmpDir(tt) : v;
+      local[k] = /^KAFKA_(CFG_)?(ADVERTISED_)?LISTENERS$/.test(k) ? v.replace(/:\d+(?=,|$)/g, ':0') : /^KAFKA_(CFG_)?LOG_DIRS$/.test(k) ? tmpDir(tt)
+        : /^GREGOR_\w+_LISTENER$/.test(k) && v ? '127.0.0.1:0' : v;
     }
     const r = run(tt, [], local);
     await started(r);
+    for (const [k, config] of [['GREGOR_SCHEMA_REGISTRY_LISTENER', 'gregor.schema.registry.listener'], ['GREGOR_REST_PROXY_LISTENER', 'gregor.rest.proxy.listener']]) {
+      if (env[k]) await within(new Promise<void>((resolve) => { const c = () => { if (r.out().includes(`${config} listening`)) resolve(); }; r.child.stderr!.on('data', c); r.child.stdout!.on('data', c); c(); }), `${config} listening`);
+    }
     const controllers = (env.KAFKA_CONTROLLER_LISTENER_NAMES ?? env.KAFKA_CFG_CONTROLLER_LISTENER_NAMES ?? '').split(',');
     const clientListeners = [...listenersOf(r.out())].filter(([name]) => !controllers.includes(name)).map(([, [port, adv]]) => [port, adv.replace(/:\d+$/, '')] as const);
-    tt.same(clientListeners.map(([, h]) => h).sort(), ['kafka', 'localhost'], 'two client listeners: one advertised as kafka (containers), one as localhost (the host)');
+    tt.same(clientListeners.map(([, h]) => h).sort(), [service, 'localhost'], `two client listeners: one advertised as ${service} (containers), one as localhost (the host)`);
     for (const [port, host] of clientListeners) tt.same((await metadata(port)).brokers, [`${host}:${port}`], `${host} listener advertises itself`);
     const topics = env.KAFKA_CREATE_TOPICS ?? env.GREGOR_CREATE_TOPICS;
     if (topics) tt.ok((await metadata(clientListeners[0][0])).topics.has('demo'), 'configured topics exist');

@@ -2,7 +2,7 @@
 // and applying a new topic override set through the broker (storage re-resolves the LogConfig).
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import type { BrokerContext } from '../context.ts';
-import { brokerConfigDef, normalizeTopicConfigs, topicNameError } from './index.ts';
+import { brokerConfigDef, normalizeTopicConfigs, schemaRegistryOn, topicNameError } from './index.ts';
 
 export const RESOURCE_TOPIC = 2;
 export const RESOURCE_BROKER = 4;
@@ -37,7 +37,7 @@ export function currentTopicConfigs(broker: BrokerContext, name: string): Map<st
  * pending-state update happen synchronously (before the first await), in request arrival order.
  */
 export function applyTopicConfigs(broker: BrokerContext, name: string, next: Map<string, string>, validateOnly: boolean): ResourceResult | Promise<ResourceResult> {
-  const normalized = normalizeTopicConfigs(next);
+  const normalized = normalizeTopicConfigs(next, schemaRegistryOn(broker.config));
   if ('errorCode' in normalized) return { errorCode: normalized.errorCode, errorMessage: normalized.message };
   if (validateOnly) return OK;
   let byTopic = pending.get(broker);

@@ -66,7 +66,7 @@ function splitList(v: string): string[] {
  * Parses and validates one topic config value. Returns the canonical value (what DescribeConfigs shows:
  * numbers without sign or padding, lists without blanks, booleans lower-case) or an error.
  */
-export function checkTopicConfigValue(name: string, raw: string): { value: string } | ConfigError {
+export function checkTopicConfigValue(name: string, raw: string, schemaRegistryOn = false): { value: string } | ConfigError {
   const entry = TOPIC_CONFIGS_BY_NAME.get(name);
   if (!entry) return { errorCode: ErrorCode.INVALID_CONFIG, message: `Unknown topic config name: ${name}` };
   const bad = (shown: string, reason: string): ConfigError =>
@@ -90,6 +90,8 @@ export function checkTopicConfigValue(name: string, raw: string): { value: strin
     canonical = v.toLowerCase();
   } else if (entry.type === 'list') {
     canonical = splitList(v).join(',');
+  } else if (entry.name.endsWith('.subject.name.strategy') && !v.includes('.')) {
+    canonical = `io.confluent.kafka.serializers.subject.${v}`; // Confluent also takes the short class name
   } else {
     canonical = v;
   }
@@ -124,6 +126,11 @@ export function checkTopicConfigValue(name: string, raw: string): { value: strin
       if (!ok) return bad(`[${items.join(', ')}]`, `${name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`);
       break;
     }
+    case 'schemaValidation':
+      if (canonical === 'true' && !schemaRegistryOn) {
+        return { errorCode: ErrorCode.INVALID_CONFIG, message: `${name}=true needs the Schema Registry on this broker, which is off: set ${SCHEMA_REGISTRY_LISTENER}` };
+      }
+      break;
     case 'remoteStorage':
       if (canonical === 'true') {
         return { errorCode: ErrorCode.INVALID_CONFIG, message: 'Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.' };
@@ -142,15 +149,25 @@ export function validateTopicConfigs(configs: ReadonlyMap<string, string | null>
   return 'errorCode' in r ? r : null;
 }
 
-/** Validates and canonicalises topic config overrides; later duplicates win (as CreateTopics does). */
-export function normalizeTopicConfigs(configs: ReadonlyMap<string, string | null> | Iterable<[string, string | null]>): Map<string, string> | ConfigError {
+const SCHEMA_REGISTRY_LISTENER = 'gregor.schema.registry.listener';
+
+/** Whether this broker serves the Schema Registry (schema validation configs need it). */
+export function schemaRegistryOn(broker: BrokerConfig): boolean {
+  return !!broker.get(SCHEMA_REGISTRY_LISTENER)?.trim();
+}
+
+/**
+ * Validates and canonicalises topic config overrides; later duplicates win (as CreateTopics does).
+ * `registryOn`: this broker serves the Schema Registry (else confluent.*.schema.validation=true is refused).
+ */
+export function normalizeTopicConfigs(configs: ReadonlyMap<string, string | null> | Iterable<[string, string | null]>, registryOn = false): Map<string, string> | ConfigError {
   const out = new Map<string, string>();
   for (const [name, value] of configs) {
     if (value === null) {
       if (!TOPIC_CONFIGS_BY_NAME.has(name)) return { errorCode: ErrorCode.INVALID_CONFIG, message: `Unknown topic config name: ${name}` };
       return { errorCode: ErrorCode.INVALID_CONFIG, message: `Null value not supported for topic configs: ${name}` };
     }
-    const r = checkTopicConfigValue(name, value);
+    const r = checkTopicConfigValue(name, value, registryOn);
     if ('errorCode' in r) return r;
     out.set(name, r.value);
   }
@@ -235,6 +252,7 @@ export function describeTopicConfigs(
   for (const e of TOPIC_CONFIGS) {
     if (!pick(e.name)) continue;
     const override = topicConfigs.get(e.name);
+    if (e.confluent && override === undefined && !keys?.includes(e.name)) continue;
     const value = override ?? topicConfigDefault(e, broker);
     const synonyms = e.synonyms.length === 0 ? [] : brokerSynonyms(e.synonyms[0].name, e.synonyms.map((s) => s.name), broker, false);
     if (override !== undefined) synonyms.unshift({ name: e.name, value: override, source: ConfigSource.DYNAMIC_TOPIC_CONFIG });

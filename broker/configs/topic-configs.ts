@@ -12,7 +12,8 @@ export type Validator =
   | { kind: 'listIn'; values: readonly string[] }
   | { kind: 'compressionLevel'; min: number; max: number; orEqual?: number }
   | { kind: 'throttledReplicas' }
-  | { kind: 'remoteStorage' };
+  | { kind: 'remoteStorage' }
+  | { kind: 'schemaValidation' };
 
 export interface Synonym {
   /** Broker config name. */
@@ -28,9 +29,17 @@ export interface TopicConfigEntry {
   validator?: Validator;
   /** Broker configs supplying the default, highest priority first; empty = none. */
   synonyms: readonly Synonym[];
+  /**
+   * Confluent Platform's config, not Apache Kafka's: DescribeConfigs lists it only when the topic overrides it
+   * or it is asked for by name, so a topic describes as on Kafka 4.4 otherwise.
+   */
+  confluent?: boolean;
 }
 
 const LONG_MAX = '9223372036854775807';
+/** Confluent's subject name strategies (the class names its serializers and Confluent Server take). */
+export const SUBJECT_STRATEGIES: readonly string[] = ['TopicNameStrategy', 'RecordNameStrategy', 'TopicRecordNameStrategy']
+  .map((n) => `io.confluent.kafka.serializers.subject.${n}`);
 const H = 3600_000;
 const M = 60_000;
 
@@ -76,6 +85,11 @@ export const TOPIC_CONFIGS: readonly TopicConfigEntry[] = [
   t('segment.jitter.ms', 'long', '0', ['log.roll.jitter.ms', { name: 'log.roll.jitter.hours', factor: H }], atLeast(0)),
   t('segment.ms', 'long', '604800000', ['log.roll.ms', { name: 'log.roll.hours', factor: H }], atLeast(1)),
   t('unclean.leader.election.enable', 'boolean', 'false', ['unclean.leader.election.enable']),
+  // Confluent Server's broker-side schema validation (issue 23 item 5; broker/schema-registry/validation.ts).
+  ...['key', 'value'].flatMap((kv) => [
+    { ...t(`confluent.${kv}.schema.validation`, 'boolean', 'false', [], { kind: 'schemaValidation' }), confluent: true },
+    { ...t(`confluent.${kv}.subject.name.strategy`, 'string', SUBJECT_STRATEGIES[0], [], { kind: 'in', values: SUBJECT_STRATEGIES }), confluent: true },
+  ]),
 ];
 
 export const TOPIC_CONFIGS_BY_NAME: ReadonlyMap<string, TopicConfigEntry> = new Map(TOPIC_CONFIGS.map((e) => [e.name, e]));

@@ -20,7 +20,7 @@ import {
   makeCreateTopicsResponse,
 } from '../../protocol/generated/create-topics.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import { describeTopicConfigs, normalizeTopicConfigs, topicNameError } from '../configs/index.ts';
+import { describeTopicConfigs, normalizeTopicConfigs, schemaRegistryOn, topicNameError } from '../configs/index.ts';
 import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
 import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, MAX_PARTITIONS_PER_REQUEST, randomUuid, ZERO_UUID } from '../topics.ts';
@@ -74,7 +74,7 @@ function plan(broker: BrokerContext, t: CreatableTopic): Plan | { errorCode: num
       };
     }
   }
-  const configs = normalizeTopicConfigs(t.configs.map((c) => [c.name, c.value] as [string, string | null]));
+  const configs = normalizeTopicConfigs(t.configs.map((c) => [c.name, c.value] as [string, string | null]), schemaRegistryOn(broker.config));
   if ('errorCode' in configs) return { errorCode: configs.errorCode, errorMessage: configs.message };
   return { name: t.name, partitions, configs };
 }

@@ -35,7 +35,7 @@ import {
 import { ErrorCode, errorName } from '../../protocol/generated/errors.ts';
 import {
   ATTRIBUTES_OFFSET, BATCH_LENGTH_OFFSET, COMPRESSION_CODEC_MASK, CREATE_TIME, LOG_OVERHEAD, RECORDS_COUNT_OFFSET, RECORDS_OFFSET,
-  REC_NO_KEY, REC_TS_RANGE, RecordBatchView, buildRecordBatch, clientBatchError, recomputeCrc, records as iterateRecords,
+  REC_KEY_SCHEMA, REC_NO_KEY, REC_TS_RANGE, REC_TS_TYPE, REC_VALUE_SCHEMA, RecordBatchView, buildRecordBatch, clientBatchError, recomputeCrc, records as iterateRecords,
   setMaxTimestamp, startRecordWalk, validateProduceRecords, walkRecords, type RecordCheckOptions, type RecordWalk,
 } from '../../protocol/records.ts';
 import { CODEC_NAMES, CompressionError, SYNC_DECOMPRESS_BYTES, compressAsync, decompressAsync, decompressSmall } from '../../protocol/compression.ts';
@@ -44,6 +44,8 @@ import type { BrokerContext } from '../context.ts';
 import type { PartitionProducerState, Reservation } from '../producers/index.ts';
 import { defineHandler } from '../handler.ts';
 import { invalidTopicNameReason, isInternalTopic, type TopicInfo } from '../topics.ts';
+import { schemaIdCheck } from '../schema-registry/validation.ts';
+import { schemaRegistryOn } from '../configs/index.ts';
 
 const CODEC_BY_NAME: Record<string, number> = { uncompressed: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 
@@ -72,6 +74,38 @@ interface Plan {
   /** Bound on the decompressed records section. */
   maxDecompressed: number;
   now: number;
+  /** Subject name strategies of the sides under schema validation (for the messages). */
+  strategies?: { key?: string; value?: string };
+}
+
+/**
+ * confluent.key/value.schema.validation: the record walk checks each key/value's schema id against the registry
+ * (../schema-registry/validation.ts). An error result while the registry is not attached yet (the broker starts
+ * serving before the registry has replayed `_schemas`): retriable, so producers wait rather than lose records;
+ * INVALID_RECORD when this broker runs without the registry at all.
+ */
+function schemaChecks(broker: BrokerContext, t: TopicInfo, plan: Plan): Plan | PartitionResult {
+  for (const side of ['key', 'value'] as const) {
+    if (t.configs.get(`confluent.${side}.schema.validation`) !== 'true') continue;
+    const strategy = t.configs.get(`confluent.${side}.subject.name.strategy`) ?? 'io.confluent.kafka.serializers.subject.TopicNameStrategy';
+    const check = schemaIdCheck(broker, t.name, side, strategy);
+    if (!check && !schemaRegistryOn(broker.config)) {
+      // A topic from a run that had the registry: refuse rather than store records nobody validated.
+      return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: `confluent.${side}.schema.validation is on for ${t.name}, but this broker does not serve the Schema Registry (gregor.schema.registry.listener)` };
+    }
+    if (!check) return { errorCode: ErrorCode.LEADER_NOT_AVAILABLE, errorMessage: `The Schema Registry that validates ${t.name}'s records is not ready yet` };
+    plan.checks[side === 'key' ? 'keySchema' : 'valueSchema'] = check;
+    (plan.strategies ??= {})[side] = strategy.slice(strategy.lastIndexOf('.') + 1);
+  }
+  return plan;
+}
+
+function schemaMessage(kind: number, id: number, tp: string, topic: string, plan: Plan): string {
+  const side = kind === REC_KEY_SCHEMA ? 'key' : 'value';
+  const strategy = plan.strategies?.[side];
+  if (id < 0) return `Schema validation of the ${side} failed in topic partition ${tp}: it does not start with magic byte 0 and a 4-byte schema id`;
+  const subject = strategy === 'TopicNameStrategy' ? `subject ${topic}-${side}` : `the subject ${strategy} names`;
+  return `Schema validation of the ${side} failed in topic partition ${tp}: schema id ${id} is not registered under ${subject}`;
 }
 
 function planFor(broker: BrokerContext, t: TopicInfo, maxMessageBytes: number): Plan {
@@ -102,10 +136,11 @@ function rejectRecords(w: RecordWalk, tp: string, plan: Plan): PartitionResult {
     const [index, kind, ts, offsetDelta] = [e[k]!, e[k + 1]!, e[k + 2]!, e[k + 3]!];
     let msg: string;
     if (kind === REC_NO_KEY) msg = `Compacted topic cannot accept message without key in topic partition ${tp}`;
+    else if (kind === REC_KEY_SCHEMA || kind === REC_VALUE_SCHEMA) msg = schemaMessage(kind, ts, tp, tp.slice(0, tp.lastIndexOf('-')), plan);
     else if (kind === REC_TS_RANGE) {
       msg = `Timestamp ${ts} of message with offset ${w.baseOffset + offsetDelta} is out of range. The timestamp should be within [${plan.checks.lowerTimestamp}, ${plan.checks.upperTimestamp}]`;
     } else msg = `Invalid timestamp type in message DefaultRecord(offset=${w.baseOffset + offsetDelta}, timestamp=${ts}). Producer should not set timestamp type to LogAppendTime.`;
-    if (kind !== REC_NO_KEY) timestamp = true;
+    if (kind === REC_TS_RANGE || kind === REC_TS_TYPE) timestamp = true;
     errors.push({ batchIndex: index, batchIndexErrorMessage: msg });
   }
   if (timestamp) return { errorCode: ErrorCode.INVALID_TIMESTAMP, errorMessage: 'One or more records have been rejected due to invalid timestamp', recordErrors: errors };
@@ -287,7 +322,8 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
     // queue, and each continues synchronously up to its append (or its validation gate): order is kept.
     return adding.then((r) => r ?? appendPartition(broker, version, t, partition, records, acks));
   }
-  const plan = planFor(broker, t, maxBytes);
+  const plan = schemaChecks(broker, t, planFor(broker, t, maxBytes));
+  if ('errorCode' in plan) return plan;
   const codec = records.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_CODEC_MASK;
   const pending = validating.get(log);
   // The common case: no await before the append. Never while a batch is queued: it would overtake it.

@@ -7,6 +7,8 @@ import { startHttpServer, type HttpServer } from '../http/server.ts';
 import { InProcessTopic } from './kafka-log.ts';
 import { Registry } from './registry.ts';
 import { errorJson, schemaRegistryRoutes } from './routes.ts';
+import { attachSchemaValidation, detachSchemaValidation } from './validation.ts';
+import { attachRegistry, detachRegistry } from './in-process.ts';
 
 export const SCHEMA_REGISTRY_LISTENER_CONFIG = 'gregor.schema.registry.listener';
 export const SCHEMAS_TOPIC = '_schemas';
@@ -37,5 +39,10 @@ export async function startSchemaRegistry(broker: Broker, spec: { host: string; 
       return { contentType: r.headers!['content-type'], body: r.body as string };
     },
   });
-  return { registry, host: spec.host, port: server.port, close: () => server.close() };
+  attachSchemaValidation(broker.context, registry.state);
+  attachRegistry(broker.context, registry);
+  return {
+    registry, host: spec.host, port: server.port,
+    close: () => { detachSchemaValidation(broker.context); detachRegistry(broker.context); return server.close(); },
+  };
 }
