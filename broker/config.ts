@@ -131,6 +131,10 @@ export const gregorConfigDefs: readonly ConfigDef[] = [
   // SCRAM users stored at start when they have no credential yet (security/scram-store.ts), kafka-storage's
   // --add-scram syntax: `SCRAM-SHA-512=[name=alice,password=alice-secret];SCRAM-SHA-256=[…]`.
   { name: 'gregor.scram.credentials', type: 'password', default: '', internal: true, support: { kind: 'effective' } },
+  // StandardAuthorizer's own configs (Kafka passes them to the authorizer; they are no KafkaConfig entries, so
+  // DescribeConfigs does not list them). Read only with authorizer.class.name set (security/authorizer.ts).
+  { name: 'super.users', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
+  { name: 'allow.everyone.if.no.acl.found', type: 'boolean', default: 'false', internal: true, support: { kind: 'effective' } },
 ];
 for (const d of gregorConfigDefs) defsByName.set(d.name, d);
 
@@ -288,6 +292,10 @@ export function ineffectiveSettings(config: BrokerConfig): string[] {
 
 /** Start-time checks of configs whose effect on a single node is to be validated. */
 function checkSingleNode(config: BrokerConfig): void {
+  const authorizer = config.get('authorizer.class.name') ?? '';
+  if (authorizer !== '' && authorizer !== 'org.apache.kafka.metadata.authorizer.StandardAuthorizer') {
+    throw new ConfigError(`authorizer.class.name: only org.apache.kafka.metadata.authorizer.StandardAuthorizer is supported; got ${authorizer}`);
+  }
   const roles = config.list('process.roles');
   if (roles.some((r) => r !== 'broker' && r !== 'controller')) throw new ConfigError(`process.roles: unknown role in "${roles.join(',')}" (broker, controller)`);
   if (roles.length > 0 && !roles.includes('broker')) throw new ConfigError('process.roles: gregor always runs as a broker (and its own controller); a controller-only node is not supported yet');
