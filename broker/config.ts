@@ -241,6 +241,10 @@ export function buildBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
         if (def.support?.kind === 'unsupported' && !isDefault(def, value)) {
           throw new ConfigError(`gregor does not implement ${name} (${def.support.why}); remove it or set it to its default${def.default === null ? '' : ` ${JSON.stringify(def.default)}`}`);
         }
+        // The one authorizer gregor has (security/authorizer.ts); empty = none.
+        if (def.name === 'authorizer.class.name' && value !== '' && value !== 'org.apache.kafka.metadata.authorizer.StandardAuthorizer') {
+          throw new ConfigError(`authorizer.class.name: only org.apache.kafka.metadata.authorizer.StandardAuthorizer is supported; got ${value}`);
+        }
         values.set(prefixed ? name : def.name, value);
       } catch (err) {
         const from = src === sources.env ? sources.envOrigins?.get(name) : undefined;
@@ -292,10 +296,6 @@ export function ineffectiveSettings(config: BrokerConfig): string[] {
 
 /** Start-time checks of configs whose effect on a single node is to be validated. */
 function checkSingleNode(config: BrokerConfig): void {
-  const authorizer = config.get('authorizer.class.name') ?? '';
-  if (authorizer !== '' && authorizer !== 'org.apache.kafka.metadata.authorizer.StandardAuthorizer') {
-    throw new ConfigError(`authorizer.class.name: only org.apache.kafka.metadata.authorizer.StandardAuthorizer is supported; got ${authorizer}`);
-  }
   const roles = config.list('process.roles');
   if (roles.some((r) => r !== 'broker' && r !== 'controller')) throw new ConfigError(`process.roles: unknown role in "${roles.join(',')}" (broker, controller)`);
   if (roles.length > 0 && !roles.includes('broker')) throw new ConfigError('process.roles: gregor always runs as a broker (and its own controller); a controller-only node is not supported yet');

@@ -117,8 +117,8 @@ t.test('handlers check what Kafka checks; Metadata leaves out topics the princip
   const join = (groupId: string) => c.request(JOIN_GROUP, 5, makeJoinGroupRequest({ groupId, sessionTimeoutMs: 10000, rebalanceTimeoutMs: 10000, memberId: '', protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] }));
   t.match(await join('other-group'), { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
   const commit = await c.request(OFFSET_COMMIT, 8, makeOffsetCommitRequest({ groupId: 'my-group', generationIdOrMemberEpoch: -1, memberId: '', topics: [
-    { name: 'mine', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] },
-    { name: 'theirs', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] },
+    { name: 'mine', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] },
+    { name: 'theirs', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, committedMetadata: '' }] },
   ] }));
   t.same(commit.topics.map((x: any) => x.partitions[0].errorCode), [0, ErrorCode.TOPIC_AUTHORIZATION_FAILED]);
 
