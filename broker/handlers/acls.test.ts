@@ -128,4 +128,17 @@ t.test('handlers check what Kafka checks; Metadata leaves out topics the princip
   t.match(await c.request(INIT_PRODUCER_ID, 4, makeInitProducerIdRequest({ transactionalId: null, transactionTimeoutMs: 10000, producerId: -1n, producerEpoch: -1 })), { errorCode: 0 }, 'idempotent: WRITE on some topic is enough');
   t.match(await c.request(CREATE_ACLS, 3, { creations: [creation({})] }), { results: [{ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED }] });
   t.match(await c.request(DESCRIBE_ACLS, 3, filter()), { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED });
+
+  const configs = await c.request(32, 4, { resources: [{ resourceType: 2, resourceName: 'mine', configurationKeys: null }, { resourceType: 2, resourceName: 'ro', configurationKeys: null }, { resourceType: 4, resourceName: '0', configurationKeys: null }], includeSynonyms: false, includeDocumentation: false });
+  t.same(configs.results.map((r: any) => r.errorCode), [0, ErrorCode.TOPIC_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED], 'DescribeConfigs: DESCRIBE_CONFIGS on the topic / cluster');
+  const alter = await c.request(44, 1, { resources: [{ resourceType: 2, resourceName: 'ro', configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }] }], validateOnly: true });
+  t.equal(alter.responses[0].errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'IncrementalAlterConfigs: ALTER_CONFIGS');
+  const grow = await c.request(37, 3, { topics: [{ name: 'ro', count: 2, assignments: null }, { name: 'mine', count: 2, assignments: null }], timeoutMs: 5000, validateOnly: true });
+  t.same(grow.results.map((r: any) => [r.name, r.errorCode]), [['ro', ErrorCode.TOPIC_AUTHORIZATION_FAILED], ['mine', 0]], 'CreatePartitions: ALTER');
+  const delRecords = await c.request(21, 2, { topics: [{ name: 'ro', partitions: [{ partitionIndex: 0, offset: 0n }] }], timeoutMs: 5000 });
+  t.equal(delRecords.topics[0].partitions[0].errorCode, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'DeleteRecords: DELETE');
+  const endTxn = await c.request(26, 3, { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, committed: true });
+  t.equal(endTxn.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'EndTxn: WRITE on the transactional id');
+  const scram = await c.request(50, 0, { users: null });
+  t.equal(scram.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'DescribeUserScramCredentials: DESCRIBE on the cluster');
 });

@@ -9,7 +9,7 @@ import {
   makeDeleteGroupsResponse,
 } from '../../protocol/generated/delete-groups.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({

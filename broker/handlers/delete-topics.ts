@@ -21,7 +21,7 @@ import {
 } from '../../protocol/generated/delete-topics.ts';
 import type { BrokerContext } from '../context.ts';
 import { kafkaErrorCode } from '../errors.ts';
-import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { ZERO_UUID } from '../topics.ts';
 

@@ -7,6 +7,7 @@
 // finalizes no transaction.version feature, so clients stay on version 1 and cap EndTxn at v4.
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { EndTxnApi, type EndTxnRequest, type EndTxnResponse, makeEndTxnResponse } from '../../protocol/generated/end-txn.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { fencedFor } from '../transactions/errors.ts';
 
@@ -15,6 +16,8 @@ export const handler = defineHandler<EndTxnRequest, EndTxnResponse>({
   handle(ctx, req) {
     const respond = (errorCode: number) => makeEndTxnResponse({ errorCode: fencedFor(errorCode, ctx.apiVersion, 2), producerId: -1n, producerEpoch: -1 });
     if (req.transactionalId === '') return respond(ErrorCode.INVALID_REQUEST);
+    // KafkaApis.handleEndTxnRequest: WRITE on the transactional id.
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) return respond(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     return ctx.broker.transactions.endTxn(req.transactionalId, req.producerId, req.producerEpoch, req.committed).then(respond);
   },
 });
