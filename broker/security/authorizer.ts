@@ -3,7 +3,6 @@
 // sees a new image. Handlers call the helpers at the bottom with their RequestContext; without an authorizer
 // (`authorizer.class.name` empty, the default) each is one null check and allows everything.
 
-import type { RequestContext } from '../handler.ts';
 import type { StandardAcl } from '../../controller/metadata/image.ts';
 import { AclOperation as Op, PatternType, Permission, WILDCARD_HOST, WILDCARD_PRINCIPAL, WILDCARD_RESOURCE } from '../../controller/acls.ts';
 
@@ -132,20 +131,28 @@ function result(a: StandardAcl, principal: string, host: string, operation: numb
   return a.permissionType;
 }
 
+/** What the helpers read of a handler's RequestContext (structural: no import of handler.ts, no cycle). */
+export interface AuthContext {
+  readonly principal: string;
+  /** "/" + IP, as RequestContext.clientHost. */
+  readonly clientHost: string;
+  readonly broker: { readonly authorizer: Authorizer | null };
+}
+
 /** The client's address as ACL hosts name it ("/10.0.0.1" → "10.0.0.1"). */
-function hostOf(ctx: RequestContext): string {
+function hostOf(ctx: AuthContext): string {
   const h = ctx.clientHost;
   return h.startsWith('/') ? h.slice(1) : h;
 }
 
 /** May this request's principal perform `operation` on the resource? (Always, without an authorizer.) */
-export function authorize(ctx: RequestContext, operation: number, resourceType: number, name: string): boolean {
+export function authorize(ctx: AuthContext, operation: number, resourceType: number, name: string): boolean {
   const a = ctx.broker.authorizer;
   return a === null || a.authorize(ctx.principal, hostOf(ctx), operation, resourceType, name);
 }
 
 /** authorizeByResourceType for this request (always, without an authorizer). */
-export function authorizeByResourceType(ctx: RequestContext, operation: number, resourceType: number): boolean {
+export function authorizeByResourceType(ctx: AuthContext, operation: number, resourceType: number): boolean {
   const a = ctx.broker.authorizer;
   return a === null || a.authorizeByResourceType(ctx.principal, hostOf(ctx), operation, resourceType);
 }
@@ -159,7 +166,7 @@ const SUPPORTED: Record<number, readonly number[]> = {
 };
 
 /** The authorized-operations bit field Kafka computes (bit n = AclOperation n) for one resource. */
-export function authorizedOperations(ctx: RequestContext, resourceType: number, name: string): number {
+export function authorizedOperations(ctx: AuthContext, resourceType: number, name: string): number {
   let bits = 0;
   for (const op of SUPPORTED[resourceType] ?? []) if (authorize(ctx, op, resourceType, name)) bits |= 1 << op;
   return bits;
