@@ -133,6 +133,10 @@ export const gregorConfigDefs: readonly ConfigDef[] = [
   { name: 'gregor.scram.credentials', type: 'password', default: '', internal: true, support: { kind: 'effective' } },
   // REST Proxy v2 consumer instances unused this long are closed (Confluent's consumer.instance.timeout.ms).
   { name: 'gregor.rest.proxy.consumer.instance.timeout.ms', type: 'int', default: '300000', internal: true, support: { kind: 'effective' } },
+  // StandardAuthorizer's own configs (Kafka passes them to the authorizer; they are no KafkaConfig entries, so
+  // DescribeConfigs does not list them). Read only with authorizer.class.name set (security/authorizer.ts).
+  { name: 'super.users', type: 'string', default: '', internal: true, support: { kind: 'effective' } },
+  { name: 'allow.everyone.if.no.acl.found', type: 'boolean', default: 'false', internal: true, support: { kind: 'effective' } },
 ];
 for (const d of gregorConfigDefs) defsByName.set(d.name, d);
 
@@ -238,6 +242,10 @@ export function buildBrokerConfig(sources: ConfigSources = {}): BrokerConfig {
         const value = validate(def, raw);
         if (def.support?.kind === 'unsupported' && !isDefault(def, value)) {
           throw new ConfigError(`gregor does not implement ${name} (${def.support.why}); remove it or set it to its default${def.default === null ? '' : ` ${JSON.stringify(def.default)}`}`);
+        }
+        // The one authorizer gregor has (security/authorizer.ts); empty = none.
+        if (def.name === 'authorizer.class.name' && value !== '' && value !== 'org.apache.kafka.metadata.authorizer.StandardAuthorizer') {
+          throw new ConfigError(`authorizer.class.name: only org.apache.kafka.metadata.authorizer.StandardAuthorizer is supported; got ${value}`);
         }
         values.set(prefixed ? name : def.name, value);
       } catch (err) {

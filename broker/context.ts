@@ -13,6 +13,7 @@ import type { ProducerRegistry } from './producers/index.ts';
 import type { TopicInfo, TopicRegistry } from './topics.ts';
 import type { TransactionCoordinator } from './transactions/index.ts';
 import type { ScramStore } from './security/scram-store.ts';
+import type { Authorizer } from './security/authorizer.ts';
 
 export interface AdvertisedAddress {
   host: string;
@@ -49,6 +50,8 @@ export interface BrokerContext {
   readonly producers: ProducerRegistry;
   /** The transaction coordinator (this node coordinates every transactional id); state in __transaction_state. */
   readonly transactions: TransactionCoordinator;
+  /** The ACL authorizer (`authorizer.class.name`); null: none, everything is allowed (security/authorizer.ts). */
+  readonly authorizer: Authorizer | null;
   /** SCRAM credentials (security/scram-store.ts), opened on first use. */
   scramCredentials(): Promise<ScramStore>;
   /** The pending creation of this topic, if one is under way. */

@@ -348,7 +348,15 @@ async function startServing(options: BrokerOptions, metrics?: BrokerMetrics): Pr
     onMarker: (topic, _p, producerId, commit) => { if (topic === OFFSETS_TOPIC) groups.completeTxnOffsets(producerId, commit); },
   });
 
+  // Loaded only when configured: without it handlers pay one null check (security/authorizer.ts).
+  const authorizer = (config.get('authorizer.class.name') ?? '') === '' ? null
+    : new (await import('./security/authorizer.ts')).Authorizer({
+      superUsers: (config.get('super.users') ?? '').split(';').map((s) => s.trim()).filter((s) => s !== ''),
+      allowEveryoneIfNoAcl: config.bool('allow.everyone.if.no.acl.found'),
+      acls: () => controller.image.acls,
+    });
   const context: BrokerContext = {
+    authorizer,
     nodeId, clusterId, rack: config.get('broker.rack'), config, topics, log, clock, randomBytes, apiVersions: advertisedVersions(handlers), metrics,
     partitions, storage, controller, appends, groups, producers, transactions,
     fetchSessions: new FetchSessionCache(config.int('max.incremental.fetch.session.cache.slots'), () => randomBytes(4).readInt32BE(0)),

@@ -15,7 +15,7 @@ import { type MetadataRecord, MetadataRecordType as T, readMetadataRecord, write
 import { makePartitionRecord } from '../protocol/generated/metadata/partition-record.ts';
 import type { BrokerRegistrationRequest } from '../protocol/generated/broker-registration.ts';
 import type { BrokerHeartbeatRequest } from '../protocol/generated/broker-heartbeat.ts';
-import { ConfigResourceType, configKey, DIRECTORY_MIGRATING, EMPTY_IMAGE, type MetadataImage, METADATA_VERSION_FEATURE } from './metadata/image.ts';
+import { ConfigResourceType, configKey, DIRECTORY_MIGRATING, EMPTY_IMAGE, type MetadataImage, METADATA_VERSION_FEATURE, type StandardAcl } from './metadata/image.ts';
 import { MetadataDelta, replayAll } from './metadata/delta.ts';
 import { imageToRecords } from './metadata/image-writer.ts';
 import { isDirectoryAssignmentSupported, MetadataVersion, partitionRecordVersion } from './metadata/metadata-version.ts';
@@ -26,6 +26,8 @@ import type { LeaderAndEpoch, QuorumConfig, RaftTransport } from './raft/types.t
 import type { RaftLog } from './raft/raft-log.ts';
 import type { QuorumStateStore } from './raft/quorum-state.ts';
 import { NotLeaderError } from './raft/types.ts';
+import { type AclBinding, type AclFilter, filterMatches, invalidBinding, invalidFilter, sameBinding } from './acls.ts';
+import { randomBytes } from 'node:crypto';
 
 /** A refused operation: `code` is the Kafka error code to answer. */
 export class ControllerError extends Error {
@@ -316,6 +318,54 @@ export class QuorumController {
       .map((u) => ({ type: T.FeatureLevel, version: 0, data: { name: u.feature, featureLevel: u.level } }));
     if (validateOnly || recs.length === 0) return Promise.resolve(Number(img.offset));
     return this.#propose(recs);
+  }
+
+  /**
+   * CreateAcls (Kafka's AclControlManager.createAcls): each binding is validated on its own (INVALID_REQUEST
+   * with Kafka's message); one identical to an existing ACL is accepted without a record. The valid ones are
+   * committed in one batch; resolves with one result per binding, in order.
+   */
+  async createAcls(bindings: readonly AclBinding[]): Promise<Array<{ errorCode: number; errorMessage: string | null }>> {
+    const existing = [...this.#latest.acls.values()];
+    const results: Array<{ errorCode: number; errorMessage: string | null }> = [];
+    const recs: MetadataRecord[] = [];
+    const added: AclBinding[] = [];
+    for (const b of bindings) {
+      const why = invalidBinding(b);
+      if (why !== null) { results.push({ errorCode: ErrorCode.INVALID_REQUEST, errorMessage: why }); continue; }
+      results.push({ errorCode: ErrorCode.NONE, errorMessage: null });
+      if (existing.some((a) => sameBinding(a, b)) || added.some((a) => sameBinding(a, b))) continue;
+      added.push(b);
+      recs.push({ type: T.AccessControlEntry, version: 0, data: { id: this.#newAclId(), ...b } });
+    }
+    if (recs.length > 0) await this.#propose(recs);
+    return results;
+  }
+
+  /**
+   * DeleteAcls (AclControlManager.deleteAcls): per filter the ACLs it matches (an ACL matched by several
+   * filters is removed once), all removals committed in one batch. A filter Kafka cannot read gets INVALID_REQUEST.
+   */
+  async deleteAcls(filters: readonly AclFilter[]): Promise<Array<{ errorCode: number; errorMessage: string | null; acls: StandardAcl[] }>> {
+    const all = [...this.#latest.acls.values()];
+    const removed = new Set<string>();
+    const results = filters.map((f) => {
+      const why = invalidFilter(f);
+      if (why !== null) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: why, acls: [] };
+      const acls = all.filter((a) => filterMatches(f, a));
+      for (const a of acls) removed.add(a.id);
+      return { errorCode: ErrorCode.NONE, errorMessage: null, acls };
+    });
+    if (removed.size > 0) await this.#propose([...removed].map((id) => ({ type: T.RemoveAccessControlEntry, version: 0, data: { id } })));
+    return results;
+  }
+
+  /** A fresh ACL id (Kafka's Uuid.randomUuid, base64url), unused in the latest image. */
+  #newAclId(): string {
+    for (;;) {
+      const id = randomBytes(16).toString('base64url');
+      if (!this.#latest.acls.has(id)) return id;
+    }
   }
 
   /** Proposes already-built records (the one-time migration of gregor-topics.json). */

@@ -299,7 +299,7 @@ const SUPPORT: Record<string, Support> = {
   'add.partitions.to.txn.retry.backoff.ms': sat('partitions are verified in process, never retried'),
   'alter.log.dirs.replication.quota.window.num': QUOTAS,
   'alter.log.dirs.replication.quota.window.size.seconds': QUOTAS,
-  'authorizer.class.name': no('ACLs (an authorizer) are not supported yet'),
+  'authorizer.class.name': E, // '' or StandardAuthorizer (config.ts checks; security/authorizer.ts)
   'auto.create.topics.enable': E,
   'auto.leader.rebalance.enable': ONE_REPLICA,
   'background.threads': THREADS,

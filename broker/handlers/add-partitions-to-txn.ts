@@ -22,7 +22,8 @@ import {
   makeAddPartitionsToTxnResult,
   makeAddPartitionsToTxnTopicResult,
 } from '../../protocol/generated/add-partitions-to-txn.ts';
-import type { BrokerContext } from '../context.ts';
+import type { RequestContext } from '../handler.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import type { TopicPartition } from '../transactions/index.ts';
 import { fencedFor } from '../transactions/errors.ts';
@@ -34,8 +35,16 @@ const results = (topics: AddPartitionsToTxnTopic[], codeOf: (topic: string, part
   }));
 
 /** Adds one transaction's partitions; resolves with the per-partition results. */
-function add(broker: BrokerContext, version: number, txnId: string, producerId: bigint, producerEpoch: number, topics: AddPartitionsToTxnTopic[]): Promise<AddPartitionsToTxnTopicResult[]> {
+function add(ctx: RequestContext, version: number, txnId: string, producerId: bigint, producerEpoch: number, topics: AddPartitionsToTxnTopic[]): Promise<AddPartitionsToTxnTopicResult[]> {
+  const broker = ctx.broker;
   if (txnId === '') return Promise.resolve(results(topics, () => ErrorCode.INVALID_REQUEST));
+  // KafkaApis.handleAddPartitionsToTxnRequest: WRITE on the transactional id (every partition fails), WRITE on
+  // each topic (its partitions TOPIC_AUTHORIZATION_FAILED, the others OPERATION_NOT_ATTEMPTED).
+  if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txnId)) return Promise.resolve(results(topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
+  if (broker.authorizer !== null) {
+    const denied = new Set(topics.filter((t) => !authorize(ctx, AclOperation.WRITE, ResourceType.TOPIC, t.name)).map((t) => t.name));
+    if (denied.size > 0) return Promise.resolve(results(topics, (t) => denied.has(t) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED));
+  }
   const unknown = (topic: string, p: number) => {
     const t = broker.topics.get(topic);
     return !t || p < 0 || p >= t.partitions;
@@ -54,7 +63,7 @@ export const handler = defineHandler<AddPartitionsToTxnRequest, AddPartitionsToT
     const broker = ctx.broker;
     const v = ctx.apiVersion;
     if (v <= 3) {
-      return add(broker, v, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics)
+      return add(ctx, v, req.v3AndBelowTransactionalId, req.v3AndBelowProducerId, req.v3AndBelowProducerEpoch, req.v3AndBelowTopics)
         .then((r) => makeAddPartitionsToTxnResponse({ resultsByTopicV3AndBelow: r }));
     }
     const all = req.transactions.map((txn) => {
@@ -64,7 +73,7 @@ export const handler = defineHandler<AddPartitionsToTxnRequest, AddPartitionsToT
           // TRANSACTION_ABORTABLE exists from v5; v4 brokers expect INVALID_TXN_STATE.
           return code === ErrorCode.TRANSACTION_ABORTABLE && v < 5 ? ErrorCode.INVALID_TXN_STATE : code;
         }))
-        : add(broker, v, txn.transactionalId, txn.producerId, txn.producerEpoch, txn.topics);
+        : add(ctx, v, txn.transactionalId, txn.producerId, txn.producerEpoch, txn.topics);
       return topicResults.then((r) => makeAddPartitionsToTxnResult({ transactionalId: txn.transactionalId, topicResults: r }));
     });
     return Promise.all(all).then((r) => makeAddPartitionsToTxnResponse({ errorCode: ErrorCode.NONE, resultsByTransaction: r }));

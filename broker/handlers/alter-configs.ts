@@ -17,6 +17,7 @@ import {
   alterBrokerResource, applyTopicConfigs, currentTopicConfigs, DUPLICATE_RESOURCE, duplicateKeys,
   RESOURCE_BROKER, RESOURCE_TOPIC, resourceKey, type ResourceResult, unknownResourceType,
 } from '../configs/alter.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<AlterConfigsRequest, AlterConfigsResponse>({
@@ -28,6 +29,9 @@ export const handler = defineHandler<AlterConfigsRequest, AlterConfigsResponse>(
     // Everything up to the first await runs in arrival order: checks and pending overrides are ordered.
     const results = req.resources.map((r): ResourceResult | Promise<ResourceResult> => {
       if (counts.get(resourceKey(r.resourceType, r.resourceName))! > 1) return DUPLICATE_RESOURCE;
+      // KafkaApis/ConfigAdminManager: ALTER_CONFIGS on the topic, or on the cluster for broker resources.
+      if (r.resourceType === RESOURCE_TOPIC && !authorize(ctx, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, r.resourceName)) return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
+      if (r.resourceType !== RESOURCE_TOPIC && !authorize(ctx, AclOperation.ALTER_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
       const names = r.configs.map((c) => c.name);
       if (r.resourceType === RESOURCE_BROKER) return alterBrokerResource(broker, r.resourceName, names, 'Broker');
       if (r.resourceType !== RESOURCE_TOPIC) return unknownResourceType(r.resourceType);

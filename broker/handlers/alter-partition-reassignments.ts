@@ -14,6 +14,7 @@ import {
   type AlterPartitionReassignmentsResponse,
   makeAlterPartitionReassignmentsResponse,
 } from '../../protocol/generated/alter-partition-reassignments.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 const PREFIX = 'The manual partition assignment includes';
@@ -33,6 +34,10 @@ export const handler = defineHandler<AlterPartitionReassignmentsRequest, AlterPa
   api: AlterPartitionReassignmentsApi,
   handle(ctx, req) {
     const broker = ctx.broker;
+    // ControllerApis.handleAlterPartitionReassignments: ALTER on the cluster.
+    if (!authorize(ctx, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { throttleTimeMs: 0, allowReplicationFactorChange: true, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, responses: [] };
+    }
     const responses = req.topics.map((rt) => {
       const t = broker.topics.get(rt.name);
       return {

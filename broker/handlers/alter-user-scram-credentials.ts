@@ -8,6 +8,7 @@ import {
   type AlterUserScramCredentialsResponse,
 } from '../../protocol/generated/alter-user-scram-credentials.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { credentialFromSalted, MAX_ITERATIONS, MECHANISM_BY_TYPE, MIN_ITERATIONS, type ScramCredential, type ScramMechanism } from '../security/scram.ts';
 
@@ -16,6 +17,11 @@ type Change = { user: string; mechanism: ScramMechanism; credential: ScramCreden
 export const handler = defineHandler<AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse>({
   api: AlterUserScramCredentialsApi,
   async handle(ctx, req) {
+    // KafkaApis: ALTER on the cluster, else every user CLUSTER_AUTHORIZATION_FAILED.
+    if (!authorize(ctx, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      const users = [...new Set([...req.deletions, ...req.upsertions].map((u) => u.name))];
+      return { throttleTimeMs: 0, results: users.map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
+    }
     const store = await ctx.broker.scramCredentials();
     // Per user: the first error, or its changes.
     const errors = new Map<string, [number, string]>();

@@ -14,6 +14,7 @@ import {
   makeMember,
   makeTopicPartitions,
 } from '../../protocol/generated/consumer-group-describe.ts';
+import { AclOperation, authorize, authorizedOperations, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { consumerGroupsOf } from './consumer-group-heartbeat.ts';
 
@@ -31,6 +32,10 @@ export const handler = defineHandler<ConsumerGroupDescribeRequest, ConsumerGroup
     });
     return makeConsumerGroupDescribeResponse({
       groups: req.groupIds.map((groupId) => {
+        // KafkaApis.handleConsumerGroupDescribe: DESCRIBE on the group.
+        if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+          return makeDescribedGroup({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null, authorizedOperations: OMITTED_OPERATIONS });
+        }
         const g = mgr.groups.get(groupId);
         if (!g || g.dead) {
           const classic = ctx.broker.groups.groups.get(groupId);
@@ -47,7 +52,8 @@ export const handler = defineHandler<ConsumerGroupDescribeRequest, ConsumerGroup
           groupEpoch: g.groupEpoch,
           assignmentEpoch: g.assignmentEpoch,
           assignorName: g.preferredAssignor(mgr.config.assignors[0]!),
-          authorizedOperations: req.includeAuthorizedOperations ? GROUP_OPERATIONS : OMITTED_OPERATIONS,
+          authorizedOperations: !req.includeAuthorizedOperations ? OMITTED_OPERATIONS
+            : ctx.broker.authorizer === null ? GROUP_OPERATIONS : authorizedOperations(ctx, ResourceType.GROUP, groupId),
           members: [...g.members.values()].map((m) => makeMember({
             memberId: m.memberId,
             instanceId: m.instanceId,

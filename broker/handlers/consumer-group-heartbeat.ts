@@ -14,6 +14,7 @@ import {
   makeConsumerGroupHeartbeatResponseTopicPartitions,
 } from '../../protocol/generated/consumer-group-heartbeat.ts';
 import type { BrokerContext } from '../context.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import type { ConsumerGroupManager } from '../groups/consumer/group.ts';
 import { consumerGroupConfig } from '../groups/index.ts';
@@ -27,6 +28,10 @@ export function consumerGroupsOf(broker: BrokerContext): ConsumerGroupManager {
 export const handler = defineHandler<ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse>({
   api: ConsumerGroupHeartbeatApi,
   async handle(ctx, req) {
+    // KafkaApis.handleConsumerGroupHeartbeat: READ on the group.
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return makeConsumerGroupHeartbeatResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, errorMessage: null });
+    }
     const mgr = consumerGroupsOf(ctx.broker);
     // A classic group of this id: upgraded if `group.consumer.migration.policy` allows, else refused.
     const claim = req.groupId === '' ? ErrorCode.NONE : ctx.broker.groups.claimForConsumerGroup(req.groupId, req.memberEpoch);

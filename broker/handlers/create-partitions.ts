@@ -25,6 +25,7 @@ import {
   makeCreatePartitionsTopicResult,
 } from '../../protocol/generated/create-partitions.ts';
 import type { BrokerContext } from '../context.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, MAX_PARTITIONS_PER_REQUEST } from '../topics.ts';
 import { withTimeout } from './delete-topics.ts';
@@ -109,6 +110,11 @@ export const handler = defineHandler<CreatePartitionsRequest, CreatePartitionsRe
       if (dups.has(topic.name) || handled.has(topic.name)) continue;
       handled.add(topic.name);
       const info = broker.topics.get(topic.name);
+      // KafkaApis/ControllerApis.createPartitions: ALTER on the topic (checked before existence).
+      if (!authorize(ctx, AclOperation.ALTER, ResourceType.TOPIC, topic.name)) {
+        respond(topic.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+        continue;
+      }
       if (!info) {
         respond(topic.name, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
         continue;

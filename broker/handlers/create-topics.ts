@@ -22,6 +22,7 @@ import {
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { describeTopicConfigs, normalizeTopicConfigs, schemaRegistryOn, topicNameError } from '../configs/index.ts';
 import type { BrokerContext } from '../context.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { CreationRefused, EXCESSIVE_PARTITIONS_MESSAGE, MAX_PARTITIONS_PER_REQUEST, randomUuid, ZERO_UUID } from '../topics.ts';
 
@@ -129,11 +130,17 @@ export const handler = defineHandler<CreateTopicsRequest, CreateTopicsResponse>(
     // All checks and reservations happen synchronously, in arrival order, before the first await.
     const results: Array<CreatableTopicResult | Promise<CreatableTopicResult>> = [];
     const reported = new Set<string>();
+    // KafkaApis.handleCreateTopicsRequest: CREATE on the cluster, else on each topic.
+    const mayCreateAll = broker.authorizer === null || authorize(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME);
     for (const t of req.topics) {
       if (counts.get(t.name)! > 1) {
         // Kafka answers duplicated names once each.
         if (!reported.has(t.name)) results.push(failure(t.name, ErrorCode.INVALID_REQUEST, INVALID_REQUEST_DUPLICATE));
         reported.add(t.name);
+        continue;
+      }
+      if (!mayCreateAll && !authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, t.name)) {
+        results.push(failure(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
         continue;
       }
       if (req.timeoutMs <= 0) {

@@ -8,13 +8,18 @@ import {
   makeDeletableGroupResult,
   makeDeleteGroupsResponse,
 } from '../../protocol/generated/delete-groups.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DeleteGroupsRequest, DeleteGroupsResponse>({
   api: DeleteGroupsApi,
   handle(ctx, req) {
     // Groups are deleted one after another (a group named twice is deleted once, then not found).
-    const results = req.groupsNames.map((groupId) => ctx.broker.groups.deleteGroup(groupId).then((errorCode) => makeDeletableGroupResult({ groupId, errorCode })));
+    // KafkaApis.handleDeleteGroupsRequest: DELETE on each group.
+    const results = req.groupsNames.map((groupId) => !authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, groupId)
+      ? makeDeletableGroupResult({ groupId, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED })
+      : ctx.broker.groups.deleteGroup(groupId).then((errorCode) => makeDeletableGroupResult({ groupId, errorCode })));
     return Promise.all(results).then((r) => makeDeleteGroupsResponse({ results: r }));
   },
 });

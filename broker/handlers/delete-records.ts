@@ -21,6 +21,7 @@ import {
 } from '../../protocol/generated/delete-records.ts';
 import type { BrokerContext } from '../context.ts';
 import { kafkaErrorCode } from '../errors.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 const INVALID_LOW_WATERMARK = -1n;
@@ -57,7 +58,11 @@ export const handler = defineHandler<DeleteRecordsRequest, DeleteRecordsResponse
     }
     const topics = [];
     for (const [name, parts] of wanted) {
-      const partitions = [...parts].map(([p, offset]) => deleteOne(ctx.broker, name, p, offset));
+      // KafkaApis.handleDeleteRecordsRequest: DELETE on the topic.
+      const denied = !authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, name);
+      const partitions = [...parts].map(([p, offset]) => denied
+        ? makeDeleteRecordsPartitionResult({ partitionIndex: p, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })
+        : deleteOne(ctx.broker, name, p, offset));
       topics.push(makeDeleteRecordsTopicResult({ name, partitions }));
     }
     return makeDeleteRecordsResponse({ throttleTimeMs: 0, topics });

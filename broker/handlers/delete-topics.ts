@@ -21,6 +21,7 @@ import {
 } from '../../protocol/generated/delete-topics.ts';
 import type { BrokerContext } from '../context.ts';
 import { kafkaErrorCode } from '../errors.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { ZERO_UUID } from '../topics.ts';
 
@@ -80,12 +81,17 @@ export const handler = defineHandler<DeleteTopicsRequest, DeleteTopicsResponse>(
     const idToName = new Map<string, string>();
     for (const id of ids) {
       const t = broker.topics.getById(id);
-      if (t) idToName.set(id, t.name);
+      // KafkaApis/ControllerApis: an id the principal may not describe is unknown; DELETE is needed on the topic.
+      if (t && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) respond(null, id, ErrorCode.UNKNOWN_TOPIC_ID, 'This server does not host this topic ID.');
+      else if (t && !authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, t.name)) respond(null, id, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+      else if (t) idToName.set(id, t.name);
       else respond(null, id, ErrorCode.UNKNOWN_TOPIC_ID, 'This server does not host this topic ID.');
     }
     for (const name of names) {
       const t = broker.topics.get(name);
-      if (!t) {
+      if (!authorize(ctx, AclOperation.DELETE, ResourceType.TOPIC, name)) {
+        respond(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+      } else if (!t) {
         respond(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
       } else if (dupIds.has(t.topicId) || idToName.has(t.topicId)) {
         // As Kafka: the name is refused and the id it maps to is not deleted either.

@@ -15,6 +15,7 @@ import {
   makeDescribeClusterBroker,
   makeDescribeClusterResponse,
 } from '../../protocol/generated/describe-cluster.ts';
+import { AclOperation, authorize, authorizedOperations, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { clusterBrokers, controllerIdFor } from '../cluster-view.ts';
 
@@ -50,7 +51,10 @@ export const handler = defineHandler<DescribeClusterRequest, DescribeClusterResp
       clusterId: broker.clusterId,
       controllerId: controllerIdFor(broker),
       brokers: brokers.map((b) => makeDescribeClusterBroker({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: b.fenced })),
-      clusterAuthorizedOperations: req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OMITTED_OPERATIONS,
+      // KafkaApis.handleDescribeCluster: computed only for a principal with DESCRIBE on the cluster.
+      clusterAuthorizedOperations: !req.includeClusterAuthorizedOperations ? OMITTED_OPERATIONS
+        : broker.authorizer === null ? CLUSTER_OPERATIONS
+        : authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME) ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME) : OMITTED_OPERATIONS,
     });
   },
 });

@@ -20,6 +20,7 @@ import {
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { type DescribedConfig, describeBrokerConfigs, describeTopicConfigs, topicNameError } from '../configs/index.ts';
 import type { BrokerContext } from '../context.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { KafkaError } from '../errors.ts';
 
@@ -86,6 +87,13 @@ export const handler = defineHandler<DescribeConfigsRequest, DescribeConfigsResp
     }
 
     const results: DescribeConfigsResult[] = req.resources.map((r) => {
+      // KafkaApis/ConfigHelper: DESCRIBE_CONFIGS on the topic, or on the cluster for broker resources.
+      const denied = r.resourceType === 2 ? !authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, r.resourceName)
+        : !authorize(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME);
+      if (denied) {
+        const code = r.resourceType === 2 ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+        return makeDescribeConfigsResult({ ...base(r), errorCode: code, errorMessage: null, configs: [] });
+      }
       try {
         const configs = describeOne(broker, r, req.includeSynonyms, docs).map((c) => makeDescribeConfigsResourceResult({
           ...c,

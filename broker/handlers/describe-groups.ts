@@ -11,6 +11,7 @@ import {
   makeDescribedGroup,
   makeDescribedGroupMember,
 } from '../../protocol/generated/describe-groups.ts';
+import { AclOperation, authorize, authorizedOperations, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 const GROUP_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
@@ -22,6 +23,10 @@ export const handler = defineHandler<DescribeGroupsRequest, DescribeGroupsRespon
     const v = ctx.apiVersion;
     return makeDescribeGroupsResponse({
       groups: req.groups.map((groupId) => {
+        // KafkaApis.handleDescribeGroupsRequest: DESCRIBE on the group.
+        if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) {
+          return makeDescribedGroup({ groupId, groupState: '', errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, authorizedOperations: OMITTED_OPERATIONS });
+        }
         if (ctx.broker.groups.consumer?.has(groupId)) {
           // A KIP-848 group is not a classic group: Kafka answers as for an unknown id, with this message.
           return makeDescribedGroup({
@@ -40,7 +45,8 @@ export const handler = defineHandler<DescribeGroupsRequest, DescribeGroupsRespon
         }
         return makeDescribedGroup({
           groupId, groupState: d.state, protocolType: d.protocolType, protocolData: d.protocolData,
-          authorizedOperations: v >= 3 && req.includeAuthorizedOperations ? GROUP_OPERATIONS : OMITTED_OPERATIONS,
+          authorizedOperations: !(v >= 3 && req.includeAuthorizedOperations) ? OMITTED_OPERATIONS
+            : ctx.broker.authorizer === null ? GROUP_OPERATIONS : authorizedOperations(ctx, ResourceType.GROUP, groupId),
           members: d.members.map((m) => makeDescribedGroupMember({
             memberId: m.memberId, groupInstanceId: v >= 4 ? m.groupInstanceId : null, clientId: m.clientId,
             clientHost: m.clientHost, memberMetadata: m.metadata, memberAssignment: m.assignment,

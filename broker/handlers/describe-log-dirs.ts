@@ -22,11 +22,16 @@ import {
   makeDescribeLogDirsResult,
   makeDescribeLogDirsTopic,
 } from '../../protocol/generated/describe-log-dirs.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DescribeLogDirsRequest, DescribeLogDirsResponse>({
   api: DescribeLogDirsApi,
   async handle(ctx, req) {
+    // KafkaApis.handleDescribeLogDirsRequest: DESCRIBE on the cluster, else an empty answer with the error.
+    if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return makeDescribeLogDirsResponse({ throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, results: [] });
+    }
     const hosted = ctx.broker.partitions;
     const { onDisk, path: dir } = hosted.logDir;
     const logDir = onDisk ? path.resolve(dir) : dir;

@@ -12,6 +12,7 @@ import {
   makeProducerState,
   makeTopicResponse,
 } from '../../protocol/generated/describe-producers.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DescribeProducersRequest, DescribeProducersResponse>({
@@ -22,6 +23,8 @@ export const handler = defineHandler<DescribeProducersRequest, DescribeProducers
       topics: req.topics.map((t) => makeTopicResponse({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
+          // KafkaApis.handleDescribeProducersRequest: READ on the topic.
+          if (!authorize(ctx, AclOperation.READ, ResourceType.TOPIC, t.name)) return makePartitionResponse({ partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null });
           const partition = broker.topics.get(t.name) ? broker.partitions.get(t.name, partitionIndex) : undefined;
           if (!partition) return makePartitionResponse({ partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: null });
           const st = partition.producerState;

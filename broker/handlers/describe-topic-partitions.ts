@@ -22,6 +22,7 @@ import {
   makeDescribeTopicPartitionsResponse,
 } from '../../protocol/generated/describe-topic-partitions.ts';
 import type { BrokerContext } from '../context.ts';
+import { AclOperation, authorize, authorizedOperations, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { invalidTopicNameReason, isInternalTopic, ZERO_UUID } from '../topics.ts';
 
@@ -58,7 +59,8 @@ export const handler = defineHandler<DescribeTopicPartitionsRequest, DescribeTop
     if (cursor && cursor.partitionIndex < 0) return requestError(req, ErrorCode.INVALID_REQUEST);
     const names = new Set<string>();
     if (req.topics.length === 0) {
-      for (const t of broker.topics.all()) if (t.name >= from) names.add(t.name);
+      // KafkaApis: all-topics requests leave out topics the principal may not DESCRIBE.
+      for (const t of broker.topics.all()) if (t.name >= from && authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) names.add(t.name);
     } else {
       for (const t of req.topics) if (t.name >= from) names.add(t.name);
       if (cursor && !names.has(cursor.topicName)) return requestError(req, ErrorCode.INVALID_REQUEST);
@@ -72,6 +74,10 @@ export const handler = defineHandler<DescribeTopicPartitionsRequest, DescribeTop
         break;
       }
       const t = broker.topics.get(name);
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) {
+        topics.push(errorTopic(name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, OMITTED_OPERATIONS));
+        continue;
+      }
       if (!t) {
         topics.push(errorTopic(name, invalidTopicNameReason(name) === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION, TOPIC_OPERATIONS));
         continue;
@@ -80,7 +86,8 @@ export const handler = defineHandler<DescribeTopicPartitionsRequest, DescribeTop
       const end = Math.min(t.partitions, start + remaining);
       const partitions = [];
       for (let p = start; p < end; p++) partitions.push(partition(broker, name, p));
-      topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.topicId, isInternal: t.internal, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS });
+      topics.push({ errorCode: ErrorCode.NONE, name, topicId: t.topicId, isInternal: t.internal, partitions,
+        topicAuthorizedOperations: broker.authorizer === null ? TOPIC_OPERATIONS : authorizedOperations(ctx, ResourceType.TOPIC, name) });
       if (end < t.partitions) {
         nextCursor = { topicName: name, partitionIndex: end };
         break;

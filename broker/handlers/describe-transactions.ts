@@ -10,6 +10,7 @@ import {
   makeTopicData,
   makeTransactionState,
 } from '../../protocol/generated/describe-transactions.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<DescribeTransactionsRequest, DescribeTransactionsResponse>({
@@ -18,6 +19,10 @@ export const handler = defineHandler<DescribeTransactionsRequest, DescribeTransa
     const txns = ctx.broker.transactions;
     return makeDescribeTransactionsResponse({
       transactionStates: req.transactionalIds.map((transactionalId) => {
+        // KafkaApis.handleDescribeTransactionsRequest: DESCRIBE on the transactional id.
+        if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, transactionalId)) {
+          return makeTransactionState({ transactionalId, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, transactionState: '', producerId: -1n, producerEpoch: -1, transactionStartTimeMs: -1n });
+        }
         const m = txns.get(transactionalId);
         if (!m || m.state === 'Dead') {
           return makeTransactionState({ transactionalId, errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, transactionState: '', producerId: -1n, producerEpoch: -1, transactionStartTimeMs: -1n });

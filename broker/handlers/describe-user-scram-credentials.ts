@@ -7,12 +7,15 @@ import {
   type DescribeUserScramCredentialsResult,
 } from '../../protocol/generated/describe-user-scram-credentials.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { MECHANISM_TYPE } from '../security/scram.ts';
 
 export const handler = defineHandler<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse>({
   api: DescribeUserScramCredentialsApi,
   async handle(ctx, req) {
+    // KafkaApis: DESCRIBE on the cluster.
+    if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, results: [] };
     const store = await ctx.broker.scramCredentials();
     const all = store.users();
     const info = (user: string) => all.get(user)!.map(([m, iterations]) => ({ mechanism: MECHANISM_TYPE[m], iterations }));

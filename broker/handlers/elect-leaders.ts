@@ -15,6 +15,7 @@ import {
   type ElectLeadersResponse,
   makeElectLeadersResponse,
 } from '../../protocol/generated/elect-leaders.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 const PREFERRED = 0;
@@ -26,6 +27,10 @@ export const handler = defineHandler<ElectLeadersRequest, ElectLeadersResponse>(
     const topics = ctx.broker.topics;
     const type = ctx.apiVersion === 0 ? PREFERRED : req.electionType;
     const badType = type !== PREFERRED && type !== UNCLEAN;
+    // KafkaApis.handleElectLeaders: ALTER on the cluster.
+    if (!authorize(ctx, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return makeElectLeadersResponse({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, replicaElectionResults: [] });
+    }
     const errorCode = badType ? ErrorCode.INVALID_REQUEST : ErrorCode.NONE;
     if (req.topicPartitions === null) {
       const all = badType ? [] : [...topics.all()].map((t) => ({ topic: t.name, partitionResult: [] }));

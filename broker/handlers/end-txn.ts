@@ -7,6 +7,7 @@
 // producer id and epoch the client continues with (a new producer id at epoch 0 when the epoch is exhausted).
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { EndTxnApi, type EndTxnRequest, type EndTxnResponse, makeEndTxnResponse } from '../../protocol/generated/end-txn.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { fencedFor } from '../transactions/errors.ts';
 
@@ -17,6 +18,8 @@ export const handler = defineHandler<EndTxnRequest, EndTxnResponse>({
     const respond = (errorCode: number, producerId = -1n, producerEpoch = -1) =>
       makeEndTxnResponse({ errorCode: fencedFor(errorCode, v, 2), producerId, producerEpoch });
     if (req.transactionalId === '') return respond(ErrorCode.INVALID_REQUEST);
+    // KafkaApis.handleEndTxnRequest: WRITE on the transactional id.
+    if (!authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) return respond(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
     // Kafka's KafkaApis: EndTxn v5+ is a transaction version 2 client.
     return ctx.broker.transactions.endTransaction(req.transactionalId, req.producerId, req.producerEpoch, req.committed, v >= 5 ? 2 : 0)
       .then((r) => respond(r.errorCode, r.producerId, r.producerEpoch));

@@ -21,6 +21,7 @@ import { partitionKey } from '../append-notifier.ts';
 import type { BrokerContext } from '../context.ts';
 import { FINAL_EPOCH, INITIAL_EPOCH, type FetchSession, type SessionPartition } from '../fetch-sessions.ts';
 import { defineHandler } from '../handler.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { ZERO_UUID } from '../topics.ts';
 
 const READ_COMMITTED = 1;
@@ -201,6 +202,11 @@ export const handler = defineHandler<FetchRequest, FetchResponse>({
       if (version >= 13) for (const w of wantedFrom(broker, version, req)) if (w.resolveError !== ErrorCode.NONE) wanted.push(w);
     }
 
+    // KafkaApis.handleFetchRequest: a consumer needs READ on each topic (TOPIC_AUTHORIZATION_FAILED per partition).
+    if (broker.authorizer !== null) {
+      wanted = wanted.map((w) => w.resolveError === ErrorCode.NONE && !authorize(ctx, AclOperation.READ, ResourceType.TOPIC, w.topic)
+        ? { ...w, resolveError: ErrorCode.TOPIC_AUTHORIZATION_FAILED } : w);
+    }
     if (replicaId >= 0) {
       const outcomes = wanted.map((p): ReadOutcome => ({ p, errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, highWatermark: -1, logStartOffset: -1, records: null }));
       return buildResponse(version, session?.id ?? 0, outcomes, req.isolationLevel);

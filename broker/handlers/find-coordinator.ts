@@ -13,6 +13,7 @@ import {
   makeFindCoordinatorResponse,
 } from '../../protocol/generated/find-coordinator.ts';
 import type { RequestContext } from '../handler.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 const MESSAGES: Record<number, string> = {
@@ -21,9 +22,12 @@ const MESSAGES: Record<number, string> = {
   [ErrorCode.INVALID_REQUEST]: 'This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.',
 };
 
-function lookup(ctx: RequestContext, keyType: number, ready: number): { errorCode: number; nodeId: number; host: string; port: number } {
+function lookup(ctx: RequestContext, keyType: number, ready: number, key: string): { errorCode: number; nodeId: number; host: string; port: number } {
   const none = (errorCode: number) => ({ errorCode, nodeId: -1, host: '', port: -1 });
   if (keyType !== 0 && keyType !== 1) return none(ErrorCode.INVALID_REQUEST);
+  // KafkaApis: DESCRIBE on the group / transactional id.
+  if (keyType === 0 && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) return none(ErrorCode.GROUP_AUTHORIZATION_FAILED);
+  if (keyType === 1 && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) return none(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   if (ready !== ErrorCode.NONE) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   const addr = ctx.broker.advertisedAddress(ctx.listenerName);
   if (!addr) return none(ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -38,10 +42,10 @@ export const handler = defineHandler<FindCoordinatorRequest, FindCoordinatorResp
       if (ctx.apiVersion >= 4) {
         return makeFindCoordinatorResponse({
           // Kafka sets no message on v4+ entries.
-          coordinators: req.coordinatorKeys.map((key) => makeCoordinator({ key, ...lookup(ctx, keyType, ready), errorMessage: null })),
+          coordinators: req.coordinatorKeys.map((key) => makeCoordinator({ key, ...lookup(ctx, keyType, ready, key), errorMessage: null })),
         });
       }
-      const r = lookup(ctx, keyType, ready);
+      const r = lookup(ctx, keyType, ready, req.key);
       return makeFindCoordinatorResponse({ ...r, errorMessage: ctx.apiVersion >= 1 ? MESSAGES[r.errorCode] ?? null : null });
     };
     // The coordinator's topic is created on first use; answer once it exists.

@@ -19,6 +19,7 @@ import {
   RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC, resourceKey, type ResourceResult, unknownResourceType,
 } from '../configs/alter.ts';
 import { brokerConfigDef, TOPIC_CONFIGS_BY_NAME, topicConfigDefault } from '../configs/index.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 const SET = 0;
@@ -38,6 +39,9 @@ export const handler = defineHandler<IncrementalAlterConfigsRequest, Incremental
     // Everything up to the first await runs in arrival order: checks and pending overrides are ordered.
     const results = req.resources.map((r): ResourceResult | Promise<ResourceResult> => {
       if (counts.get(resourceKey(r.resourceType, r.resourceName))! > 1) return DUPLICATE_RESOURCE;
+      // KafkaApis/ConfigAdminManager: ALTER_CONFIGS on the topic, or on the cluster for broker resources.
+      if (r.resourceType === RESOURCE_TOPIC && !authorize(ctx, AclOperation.ALTER_CONFIGS, ResourceType.TOPIC, r.resourceName)) return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null };
+      if (r.resourceType !== RESOURCE_TOPIC && !authorize(ctx, AclOperation.ALTER_CONFIGS, ResourceType.CLUSTER, CLUSTER_NAME)) return { errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null };
       const names = r.configs.map((c) => c.name);
       if (r.resourceType === RESOURCE_BROKER) {
         // No dynamic broker config is ever set, so deleting one changes nothing and succeeds (kafka-reassign-partitions

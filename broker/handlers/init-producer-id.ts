@@ -17,6 +17,7 @@ import {
   makeInitProducerIdResponse,
 } from '../../protocol/generated/init-producer-id.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { AclOperation, authorize, authorizeByResourceType, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { fencedFor } from '../transactions/errors.ts';
 
@@ -30,6 +31,13 @@ export const handler = defineHandler<InitProducerIdRequest, InitProducerIdRespon
     const noEpoch = req.producerEpoch === -1;
     if (noId !== noEpoch) return error(ErrorCode.INVALID_REQUEST);
     const txnId = req.transactionalId;
+    // KafkaApis.handleInitProducerIdRequest: WRITE on the transactional id, or for an idempotent producer
+    // IDEMPOTENT_WRITE on the cluster or WRITE on some topic (authorizeByResourceType).
+    if (broker.authorizer !== null) {
+      if (txnId !== null && !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, txnId)) return error(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      if (txnId === null && !authorize(ctx, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME) &&
+        !authorizeByResourceType(ctx, AclOperation.WRITE, ResourceType.TOPIC)) return error(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    }
     if (txnId !== null) {
       if (txnId === '') return error(ErrorCode.INVALID_REQUEST);
       const max = broker.config.int('transaction.max.timeout.ms');

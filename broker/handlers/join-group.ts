@@ -10,12 +10,17 @@ import {
   makeJoinGroupResponse,
   makeJoinGroupResponseMember,
 } from '../../protocol/generated/join-group.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
   api: JoinGroupApi,
   handle(ctx, req) {
     const v = ctx.apiVersion;
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) {
+      return makeJoinGroupResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, generationId: -1, memberId: req.memberId, protocolName: v >= 7 ? null : '' });
+    }
     return ctx.broker.groups.join({
       groupId: req.groupId,
       memberId: req.memberId,

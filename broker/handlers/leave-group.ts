@@ -8,11 +8,13 @@ import {
   makeMemberResponse,
 } from '../../protocol/generated/leave-group.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<LeaveGroupRequest, LeaveGroupResponse>({
   api: LeaveGroupApi,
   handle(ctx, req) {
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return makeLeaveGroupResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
     const batched = ctx.apiVersion >= 3;
     const leaving = batched
       ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId }))

@@ -8,6 +8,7 @@ import {
   makeListGroupsResponse,
   makeListedGroup,
 } from '../../protocol/generated/list-groups.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<ListGroupsRequest, ListGroupsResponse>({
@@ -22,7 +23,10 @@ export const handler = defineHandler<ListGroupsRequest, ListGroupsResponse>({
       ...[...ctx.broker.groups.consumer?.groups.values() ?? []].filter((g) => !g.dead)
         .map((g) => ({ groupId: g.groupId, protocolType: 'consumer', state: g.state as string, type: 'consumer' })),
     ];
+    // KafkaApis.handleListGroupsRequest: every group with DESCRIBE on the cluster, else those the principal may describe.
+    const everything = authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME);
     const groups = all
+      .filter((g) => everything || authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, g.groupId))
       .filter((g) => states.size === 0 || states.has(g.state.toLowerCase()))
       .filter((g) => types.size === 0 || types.has(g.type));
     return makeListGroupsResponse({

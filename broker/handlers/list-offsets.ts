@@ -15,6 +15,7 @@ import {
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { partitionKey } from '../append-notifier.ts';
 import { defineHandler } from '../handler.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { maxTimestampRecord, offsetForTimestamp } from '../record-lookup.ts';
 
 const LATEST = -1, EARLIEST = -2, MAX_TIMESTAMP = -3, EARLIEST_LOCAL = -4, LATEST_TIERED = -5, EARLIEST_PENDING_UPLOAD = -6;
@@ -34,9 +35,12 @@ export const handler = defineHandler<ListOffsetsRequest, ListOffsetsResponse>({
     const pending: Promise<void>[] = [];
     const topics = req.topics.map((t) => {
       const topic = broker.topics.get(t.name);
+      // KafkaApis.handleListOffsetRequest: DESCRIBE on the topic, checked before its existence.
+      const denied = broker.authorizer !== null && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name);
       const partitions = t.partitions.map((p) => {
         const out = makeListOffsetsPartitionResponse({ partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1n, offset: -1n, leaderEpoch: -1 });
         const fail = (code: number) => { out.errorCode = code; return out; };
+        if (denied) return fail(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
         if (seen.get(partitionKey(t.name, p.partitionIndex))! > 1) return fail(ErrorCode.INVALID_REQUEST);
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         const partition = broker.partitions.getOrError(topic.name, p.partitionIndex);

@@ -8,11 +8,16 @@ import {
   type ListPartitionReassignmentsResponse,
   makeListPartitionReassignmentsResponse,
 } from '../../protocol/generated/list-partition-reassignments.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<ListPartitionReassignmentsRequest, ListPartitionReassignmentsResponse>({
   api: ListPartitionReassignmentsApi,
-  handle() {
+  handle(ctx) {
+    // ControllerApis.handleListPartitionReassignments: DESCRIBE on the cluster.
+    if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return makeListPartitionReassignmentsResponse({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, topics: [] });
+    }
     return makeListPartitionReassignmentsResponse({ errorCode: ErrorCode.NONE, errorMessage: null, topics: [] });
   },
 });

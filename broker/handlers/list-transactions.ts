@@ -10,6 +10,7 @@ import {
   makeListTransactionsResponse,
   makeTransactionState,
 } from '../../protocol/generated/list-transactions.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { TXN_STATES } from '../transactions/index.ts';
 
@@ -36,6 +37,8 @@ export const handler = defineHandler<ListTransactionsRequest, ListTransactionsRe
       if (pids.size > 0 && !pids.has(m.producerId)) continue;
       if (duration >= 0 && (m.startTimestamp < 0 || now - m.startTimestamp < duration)) continue;
       if (pattern && !pattern.test(m.transactionalId)) continue;
+      // KafkaApis.handleListTransactionsRequest: only ids the principal may DESCRIBE.
+      if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, m.transactionalId)) continue;
       transactionStates.push(makeTransactionState({ transactionalId: m.transactionalId, producerId: m.producerId, transactionState: m.state }));
     }
     return makeListTransactionsResponse({ errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates });

@@ -7,7 +7,10 @@
 // and they are answered LEADER_NOT_AVAILABLE, as Kafka answers before it learns of the refusal.
 // Kafka's request checks: v10–11 with a null name or a topic id → INVALID_REQUEST for every topic (Kafka's
 // getErrorResponse); an empty name → INVALID_TOPIC_EXCEPTION (null-named v12+ entries are lookups by id).
-// Left out: authorizers (authorized-operation fields report "everything allowed", as Kafka does without one).
+// With an authorizer (KafkaApis.handleTopicMetadataRequest): all-topics requests list only topics the principal
+// may DESCRIBE; a named topic it may not describe answers TOPIC_AUTHORIZATION_FAILED (an id: UNKNOWN_TOPIC_ID);
+// auto-creation needs CREATE on the cluster or the topic (else TOPIC_AUTHORIZATION_FAILED); authorized-operation
+// fields are computed. Without one they report "everything allowed", as Kafka does.
 import {
   MetadataApi,
   type MetadataRequest,
@@ -15,9 +18,10 @@ import {
   makeMetadataResponse,
 } from '../../protocol/generated/metadata.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
-import type { BrokerContext } from '../context.ts';
 import { defineHandler } from '../handler.ts';
 import { clusterBrokers, controllerIdFor, partitionPlacement } from '../cluster-view.ts';
+import { AclOperation, authorize, authorizedOperations, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
+import type { RequestContext } from '../handler.ts';
 import { invalidTopicNameReason, isInternalTopic, MAX_PARTITIONS_PER_REQUEST, type TopicInfo, ZERO_UUID } from '../topics.ts';
 
 // Bitfields of AclOperation codes allowed on a resource when no authorizer is configured.
@@ -27,7 +31,8 @@ const OMITTED_OPERATIONS = -2147483648;
 
 type ResponseTopic = MetadataResponse['topics'][number];
 
-function topicEntry(broker: BrokerContext, t: TopicInfo, includeOps: boolean): ResponseTopic {
+function topicEntry(ctx: RequestContext, t: TopicInfo, includeOps: boolean): ResponseTopic {
+  const broker = ctx.broker;
   const partitions = [];
   for (let p = 0; p < t.partitions; p++) {
     const placed = partitionPlacement(broker, t.topicId, p);
@@ -47,7 +52,8 @@ function topicEntry(broker: BrokerContext, t: TopicInfo, includeOps: boolean): R
     topicId: t.topicId,
     isInternal: t.internal,
     partitions,
-    topicAuthorizedOperations: includeOps ? TOPIC_OPERATIONS : OMITTED_OPERATIONS,
+    topicAuthorizedOperations: !includeOps ? OMITTED_OPERATIONS
+      : broker.authorizer === null ? TOPIC_OPERATIONS : authorizedOperations(ctx, ResourceType.TOPIC, t.name),
   };
 }
 
@@ -79,25 +85,33 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
       return errorResponse(req, version, ErrorCode.INVALID_REQUEST);
     }
 
+    const secured = broker.authorizer !== null;
+    const describable = (name: string): boolean => !secured || authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+    const mayCreateTopic = (name: string): boolean => !secured || authorize(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) ||
+      authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name);
     const topics: ResponseTopic[] = [];
     const toCreate = new Set<string>();
     if (all) {
-      for (const t of broker.topics.all()) topics.push(topicEntry(broker, t, includeTopicOps));
+      for (const t of broker.topics.all()) if (describable(t.name)) topics.push(topicEntry(ctx, t, includeTopicOps));
     } else {
       for (const rt of req.topics!) {
         if (rt.name === null || (rt.name === '' && version >= 12 && rt.topicId !== ZERO_UUID)) {
           // Lookup by id (v10+; librdkafka's KIP-848 consumer sends ids only from v12).
           const t = rt.topicId !== ZERO_UUID ? broker.topics.getById(rt.topicId) : undefined;
-          topics.push(t ? topicEntry(broker, t, includeTopicOps) : errorEntry(ErrorCode.UNKNOWN_TOPIC_ID, null, rt.topicId));
+          topics.push(t && describable(t.name) ? topicEntry(ctx, t, includeTopicOps) : errorEntry(ErrorCode.UNKNOWN_TOPIC_ID, null, rt.topicId));
           continue;
         }
         const existing = broker.topics.get(rt.name);
-        if (existing) {
-          topics.push(topicEntry(broker, existing, includeTopicOps));
+        if (!describable(rt.name)) {
+          topics.push(errorEntry(ErrorCode.TOPIC_AUTHORIZATION_FAILED, rt.name, ZERO_UUID, isInternalTopic(rt.name)));
+        } else if (existing) {
+          topics.push(topicEntry(ctx, existing, includeTopicOps));
         } else if (invalidTopicNameReason(rt.name) !== null) {
           topics.push(errorEntry(ErrorCode.INVALID_TOPIC_EXCEPTION, rt.name));
         } else if (broker.isCreating(rt.name)) {
           topics.push(errorEntry(ErrorCode.LEADER_NOT_AVAILABLE, rt.name));
+        } else if (mayCreate && !isInternalTopic(rt.name) && !mayCreateTopic(rt.name)) {
+          topics.push(errorEntry(ErrorCode.TOPIC_AUTHORIZATION_FAILED, rt.name));
         } else if (mayCreate && !isInternalTopic(rt.name) && broker.topics.collidingWith(rt.name) === undefined) {
           // Created below, in the background; clients retry on LEADER_NOT_AVAILABLE and see it next time.
           toCreate.add(rt.name);
@@ -123,7 +137,8 @@ export const handler = defineHandler<MetadataRequest, MetadataResponse>({
       clusterId: broker.clusterId,
       controllerId: controllerIdFor(broker),
       topics,
-      clusterAuthorizedOperations: version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations ? CLUSTER_OPERATIONS : OMITTED_OPERATIONS,
+      clusterAuthorizedOperations: !(version >= 8 && version <= 10 && req.includeClusterAuthorizedOperations) ? OMITTED_OPERATIONS
+        : secured ? authorizedOperations(ctx, ResourceType.CLUSTER, CLUSTER_NAME) : CLUSTER_OPERATIONS,
       errorCode: ErrorCode.NONE,
     });
   },

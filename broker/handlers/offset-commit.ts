@@ -16,6 +16,7 @@ import {
 } from '../../protocol/generated/offset-commit.ts';
 import type { CommitRequest } from '../groups/coordinator.ts';
 import { exactInt64 } from '../groups/records.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { ZERO_UUID } from '../topics.ts';
 
@@ -26,13 +27,17 @@ export const handler = defineHandler<OffsetCommitRequest, OffsetCommitResponse>(
     const broker = ctx.broker;
     const partitions: CommitRequest['partitions'] = [];
     const shape: Array<{ name: string; topicId: string; count: number }> = [];
+    // KafkaApis.handleOffsetCommitRequest: READ on the group (else every partition fails), READ on each topic.
+    const groupDenied = !authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId);
     for (const t of req.topics) {
       const topic = v >= 10 ? broker.topics.getById(t.topicId) : broker.topics.get(t.name);
       const name = topic?.name ?? t.name;
       const missing = v >= 10 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
       for (const p of t.partitions) {
         let errorCode: number = ErrorCode.NONE;
-        if (!topic) errorCode = missing;
+        if (groupDenied) errorCode = ErrorCode.GROUP_AUTHORIZATION_FAILED;
+        else if (broker.authorizer !== null && !authorize(ctx, AclOperation.READ, ResourceType.TOPIC, name)) errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        else if (!topic) errorCode = missing;
         else if (p.partitionIndex < 0 || p.partitionIndex >= topic.partitions) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         partitions.push({
           topic: name, partition: p.partitionIndex, offset: exactInt64(p.committedOffset),

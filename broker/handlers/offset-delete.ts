@@ -10,11 +10,14 @@ import {
   makeOffsetDeleteResponsePartition,
   makeOffsetDeleteResponseTopic,
 } from '../../protocol/generated/offset-delete.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<OffsetDeleteRequest, OffsetDeleteResponse>({
   api: OffsetDeleteApi,
   handle(ctx, req) {
+    // KafkaApis.handleOffsetDeleteRequest: DELETE on the group.
+    if (!authorize(ctx, AclOperation.DELETE, ResourceType.GROUP, req.groupId)) return makeOffsetDeleteResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
     const wanted = req.topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
     return ctx.broker.groups.deleteOffsets(req.groupId, wanted).then((r) => {
       if (r.errorCode !== ErrorCode.NONE) return makeOffsetDeleteResponse({ errorCode: r.errorCode });

@@ -17,11 +17,32 @@ import {
   makeOffsetFetchResponseTopics,
 } from '../../protocol/generated/offset-fetch.ts';
 import type { BrokerContext } from '../context.ts';
+import type { RequestContext } from '../handler.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { ZERO_UUID } from '../topics.ts';
 
 interface PartitionOut { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; metadata: string; errorCode: number }
 interface TopicOut { name: string; topicId: string; partitions: PartitionOut[] }
+
+/**
+ * KafkaApis.handleOffsetFetchRequest: DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED), DESCRIBE on each topic
+ * (a named one answers TOPIC_AUTHORIZATION_FAILED per partition; all-topics requests leave it out).
+ */
+function authorizedFetch(ctx: RequestContext, version: number, groupId: string, topics: Array<{ name: string; topicId?: string; partitionIndexes: number[] }> | null, requireStable: boolean, member?: { memberId: string | null; memberEpoch: number }): { errorCode: number; topics: TopicOut[] } {
+  if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
+  const r = fetchGroup(ctx.broker, version, groupId, topics, requireStable, member);
+  if (ctx.broker.authorizer === null) return r;
+  const nameOf = (t: TopicOut): string | undefined => (version >= 10 ? ctx.broker.topics.getById(t.topicId)?.name : t.name);
+  const denied = (t: TopicOut): boolean => { const n = nameOf(t); return n !== undefined && !authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, n); };
+  if (topics === null) return { errorCode: r.errorCode, topics: r.topics.filter((t) => !denied(t)) };
+  return {
+    errorCode: r.errorCode,
+    topics: r.topics.map((t) => !denied(t) ? t : {
+      ...t, partitions: t.partitions.map((p) => ({ ...p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+    }),
+  };
+}
 
 function fetchGroup(broker: BrokerContext, version: number, groupId: string, topics: Array<{ name: string; topicId?: string; partitionIndexes: number[] }> | null, requireStable: boolean, member?: { memberId: string | null; memberEpoch: number }): { errorCode: number; topics: TopicOut[] } {
   if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
@@ -67,7 +88,7 @@ export const handler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
     if (v >= 8) {
       return makeOffsetFetchResponse({
         groups: req.groups.map((g) => {
-          const r = fetchGroup(ctx.broker, v, g.groupId, g.topics, req.requireStable, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined);
+          const r = authorizedFetch(ctx, v, g.groupId, g.topics, req.requireStable, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : undefined);
           return makeOffsetFetchResponseGroup({
             groupId: g.groupId, errorCode: r.errorCode,
             topics: r.topics.map((t) => makeOffsetFetchResponseTopics({ name: t.name, topicId: t.topicId, partitions: t.partitions.map((p) => makeOffsetFetchResponsePartitions(p)) })),
@@ -75,7 +96,7 @@ export const handler = defineHandler<OffsetFetchRequest, OffsetFetchResponse>({
         }),
       });
     }
-    const r = fetchGroup(ctx.broker, v, req.groupId, v >= 2 ? req.topics : req.topics ?? [], v >= 7 && req.requireStable);
+    const r = authorizedFetch(ctx, v, req.groupId, v >= 2 ? req.topics : req.topics ?? [], v >= 7 && req.requireStable);
     if (r.errorCode !== ErrorCode.NONE && v < 2) {
       // v1 has no top-level error: every requested partition carries it.
       return makeOffsetFetchResponse({

@@ -10,6 +10,7 @@ import {
   makeOffsetForLeaderTopicResult,
 } from '../../protocol/generated/offset-for-leader-epoch.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse>({
@@ -20,6 +21,8 @@ export const handler = defineHandler<OffsetForLeaderEpochRequest, OffsetForLeade
       topic: t.topic,
       partitions: t.partitions.map((p) => {
         const out = makeEpochEndOffset({ partition: p.partition, errorCode: ErrorCode.NONE, leaderEpoch: -1, endOffset: -1n });
+        // KafkaApis.handleOffsetForLeaderEpochRequest: DESCRIBE on the topic.
+        if (!authorize(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.topic)) { out.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED; return out; }
         const topic = broker.topics.get(t.topic);
         const partition = topic && p.partition >= 0 && p.partition < topic.partitions
           ? broker.partitions.getOrError(t.topic, p.partition) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;

@@ -43,6 +43,7 @@ import { isStorageError } from '../../storage/index.ts';
 import type { BrokerContext } from '../context.ts';
 import type { PartitionProducerState, Reservation } from '../producers/index.ts';
 import { defineHandler } from '../handler.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { invalidTopicNameReason, isInternalTopic, type TopicInfo } from '../topics.ts';
 import { schemaIdCheck } from '../schema-registry/validation.ts';
 import { schemaRegistryOn } from '../configs/index.ts';
@@ -444,6 +445,12 @@ export const handler = defineHandler<ProduceRequest, ProduceResponse>({
     const version = ctx.apiVersion;
     const acksValid = req.acks === 0 || req.acks === 1 || req.acks === -1;
     const autoCreate = broker.config.bool('auto.create.topics.enable');
+    // KafkaApis.handleProduceRequest: a transactional request needs WRITE on its transactional id (else the
+    // whole request fails), each topic WRITE (TOPIC_AUTHORIZATION_FAILED, checked before existence).
+    const secured = broker.authorizer !== null;
+    if (secured && req.transactionalId !== null && !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+      return errorResponse(req, version, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
     const pending: Array<Promise<unknown>> = [];
     const responses = req.topicData.map((td) => {
       const out = makeTopicProduceResponse({ name: td.name, topicId: td.topicId, partitionResponses: [] });
@@ -470,6 +477,12 @@ export const handler = defineHandler<ProduceRequest, ProduceResponse>({
         }
       }
       if (topic && topic.internal) topicError = ErrorCode.INVALID_TOPIC_EXCEPTION;
+      if (secured && topicError !== ErrorCode.INVALID_REQUIRED_ACKS && (topic || version < 13)) {
+        const name = topic?.name ?? td.name;
+        if (!authorize(ctx, AclOperation.WRITE, ResourceType.TOPIC, name)) topicError = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+        else if (!topic && topicError === null && !authorize(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) &&
+          !authorize(ctx, AclOperation.CREATE, ResourceType.TOPIC, name)) topicError = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      }
 
       for (const pd of td.partitionData) {
         const idx = out.partitionResponses.length;

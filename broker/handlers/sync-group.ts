@@ -7,12 +7,15 @@ import {
   type SyncGroupResponse,
   makeSyncGroupResponse,
 } from '../../protocol/generated/sync-group.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
+import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
   api: SyncGroupApi,
   handle(ctx, req) {
     const v = ctx.apiVersion;
+    if (!authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return makeSyncGroupResponse({ errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED });
     return ctx.broker.groups.sync({
       groupId: req.groupId,
       memberId: req.memberId,

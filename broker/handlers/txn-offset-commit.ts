@@ -18,6 +18,7 @@ import {
 } from '../../protocol/generated/txn-offset-commit.ts';
 import type { TxnCommitRequest } from '../groups/coordinator.ts';
 import { exactInt64 } from '../groups/records.ts';
+import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 import { offsetsPartitionFor } from '../transactions/offsets-partition.ts';
 
@@ -27,10 +28,15 @@ export const handler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResp
     const broker = ctx.broker;
     const v = ctx.apiVersion;
     const partitions: TxnCommitRequest['partitions'] = [];
+    // KafkaApis.handleTxnOffsetCommitRequest: WRITE on the transactional id, READ on the group (every partition
+    // fails), READ on each topic.
+    const wholeDenied = !authorize(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId) ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+      : !authorize(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId) ? ErrorCode.GROUP_AUTHORIZATION_FAILED : null;
     for (const t of req.topics) {
       const topic = broker.topics.get(t.name);
+      const topicDenied = broker.authorizer !== null && !authorize(ctx, AclOperation.READ, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
-        const errorCode = !topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NONE;
+        const errorCode = wholeDenied !== null ? wholeDenied : topicDenied ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : !topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitions ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.NONE;
         partitions.push({ topic: t.name, partition: p.partitionIndex, offset: exactInt64(p.committedOffset), leaderEpoch: v >= 2 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata, errorCode });
       }
     }

@@ -13,11 +13,16 @@ import {
 } from '../../protocol/generated/update-features.ts';
 import { UpgradeType } from '../../controller/features.ts';
 import { ControllerError } from '../../controller/quorum-controller.ts';
+import { AclOperation, authorize, CLUSTER_NAME, ResourceType } from '../security/authorizer.ts';
 import { defineHandler } from '../handler.ts';
 
 export const handler = defineHandler<UpdateFeaturesRequest, UpdateFeaturesResponse>({
   api: UpdateFeaturesApi,
   async handle(ctx, req) {
+    // ControllerApis.handleUpdateFeatures: ALTER on the cluster.
+    if (!authorize(ctx, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null, results: [] };
+    }
     const updates = req.featureUpdates.map((f) => ({
       feature: f.feature,
       level: f.maxVersionLevel,

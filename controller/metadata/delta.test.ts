@@ -6,7 +6,7 @@ import { makePartitionChangeRecord } from '../../protocol/generated/metadata/par
 import { makePartitionRecord } from '../../protocol/generated/metadata/partition-record.ts';
 import { makeRegisterBrokerRecord } from '../../protocol/generated/metadata/register-broker-record.ts';
 import { makeBrokerRegistrationChangeRecord } from '../../protocol/generated/metadata/broker-registration-change-record.ts';
-import { ConfigResourceType, DIRECTORY_MIGRATING, EMPTY_IMAGE, MetadataDelta, MetadataReplayError, replayAll, resourceConfigs } from './index.ts';
+import { ConfigResourceType, DIRECTORY_MIGRATING, EMPTY_IMAGE, imageToRecords, MetadataDelta, MetadataReplayError, replayAll, resourceConfigs } from './index.ts';
 
 const TOPIC_ID = 'rBWa0_kXQ8eK5o7dC2dRkw';
 const topic = (name = 'orders', topicId = TOPIC_ID): MetadataRecord => ({ type: T.Topic, version: 0, data: { name, topicId } });
@@ -138,7 +138,21 @@ t.test('records that do not fit the image are MetadataReplayErrors', async (t) =
   t.throws(() => replayAll(EMPTY_IMAGE, [{ type: T.RemoveTopic, version: 0, data: { topicId: TOPIC_ID } }]), MetadataReplayError);
   t.throws(() => replayAll(EMPTY_IMAGE, [topic(), partition(0, { directories: ['AAAAAAAAAAAAAAAAAAAAAQ'] })]), MetadataReplayError, 'directories length');
   t.throws(
-    () => replayAll(EMPTY_IMAGE, [{ type: T.AccessControlEntry, version: 0, data: { id: 'AAAAAAAAAAAAAAAAAAAAAQ', resourceType: 2, resourceName: 'x', patternType: 3, principal: 'User:a', host: '*', operation: 2, permissionType: 3 } }]),
-    /not supported/, 'ACL records are refused, not dropped',
+    () => replayAll(EMPTY_IMAGE, [{ type: T.UserScramCredential, version: 0, data: { name: 'a', mechanism: 1, salt: Buffer.alloc(0), storedKey: Buffer.alloc(0), serverKey: Buffer.alloc(0), iterations: 4096 } }]),
+    /not supported/, 'SCRAM records are refused, not dropped',
   );
+  t.throws(() => replayAll(EMPTY_IMAGE, [acl, acl]), MetadataReplayError, 'duplicate ACL id');
+  t.throws(() => replayAll(EMPTY_IMAGE, [{ type: T.RemoveAccessControlEntry, version: 0, data: { id: acl.data.id } }]), MetadataReplayError, 'removal of an unknown ACL');
+});
+
+const acl = { type: T.AccessControlEntry, version: 0, data: { id: 'AAAAAAAAAAAAAAAAAAAAAQ', resourceType: 2, resourceName: 'x', patternType: 3, principal: 'User:a', host: '*', operation: 2, permissionType: 3 } } as const;
+
+t.test('ACL records: added, kept through a snapshot, removed', async (t) => {
+  const withAcl = replayAll(EMPTY_IMAGE, [{ type: T.FeatureLevel, version: 0, data: { name: 'metadata.version', featureLevel: 27 } }, acl]);
+  t.same([...withAcl.acls.values()], [acl.data]);
+  const again = replayAll(EMPTY_IMAGE, imageToRecords(withAcl));
+  t.same([...again.acls.values()], [acl.data], 'the image writer writes ACLs');
+  const gone = replayAll(withAcl, [{ type: T.RemoveAccessControlEntry, version: 0, data: { id: acl.data.id } }]);
+  t.equal(gone.acls.size, 0);
+  t.equal(withAcl.acls.size, 1, 'the base image is unchanged');
 });

@@ -2,7 +2,7 @@
 // TopicsDelta / ConfigurationsDelta / FeaturesDelta semantics. A record that does not fit the image (a
 // partition of an unknown topic, a broker epoch that does not match, ...) is a MetadataReplayError: in
 // Kafka the same is a fault of the metadata loader, i.e. a corrupt or foreign log, never a client error.
-// The record types gregor has no feature for (ACLs, SCRAM, delegation tokens, client quotas, metadata
+// The record types gregor has no feature for (SCRAM, delegation tokens, client quotas, metadata
 // transactions, ZK migration) are refused rather than dropped, so a snapshot never silently loses them.
 
 import { type MetadataRecord, MetadataRecordType as T } from '../../protocol/generated/metadata/index.ts';
@@ -12,7 +12,7 @@ import type { PartitionRecord } from '../../protocol/generated/metadata/partitio
 import type { RegisterBrokerRecord } from '../../protocol/generated/metadata/register-broker-record.ts';
 import {
   type BrokerRegistration, type ControllerRegistration, DIRECTORY_MIGRATING, type MetadataImage, METADATA_VERSION_FEATURE,
-  type PartitionRegistration, type TopicImage, ConfigResourceType, configKey,
+  type PartitionRegistration, type StandardAcl, type TopicImage, ConfigResourceType, configKey,
 } from './image.ts';
 
 /** PartitionChangeRecord.Leader: -2 means "the leader did not change" (LeaderConstants.NO_LEADER_CHANGE). */
@@ -139,6 +139,7 @@ export class MetadataDelta {
   readonly #configs: Cow<string, ReadonlyMap<string, string>>;
   readonly #ownedConfigs = new Set<string>();
   #nextProducerId: bigint;
+  readonly #acls: Cow<string, StandardAcl>;
   #applied = false;
 
   constructor(base: MetadataImage) {
@@ -152,6 +153,7 @@ export class MetadataDelta {
     this.#topicsByName = new Cow(base.topics.byName);
     this.#configs = new Cow(base.configs);
     this.#nextProducerId = base.nextProducerId;
+    this.#acls = new Cow(base.acls);
   }
 
   /** Replays one record; `offset`/`epoch` (of the log entry) become the image's provenance. */
@@ -254,6 +256,20 @@ export class MetadataDelta {
         // ProducerIdsDelta takes the record as is (the controller checked it when it wrote it).
         this.#nextProducerId = rec.data.nextProducerId;
         break;
+      case T.AccessControlEntry: {
+        // AclControlManager.replay: ids are unique; the controller never writes an ACL twice.
+        const a = rec.data;
+        if (this.#acls.has(a.id)) throw new MetadataReplayError(`AccessControlEntryRecord: an ACL with id ${a.id} already exists`);
+        this.#acls.set(a.id, {
+          id: a.id, resourceType: a.resourceType, resourceName: a.resourceName, patternType: a.patternType,
+          principal: a.principal, host: a.host, operation: a.operation, permissionType: a.permissionType,
+        });
+        break;
+      }
+      case T.RemoveAccessControlEntry:
+        if (!this.#acls.has(rec.data.id)) throw new MetadataReplayError(`RemoveAccessControlEntryRecord: no ACL with id ${rec.data.id}`);
+        this.#acls.delete(rec.data.id);
+        break;
       case T.NoOp:
         break;
       default:
@@ -332,6 +348,7 @@ export class MetadataDelta {
       controllers: this.#controllers.map,
       topics: { byId: this.#topicsById.map, byName: this.#topicsByName.map },
       configs: this.#configs.map,
+      acls: this.#acls.map,
       nextProducerId: this.#nextProducerId,
     };
   }
@@ -348,6 +365,7 @@ export class MetadataDelta {
       topics: { byId: this.#topicsById.map, byName: this.#topicsByName.map },
       configs: this.#configs.map,
       nextProducerId: this.#nextProducerId,
+      acls: this.#acls.map,
     };
   }
 }

@@ -1,6 +1,6 @@
 // An image as a sequence of records (a snapshot's content), in Kafka's MetadataImage.write order: features
 // (metadata.version first), cluster (brokers, then controllers), topics (each TopicRecord followed by its
-// PartitionRecords), configs, producer ids. Within each part the order is sorted, so equal images give
+// PartitionRecords), configs, producer ids, ACLs. Within each part the order is sorted, so equal images give
 // equal snapshots. Record versions follow the metadata.version, as Kafka's ImageWriterOptions picks them.
 
 import { type MetadataRecord, MetadataRecordType as T } from '../../protocol/generated/metadata/index.ts';
@@ -114,6 +114,10 @@ export function imageToRecords(image: MetadataImage, opts: ImageWriterOptions = 
   // ProducerIdsImage.write: only once a block was allocated; broker id/epoch are not kept in the image.
   if (image.nextProducerId >= 0n) {
     out.push({ type: T.ProducerIds, version: 0, data: { brokerId: -1, brokerEpoch: -1n, nextProducerId: image.nextProducerId } });
+  }
+  // AclsImage.write: one AccessControlEntryRecord per ACL (sorted by id here, for equal snapshots).
+  for (const a of [...image.acls.values()].sort(byString((x) => x.id))) {
+    out.push({ type: T.AccessControlEntry, version: 0, data: { ...a } });
   }
   return out;
 }

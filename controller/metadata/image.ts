@@ -72,6 +72,22 @@ export interface TopicsImage {
   readonly byName: ReadonlyMap<string, TopicImage>;
 }
 
+/** One ACL as the metadata log holds it (AccessControlEntryRecord; Kafka's StandardAcl), by its id. */
+export interface StandardAcl {
+  readonly id: string;
+  /** AclResourceType: 2 TOPIC, 3 GROUP, 4 CLUSTER, 5 TRANSACTIONAL_ID, 6 DELEGATION_TOKEN, 7 USER. */
+  readonly resourceType: number;
+  readonly resourceName: string;
+  /** PatternType: 3 LITERAL, 4 PREFIXED. */
+  readonly patternType: number;
+  readonly principal: string;
+  readonly host: string;
+  /** AclOperation code (2 ALL … 15 TWO_PHASE_COMMIT; controller/acls.ts). */
+  readonly operation: number;
+  /** AclPermissionType: 2 DENY, 3 ALLOW. */
+  readonly permissionType: number;
+}
+
 /** `${resourceType}:${resourceName}` (see configKey) → config name → value. */
 export type ConfigsImage = ReadonlyMap<string, ReadonlyMap<string, string>>;
 
@@ -87,6 +103,8 @@ export interface MetadataImage {
   readonly configs: ConfigsImage;
   /** The first producer id of the next block (-1: none allocated yet). */
   readonly nextProducerId: bigint;
+  /** ACLs by id. */
+  readonly acls: ReadonlyMap<string, StandardAcl>;
 }
 
 export const METADATA_VERSION_FEATURE = 'metadata.version';
@@ -100,6 +118,7 @@ export const EMPTY_IMAGE: MetadataImage = Object.freeze({
   topics: Object.freeze({ byId: new Map(), byName: new Map() }),
   configs: new Map(),
   nextProducerId: -1n,
+  acls: new Map(),
 });
 
 export function configKey(resourceType: number, resourceName: string): string {
