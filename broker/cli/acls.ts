@@ -1,11 +1,12 @@
-// gregor acls: gregor has no authorizer, so there is nothing to list; against a broker that serves
-// DescribeAcls, `acls list` prints its bindings.
+// gregor acls list: DescribeAcls of every binding (kafka-acls.sh --list's output lines). A broker without an
+// authorizer answers SECURITY_DISABLED (exit 1).
 import { API, check } from './client.ts';
 import { COMMON_HELP, type Io, makeClient, parse, UsageError } from './common.ts';
 
 export const HELP = `usage: gregor acls list [options]
-gregor does not serve ACLs yet (no authorizer: DescribeAcls is not among its APIs), so against gregor
-this command fails with UNSUPPORTED_VERSION. Against a broker with an authorizer it lists every binding.
+Lists every ACL binding of a broker with an authorizer (gregor: authorizer.class.name=
+org.apache.kafka.metadata.authorizer.StandardAuthorizer). Without one the broker answers SECURITY_DISABLED and
+this command exits 1. Creating and deleting ACLs: kafka-acls.sh or an admin client (not yet here).
 ${COMMON_HELP}`;
 
 const RESOURCE = ['UNKNOWN', 'ANY', 'TOPIC', 'GROUP', 'CLUSTER', 'TRANSACTIONAL_ID', 'DELEGATION_TOKEN', 'USER'];

@@ -3,6 +3,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import kafkajsPkg from 'kafkajs';
+const { Kafka, logLevel, AclResourceTypes, ResourcePatternTypes, AclOperationTypes, AclPermissionTypes } = kafkajsPkg as any;
 import { startTestBroker } from '../test-broker.ts';
 import { cli } from '../testing/cli.ts';
 
@@ -35,7 +37,7 @@ t.test('configs describe and alter for topics and brokers', async (t) => {
   t.equal(r.code, 2, 'alter with nothing to change');
 });
 
-t.test('cluster describe; acls list fails (gregor serves no ACLs) and --help says so', async (t) => {
+t.test('cluster describe; acls list: SECURITY_DISABLED without an authorizer, the bindings with one', async (t) => {
   const b = await startTestBroker();
   t.teardown(() => b.close());
   const bs = ['--bootstrap-server', b.bootstrap];
@@ -48,10 +50,20 @@ t.test('cluster describe; acls list fails (gregor serves no ACLs) and --help say
   t.match(JSON.parse(r.out), { controllerId: 1, brokers: [{ id: 1, host: '127.0.0.1', port: b.port, rack: null }] });
   r = await cli(['acls', '--help']);
   t.equal(r.code, 0);
-  t.match(r.out, /gregor does not serve ACLs yet/);
+  t.match(r.out, /SECURITY_DISABLED/, "--help says what a broker without an authorizer answers");
   r = await cli(['acls', 'list', ...bs]);
   t.equal(r.code, 1);
-  t.match(r.err, /DescribeAcls: the broker at .* does not serve this API/);
+  t.match(r.err, /DescribeAcls: SECURITY_DISABLED/);
+
+  const a = await startTestBroker({ config: { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'super.users': 'User:ANONYMOUS' } });
+  t.teardown(() => a.close());
+  const admin = new Kafka({ brokers: [a.bootstrap], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  t.teardown(() => admin.disconnect());
+  await admin.createAcls({ acl: [{ resourceType: AclResourceTypes.TOPIC, resourceName: 'orders', resourcePatternType: ResourcePatternTypes.LITERAL, principal: 'User:alice', host: '*', operation: AclOperationTypes.READ, permissionType: AclPermissionTypes.ALLOW }] });
+  r = await cli(['acls', 'list', '--bootstrap-server', a.bootstrap]);
+  t.equal(r.code, 0, r.err);
+  t.equal(r.out, 'Current ACLs for resource `ResourcePattern(resourceType=TOPIC, name=orders, patternType=LITERAL)`:\n\t(principal=User:alice, host=*, operation=READ, permissionType=ALLOW)\n');
 });
 
 t.test('--command-config: client settings take effect, others are refused by name', async (t) => {

@@ -12,7 +12,7 @@ Commands (each takes --help), talking the Kafka protocol to gregor or any Kafka 
   groups    list, describe (members, assignments, lag), reset-offsets, delete
   configs   describe, alter (topics, brokers)
   cluster   describe (cluster id, controller, brokers)
-  acls      list (gregor serves no ACLs yet)
+  acls      list (needs a broker with an authorizer)
 Without a command, gregor starts a broker (gregor --help for its options).
 Exit codes: 0 done, 1 the operation failed, 2 a usage mistake.`;
 
