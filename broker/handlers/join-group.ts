@@ -11,6 +11,7 @@ import {
   makeJoinGroupResponseMember,
 } from '../../protocol/generated/join-group.ts';
 import { defineHandler } from '../handler.ts';
+import { ownedCopy } from '../../protocol/owned-copy.ts';
 
 export const handler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
   api: JoinGroupApi,
@@ -21,7 +22,7 @@ export const handler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       protocolType: req.protocolType,
-      protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedCopy(p.metadata) })),
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: v === 0 ? -1 : req.rebalanceTimeoutMs,
       clientId: ctx.clientId,

@@ -8,6 +8,7 @@ import {
   makeSyncGroupResponse,
 } from '../../protocol/generated/sync-group.ts';
 import { defineHandler } from '../handler.ts';
+import { ownedCopy } from '../../protocol/owned-copy.ts';
 
 export const handler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
   api: SyncGroupApi,
@@ -20,7 +21,7 @@ export const handler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
       generationId: req.generationId,
       protocolType: v >= 5 ? req.protocolType : null,
       protocolName: v >= 5 ? req.protocolName : null,
-      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: ownedCopy(a.assignment) })),
     }).then((r) => makeSyncGroupResponse({
       errorCode: r.errorCode,
       protocolType: v >= 5 ? r.protocolType : null,

@@ -1,15 +1,16 @@
 // The `__cluster_metadata-0` log on disk (Kafka's KafkaMetadataLog): the batches in a storage PartitionLog under
 // `<log dir>/__cluster_metadata-0/` (segments, indexes, leader-epoch-checkpoint, as Kafka lays them out) and the
 // snapshots beside them as `<end offset>-<epoch>.checkpoint` files. The Raft core is synchronous, so the log is
-// mirrored in memory (the metadata log is small and snapshots bound it) and every disk operation is queued on one
-// chain, in call order: the disk always holds a prefix of the operations, and `flush(done)` runs `done` only once
-// everything before it is written and synced. A failed disk operation stops the chain for good (later flushes never
+// mirrored in memory (each batch in memory of its own, see ownedCopy; snapshots bound it, but nothing in the broker
+// takes one yet) and every disk operation is queued on one chain, in call order: the disk always holds a prefix of
+// the operations, and `flush(done)` runs `done` only once everything before it is written and synced. A failed disk operation stops the chain for good (later flushes never
 // complete, so nothing more commits) and is reported through `onError`: Kafka stops the node on a metadata log
 // dir failure.
 
 import { join } from 'node:path';
 import { type Clock, type FsLike, type Logger, PartitionLog, readWholeFile, resolveLogConfig, silentLogger, writeFileAtomic } from '../../storage/index.ts';
 import { RecordBatchView, scanRecordSet, setBaseOffset, setPartitionLeaderEpoch } from '../../protocol/records.ts';
+import { ownedCopy } from '../../protocol/owned-copy.ts';
 import { METADATA_PARTITION_DIR, parseSnapshotFileName, snapshotFileName } from '../metadata/log-format.ts';
 import { BatchIndex, SnapshotSet } from './batch-index.ts';
 import type { RaftLog } from './raft-log.ts';
@@ -219,13 +220,3 @@ export class StorageRaftLog implements RaftLog {
   }
 }
 
-/**
- * A copy in memory of its own, exactly `buf.length` bytes. Not `Buffer.from`: a small one is a slice of Node's
- * shared allocation pool (64 KiB slabs on Node 24), and the log keeps every batch for its lifetime, so each
- * ~200-byte metadata batch would pin a whole slab (the soak's RSS grew ~3 MiB/min with topic churn).
- */
-export function ownedCopy(buf: Buffer): Buffer {
-  const out = Buffer.allocUnsafeSlow(buf.length);
-  buf.copy(out);
-  return out;
-}
