@@ -98,6 +98,9 @@ t.test('first join: MEMBER_ID_REQUIRED, then the initial delay gathers members i
   t.equal(meta.key.readInt16BE(0), 2, 'GroupMetadataKey version 2');
   t.same([v.generation, v.protocol, v.leader, v.protocolType], [1, 'range', a.id, 'consumer']);
   t.same(v.members.map((m) => [m.memberId, m.assignment.toString(), m.subscription.toString()]), [[a.id, 'A', 'a'], [b.id, 'B', 'a']]);
+  // Replay keeps these for the group's life: copies of their own, not slices of Node's 64 KiB Buffer pool.
+  t.ok(v.members.every((m) => m.assignment.buffer.byteLength === m.assignment.length && m.subscription.buffer.byteLength === m.subscription.length),
+    'decoded member subscription and assignment own their memory');
 
   // Errors on Sync/Heartbeat in Kafka's order.
   t.equal(gc.heartbeat('g', 'nobody', null, 1), ErrorCode.UNKNOWN_MEMBER_ID);

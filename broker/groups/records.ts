@@ -40,6 +40,7 @@ import { readGroupMetadataValueRecord, writeGroupMetadataValueRecord } from '../
 import { readLegacyOffsetCommitKeyRecord } from '../../protocol/generated/coordinator/legacy-offset-commit-key.ts';
 import { readOffsetCommitKeyRecord, writeOffsetCommitKeyRecord } from '../../protocol/generated/coordinator/offset-commit-key.ts';
 import { makeOffsetCommitValue, readOffsetCommitValueRecord, writeOffsetCommitValueRecord } from '../../protocol/generated/coordinator/offset-commit-value.ts';
+import { ownedCopy } from '../../protocol/owned-copy.ts';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -206,7 +207,7 @@ export function decodeGroupMetadataValue(buf: Buffer): GroupMetadataValue {
       // v0 has no rebalance timeout: it was the session timeout then.
       rebalanceTimeout: m.rebalanceTimeout < 0 ? m.sessionTimeout : m.rebalanceTimeout, sessionTimeout: m.sessionTimeout,
       // Copies: the group keeps them, and the input is a view into a log segment read.
-      subscription: Buffer.from(m.subscription), assignment: Buffer.from(m.assignment),
+      subscription: ownedCopy(m.subscription), assignment: ownedCopy(m.assignment),
     })),
   };
 }

@@ -183,3 +183,23 @@ t.test('a restart keeps committed offsets and group state (file storage)', async
   t.same([d.groups[0].groupState, d.groups[0].members.map((m: any) => m.memberId)], ['Stable', [memberId]], 'the group\'s last state');
   t.equal((await c.request(HEARTBEAT, 3, { groupId: 'durable', generationId: 1, memberId })).errorCode, 0, 'the member carries on');
 });
+
+// A member's metadata and assignment live as long as the member: copies of their own, never a slice of Node's
+// 64 KiB Buffer pool (which would keep a whole slab alive per member).
+t.test('a member keeps its metadata and assignment in memory of their own', async (t) => {
+  const tb = await startTestBroker({ 'group.initial.rebalance.delay.ms': '0' });
+  t.teardown(() => tb.close());
+  const c = await RawClient.connect(tb.port);
+  t.teardown(() => c.close());
+  const groupId = 'g-own';
+  const base = { groupId, sessionTimeoutMs: 10000, rebalanceTimeoutMs: 10000, protocolType: 'consumer', protocols };
+  let r = await c.request(JOIN, 5, { ...base, memberId: '' });
+  r = await c.request(JOIN, 5, { ...base, memberId: r.memberId });
+  t.equal(r.errorCode, 0);
+  const s = await c.request(SYNC, 5, { groupId, generationId: r.generationId, memberId: r.memberId, assignments: [{ memberId: r.memberId, assignment: Buffer.from('assigned') }] });
+  t.equal(s.errorCode, 0);
+  const [m] = tb.broker.context.groups.describeGroup(groupId).members;
+  t.same([m!.metadata, m!.assignment.toString()], [protocols[0]!.metadata, 'assigned']);
+  t.equal(m!.metadata.buffer.byteLength, m!.metadata.length, 'metadata: memory of its own');
+  t.equal(m!.assignment.buffer.byteLength, m!.assignment.length, 'assignment: memory of its own');
+});

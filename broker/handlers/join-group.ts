@@ -13,6 +13,7 @@ import {
 import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { defineHandler } from '../handler.ts';
+import { ownedCopy } from '../../protocol/owned-copy.ts';
 
 export const handler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
   api: JoinGroupApi,
@@ -26,7 +27,7 @@ export const handler = defineHandler<JoinGroupRequest, JoinGroupResponse>({
       memberId: req.memberId,
       groupInstanceId: req.groupInstanceId,
       protocolType: req.protocolType,
-      protocols: req.protocols.map((p) => ({ name: p.name, metadata: Buffer.from(p.metadata) })),
+      protocols: req.protocols.map((p) => ({ name: p.name, metadata: ownedCopy(p.metadata) })),
       sessionTimeoutMs: req.sessionTimeoutMs,
       rebalanceTimeoutMs: v === 0 ? -1 : req.rebalanceTimeoutMs,
       clientId: ctx.clientId,

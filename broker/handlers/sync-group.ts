@@ -10,6 +10,7 @@ import {
 import { AclOperation, authorize, ResourceType } from '../security/authorizer.ts';
 import { ErrorCode } from '../../protocol/generated/errors.ts';
 import { defineHandler } from '../handler.ts';
+import { ownedCopy } from '../../protocol/owned-copy.ts';
 
 export const handler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
   api: SyncGroupApi,
@@ -23,7 +24,7 @@ export const handler = defineHandler<SyncGroupRequest, SyncGroupResponse>({
       generationId: req.generationId,
       protocolType: v >= 5 ? req.protocolType : null,
       protocolName: v >= 5 ? req.protocolName : null,
-      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: Buffer.from(a.assignment) })),
+      assignments: req.assignments.map((a) => ({ memberId: a.memberId, assignment: ownedCopy(a.assignment) })),
     }).then((r) => makeSyncGroupResponse({
       errorCode: r.errorCode,
       protocolType: v >= 5 ? r.protocolType : null,

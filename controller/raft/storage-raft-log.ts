@@ -1,15 +1,16 @@
 // The `__cluster_metadata-0` log on disk (Kafka's KafkaMetadataLog): the batches in a storage PartitionLog under
 // `<log dir>/__cluster_metadata-0/` (segments, indexes, leader-epoch-checkpoint, as Kafka lays them out) and the
 // snapshots beside them as `<end offset>-<epoch>.checkpoint` files. The Raft core is synchronous, so the log is
-// mirrored in memory (the metadata log is small and snapshots bound it) and every disk operation is queued on one
-// chain, in call order: the disk always holds a prefix of the operations, and `flush(done)` runs `done` only once
-// everything before it is written and synced. A failed disk operation stops the chain for good (later flushes never
+// mirrored in memory (each batch in memory of its own, see ownedCopy; snapshots bound it, but nothing in the broker
+// takes one yet) and every disk operation is queued on one chain, in call order: the disk always holds a prefix of
+// the operations, and `flush(done)` runs `done` only once everything before it is written and synced. A failed disk operation stops the chain for good (later flushes never
 // complete, so nothing more commits) and is reported through `onError`: Kafka stops the node on a metadata log
 // dir failure.
 
 import { join } from 'node:path';
 import { type Clock, type FsLike, type Logger, PartitionLog, readWholeFile, resolveLogConfig, silentLogger, writeFileAtomic } from '../../storage/index.ts';
-import { RecordBatchView, setBaseOffset, setPartitionLeaderEpoch } from '../../protocol/records.ts';
+import { RecordBatchView, scanRecordSet, setBaseOffset, setPartitionLeaderEpoch } from '../../protocol/records.ts';
+import { ownedCopy } from '../../protocol/owned-copy.ts';
 import { METADATA_PARTITION_DIR, parseSnapshotFileName, snapshotFileName } from '../metadata/log-format.ts';
 import { BatchIndex, SnapshotSet } from './batch-index.ts';
 import type { RaftLog } from './raft-log.ts';
@@ -92,11 +93,16 @@ export class StorageRaftLog implements RaftLog {
       const r = await plog.read(at, 8 << 20, { toLogEnd: true });
       if (r.error !== null) throw new Error(`${dir}: reading at ${at}: ${r.message}`);
       if (r.batches.length === 0) break;
-      for (const b of r.batches) {
-        const v = new RecordBatchView(Buffer.from(b));
-        if (v.lastOffset < at) continue;
-        self.#log.entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf: v.bytes() });
-        at = v.lastOffset + 1;
+      for (const chunk of r.batches) {
+        // One copy per read, every batch of it a view: a copy per batch of the rest of the chunk (as before) made
+        // opening quadratic in the log's size, in time and in memory kept.
+        const own = ownedCopy(chunk);
+        for (const span of scanRecordSet(own).batches) {
+          const v = new RecordBatchView(own.subarray(span.offset, span.offset + span.size));
+          if (v.lastOffset < at) continue;
+          self.#log.entries.push({ base: v.baseOffset, last: v.lastOffset, epoch: v.partitionLeaderEpoch, buf: v.bytes() });
+          at = v.lastOffset + 1;
+        }
       }
     }
     const first = self.#log.entries[0];
@@ -127,7 +133,7 @@ export class StorageRaftLog implements RaftLog {
     const added: Buffer[] = [];
     for (const buf of batches) {
       // A copy: the caller's buffer (a fetch response) must not pin or alias what the log keeps.
-      added.push(this.#log.push(Buffer.from(buf)).buf);
+      added.push(this.#log.push(ownedCopy(buf)).buf);
     }
     if (added.length === 0) return;
     const bytes = added.length === 1 ? added[0]! : Buffer.concat(added);
@@ -228,5 +234,4 @@ export class StorageRaftLog implements RaftLog {
     });
   }
 }
-
 
