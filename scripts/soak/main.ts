@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajsPkg from 'kafkajs';
+import { createRequire } from 'node:module';
 import type { Consumer, Producer } from 'kafkajs';
 import { diskBytes, heapBytes, openFds, rssBytes, startBroker, topicBytes } from './process.ts';
 import { DeliveryLedger, LatencyWindow } from './track.ts';
@@ -374,8 +375,27 @@ async function readCompacted(topic: string, expected: Map<string, string>, readC
   await c.disconnect();
   return last;
 }
+/**
+ * The transactional compacted topic is read back with librdkafka (node-rdkafka), read_committed: the cleaner keeps
+ * a cleaned segment's last batch as an empty header (to keep the segment's end offset), and kafkajs cannot advance
+ * past a batch without records — it stops there for good (see storage/README.md, "Known gaps"). librdkafka, like
+ * the Java client, advances by the batch's last offset.
+ */
+async function readCompactedRd(topic: string, expected: Map<string, string>): Promise<Map<string, string>> {
+  const Rd = createRequire(import.meta.url)('node-rdkafka');
+  const last = new Map<string, string>();
+  const c = new Rd.KafkaConsumer({ 'metadata.broker.list': broker.bootstrap, 'group.id': `soak-verify-rd-${topic}`, 'enable.auto.commit': false, 'isolation.level': 'read_committed', 'fetch.wait.max.ms': 100 }, { 'auto.offset.reset': 'earliest' });
+  c.on('event.error', () => {});
+  await new Promise<void>((resolve, reject) => c.connect({}, (err: unknown) => (err ? reject(err) : resolve())));
+  c.on('data', (m: { key: Buffer | null; value: Buffer | null }) => { if (m.key) last.set(m.key.toString(), m.value?.toString() ?? ''); });
+  c.assign([{ topic, partition: 0, offset: 0 }]);
+  c.consume();
+  await waitUntil(() => [...expected].every(([k, v]) => last.get(k) === v), 60_000);
+  await new Promise<void>((resolve) => c.disconnect(() => resolve()));
+  return last;
+}
 const compactSeen = await readCompacted('soak-compact', compactExpected, false);
-const txnCompactSeen = await readCompacted('soak-txn-compact', txnCompactExpected, true);
+const txnCompactSeen = await readCompactedRd('soak-txn-compact', txnCompactExpected);
 const mismatches = (expected: Map<string, string>, seen: Map<string, string>): number => [...expected].filter(([k, v]) => seen.get(k) !== v).length;
 const abortedInCompacted = [...txnCompactSeen.values()].filter((v) => abortedTxns.has(Number(v.slice(1, v.indexOf(':'))))).length;
 const retentionOffsets = await admin.fetchTopicOffsets('soak-retention');
