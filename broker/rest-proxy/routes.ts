@@ -1,6 +1,7 @@
 // Confluent REST Proxy API v3 (the subset listed in README.md): clusters, brokers, topics with partitions,
 // topic create/delete and producing records, each answered from the broker's own handlers in process
 // (Metadata, CreateTopics, DeleteTopics, Produce) in Confluent's JSON shapes.
+import { ApiError, routeTable } from '../http/api-error.ts';
 import { makeCreateTopicsRequest, type CreateTopicsResponse } from '../../protocol/generated/create-topics.ts';
 import { makeDeleteTopicsRequest, type DeleteTopicsResponse } from '../../protocol/generated/delete-topics.ts';
 import { makeDescribeConfigsRequest, type DescribeConfigsResponse } from '../../protocol/generated/describe-configs.ts';
@@ -19,15 +20,7 @@ const TOPIC_RESOURCE = 2;
 const SOURCES = ['UNKNOWN', 'DYNAMIC_TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];
 const NO_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
-export class RestError extends Error {
-  readonly status: number;
-  readonly code: number;
-  constructor(status: number, code: number, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+export class RestError extends ApiError {}
 
 const json = (body: unknown, status = 200): HttpResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 export const errorJson = (status: number, code: number, message: string): HttpResponse => json({ error_code: code, message }, status);
@@ -105,19 +98,7 @@ export function splitJsonObjects(text: string): string[] | null {
 }
 
 export function restProxyRoutes(call: InProcessCall, clusterId: string, nodeId: number): Route[] {
-  const routes: Route[] = [];
-  const add = (method: Route['method'], path: string, fn: (req: HttpRequest) => Promise<HttpResponse>) =>
-    routes.push({
-      method, path,
-      async handle(req) {
-        try {
-          return await fn(req);
-        } catch (e) {
-          if (e instanceof RestError) return errorJson(e.status, e.code, e.message);
-          throw e;
-        }
-      },
-    });
+  const { routes, add } = routeTable((e) => (e instanceof RestError ? errorJson(e.status, e.code, e.message) : undefined));
   const base = (req: HttpRequest) => `http://${req.headers.host ?? 'localhost'}/v3/clusters/${clusterId}`;
   const cluster = (req: HttpRequest) => {
     if (req.params.cluster !== clusterId) throw new RestError(404, 404, `Cluster ${req.params.cluster} cannot be found.`);

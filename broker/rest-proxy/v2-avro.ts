@@ -1,19 +1,12 @@
 // REST Proxy v2's `avro` embedded format through the in-process Schema Registry: produce registers (or looks up
 // by id) the key/value schema under `<topic>-key|value` and writes Confluent's wire format (magic 0, schema id,
 // Avro binary of the record's JSON-encoded Avro); consumers decode it back to JSON-encoded Avro by the id.
+import { ApiError } from '../http/api-error.ts';
 import avro from 'avsc';
 import type { Registry } from '../schema-registry/registry.ts';
 import { SrError } from '../schema-registry/errors.ts';
 
-export class AvroFormatError extends Error {
-  readonly status: number;
-  readonly code: number;
-  constructor(status: number, code: number, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+export class AvroFormatError extends ApiError {}
 
 export interface AvroSchema { id: number; type: avro.Type }
 

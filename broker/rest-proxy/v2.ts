@@ -3,6 +3,7 @@
 // listings. Answers `application/vnd.kafka.v2+json`, errors `{error_code, message}` with Confluent's codes
 // (kafka-rest's Errors: 40401 topic, 40402 partition, 40403 consumer instance, 40601 format mismatch, 40902
 // instance exists, 42204 invalid consumer config, 50002/50003 Kafka errors).
+import { ApiError, routeTable } from '../http/api-error.ts';
 import crypto from 'node:crypto';
 import { ErrorCode, errorInfo } from '../../protocol/generated/errors.ts';
 import { makeMetadataRequest, type MetadataResponse, type MetadataResponseTopic } from '../../protocol/generated/metadata.ts';
@@ -24,15 +25,7 @@ const RETRIABLE = new Set<number>([ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT
   ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.KAFKA_STORAGE_ERROR, ErrorCode.NETWORK_EXCEPTION, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
   ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.NOT_COORDINATOR, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
 
-class V2Error extends Error {
-  readonly status: number;
-  readonly code: number;
-  constructor(status: number, code: number, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+class V2Error extends ApiError {}
 
 const json = (body: unknown, status = 200): HttpResponse => ({ status, headers: { 'content-type': V2_TYPE }, body: JSON.stringify(body) });
 const noContent = (): HttpResponse => ({ status: 204 });
@@ -66,24 +59,15 @@ export interface V2Options {
 }
 
 export function restProxyV2(call: InProcessCall, opts: V2Options): { routes: Route[]; close(): Promise<void> } {
-  const routes: Route[] = [];
   const now = opts.now ?? Date.now;
-  const add = (method: Route['method'], path: string, fn: (req: HttpRequest) => Promise<HttpResponse>) =>
-    routes.push({
-      method, path,
-      async handle(req) {
-        try {
-          return await fn(req);
-        } catch (e) {
-          if (e instanceof V2Error || e instanceof AvroFormatError) return json({ error_code: e.code, message: e.message }, e.status);
-          if (e instanceof KafkaCallError) {
-            const f = kafkaFailure(e.code, e.message);
-            return json({ error_code: f.code, message: f.message }, f.status);
-          }
-          throw e;
-        }
-      },
-    });
+  const { routes, add } = routeTable((e) => {
+    if (e instanceof V2Error || e instanceof AvroFormatError) return json({ error_code: e.code, message: e.message }, e.status);
+    if (e instanceof KafkaCallError) {
+      const f = kafkaFailure(e.code, e.message);
+      return json({ error_code: f.code, message: f.message }, f.status);
+    }
+    return undefined;
+  });
 
   const metadata = (topics: string[] | null) => call<MetadataResponse>(METADATA, 12, makeMetadataRequest({
     topics: topics && topics.map((name) => ({ topicId: NO_ID, name })), allowAutoTopicCreation: false,

@@ -1,14 +1,7 @@
 // Confluent Schema Registry's error answers: HTTP status plus `{"error_code": …, "message": …}`, with the
 // codes its clients switch on (io.confluent.kafka.schemaregistry.rest.exceptions.Errors).
-export class SrError extends Error {
-  readonly status: number;
-  readonly code: number;
-  constructor(status: number, code: number, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
+import { ApiError } from '../http/api-error.ts';
+export class SrError extends ApiError {}
 
 export const subjectNotFound = (s: string) => new SrError(404, 40401, `Subject '${s}' not found.`);
 export const versionNotFound = (v: string | number) => new SrError(404, 40402, `Version ${v} not found.`);

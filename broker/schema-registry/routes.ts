@@ -1,5 +1,6 @@
 // Confluent Schema Registry's REST API (the routes its serializers, clients and tools call) over the registry's
 // operations. Answers are `application/vnd.schemaregistry.v1+json`; errors `{"error_code": …, "message": …}`.
+import { routeTable } from '../http/api-error.ts';
 import type { HttpRequest, HttpResponse, Route } from '../http/server.ts';
 import { SrError } from './errors.ts';
 import { Registry, versionJson } from './registry.ts';
@@ -43,19 +44,7 @@ function idJson(v: { schema: string; schemaType: string; references: unknown[] }
 }
 
 export function schemaRegistryRoutes(reg: Registry): Route[] {
-  const routes: Route[] = [];
-  const add = (method: Route['method'], path: string, fn: (req: HttpRequest) => HttpResponse | Promise<HttpResponse>) =>
-    routes.push({
-      method, path,
-      async handle(req) {
-        try {
-          return await fn(req);
-        } catch (e) {
-          if (e instanceof SrError) return errorJson(e.status, e.code, e.message);
-          throw e;
-        }
-      },
-    });
+  const { routes, add } = routeTable((e) => (e instanceof SrError ? errorJson(e.status, e.code, e.message) : undefined));
   const s = (req: HttpRequest) => req.params.subject!;
 
   add('GET', '/', () => json({}));

@@ -356,18 +356,9 @@ export class MetadataDelta {
   /** The new image; the delta hands its maps over and cannot replay more. */
   apply(): MetadataImage {
     this.#applied = true;
-    return {
-      offset: this.#offset,
-      epoch: this.#epoch,
-      features: this.#features.map,
-      brokers: this.#brokers.map,
-      controllers: this.#controllers.map,
-      topics: { byId: this.#topicsById.map, byName: this.#topicsByName.map },
-      configs: this.#configs.map,
-      nextProducerId: this.#nextProducerId,
-      acls: this.#acls.map,
-    };
+    return this.view();
   }
+
 }
 
 /** Replays `records` on top of `base` (default: the empty image). */
