@@ -14,9 +14,11 @@ import { ownedCopy } from '../../protocol/owned-copy.ts';
 import type * as RecordCodecs from './record-codecs.ts';
 
 const requireCodecs = createRequire(import.meta.url);
+// require() specifiers are not rewritten by the package build (tsconfig.build.json): dist/ has .js files.
+const EXT = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
 let loaded: typeof RecordCodecs | undefined;
 /** The generated codecs, loaded on first use: a fresh broker never touches a group record before its first request. */
-const codecs = (): typeof RecordCodecs => (loaded ??= requireCodecs('./record-codecs.ts') as typeof RecordCodecs);
+const codecs = (): typeof RecordCodecs => (loaded ??= requireCodecs(`./record-codecs.${EXT}`) as typeof RecordCodecs);
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 

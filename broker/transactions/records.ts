@@ -10,9 +10,11 @@ import { Reader } from '../../protocol/reader.ts';
 import type * as LogCodecs from './record-codecs.ts';
 
 const requireCodecs = createRequire(import.meta.url);
+// require() specifiers are not rewritten by the package build (tsconfig.build.json): dist/ has .js files.
+const EXT = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
 let loaded: typeof LogCodecs | undefined;
 /** The generated codecs, loaded on first use: a fresh broker never touches `__transaction_state` before its first request. */
-const codecs = (): typeof LogCodecs => (loaded ??= requireCodecs('./record-codecs.ts') as typeof LogCodecs);
+const codecs = (): typeof LogCodecs => (loaded ??= requireCodecs(`./record-codecs.${EXT}`) as typeof LogCodecs);
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 
