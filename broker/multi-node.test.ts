@@ -144,6 +144,11 @@ t.test('a single node without quorum settings loads none of the network modules'
   for (const m of ['/controller/net/raft-network.ts', '/broker/raft-net.ts', '/controller/raft/messages.ts', '/protocol/generated/vote.ts', '/protocol/generated/describe-quorum.ts']) {
     t.notOk(loaded.some((u) => u.endsWith(m)), `${m} is not loaded`);
   }
+  // Issue #15 item 6: what a fresh single node does not need before its first request stays off the start path.
+  t.same(loaded.filter((u) => u.includes('/protocol/generated/coordinator/')), [], 'no __consumer_offsets/__transaction_state codec is loaded');
+  for (const m of ['/broker/groups/record-codecs.ts', '/broker/transactions/record-codecs.ts', '/storage/cleaner-filter.ts', '/storage/cleaner-txn.ts']) {
+    t.notOk(loaded.some((u) => u.endsWith(m)), `${m} is not loaded`);
+  }
 });
 
 t.test('controller.quorum.* timers reach the Raft core and the network', async (t) => {

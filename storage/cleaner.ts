@@ -29,8 +29,10 @@
 // within its offset range, then takes its name; missing indexes are rebuilt from the log. Offsets never move.
 import { join } from 'node:path';
 import { ATTRIBUTES_OFFSET, HEADER_SIZE, MAGIC_OFFSET, batchSizeAt, lastOffsetAt, maxTimestampAt } from './batch.ts';
-import { type FilterContext, PRODUCER_ID_OFFSET, type RecordCodecs, filterBatch, keyId, mappableRecords } from './cleaner-filter.ts';
-import { ATTR_CONTROL, CleanedTransactions, type TransactionBounds, abortedIn } from './cleaner-txn.ts';
+import type * as FilterModule from './cleaner-filter.ts';
+import type { FilterContext, RecordCodecs } from './cleaner-filter.ts';
+import type * as TxnModule from './cleaner-txn.ts';
+import type { TransactionBounds } from './cleaner-txn.ts';
 import type { LogConfig } from './config.ts';
 import { type FsLike, readFully, writeFully, writevFully } from './fs.ts';
 import { Segment, segmentFileName } from './segment.ts';
@@ -40,6 +42,14 @@ import { type Logger, StorageError } from './types.ts';
 
 export type { RecordCodecs } from './cleaner-filter.ts';
 export type { TransactionBounds } from './cleaner-txn.ts';
+
+// The per-batch filter and the transaction bookkeeping, loaded by the first cleaning (cleanLog awaits
+// loadFilters before clean runs): a broker with nothing to compact does not load them at start.
+let F: typeof FilterModule;
+let X: typeof TxnModule;
+async function loadFilters(): Promise<void> {
+  if (!F) [F, X] = await Promise.all([import('./cleaner-filter.ts'), import('./cleaner-txn.ts')]);
+}
 
 export interface CleanOptions {
   /** Upper bound on distinct keys in the offset map of one pass (memory bound; the rest waits for the next pass). */
@@ -269,6 +279,7 @@ export async function cleanLog(view: CleanerView, opts: CleanOptions): Promise<C
   if (!why) return null;
   await view.background();
   try {
+    await loadFilters();
     return await clean(view, p, now, opts, why);
   } catch (e) {
     view.log.warn(`${view.name}: log cleaning abandoned: ${(e as Error).message}`);
@@ -292,8 +303,8 @@ async function clean(view: CleanerView, p: Plan, now: number, opts: CleanOptions
       view.hold(s);
       try {
         await s.walk(fs, s.baseOffset, s.size, (h, o) => {
-          const pid = h.readBigInt64BE(o + PRODUCER_ID_OFFSET);
-          if (pid >= 0n && (h.readInt16BE(o + ATTRIBUTES_OFFSET) & ATTR_CONTROL) === 0) lastOfProducer!.set(pid, lastOffsetAt(h, o));
+          const pid = h.readBigInt64BE(o + F.PRODUCER_ID_OFFSET);
+          if (pid >= 0n && (h.readInt16BE(o + ATTRIBUTES_OFFSET) & X.ATTR_CONTROL) === 0) lastOfProducer!.set(pid, lastOffsetAt(h, o));
           return false;
         });
       } finally {
@@ -304,7 +315,7 @@ async function clean(view: CleanerView, p: Plan, now: number, opts: CleanOptions
   // The offset map of the dirty section; aborted transactions' data stays out of it.
   const map = new Map<string, number>();
   let cleanEnd = p.firstDirty;
-  const mapTxns = new CleanedTransactions(abortedIn(segs, p.firstDirty, p.firstUncleanable));
+  const mapTxns = new X.CleanedTransactions(X.abortedIn(segs, p.firstDirty, p.firstUncleanable));
   for (const s of segs) {
     if (s === active || s.baseOffset >= p.firstUncleanable) break;
     if (s.nextOffset <= p.firstDirty) continue;
@@ -312,11 +323,11 @@ async function clean(view: CleanerView, p: Plan, now: number, opts: CleanOptions
     view.hold(s);
     try {
       for await (const b of batchesOf(fs, s, s.size, opts.throttle)) {
-        const d = mappableRecords(b, mapTxns, opts.codecs);
+        const d = F.mappableRecords(b, mapTxns, opts.codecs);
         if (!d) continue;
         for (const r of d.records) {
           const off = d.base + r.offsetDelta;
-          if (r.keyLen >= 0 && off >= p.firstDirty) map.set(keyId(d.recs, r.keyStart, r.keyLen), off);
+          if (r.keyLen >= 0 && off >= p.firstDirty) map.set(F.keyId(d.recs, r.keyStart, r.keyLen), off);
         }
       }
     } finally {
@@ -342,7 +353,7 @@ async function clean(view: CleanerView, p: Plan, now: number, opts: CleanOptions
     if (view.closed()) return null;
     const groupEnd = g[g.length - 1].nextOffset;
     // Kafka collects the aborted transactions per group: a marker whose data lies in an earlier group counts as emptied.
-    const txns = new CleanedTransactions(abortedIn(segs, g[0].baseOffset, groupEnd));
+    const txns = new X.CleanedTransactions(X.abortedIn(segs, g[0].baseOffset, groupEnd));
     const r = await cleanGroup(view, g, { map, lastOfProducer, activeProducers, txns, now, deleteRetentionMs: cfg.deleteRetentionMs, codecs: opts.codecs, groupEnd }, opts.throttle);
     if (r === null) return null;
     if (r.horizon >= 0 && (horizon < 0 || r.horizon < horizon)) horizon = r.horizon;
@@ -388,7 +399,7 @@ async function cleanGroup(view: CleanerView, group: Segment[], ctx: FilterContex
         view.hold(s);
         try {
           for await (const b of batchesOf(fs, s, s.size, throttle)) {
-            const f = filterBatch(b, ctx);
+            const f = F.filterBatch(b, ctx);
             if (f.out !== b) changed = true;
             if (f.horizon >= 0 && (horizon < 0 || f.horizon < horizon)) horizon = f.horizon;
             if (f.out) await w.add(f.out);

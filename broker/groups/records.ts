@@ -7,40 +7,18 @@
 // v3 (v1 when the commit carries an expire timestamp, as Kafka writes it) and GroupMetadataValue v3, v0-4
 // of both read; the consumer group values v0 (flexible). A null value is a tombstone (the offset or group
 // was deleted). broker/groups/records-compat.test.ts holds the bytes the earlier hand-written codecs wrote.
+import { createRequire } from 'node:module';
+import type { TopicPartitions } from '../../protocol/generated/coordinator/consumer-group-current-member-assignment-value.ts';
 import { Reader } from '../../protocol/reader.ts';
-import {
-  readConsumerGroupCurrentMemberAssignmentKeyRecord, writeConsumerGroupCurrentMemberAssignmentKeyRecord,
-} from '../../protocol/generated/coordinator/consumer-group-current-member-assignment-key.ts';
-import {
-  type TopicPartitions, readConsumerGroupCurrentMemberAssignmentValueRecord, writeConsumerGroupCurrentMemberAssignmentValueRecord,
-} from '../../protocol/generated/coordinator/consumer-group-current-member-assignment-value.ts';
-import { readConsumerGroupMemberMetadataKeyRecord, writeConsumerGroupMemberMetadataKeyRecord } from '../../protocol/generated/coordinator/consumer-group-member-metadata-key.ts';
-import {
-  makeClassicMemberMetadata, readConsumerGroupMemberMetadataValueRecord, writeConsumerGroupMemberMetadataValueRecord,
-} from '../../protocol/generated/coordinator/consumer-group-member-metadata-value.ts';
-import { readConsumerGroupMetadataKeyRecord, writeConsumerGroupMetadataKeyRecord } from '../../protocol/generated/coordinator/consumer-group-metadata-key.ts';
-import { readConsumerGroupMetadataValueRecord, writeConsumerGroupMetadataValueRecord } from '../../protocol/generated/coordinator/consumer-group-metadata-value.ts';
-import {
-  readConsumerGroupPartitionMetadataKeyRecord, writeConsumerGroupPartitionMetadataKeyRecord,
-} from '../../protocol/generated/coordinator/consumer-group-partition-metadata-key.ts';
-import {
-  readConsumerGroupPartitionMetadataValueRecord, writeConsumerGroupPartitionMetadataValueRecord,
-} from '../../protocol/generated/coordinator/consumer-group-partition-metadata-value.ts';
-import {
-  readConsumerGroupTargetAssignmentMemberKeyRecord, writeConsumerGroupTargetAssignmentMemberKeyRecord,
-} from '../../protocol/generated/coordinator/consumer-group-target-assignment-member-key.ts';
-import {
-  readConsumerGroupTargetAssignmentMemberValueRecord, writeConsumerGroupTargetAssignmentMemberValueRecord,
-} from '../../protocol/generated/coordinator/consumer-group-target-assignment-member-value.ts';
-import {
-  readConsumerGroupTargetAssignmentMetadataKeyRecord, writeConsumerGroupTargetAssignmentMetadataKeyRecord,
-} from '../../protocol/generated/coordinator/consumer-group-target-assignment-metadata-key.ts';
-import { readGroupMetadataKeyRecord, writeGroupMetadataKeyRecord } from '../../protocol/generated/coordinator/group-metadata-key.ts';
-import { readGroupMetadataValueRecord, writeGroupMetadataValueRecord } from '../../protocol/generated/coordinator/group-metadata-value.ts';
-import { readLegacyOffsetCommitKeyRecord } from '../../protocol/generated/coordinator/legacy-offset-commit-key.ts';
-import { readOffsetCommitKeyRecord, writeOffsetCommitKeyRecord } from '../../protocol/generated/coordinator/offset-commit-key.ts';
-import { makeOffsetCommitValue, readOffsetCommitValueRecord, writeOffsetCommitValueRecord } from '../../protocol/generated/coordinator/offset-commit-value.ts';
 import { ownedCopy } from '../../protocol/owned-copy.ts';
+import type * as RecordCodecs from './record-codecs.ts';
+
+const requireCodecs = createRequire(import.meta.url);
+// require() specifiers are not rewritten by the package build (tsconfig.build.json): dist/ has .js files.
+const EXT = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+let loaded: typeof RecordCodecs | undefined;
+/** The generated codecs, loaded on first use: a fresh broker never touches a group record before its first request. */
+const codecs = (): typeof RecordCodecs => (loaded ??= requireCodecs(`./record-codecs.${EXT}`) as typeof RecordCodecs);
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
 
@@ -135,21 +113,21 @@ export interface ConsumerGroupTopicMetadata { topicId: string; topicName: string
 // ---- keys ----
 
 export function encodeOffsetCommitKey(group: string, topic: string, partition: number): Buffer {
-  return writeOffsetCommitKeyRecord({ group, topic, partition });
+  return codecs().writeOffsetCommitKeyRecord({ group, topic, partition });
 }
 
 export function encodeGroupMetadataKey(group: string): Buffer {
-  return writeGroupMetadataKeyRecord({ group });
+  return codecs().writeGroupMetadataKeyRecord({ group });
 }
 
 export function encodeConsumerGroupKey(k: ConsumerGroupKey): Buffer {
   switch (k.type) {
-    case 'cg-metadata': return writeConsumerGroupMetadataKeyRecord({ groupId: k.group });
-    case 'cg-partition-metadata': return writeConsumerGroupPartitionMetadataKeyRecord({ groupId: k.group });
-    case 'cg-member': return writeConsumerGroupMemberMetadataKeyRecord({ groupId: k.group, memberId: k.member });
-    case 'cg-target-metadata': return writeConsumerGroupTargetAssignmentMetadataKeyRecord({ groupId: k.group });
-    case 'cg-target-member': return writeConsumerGroupTargetAssignmentMemberKeyRecord({ groupId: k.group, memberId: k.member });
-    case 'cg-current-assignment': return writeConsumerGroupCurrentMemberAssignmentKeyRecord({ groupId: k.group, memberId: k.member });
+    case 'cg-metadata': return codecs().writeConsumerGroupMetadataKeyRecord({ groupId: k.group });
+    case 'cg-partition-metadata': return codecs().writeConsumerGroupPartitionMetadataKeyRecord({ groupId: k.group });
+    case 'cg-member': return codecs().writeConsumerGroupMemberMetadataKeyRecord({ groupId: k.group, memberId: k.member });
+    case 'cg-target-metadata': return codecs().writeConsumerGroupTargetAssignmentMetadataKeyRecord({ groupId: k.group });
+    case 'cg-target-member': return codecs().writeConsumerGroupTargetAssignmentMemberKeyRecord({ groupId: k.group, memberId: k.member });
+    case 'cg-current-assignment': return codecs().writeConsumerGroupCurrentMemberAssignmentKeyRecord({ groupId: k.group, memberId: k.member });
   }
 }
 
@@ -157,15 +135,15 @@ export function encodeConsumerGroupKey(k: ConsumerGroupKey): Buffer {
 export function decodeKey(buf: Buffer): OffsetCommitKey | GroupMetadataKey | ConsumerGroupKey | null {
   const recordType = new Reader(buf).int16();
   switch (recordType) {
-    case 0: { const k = readLegacyOffsetCommitKeyRecord(buf); return { type: 'offset', group: k.group, topic: k.topic, partition: k.partition }; }
-    case 1: { const k = readOffsetCommitKeyRecord(buf); return { type: 'offset', group: k.group, topic: k.topic, partition: k.partition }; }
-    case 2: return { type: 'group', group: readGroupMetadataKeyRecord(buf).group };
-    case 3: return { type: 'cg-metadata', group: readConsumerGroupMetadataKeyRecord(buf).groupId };
-    case 4: return { type: 'cg-partition-metadata', group: readConsumerGroupPartitionMetadataKeyRecord(buf).groupId };
-    case 5: { const k = readConsumerGroupMemberMetadataKeyRecord(buf); return { type: 'cg-member', group: k.groupId, member: k.memberId }; }
-    case 6: return { type: 'cg-target-metadata', group: readConsumerGroupTargetAssignmentMetadataKeyRecord(buf).groupId };
-    case 7: { const k = readConsumerGroupTargetAssignmentMemberKeyRecord(buf); return { type: 'cg-target-member', group: k.groupId, member: k.memberId }; }
-    case 8: { const k = readConsumerGroupCurrentMemberAssignmentKeyRecord(buf); return { type: 'cg-current-assignment', group: k.groupId, member: k.memberId }; }
+    case 0: { const k = codecs().readLegacyOffsetCommitKeyRecord(buf); return { type: 'offset', group: k.group, topic: k.topic, partition: k.partition }; }
+    case 1: { const k = codecs().readOffsetCommitKeyRecord(buf); return { type: 'offset', group: k.group, topic: k.topic, partition: k.partition }; }
+    case 2: return { type: 'group', group: codecs().readGroupMetadataKeyRecord(buf).group };
+    case 3: return { type: 'cg-metadata', group: codecs().readConsumerGroupMetadataKeyRecord(buf).groupId };
+    case 4: return { type: 'cg-partition-metadata', group: codecs().readConsumerGroupPartitionMetadataKeyRecord(buf).groupId };
+    case 5: { const k = codecs().readConsumerGroupMemberMetadataKeyRecord(buf); return { type: 'cg-member', group: k.groupId, member: k.memberId }; }
+    case 6: return { type: 'cg-target-metadata', group: codecs().readConsumerGroupTargetAssignmentMetadataKeyRecord(buf).groupId };
+    case 7: { const k = codecs().readConsumerGroupTargetAssignmentMemberKeyRecord(buf); return { type: 'cg-target-member', group: k.groupId, member: k.memberId }; }
+    case 8: { const k = codecs().readConsumerGroupCurrentMemberAssignmentKeyRecord(buf); return { type: 'cg-current-assignment', group: k.groupId, member: k.memberId }; }
     default: return null;
   }
 }
@@ -175,19 +153,19 @@ export function decodeKey(buf: Buffer): OffsetCommitKey | GroupMetadataKey | Con
 export function encodeOffsetCommitValue(v: OffsetCommitValue): Buffer {
   // v1 carries the expire timestamp and no leader epoch; v3 the reverse (both fields are ignorable).
   const version = v.expireTimestamp >= 0 ? 1 : 3;
-  return writeOffsetCommitValueRecord(version, makeOffsetCommitValue({
+  return codecs().writeOffsetCommitValueRecord(version, codecs().makeOffsetCommitValue({
     offset: BigInt(v.offset), leaderEpoch: v.leaderEpoch, metadata: v.metadata, commitTimestamp: BigInt(v.commitTimestamp),
     expireTimestamp: version === 1 ? BigInt(v.expireTimestamp) : -1n,
   }));
 }
 
 export function decodeOffsetCommitValue(buf: Buffer): OffsetCommitValue {
-  const m = readOffsetCommitValueRecord(buf);
+  const m = codecs().readOffsetCommitValueRecord(buf);
   return { offset: exactInt64(m.offset), leaderEpoch: m.leaderEpoch, metadata: m.metadata, commitTimestamp: Number(m.commitTimestamp), expireTimestamp: Number(m.expireTimestamp) };
 }
 
 export function encodeGroupMetadataValue(v: GroupMetadataValue): Buffer {
-  return writeGroupMetadataValueRecord(3, {
+  return codecs().writeGroupMetadataValueRecord(3, {
     protocolType: v.protocolType, generation: v.generation, protocol: v.protocol, leader: v.leader,
     currentStateTimestamp: BigInt(v.currentStateTimestamp),
     members: v.members.map((m) => ({
@@ -198,7 +176,7 @@ export function encodeGroupMetadataValue(v: GroupMetadataValue): Buffer {
 }
 
 export function decodeGroupMetadataValue(buf: Buffer): GroupMetadataValue {
-  const v = readGroupMetadataValueRecord(buf);
+  const v = codecs().readGroupMetadataValueRecord(buf);
   return {
     protocolType: v.protocolType, generation: v.generation, protocol: v.protocol, leader: v.leader,
     currentStateTimestamp: Number(v.currentStateTimestamp),
@@ -221,38 +199,38 @@ const fromTopicPartitions = (list: Array<{ topicId: string; partitions: number[]
 
 /** ConsumerGroupMetadataValue and ConsumerGroupTargetAssignmentMetadataValue: one int32 epoch (their tag 0, an int64 in both, is not used). */
 export function encodeEpochValue(epoch: number): Buffer {
-  return writeConsumerGroupMetadataValueRecord(0, { epoch, metadataHash: 0n });
+  return codecs().writeConsumerGroupMetadataValueRecord(0, { epoch, metadataHash: 0n });
 }
 
 export function decodeEpochValue(buf: Buffer): number {
-  return readConsumerGroupMetadataValueRecord(buf).epoch;
+  return codecs().readConsumerGroupMetadataValueRecord(buf).epoch;
 }
 
 export function encodePartitionMetadataValue(topics: ConsumerGroupTopicMetadata[]): Buffer {
   // PartitionMetadata (racks) stays empty: no rack-aware assignment.
-  return writeConsumerGroupPartitionMetadataValueRecord(0, {
+  return codecs().writeConsumerGroupPartitionMetadataValueRecord(0, {
     topics: topics.map((t) => ({ topicId: t.topicId, topicName: t.topicName, numPartitions: t.numPartitions, partitionMetadata: [] })),
   });
 }
 
 export function decodePartitionMetadataValue(buf: Buffer): ConsumerGroupTopicMetadata[] {
-  return readConsumerGroupPartitionMetadataValueRecord(buf).topics.map((t) => ({ topicId: t.topicId, topicName: t.topicName, numPartitions: t.numPartitions }));
+  return codecs().readConsumerGroupPartitionMetadataValueRecord(buf).topics.map((t) => ({ topicId: t.topicId, topicName: t.topicName, numPartitions: t.numPartitions }));
 }
 
 export function encodeMemberValue(m: ConsumerGroupMemberValue): Buffer {
   // No classic metadata = the all-default struct, which is not written (Kafka's rule for its `null` default).
   // A classic member always has protocols (JoinGroup requires them), so it is never the default.
   const c = m.classic;
-  return writeConsumerGroupMemberMetadataValueRecord(0, {
+  return codecs().writeConsumerGroupMemberMetadataValueRecord(0, {
     instanceId: m.instanceId, rackId: m.rackId, clientId: m.clientId, clientHost: m.clientHost,
     subscribedTopicNames: m.subscribedTopicNames, subscribedTopicRegex: m.subscribedTopicRegex,
     rebalanceTimeoutMs: m.rebalanceTimeoutMs, serverAssignor: m.serverAssignor,
-    classicMemberMetadata: c ? { sessionTimeoutMs: c.sessionTimeoutMs, supportedProtocols: c.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) } : makeClassicMemberMetadata(),
+    classicMemberMetadata: c ? { sessionTimeoutMs: c.sessionTimeoutMs, supportedProtocols: c.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) } : codecs().makeClassicMemberMetadata(),
   });
 }
 
 export function decodeMemberValue(buf: Buffer): ConsumerGroupMemberValue {
-  const v = readConsumerGroupMemberMetadataValueRecord(buf);
+  const v = codecs().readConsumerGroupMemberMetadataValueRecord(buf);
   const c = v.classicMemberMetadata;
   const classic = c !== null && (c.sessionTimeoutMs !== 0 || c.supportedProtocols.length > 0)
     ? { sessionTimeoutMs: c.sessionTimeoutMs, protocols: c.supportedProtocols.map((p) => ({ name: p.name, metadata: p.metadata })) }
@@ -265,22 +243,22 @@ export function decodeMemberValue(buf: Buffer): ConsumerGroupMemberValue {
 }
 
 export function encodeTargetMemberValue(list: TopicPartitionsRecord[]): Buffer {
-  return writeConsumerGroupTargetAssignmentMemberValueRecord(0, { topicPartitions: list.map((tp) => ({ topicId: tp.topicId, partitions: tp.partitions })) });
+  return codecs().writeConsumerGroupTargetAssignmentMemberValueRecord(0, { topicPartitions: list.map((tp) => ({ topicId: tp.topicId, partitions: tp.partitions })) });
 }
 
 export function decodeTargetMemberValue(buf: Buffer): TopicPartitionsRecord[] {
-  return fromTopicPartitions(readConsumerGroupTargetAssignmentMemberValueRecord(buf).topicPartitions);
+  return fromTopicPartitions(codecs().readConsumerGroupTargetAssignmentMemberValueRecord(buf).topicPartitions);
 }
 
 export function encodeCurrentAssignmentValue(v: ConsumerGroupCurrentAssignmentValue): Buffer {
-  return writeConsumerGroupCurrentMemberAssignmentValueRecord(0, {
+  return codecs().writeConsumerGroupCurrentMemberAssignmentValueRecord(0, {
     memberEpoch: v.memberEpoch, previousMemberEpoch: v.previousMemberEpoch, state: v.state,
     assignedPartitions: toTopicPartitions(v.assigned), partitionsPendingRevocation: toTopicPartitions(v.pendingRevocation),
   });
 }
 
 export function decodeCurrentAssignmentValue(buf: Buffer): ConsumerGroupCurrentAssignmentValue {
-  const v = readConsumerGroupCurrentMemberAssignmentValueRecord(buf);
+  const v = codecs().readConsumerGroupCurrentMemberAssignmentValueRecord(buf);
   return {
     memberEpoch: v.memberEpoch, previousMemberEpoch: v.previousMemberEpoch, state: v.state,
     assigned: fromTopicPartitions(v.assignedPartitions), pendingRevocation: fromTopicPartitions(v.partitionsPendingRevocation),

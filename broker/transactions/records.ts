@@ -5,9 +5,16 @@
 // version 1 clients) and read v0 and v1 (flexible, with tagged fields). A null value is a tombstone (the
 // transactional id expired). broker/transactions/records-compat.test.ts holds the bytes the earlier
 // hand-written codecs wrote.
+import { createRequire } from 'node:module';
 import { Reader } from '../../protocol/reader.ts';
-import { readTransactionLogKeyRecord, writeTransactionLogKeyRecord } from '../../protocol/generated/coordinator/transaction-log-key.ts';
-import { makeTransactionLogValue, readTransactionLogValueRecord, writeTransactionLogValueRecord } from '../../protocol/generated/coordinator/transaction-log-value.ts';
+import type * as LogCodecs from './record-codecs.ts';
+
+const requireCodecs = createRequire(import.meta.url);
+// require() specifiers are not rewritten by the package build (tsconfig.build.json): dist/ has .js files.
+const EXT = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+let loaded: typeof LogCodecs | undefined;
+/** The generated codecs, loaded on first use: a fresh broker never touches `__transaction_state` before its first request. */
+const codecs = (): typeof LogCodecs => (loaded ??= requireCodecs(`./record-codecs.${EXT}`) as typeof LogCodecs);
 
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 
@@ -32,20 +39,20 @@ export interface TransactionLogValue {
 }
 
 export function encodeTransactionLogKey(transactionalId: string): Buffer {
-  return writeTransactionLogKeyRecord({ transactionalId });
+  return codecs().writeTransactionLogKeyRecord({ transactionalId });
 }
 
 /** The transactional id of a key, or null for a key record type this coordinator does not own. */
 export function decodeTransactionLogKey(buf: Buffer): string | null {
   if (new Reader(buf).int16() !== 0) return null;
-  return readTransactionLogKeyRecord(buf).transactionalId;
+  return codecs().readTransactionLogKeyRecord(buf).transactionalId;
 }
 
 export function encodeTransactionLogValue(v: TransactionLogValue): Buffer {
   // Kafka writes v1 (flexible; previous/next producer id and the client's version as tagged fields) for
   // transaction version 2 clients and v0 otherwise, where those fields stay at their defaults.
   const v2 = (v.clientTransactionVersion ?? 0) >= 2;
-  return writeTransactionLogValueRecord(v2 ? 1 : 0, makeTransactionLogValue({
+  return codecs().writeTransactionLogValueRecord(v2 ? 1 : 0, codecs().makeTransactionLogValue({
     ...(v2 ? { previousProducerId: v.previousProducerId, nextProducerId: v.nextProducerId, clientTransactionVersion: v.clientTransactionVersion } : {}),
     producerId: v.producerId, producerEpoch: v.producerEpoch, transactionTimeoutMs: v.transactionTimeoutMs,
     transactionStatus: TXN_STATES.indexOf(v.state),
@@ -55,7 +62,7 @@ export function encodeTransactionLogValue(v: TransactionLogValue): Buffer {
 }
 
 export function decodeTransactionLogValue(buf: Buffer): TransactionLogValue {
-  const m = readTransactionLogValueRecord(buf);
+  const m = codecs().readTransactionLogValueRecord(buf);
   const state = TXN_STATES[m.transactionStatus];
   if (state === undefined) throw new Error(`transaction state ${m.transactionStatus} unknown`);
   return {
