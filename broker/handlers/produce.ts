@@ -350,12 +350,36 @@ function appendPartition(broker: BrokerContext, version: number, t: TopicInfo, p
  * AddPartitionsToTxn round trip). Null: nothing to add (not transactional, or already in the transaction);
  * else resolves with null once added, or with the error answered for the batch (Kafka's mapping).
  */
+/**
+ * Implicit adds in flight per transaction coordinator, by producer id and partition. The coordinator marks the
+ * partition added before its add resolves (the __transaction_state write), so a later batch of the producer
+ * would pass `verify` and append before the earlier batch still waiting for the add: a sequence gap
+ * (OUT_OF_ORDER_SEQUENCE_NUMBER). Later batches wait behind the pending add instead.
+ */
+const pendingAdds = new WeakMap<object, Map<string, Promise<unknown>>>();
+
 function addToTransaction(broker: BrokerContext, version: number, t: TopicInfo, partition: number, records: Buffer, transactionalId: string | null): Promise<PartitionResult | null> | null {
   if (version < 12 || transactionalId === null || transactionalId === '') return null;
   const view = new RecordBatchView(records, 0);
   if (!view.isTransactional || view.producerId < 0n) return null;
   const txns = broker.transactions;
-  if (txns.verify(view.producerId, view.producerEpoch, t.name, partition, transactionalId) === ErrorCode.NONE) return null;
+  let pending = pendingAdds.get(txns);
+  if (!pending) pendingAdds.set(txns, pending = new Map());
+  const key = `${view.producerId}:${t.name}:${partition}`;
+  const earlier = pending.get(key);
+  if (txns.verify(view.producerId, view.producerEpoch, t.name, partition, transactionalId) === ErrorCode.NONE) {
+    // Registered after the earlier batch's continuation on the same promise: this batch appends after it.
+    return earlier ? earlier.then(() => null, () => null) : null;
+  }
+  const added = addImplicitly(txns, transactionalId, view, t, partition);
+  const gate = pending;
+  gate.set(key, added);
+  const done = (): void => { if (gate.get(key) === added) gate.delete(key); };
+  added.then(done, done);
+  return added;
+}
+
+function addImplicitly(txns: BrokerContext['transactions'], transactionalId: string, view: RecordBatchView, t: TopicInfo, partition: number): Promise<PartitionResult | null> {
   return txns.addPartitions(transactionalId, view.producerId, view.producerEpoch, [{ topic: t.name, partition }], 2).then((code) => {
     switch (code) {
       case ErrorCode.NONE: return null;
