@@ -85,10 +85,15 @@ interface Plan {
  * serving before the registry has replayed `_schemas`): retriable, so producers wait rather than lose records;
  * INVALID_RECORD when this broker runs without the registry at all.
  */
+// Per produced partition: the config names are built once, not per request.
+const SCHEMA_SIDES = (['key', 'value'] as const).map((side) => ({
+  side, validation: `confluent.${side}.schema.validation`, strategy: `confluent.${side}.subject.name.strategy`,
+}));
+
 function schemaChecks(broker: BrokerContext, t: TopicInfo, plan: Plan): Plan | PartitionResult {
-  for (const side of ['key', 'value'] as const) {
-    if (t.configs.get(`confluent.${side}.schema.validation`) !== 'true') continue;
-    const strategy = t.configs.get(`confluent.${side}.subject.name.strategy`) ?? 'io.confluent.kafka.serializers.subject.TopicNameStrategy';
+  for (const { side, validation, strategy: strategyConfig } of SCHEMA_SIDES) {
+    if (t.configs.get(validation) !== 'true') continue;
+    const strategy = t.configs.get(strategyConfig) ?? 'io.confluent.kafka.serializers.subject.TopicNameStrategy';
     const check = schemaIdCheck(broker, t.name, side, strategy);
     if (!check && !schemaRegistryOn(broker.config)) {
       // A topic from a run that had the registry: refuse rather than store records nobody validated.
